@@ -1,0 +1,103 @@
+import { MetricsContext } from 'aws-embedded-metrics/lib/logger/MetricsContext.js';
+import { LogSerializer } from 'aws-embedded-metrics/lib/serializers/LogSerializer.js';
+import type { OperationSample, PatternMetrics } from './metrics.js';
+
+/**
+ * Publishes the per-pattern numbers as CloudWatch Embedded Metric Format log lines, so on App Runner
+ * (or Lambda) the logs become CloudWatch metrics with no agent. Samples are aggregated per pattern and
+ * flushed on an interval: one log line per pattern per interval, not one per request.
+ */
+export const EMF_NAMESPACE = 'DynamoLoadtest/App';
+/** CloudWatch takes at most 100 values per metric in one EMF event; we keep a uniform sample of that size. */
+const MAX_LATENCY_VALUES = 100;
+
+interface Window {
+  count: number;
+  errors: number;
+  throttleEvents: number;
+  throttledRequests: number;
+  retries: number;
+  rcu: number;
+  wcu: number;
+  latencies: number[];
+  seen: number;
+}
+
+export interface EmfOptions {
+  readonly write: (line: string) => void;
+  readonly service?: string;
+  readonly namespace?: string;
+  readonly random?: () => number;
+}
+
+export class EmfPublisher {
+  private windows = new Map<string, Window>();
+  private readonly serializer = new LogSerializer();
+
+  constructor(private readonly options: EmfOptions) {}
+
+  attach(metrics: PatternMetrics): this {
+    metrics.onSample((s) => this.add(s));
+    return this;
+  }
+
+  add(s: OperationSample): void {
+    let w = this.windows.get(s.pattern);
+    if (!w) {
+      w = { count: 0, errors: 0, throttleEvents: 0, throttledRequests: 0, retries: 0, rcu: 0, wcu: 0, latencies: [], seen: 0 };
+      this.windows.set(s.pattern, w);
+    }
+    w.count += 1;
+    if (!s.ok) w.errors += 1;
+    w.throttleEvents += s.throttleEvents;
+    if (s.throttled) w.throttledRequests += 1;
+    w.retries += s.retries;
+    for (const c of s.capacity) {
+      w.rcu += c.rcu;
+      w.wcu += c.wcu;
+    }
+    // Reservoir sampling keeps a uniform sample of the window's latencies within the EMF limit.
+    w.seen += 1;
+    if (w.latencies.length < MAX_LATENCY_VALUES) w.latencies.push(s.latencyMs);
+    else {
+      const j = Math.floor((this.options.random ?? Math.random)() * w.seen);
+      if (j < MAX_LATENCY_VALUES) w.latencies[j] = s.latencyMs;
+    }
+  }
+
+  /** Writes one EMF line per pattern seen since the last flush. */
+  flush(): number {
+    const windows = this.windows;
+    this.windows = new Map();
+    let lines = 0;
+    for (const [pattern, w] of windows) {
+      const ctx = MetricsContext.empty();
+      ctx.setNamespace(this.options.namespace ?? EMF_NAMESPACE);
+      ctx.setDimensions([{ Service: this.options.service ?? 'shop', AccessPattern: pattern }], false);
+      ctx.putMetric('Requests', w.count, 'Count');
+      ctx.putMetric('Errors', w.errors, 'Count');
+      ctx.putMetric('ThrottleEvents', w.throttleEvents, 'Count');
+      ctx.putMetric('ThrottledRequests', w.throttledRequests, 'Count');
+      ctx.putMetric('Retries', w.retries, 'Count');
+      ctx.putMetric('ConsumedRCU', w.rcu, 'Count');
+      ctx.putMetric('ConsumedWCU', w.wcu, 'Count');
+      for (const l of w.latencies) ctx.putMetric('Latency', l, 'Milliseconds');
+      ctx.setProperty('LatencySampled', w.seen > w.latencies.length);
+      for (const line of this.serializer.serialize(ctx)) {
+        this.options.write(line);
+        lines += 1;
+      }
+    }
+    return lines;
+  }
+
+  /** Flush every `intervalMs`; returns a stop function that flushes what is left. */
+  start(intervalMs: number): () => void {
+    const timer = setInterval(() => this.flush(), intervalMs);
+    timer.unref();
+    return () => {
+      clearInterval(timer);
+      this.flush();
+    };
+  }
+}

@@ -1,0 +1,73 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { FastifyInstance } from 'fastify';
+import type { LocalTokens, TokenVerifier } from './auth.js';
+import { PatternClient } from './data/instrument.js';
+import { ShopStore } from './data/shop.js';
+import { EmfPublisher } from './emf.js';
+import { PatternMetrics } from './metrics.js';
+import { createApp } from './http/server.js';
+
+export { LocalTokens, type Identity, type TokenVerifier } from './auth.js';
+export { createDynamoClients } from './data/client.js';
+export { isThrottle, PatternClient } from './data/instrument.js';
+export { ensureTable } from './data/setup.js';
+export type { Order, OrderItem, Product, User } from './data/shop.js';
+export { ShopStore } from './data/shop.js';
+export { EmfPublisher } from './emf.js';
+export * from './errors.js';
+export {
+  decodeSketch,
+  mergeSketches,
+  type MetricsSnapshot,
+  PatternMetrics,
+  type PatternSnapshot,
+  quantiles,
+} from './metrics.js';
+export { type AccessPattern, accessPatterns, isPatternId, type PatternId, patternIds } from './patterns.js';
+export { seed, seedUserEmail, type SeedResult } from './seed.js';
+export * from './table.js';
+
+export interface ShopOptions {
+  readonly doc: DynamoDBDocumentClient;
+  readonly tableName: string;
+  readonly verifier: TokenVerifier;
+  readonly devTokens?: LocalTokens;
+  readonly exposeMetrics?: boolean;
+  /** Where EMF lines go (stdout on AWS); omit to publish none. */
+  readonly emf?: { write: (line: string) => void; intervalMs?: number };
+  readonly onServerError?: (err: unknown) => void;
+}
+
+export interface Shop {
+  readonly app: FastifyInstance;
+  readonly store: ShopStore;
+  readonly metrics: PatternMetrics;
+  /** Stops EMF publishing (flushing what is left) and closes the HTTP server. */
+  close(): Promise<void>;
+}
+
+/** The composition root of the reference app: one metrics registry, one instrumented client, one store. */
+export function createShop(options: ShopOptions): Shop {
+  const metrics = new PatternMetrics();
+  const store = new ShopStore(new PatternClient(options.doc, metrics), { tableName: options.tableName });
+  const stopEmf = options.emf
+    ? new EmfPublisher({ write: options.emf.write }).attach(metrics).start(options.emf.intervalMs ?? 10_000)
+    : () => {};
+  const app = createApp({
+    store,
+    metrics,
+    verifier: options.verifier,
+    ...(options.devTokens ? { devTokens: options.devTokens } : {}),
+    exposeMetrics: options.exposeMetrics ?? false,
+    onServerError: (err) => (options.onServerError ?? ((e) => console.error('[app] server error:', e)))(err),
+  });
+  return {
+    app,
+    store,
+    metrics,
+    async close() {
+      stopEmf();
+      await app.close();
+    },
+  };
+}

@@ -1,0 +1,156 @@
+import { DDSketch } from '@datadog/sketches-js';
+import type { PatternId } from './patterns.js';
+
+/**
+ * Per-access-pattern counters and a mergeable latency sketch (DDSketch, 1 % relative accuracy),
+ * so the numbers of many app instances or runs can be added up exactly.
+ */
+export const SKETCH_RELATIVE_ACCURACY = 0.01;
+
+/** Capacity consumed on one target: the base table ("table") or a GSI by name. */
+export interface CapacityUse {
+  readonly target: string;
+  readonly rcu: number;
+  readonly wcu: number;
+}
+
+/** What one logical operation of a pattern cost, as recorded by the instrumented path. */
+export interface OperationSample {
+  readonly pattern: PatternId;
+  readonly latencyMs: number;
+  readonly ok: boolean;
+  /** Throttle errors seen on any attempt, including ones the SDK retried away. */
+  readonly throttleEvents: number;
+  /** The operation failed because of throttling after every retry. */
+  readonly throttled: boolean;
+  readonly retries: number;
+  readonly capacity: readonly CapacityUse[];
+}
+
+export interface PatternSnapshot {
+  readonly count: number;
+  readonly errors: number;
+  readonly throttleEvents: number;
+  readonly throttledRequests: number;
+  readonly retries: number;
+  readonly rcu: number;
+  readonly wcu: number;
+  readonly capacity: Record<string, { rcu: number; wcu: number }>;
+  readonly latencyMs: { p50: number; p95: number; p99: number; max: number };
+  /** DDSketch protobuf, base64: merge it with `mergeSketches`. */
+  readonly sketch: string;
+}
+
+export interface MetricsSnapshot {
+  readonly since: string;
+  readonly at: string;
+  readonly patterns: Partial<Record<PatternId, PatternSnapshot>>;
+}
+
+class PatternStats {
+  count = 0;
+  errors = 0;
+  throttleEvents = 0;
+  throttledRequests = 0;
+  retries = 0;
+  readonly capacity = new Map<string, { rcu: number; wcu: number }>();
+  readonly latency = new DDSketch({ relativeAccuracy: SKETCH_RELATIVE_ACCURACY });
+
+  add(s: OperationSample): void {
+    this.count += 1;
+    if (!s.ok) this.errors += 1;
+    this.throttleEvents += s.throttleEvents;
+    if (s.throttled) this.throttledRequests += 1;
+    this.retries += s.retries;
+    for (const c of s.capacity) {
+      const cur = this.capacity.get(c.target) ?? { rcu: 0, wcu: 0 };
+      cur.rcu += c.rcu;
+      cur.wcu += c.wcu;
+      this.capacity.set(c.target, cur);
+    }
+    // DDSketch cannot hold 0 in its log buckets' relative guarantee; it counts zeros apart, which is fine.
+    this.latency.accept(Math.max(0, s.latencyMs));
+  }
+
+  snapshot(): PatternSnapshot {
+    let rcu = 0;
+    let wcu = 0;
+    const capacity: Record<string, { rcu: number; wcu: number }> = {};
+    for (const [target, c] of this.capacity) {
+      capacity[target] = { rcu: round(c.rcu), wcu: round(c.wcu) };
+      rcu += c.rcu;
+      wcu += c.wcu;
+    }
+    return {
+      count: this.count,
+      errors: this.errors,
+      throttleEvents: this.throttleEvents,
+      throttledRequests: this.throttledRequests,
+      retries: this.retries,
+      rcu: round(rcu),
+      wcu: round(wcu),
+      capacity,
+      latencyMs: quantiles(this.latency),
+      sketch: Buffer.from(this.latency.toProto()).toString('base64'),
+    };
+  }
+}
+
+function round(n: number): number {
+  return Math.round(n * 1e6) / 1e6;
+}
+
+export function quantiles(sketch: DDSketch): PatternSnapshot['latencyMs'] {
+  if (sketch.count === 0) return { p50: 0, p95: 0, p99: 0, max: 0 };
+  const q = (x: number) => round(sketch.getValueAtQuantile(x));
+  return { p50: q(0.5), p95: q(0.95), p99: q(0.99), max: round(sketch.max) };
+}
+
+export function decodeSketch(base64: string): DDSketch {
+  return DDSketch.fromProto(Buffer.from(base64, 'base64'));
+}
+
+/** Merge serialized sketches into one; the quantiles of the result are those of all samples. */
+export function mergeSketches(serialized: readonly string[]): DDSketch {
+  const merged = new DDSketch({ relativeAccuracy: SKETCH_RELATIVE_ACCURACY });
+  for (const s of serialized) merged.merge(decodeSketch(s));
+  return merged;
+}
+
+export type SampleListener = (sample: OperationSample) => void;
+
+export class PatternMetrics {
+  private stats = new Map<PatternId, PatternStats>();
+  private since: Date;
+  private readonly listeners: SampleListener[] = [];
+
+  constructor(private readonly clock: () => Date = () => new Date()) {
+    this.since = clock();
+  }
+
+  record(sample: OperationSample): void {
+    let s = this.stats.get(sample.pattern);
+    if (!s) {
+      s = new PatternStats();
+      this.stats.set(sample.pattern, s);
+    }
+    s.add(sample);
+    for (const l of this.listeners) l(sample);
+  }
+
+  onSample(listener: SampleListener): void {
+    this.listeners.push(listener);
+  }
+
+  snapshot(): MetricsSnapshot {
+    const patterns: Partial<Record<PatternId, PatternSnapshot>> = {};
+    for (const [id, s] of this.stats) patterns[id] = s.snapshot();
+    return { since: this.since.toISOString(), at: this.clock().toISOString(), patterns };
+  }
+
+  /** Start a new window: a load run resets before it starts so the numbers are its own. */
+  reset(): void {
+    this.stats = new Map();
+    this.since = this.clock();
+  }
+}

@@ -1,0 +1,115 @@
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+
+/**
+ * The single-table layout, defined once. The local table creation (below) and the CDK stack both
+ * derive from this object, so a key or index cannot drift between the emulator and AWS.
+ */
+export type KeyType = 'S' | 'N';
+
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: KeyType;
+}
+
+export interface IndexDefinition {
+  readonly name: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey: KeyAttribute;
+}
+
+export interface TableDefinition {
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey: KeyAttribute;
+  readonly indexes: readonly IndexDefinition[];
+}
+
+export const DEFAULT_TABLE_NAME = 'shop';
+
+export const tableDefinition = {
+  partitionKey: { name: 'PK', type: 'S' },
+  sortKey: { name: 'SK', type: 'S' },
+  indexes: [
+    { name: 'GSI1', partitionKey: { name: 'GSI1PK', type: 'S' }, sortKey: { name: 'GSI1SK', type: 'S' } },
+    // Sort by price: a number, so BETWEEN compares numerically.
+    { name: 'GSI2', partitionKey: { name: 'GSI2PK', type: 'S' }, sortKey: { name: 'GSI2SK', type: 'N' } },
+    { name: 'GSI3', partitionKey: { name: 'GSI3PK', type: 'S' }, sortKey: { name: 'GSI3SK', type: 'S' } },
+  ],
+} as const satisfies TableDefinition;
+
+export type IndexName = (typeof tableDefinition.indexes)[number]['name'];
+
+export interface Capacity {
+  readonly read: number;
+  readonly write: number;
+}
+
+export type BillingOptions =
+  | { readonly mode: 'on-demand' }
+  | {
+      readonly mode: 'provisioned';
+      readonly table: Capacity;
+      readonly indexes?: Partial<Record<IndexName, Capacity>>;
+    };
+
+/** Every attribute that appears in a key of the table or of an index, once. */
+export function keyAttributes(def: TableDefinition = tableDefinition): KeyAttribute[] {
+  const all = [def.partitionKey, def.sortKey, ...def.indexes.flatMap((i) => [i.partitionKey, i.sortKey])];
+  const seen = new Map<string, KeyAttribute>();
+  for (const a of all) seen.set(a.name, a);
+  return [...seen.values()];
+}
+
+export function createTableInput(
+  tableName: string,
+  billing: BillingOptions = { mode: 'on-demand' },
+  def: TableDefinition = tableDefinition,
+): CreateTableCommandInput {
+  const throughput = (c: Capacity) => ({ ReadCapacityUnits: c.read, WriteCapacityUnits: c.write });
+  const provisioned = billing.mode === 'provisioned';
+  return {
+    TableName: tableName,
+    BillingMode: provisioned ? 'PROVISIONED' : 'PAY_PER_REQUEST',
+    AttributeDefinitions: keyAttributes(def).map((a) => ({ AttributeName: a.name, AttributeType: a.type })),
+    KeySchema: [
+      { AttributeName: def.partitionKey.name, KeyType: 'HASH' },
+      { AttributeName: def.sortKey.name, KeyType: 'RANGE' },
+    ],
+    GlobalSecondaryIndexes: def.indexes.map((i) => ({
+      IndexName: i.name,
+      KeySchema: [
+        { AttributeName: i.partitionKey.name, KeyType: 'HASH' },
+        { AttributeName: i.sortKey.name, KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'ALL' },
+      ...(provisioned
+        ? { ProvisionedThroughput: throughput(billing.indexes?.[i.name as IndexName] ?? billing.table) }
+        : {}),
+    })),
+    ...(provisioned ? { ProvisionedThroughput: throughput(billing.table) } : {}),
+    StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+  };
+}
+
+/** Key builders: the only place that knows how entity keys are spelled. */
+export const keys = {
+  user: (email: string) => ({ PK: `USER#${email}`, SK: `USER#${email}` }),
+  product: (id: string) => ({ PK: `PRODUCT#${id}`, SK: `PRODUCT#${id}` }),
+  productIndexes: (p: { id: string; category: string; price: number; title: string }) => ({
+    GSI1PK: `PRODUCT#${p.category}`,
+    GSI1SK: `PRODUCT#${p.id}`,
+    GSI2PK: 'PRODUCT#',
+    GSI2SK: p.price,
+    GSI3PK: 'PRODUCT#',
+    GSI3SK: `PRODUCT#${p.title.toLowerCase()}`,
+  }),
+  order: (email: string, orderId: string) => ({ PK: `USER#${email}`, SK: `ORDER#${orderId}` }),
+  orderIndex: (email: string, orderId: string, current: boolean) => ({
+    GSI3PK: `ORDER#${email}`,
+    GSI3SK: current ? 'ORDER#CURRENT' : `ORDER#${orderId}`,
+  }),
+  orderItem: (orderId: string, productId: string) => ({
+    PK: `ORDERITEMS#${orderId}`,
+    SK: `ORDERITEMS#${productId}`,
+  }),
+  orderItemsPartition: (orderId: string) => `ORDERITEMS#${orderId}`,
+} as const;

@@ -1,0 +1,173 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+
+/**
+ * Amazon's DynamoDB Local (the Java emulator) as a child process: in memory (or on disk with
+ * `dbPath`), on a free loopback port, killed with its parent so no Java process outlives the CLI.
+ */
+export class JavaMissing extends Error {
+  override name = 'JavaMissing';
+  constructor(options?: { cause?: unknown }) {
+    super(
+      'DynamoDB Local needs Java 17 or newer, and `java` was not found on PATH. ' +
+        'Install it (Debian/Ubuntu: `apt-get install -y openjdk-17-jre-headless`; macOS: `brew install openjdk@17`), ' +
+        'or point at any DynamoDB-compatible endpoint with --dynamodb-endpoint URL.',
+      options,
+    );
+  }
+}
+
+export class DynamoDBLocalFailed extends Error {
+  override name = 'DynamoDBLocalFailed';
+  constructor(
+    message: string,
+    readonly output: string,
+    options?: { cause?: unknown },
+  ) {
+    super(output ? `${message}\n--- DynamoDB Local output ---\n${output.trim()}` : message, options);
+  }
+}
+
+export interface DynamoDBLocalOptions {
+  readonly port?: number;
+  /** Keep data in this folder instead of memory. */
+  readonly dbPath?: string;
+  readonly startTimeoutMs?: number;
+  readonly java?: string;
+}
+
+export interface DynamoDBLocal {
+  readonly endpoint: string;
+  readonly port: number;
+  readonly pid: number;
+  /** Resolves when the process is gone. */
+  stop(): Promise<void>;
+  /** Called once if the process dies without `stop()`. */
+  onExit(listener: (code: number | null, signal: NodeJS.Signals | null) => void): void;
+}
+
+export function emulatorDir(): string {
+  const require = createRequire(import.meta.url);
+  return join(dirname(require.resolve('amplify-dynamodb-simulator/package.json')), 'emulator');
+}
+
+export function javaVersion(java = 'java'): string {
+  try {
+    // `java -version` writes to stderr.
+    const out = execFileSync(java, ['-version'], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+    return out;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { stderr?: string; status?: number };
+    if (e.code === 'ENOENT') throw new JavaMissing({ cause: err });
+    if (typeof e.stderr === 'string' && e.status === 0) return e.stderr;
+    if (typeof e.stderr === 'string' && e.stderr.includes('version')) return e.stderr;
+    throw new JavaMissing({ cause: err });
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/** Last line of defence: whatever way this process ends, its emulators go with it. */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const child of live) child.kill('SIGKILL');
+  });
+}
+
+async function answers(endpoint: string): Promise<boolean> {
+  try {
+    // Any HTTP answer (DynamoDB Local says 400 to a bare GET) means it is listening.
+    const res = await fetch(endpoint, { signal: AbortSignal.timeout(500) });
+    await res.arrayBuffer();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function startDynamoDBLocal(options: DynamoDBLocalOptions = {}): Promise<DynamoDBLocal> {
+  const java = options.java ?? 'java';
+  javaVersion(java);
+  const dir = emulatorDir();
+  const jar = join(dir, 'DynamoDBLocal.jar');
+  if (!existsSync(jar)) {
+    throw new DynamoDBLocalFailed(`DynamoDB Local jar not found at ${jar}: run npm install`, '');
+  }
+  const port = options.port ?? (await freePort());
+  const storage = options.dbPath ? ['-dbPath', options.dbPath] : ['-inMemory'];
+  const child = spawn(
+    java,
+    ['-Djava.library.path=' + join(dir, 'DynamoDBLocal_lib'), '-jar', jar, ...storage, '-port', String(port)],
+    // Own process group, so a Ctrl-C in the terminal reaches us first and we stop it in order.
+    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+  );
+  live.add(child);
+  installExitHook();
+  let output = '';
+  const keep = (b: Buffer) => {
+    output = (output + b.toString()).slice(-8000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  let stopping = false;
+  const exitListeners: ((code: number | null, signal: NodeJS.Signals | null) => void)[] = [];
+  const gone = new Promise<void>((resolve) => {
+    child.on('exit', (code, signal) => {
+      exited = { code, signal };
+      live.delete(child);
+      if (!stopping) for (const l of exitListeners) l(code, signal);
+      resolve();
+    });
+  });
+
+  const endpoint = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
+  while (!(await answers(endpoint))) {
+    if (exited) {
+      throw new DynamoDBLocalFailed(
+        `DynamoDB Local exited during start (code ${exited.code}, signal ${exited.signal})`,
+        output,
+      );
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new DynamoDBLocalFailed(`DynamoDB Local did not answer on ${endpoint} in time`, output);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+
+  return {
+    endpoint,
+    port,
+    pid: child.pid ?? -1,
+    onExit: (l) => exitListeners.push(l),
+    async stop() {
+      if (exited) return;
+      stopping = true;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await gone;
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,97 @@
+import { randomBytes } from 'node:crypto';
+import {
+  createDynamoClients,
+  createShop,
+  ensureTable,
+  LocalTokens,
+  seed,
+  type SeedResult,
+  type Shop,
+  DEFAULT_TABLE_NAME,
+} from '../app/index.js';
+import { type DynamoDBLocal, startDynamoDBLocal } from './dynamodb-local.js';
+
+/**
+ * The embedded stack: DynamoDB Local (or any endpoint given), the shop table, a seeded catalogue and
+ * the shop app on loopback. Everything a `loadtest` command needs with no AWS account.
+ */
+export interface StackOptions {
+  /** App port; 0 (default) picks a free one. */
+  readonly port?: number;
+  /** Use this DynamoDB-compatible endpoint instead of starting DynamoDB Local. */
+  readonly dynamodbEndpoint?: string;
+  /** Keep DynamoDB Local's data in this folder (its -dbPath) instead of memory. */
+  readonly persistDir?: string;
+  readonly tableName?: string;
+  readonly seed?: { products?: number; users?: number } | false;
+  readonly log?: (line: string) => void;
+}
+
+export interface EmbeddedStack {
+  readonly appUrl: string;
+  readonly dynamodbEndpoint: string;
+  readonly tableName: string;
+  readonly tokens: LocalTokens;
+  readonly shop: Shop;
+  readonly seeded: SeedResult | undefined;
+  /** Called once if a component (DynamoDB Local) dies while the stack runs. */
+  onFailure(listener: (reason: string) => void): void;
+  stop(): Promise<void>;
+}
+
+export async function startEmbeddedStack(options: StackOptions = {}): Promise<EmbeddedStack> {
+  const log = options.log ?? (() => {});
+  const tableName = options.tableName ?? DEFAULT_TABLE_NAME;
+  let ddb: DynamoDBLocal | undefined;
+  const failureListeners: ((reason: string) => void)[] = [];
+  let endpoint = options.dynamodbEndpoint;
+  if (!endpoint) {
+    const started = Date.now();
+    ddb = await startDynamoDBLocal(options.persistDir ? { dbPath: options.persistDir } : {});
+    endpoint = ddb.endpoint;
+    log(`dynamodb: ${endpoint} (DynamoDB Local, ${options.persistDir ? `data in ${options.persistDir}` : 'in memory'}, started in ${Date.now() - started} ms)`);
+    ddb.onExit((code, signal) => {
+      const reason = `DynamoDB Local exited unexpectedly (code ${code}, signal ${signal})`;
+      for (const l of failureListeners) l(reason);
+    });
+  } else {
+    log(`dynamodb: ${endpoint} (given)`);
+  }
+  const { raw, doc } = createDynamoClients({ endpoint });
+  let shop: Shop | undefined;
+  try {
+    const table = await ensureTable(raw, tableName);
+    log(`table: ${tableName} (${table})`);
+    const tokens = new LocalTokens(randomBytes(32));
+    shop = createShop({ doc, tableName, verifier: tokens, devTokens: tokens, exposeMetrics: true });
+    let seeded: SeedResult | undefined;
+    if (options.seed !== false) {
+      const started = Date.now();
+      seeded = await seed(shop.store, options.seed ?? {});
+      log(`seed: ${seeded.products.length} products, ${seeded.users.length} users in ${Date.now() - started} ms`);
+      // The seed's own writes are not part of anyone's load test.
+      shop.metrics.reset();
+    }
+    const address = await shop.app.listen({ host: '127.0.0.1', port: options.port ?? 0 });
+    const running = shop;
+    return {
+      appUrl: address,
+      dynamodbEndpoint: endpoint,
+      tableName,
+      tokens,
+      shop: running,
+      seeded,
+      onFailure: (l) => failureListeners.push(l),
+      async stop() {
+        await running.close();
+        raw.destroy();
+        await ddb?.stop();
+      },
+    };
+  } catch (err) {
+    await shop?.close().catch(() => {});
+    raw.destroy();
+    await ddb?.stop();
+    throw err;
+  }
+}
