@@ -5,9 +5,12 @@ import {
   PutCommand,
   QueryCommand,
   type QueryCommandInput,
+  type QueryCommandOutput,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ulid } from 'ulid';
 import { AlreadyExists, Conflict, InvalidInput, NotFound, Throttled } from '../errors.js';
 import type { PatternId } from '../patterns.js';
@@ -74,6 +77,7 @@ export const MAX_BATCH_GET = 100;
 export const MAX_CHECKOUT_LINES = 49;
 
 const BATCH_GET_ATTEMPTS = 8;
+const MAX_PAGE_READS = 10;
 
 export interface ShopStoreOptions {
   readonly tableName: string;
@@ -258,28 +262,39 @@ export class ShopStore {
       TableName: this.table,
       ...query,
       ExpressionAttributeValues: values,
-      Limit: page.limit,
       ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
       ...(filter.length > 0 ? { FilterExpression: filter.join(' AND ') } : {}),
-      ...(startKey ? { ExclusiveStartKey: startKey } : {}),
     };
     return this.db.run(pattern, async (send) => {
-      const out = await this.query(send, input, startKey);
-      const items = (out.Items ?? []).map((i) => strip<Product>(i));
-      return { pattern, items, ...cursorOf(out.LastEvaluatedKey) };
+      const out = await this.queryPage(send, input, page.limit, startKey);
+      return { pattern, items: out.items.map((i) => strip<Product>(i)), ...cursorOf(out.lastKey) };
     });
   }
 
-  /** A forged or foreign cursor makes DynamoDB answer ValidationException: that is the client's error. */
-  private async query(send: Send, input: QueryCommandInput, startKey: Cursor | undefined) {
-    try {
-      return await send(new QueryCommand(input));
-    } catch (err) {
-      if (startKey && err instanceof Error && err.name === 'ValidationException') {
-        throw new InvalidInput('cursor: does not belong to this list', { field: 'cursor' }, { cause: err });
+  /**
+   * One page of a Query. With a FilterExpression, DynamoDB's Limit counts items read, not items kept,
+   * so a page can come back short or empty with more to come: keep reading (up to MAX_PAGE_READS
+   * calls) until the page is full or the list ends. A forged or foreign cursor makes DynamoDB answer
+   * ValidationException: that is the client's error.
+   */
+  private async queryPage(send: Send, input: QueryCommandInput, limit: number, startKey: Cursor | undefined) {
+    const items: Record<string, unknown>[] = [];
+    let next: Record<string, unknown> | undefined = startKey;
+    for (let reads = 0; reads < MAX_PAGE_READS; reads += 1) {
+      let out: QueryCommandOutput;
+      try {
+        out = await send(new QueryCommand({ ...input, Limit: limit - items.length, ExclusiveStartKey: next }));
+      } catch (err) {
+        if (startKey && err instanceof Error && err.name === 'ValidationException') {
+          throw new InvalidInput('cursor: does not belong to this list', { field: 'cursor' }, { cause: err });
+        }
+        throw err;
       }
-      throw err;
+      items.push(...(out.Items ?? []));
+      next = out.LastEvaluatedKey;
+      if (!next || items.length >= limit || input.FilterExpression === undefined) break;
     }
+    return { items, lastKey: next };
   }
 
   // --- cart and orders ---------------------------------------------------------------------------
@@ -320,7 +335,9 @@ export class ShopStore {
         return cart;
       } catch (err) {
         if (!isConditionFailure(err)) throw err;
-        const existing = err.Item ? strip<Order>(err.Item) : undefined;
+        // A concurrent request created it first: DynamoDB hands back the item (marshalled, as
+        // lib-dynamodb leaves error payloads alone).
+        const existing = err.Item ? strip<Order>(unmarshall(err.Item as Record<string, AttributeValue>)) : undefined;
         if (existing?.status === 'CURRENT') return existing;
         throw new Conflict('the cart was just checked out; reload and retry', { orderId: cart.orderId });
       }
@@ -372,8 +389,9 @@ export class ShopStore {
             new UpdateCommand({
               TableName: this.table,
               Key: key,
-              UpdateExpression: 'SET quantity = quantity + :q',
+              UpdateExpression: 'SET #quantity = #quantity + :q',
               ConditionExpression: 'attribute_exists(PK)',
+              ExpressionAttributeNames: { '#quantity': 'quantity' },
               ExpressionAttributeValues: { ':q': quantity },
               ReturnValues: 'ALL_NEW',
             }),
@@ -423,10 +441,16 @@ export class ShopStore {
                 Update: {
                   TableName: this.table,
                   Key: keys.order(user.email, cart.orderId),
+                  // Attribute names go through placeholders: `total` and `status` are DynamoDB reserved words.
                   UpdateExpression:
-                    'SET #status = :completed, GSI3SK = :sk, total = :total, itemCount = :n, completedAt = :at',
+                    'SET #status = :completed, GSI3SK = :sk, #total = :total, #itemCount = :n, #completedAt = :at',
                   ConditionExpression: '#status = :current',
-                  ExpressionAttributeNames: { '#status': 'status' },
+                  ExpressionAttributeNames: {
+                    '#status': 'status',
+                    '#total': 'total',
+                    '#itemCount': 'itemCount',
+                    '#completedAt': 'completedAt',
+                  },
                   ExpressionAttributeValues: {
                     ':completed': 'COMPLETED',
                     ':current': 'CURRENT',
@@ -441,7 +465,8 @@ export class ShopStore {
                 ConditionCheck: {
                   TableName: this.table,
                   Key: keys.orderItem(cart.orderId, i.productId),
-                  ConditionExpression: 'quantity = :q',
+                  ConditionExpression: '#quantity = :q',
+                  ExpressionAttributeNames: { '#quantity': 'quantity' },
                   ExpressionAttributeValues: { ':q': i.quantity },
                 },
               })),
@@ -449,8 +474,9 @@ export class ShopStore {
                 Update: {
                   TableName: this.table,
                   Key: keys.product(i.productId),
-                  UpdateExpression: 'ADD sold :q',
+                  UpdateExpression: 'ADD #sold :q',
                   ConditionExpression: 'attribute_exists(PK)',
+                  ExpressionAttributeNames: { '#sold': 'sold' },
                   ExpressionAttributeValues: { ':q': i.quantity },
                 },
               })),
@@ -458,8 +484,9 @@ export class ShopStore {
                 Update: {
                   TableName: this.table,
                   Key: keys.user(user.email),
-                  UpdateExpression: 'SET cartId = :next',
-                  ConditionExpression: 'cartId = :current',
+                  UpdateExpression: 'SET #cartId = :next',
+                  ConditionExpression: '#cartId = :current',
+                  ExpressionAttributeNames: { '#cartId': 'cartId' },
                   ExpressionAttributeValues: { ':next': nextCartId, ':current': cart.orderId },
                 },
               },
@@ -486,7 +513,7 @@ export class ShopStore {
   getOrderHistory(email: string, page: { limit: number; cursor?: string }): Promise<Page<Order>> {
     const startKey = decodeCursor(page.cursor);
     return this.db.run('getOrderHistory', async (send) => {
-      const out = await this.query(
+      const out = await this.queryPage(
         send,
         {
           TableName: this.table,
@@ -495,12 +522,11 @@ export class ShopStore {
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: { ':pk': `USER#${email}`, ':order': 'ORDER#', ':completed': 'COMPLETED' },
           ScanIndexForward: false,
-          Limit: page.limit,
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
         },
+        page.limit,
         startKey,
       );
-      return { items: (out.Items ?? []).map((i) => strip<Order>(i)), ...cursorOf(out.LastEvaluatedKey) };
+      return { items: out.items.map((i) => strip<Order>(i)), ...cursorOf(out.lastKey) };
     });
   }
 }

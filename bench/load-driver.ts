@@ -1,0 +1,145 @@
+/**
+ * Child-process entry of bench/load.ts: receives one LoadJob over IPC, runs it, sends back one
+ * LoadResult and exits. Runs nothing at import time except waiting for the job.
+ */
+import './env.js';
+import { performance } from 'node:perf_hooks';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import autocannon from 'autocannon';
+import { createDynamoClients } from '../app/index.js';
+import type { DriverMessage, HttpJob, LoadJob, LoadResult, SdkJob } from './load.js';
+
+class Window {
+  readonly startsAt: number;
+  readonly endsAt: number;
+  private readonly latencies: number[] = [];
+  ops = 0;
+
+  constructor(job: LoadJob, now = performance.now()) {
+    this.startsAt = now + job.warmupMs;
+    this.endsAt = this.startsAt + job.durationMs;
+  }
+
+  /** Records one completion (at `at`, took `ms`) if it falls inside the measured window. */
+  complete(at: number, ms: number): void {
+    if (at < this.startsAt || at > this.endsAt) return;
+    this.ops += 1;
+    this.latencies.push(ms);
+  }
+
+  summary(): Pick<LoadResult, 'ops' | 'seconds' | 'opsPerSec' | 'latencyMs'> {
+    const seconds = (this.endsAt - this.startsAt) / 1000;
+    const sorted = [...this.latencies].sort((a, b) => a - b);
+    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+    const mean = sorted.length ? sorted.reduce((s, v) => s + v, 0) / sorted.length : Number.NaN;
+    return { ops: this.ops, seconds, opsPerSec: this.ops / seconds, latencyMs: { p50: at(0.5), p99: at(0.99), mean } };
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+async function runSdk(job: SdkJob): Promise<LoadResult> {
+  const { raw, doc } = createDynamoClients({ endpoint: job.endpoint });
+  const inputs = job.inputs;
+  if (inputs.length === 0) throw new Error('sdk job without inputs');
+  const build =
+    job.command === 'Get'
+      ? (i: number) => new GetCommand(inputs[i] as never)
+      : (i: number) => new QueryCommand(inputs[i] as never);
+  const correct =
+    job.expect === 'item'
+      ? (out: { Item?: unknown }) => out.Item !== undefined
+      : (out: { Items?: unknown[] }) => (out.Items?.length ?? 0) > 0;
+  const window = new Window(job);
+  let next = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  const loop = async () => {
+    while (performance.now() < window.endsAt) {
+      const i = next++ % inputs.length;
+      const started = performance.now();
+      try {
+        const out = (await doc.send(build(i) as GetCommand)) as { Item?: unknown; Items?: unknown[] };
+        if (!correct(out)) {
+          errors += 1;
+          firstError ??= `input ${i}: answer has no ${job.expect}`;
+        }
+      } catch (err) {
+        errors += 1;
+        firstError ??= describe(err);
+      }
+      const done = performance.now();
+      window.complete(done, done - started);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: job.concurrency }, loop));
+  } finally {
+    raw.destroy();
+  }
+  return { ...window.summary(), errors, non2xx: 0, statusCodes: {}, ...(firstError ? { firstError } : {}) };
+}
+
+function runHttp(job: HttpJob): Promise<LoadResult> {
+  const requests = job.requests;
+  if (requests.length === 0) return Promise.reject(new Error('http job without requests'));
+  let next = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  const statusCodes: Record<string, number> = {};
+  return new Promise((resolve, reject) => {
+    // autocannon opens its connections and sends the first requests synchronously in this call.
+    const window = new Window(job);
+    const instance = autocannon(
+      {
+        url: job.baseUrl,
+        connections: job.concurrency,
+        pipelining: 1,
+        // A little past the window, so the last completions inside it are seen.
+        duration: (job.warmupMs + job.durationMs + 250) / 1000,
+        // One shared cursor over the list, like the SDK loop (not each connection in lock-step).
+        requests: [
+          {
+            setupRequest: (req) => {
+              const r = requests[next++ % requests.length] ?? requests[0];
+              return { ...req, method: r?.method ?? 'GET', path: r?.path ?? '/' };
+            },
+          },
+        ],
+      },
+      (err, result) => {
+        if (err) return reject(err instanceof Error ? err : new Error(describe(err)));
+        // autocannon's own counters (the whole run) must agree with ours on errors.
+        errors = Math.max(errors, result.errors);
+        const non2xx = Object.entries(statusCodes).reduce((s, [code, n]) => (code.startsWith('2') ? s : s + n), 0);
+        resolve({ ...window.summary(), errors, non2xx, statusCodes, ...(firstError ? { firstError } : {}) });
+      },
+    );
+    instance.on('response', (_client, statusCode, _bytes, responseTime) => {
+      const code = String(statusCode);
+      statusCodes[code] = (statusCodes[code] ?? 0) + 1;
+      if (!code.startsWith('2')) firstError ??= `HTTP ${code}`;
+      window.complete(performance.now(), responseTime);
+    });
+    instance.on('reqError', (err) => {
+      errors += 1;
+      firstError ??= describe(err);
+    });
+  });
+}
+
+function reply(msg: DriverMessage): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.send) return resolve();
+    process.send(msg, () => resolve());
+  });
+}
+
+process.once('message', (job: LoadJob) => {
+  (job.kind === 'sdk' ? runSdk(job) : runHttp(job))
+    .then((result) => reply({ type: 'result', result }))
+    .catch((err) => reply({ type: 'error', message: describe(err) }))
+    .finally(() => process.exit(0));
+});
