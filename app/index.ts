@@ -17,11 +17,13 @@ export { EmfPublisher } from './emf.js';
 export * from './errors.js';
 export {
   decodeSketch,
+  encodeSketch,
   mergeSketches,
   type MetricsSnapshot,
   PatternMetrics,
   type PatternSnapshot,
   quantiles,
+  type SerializedSketch,
 } from './metrics.js';
 export { type AccessPattern, accessPatterns, isPatternId, type PatternId, patternIds } from './patterns.js';
 export { seed, seedUserEmail, type SeedResult } from './seed.js';

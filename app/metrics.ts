@@ -37,8 +37,8 @@ export interface PatternSnapshot {
   readonly wcu: number;
   readonly capacity: Record<string, { rcu: number; wcu: number }>;
   readonly latencyMs: { p50: number; p95: number; p99: number; max: number };
-  /** DDSketch protobuf, base64: merge it with `mergeSketches`. */
-  readonly sketch: string;
+  /** The latency sketch, portable: merge it with `mergeSketches`. */
+  readonly sketch: SerializedSketch;
 }
 
 export interface MetricsSnapshot {
@@ -91,7 +91,7 @@ class PatternStats {
       wcu: round(wcu),
       capacity,
       latencyMs: quantiles(this.latency),
-      sketch: Buffer.from(this.latency.toProto()).toString('base64'),
+      sketch: encodeSketch(this.latency),
     };
   }
 }
@@ -106,12 +106,41 @@ export function quantiles(sketch: DDSketch): PatternSnapshot['latencyMs'] {
   return { p50: q(0.5), p95: q(0.95), p99: q(0.99), max: round(sketch.max) };
 }
 
-export function decodeSketch(base64: string): DDSketch {
-  return DDSketch.fromProto(Buffer.from(base64, 'base64'));
+/**
+ * DDSketch's protobuf (base64) plus the summary it does not carry (min, max, sum, count are lost by
+ * `fromProto`), so a decoded sketch still knows its maximum.
+ */
+export interface SerializedSketch {
+  readonly proto: string;
+  readonly count: number;
+  readonly min: number;
+  readonly max: number;
+  readonly sum: number;
+}
+
+export function encodeSketch(sketch: DDSketch): SerializedSketch {
+  return {
+    proto: Buffer.from(sketch.toProto()).toString('base64'),
+    count: sketch.count,
+    min: sketch.count > 0 ? sketch.min : 0,
+    max: sketch.count > 0 ? sketch.max : 0,
+    sum: sketch.sum,
+  };
+}
+
+export function decodeSketch(serialized: SerializedSketch): DDSketch {
+  const sketch = DDSketch.fromProto(Buffer.from(serialized.proto, 'base64'));
+  if (serialized.count > 0) {
+    sketch.min = serialized.min;
+    sketch.max = serialized.max;
+  }
+  sketch.sum = serialized.sum;
+  sketch.count = serialized.count;
+  return sketch;
 }
 
 /** Merge serialized sketches into one; the quantiles of the result are those of all samples. */
-export function mergeSketches(serialized: readonly string[]): DDSketch {
+export function mergeSketches(serialized: readonly SerializedSketch[]): DDSketch {
   const merged = new DDSketch({ relativeAccuracy: SKETCH_RELATIVE_ACCURACY });
   for (const s of serialized) merged.merge(decodeSketch(s));
   return merged;

@@ -9,26 +9,31 @@
  *   run in a *separate* Node process (bench/load-driver.ts), so the load generator never shares the
  *   app's event loop. It runs WARMUP (same connections, not counted) and then counts the operations
  *   that complete inside the next DURATION: ops/s = completions / DURATION.
- *     - app:    autocannon (the cheapest HTTP client at hand) with CONCURRENCY connections, each
- *               request taking the next path from one shared list (all seeded ids / categories).
+ *     - app:    autocannon (the cheapest HTTP client at hand) with CONCURRENCY keep-alive
+ *               connections, each request taking the next path from one shared list (all seeded
+ *               ids / categories).
  *     - direct: the app's own client factory (createDynamoClients) with CONCURRENCY async loops,
  *               sending the very request the app sends for the pattern, ReturnConsumedCapacity
  *               included, cycling over the same ids / categories. So both sides ask DynamoDB Local
  *               for the same work, and the ratio prices only the app's own layer.
- * - ratio = app ops/s / direct ops/s; goal >= GOAL.
  * - Fairness on a small machine (2 cores here): DynamoDB Local (Java) shares the cores with everyone.
- *   In the direct run, two processes compete (SDK loop, Java); in the app run three do (autocannon,
+ *   In the direct run two processes compete (SDK loop, Java); in the app run three do (autocannon,
  *   app, Java). That extra hop *is* what the app costs, so it stays in; autocannon keeps the client
  *   side of it as small as it can be. Absolute ops/s mean nothing across machines: read the ratio.
- * - Order effects (JIT warming in Java and Node, GC) are reduced by the warm-up and, with
- *   BENCH_ROUNDS > 1, by alternating which side goes first; the figure is the median over rounds.
+ * - Noise: a priming load (PRIME_MS of app traffic per pattern, not measured) warms Java's JIT and
+ *   the app first. Then each pattern is measured in ROUNDS pairs, alternating which side goes first
+ *   (direct/app, app/direct, ...) so drift cancels; ratio = median over rounds of the paired
+ *   app/direct ratios; value and baseline are the medians of the ops/s. The per-round ratios are in
+ *   the notes: if they scatter widely, the machine was busy and the figure is weak.
  * - Validity: before any load, one answer of each pattern from the app is compared with the direct
  *   answer (same item, same 20 ids in the same order). During load, every non-2xx answer, HTTP
  *   error or timeout, SDK error or empty answer is counted (warm-up included); any of them marks the
  *   row invalid (shown, never hidden).
+ * - Also reported (details, notes): p50 latency on both sides, and the app process's CPU time per
+ *   HTTP request (process.cpuUsage over the app runs: the app's whole cost, SDK client included).
  *
  * Knobs (environment): BENCH_DURATION_S (5), BENCH_WARMUP_S (1), BENCH_CONCURRENCY (16),
- * BENCH_ROUNDS (1).
+ * BENCH_ROUNDS (3), BENCH_PRIME_S (2).
  */
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamoClients, keys } from '../app/index.js';
@@ -147,9 +152,11 @@ export const appThroughput: BenchSection = {
       warmupMs: envNumber('BENCH_WARMUP_S', 1, 0) * 1000,
       durationMs: envNumber('BENCH_DURATION_S', 5, 0.5) * 1000,
     };
-    const rounds = Math.round(envNumber('BENCH_ROUNDS', 1, 1));
+    const rounds = Math.round(envNumber('BENCH_ROUNDS', 3, 1));
+    const primeMs = envNumber('BENCH_PRIME_S', 2, 0) * 1000;
     ctx.log(
-      `concurrency ${window.concurrency}, warm-up ${window.warmupMs / 1000} s, window ${window.durationMs / 1000} s, ${rounds} round(s)`,
+      `concurrency ${window.concurrency}, warm-up ${window.warmupMs / 1000} s, window ${window.durationMs / 1000} s, ` +
+        `${rounds} round(s), priming ${primeMs / 1000} s per pattern`,
     );
     const stack = await startEmbeddedStack({ port: 0, seed: { products: 200, users: 10 }, log: ctx.log });
     let stackFailure: string | undefined;
@@ -163,21 +170,42 @@ export const appThroughput: BenchSection = {
         if (host !== '127.0.0.1') throw new Error(`refusing to load ${url}: not 127.0.0.1`);
       }
       const products = stack.seeded?.products ?? [];
+      const all = cases(stack.tableName, products);
+      for (const c of all) await c.check(stack.appUrl, direct.doc);
+      if (primeMs > 0) {
+        for (const c of all) {
+          const primed = await runLoad(
+            { kind: 'http', baseUrl: stack.appUrl, ...c.http, ...window, warmupMs: 0, durationMs: primeMs },
+            ctx.signal,
+          );
+          const bad = failures(primed);
+          if (bad.length > 0) throw new Error(`${c.pattern} priming failed: ${bad.join('; ')}`);
+          ctx.log(`${c.pattern} primed: ${fmt(primed.opsPerSec)} ops/s through the app (not measured)`);
+        }
+      }
       const rows: SectionRow[] = [];
-      for (const c of cases(stack.tableName, products)) {
-        await c.check(stack.appUrl, direct.doc);
+      for (const c of all) {
         const appRuns: LoadResult[] = [];
         const directRuns: LoadResult[] = [];
+        let appCpuMicros = 0;
+        let appRequests = 0;
         for (let round = 0; round < rounds; round += 1) {
           const sides = round % 2 === 0 ? (['direct', 'app'] as const) : (['app', 'direct'] as const);
           for (const side of sides) {
             if (ctx.signal.aborted) throw new Error('aborted');
-            const result =
-              side === 'app'
-                ? await runLoad({ kind: 'http', baseUrl: stack.appUrl, ...c.http, ...window }, ctx.signal)
-                : await runLoad({ kind: 'sdk', endpoint: stack.dynamodbEndpoint, ...c.sdk, ...window }, ctx.signal);
+            let result: LoadResult;
+            if (side === 'app') {
+              const cpu = process.cpuUsage();
+              result = await runLoad({ kind: 'http', baseUrl: stack.appUrl, ...c.http, ...window }, ctx.signal);
+              const used = process.cpuUsage(cpu);
+              appCpuMicros += used.user + used.system;
+              appRequests += Object.values(result.statusCodes).reduce((a, b) => a + b, 0);
+              appRuns.push(result);
+            } else {
+              result = await runLoad({ kind: 'sdk', endpoint: stack.dynamodbEndpoint, ...c.sdk, ...window }, ctx.signal);
+              directRuns.push(result);
+            }
             if (stackFailure) throw new Error(stackFailure);
-            (side === 'app' ? appRuns : directRuns).push(result);
             ctx.log(
               `${c.pattern} ${side.padEnd(6)} round ${round + 1}: ${fmt(result.opsPerSec)} ops/s, ` +
                 `p50 ${fmt(result.latencyMs.p50)} ms, p99 ${fmt(result.latencyMs.p99)} ms, ` +
@@ -189,22 +217,32 @@ export const appThroughput: BenchSection = {
           ...appRuns.flatMap((r, i) => failures(r).map((f) => `app round ${i + 1}: ${f}`)),
           ...directRuns.flatMap((r, i) => failures(r).map((f) => `direct round ${i + 1}: ${f}`)),
         ];
+        const roundRatios = appRuns.map((a, i) => a.opsPerSec / (directRuns[i]?.opsPerSec ?? Number.NaN));
         const appP50 = median(appRuns.map((r) => r.latencyMs.p50));
         const directP50 = median(directRuns.map((r) => r.latencyMs.p50));
+        const appCpuMsPerRequest = appRequests > 0 ? appCpuMicros / 1000 / appRequests : Number.NaN;
         rows.push({
           name: `${c.pattern}: app (HTTP) / direct SDK`,
           unit: 'ops/s',
           value: median(appRuns.map((r) => r.opsPerSec)),
           baseline: median(directRuns.map((r) => r.opsPerSec)),
+          ratio: median(roundRatios),
           goal: GOAL,
           valid: problems.length === 0,
-          notes: [...problems, `p50 ${fmt(appP50)} ms vs ${fmt(directP50)} ms`],
+          notes: [
+            ...problems,
+            `rounds ${roundRatios.map((r) => r.toFixed(2)).join(' ')}`,
+            `p50 ${fmt(appP50)} vs ${fmt(directP50)} ms`,
+            `app CPU ${appCpuMsPerRequest.toFixed(2)} ms/req`,
+          ],
           details: {
             pattern: c.pattern,
             concurrency: window.concurrency,
             warmupMs: window.warmupMs,
             durationMs: window.durationMs,
             rounds,
+            roundRatios,
+            appCpuMsPerRequest,
             app: appRuns,
             direct: directRuns,
           },

@@ -30,7 +30,11 @@ export interface BenchRow {
   readonly details?: Readonly<Record<string, unknown>>;
 }
 
-export type SectionRow = Omit<BenchRow, 'section' | 'ratio' | 'met'>;
+/**
+ * What a section returns. `ratio` defaults to value / baseline; a section that measures in paired
+ * rounds may give the median of the per-round ratios instead (sturdier on a noisy machine).
+ */
+export type SectionRow = Omit<BenchRow, 'section' | 'ratio' | 'met'> & { readonly ratio?: number };
 
 export interface BenchContext {
   /** Progress lines (stderr), so stdout keeps just the table and the JSON line. */
@@ -51,6 +55,6 @@ export function meets(goal: Goal, ratio: number): boolean {
 }
 
 export function completeRow(section: string, row: SectionRow): BenchRow {
-  const ratio = row.baseline === 0 ? Number.NaN : row.value / row.baseline;
+  const ratio = row.ratio ?? (row.baseline === 0 ? Number.NaN : row.value / row.baseline);
   return { section, ...row, ratio, met: row.valid && meets(row.goal, ratio) };
 }

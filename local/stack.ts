@@ -30,6 +30,8 @@ export interface StackOptions {
 export interface EmbeddedStack {
   readonly appUrl: string;
   readonly dynamodbEndpoint: string;
+  /** The DynamoDB Local process this stack started, if it started one. */
+  readonly dynamodbPid: number | undefined;
   readonly tableName: string;
   readonly tokens: LocalTokens;
   readonly shop: Shop;
@@ -77,6 +79,7 @@ export async function startEmbeddedStack(options: StackOptions = {}): Promise<Em
     return {
       appUrl: address,
       dynamodbEndpoint: endpoint,
+      dynamodbPid: ddb?.pid,
       tableName,
       tokens,
       shop: running,

@@ -6,7 +6,6 @@ import { EXIT, RunFailed, UsageError } from './errors.js';
 
 /** The `loadtest` CLI. Returns the exit code; each command lives in its own file under commands/. */
 export async function main(argv: string[] = hideBin(process.argv)): Promise<number> {
-  let usageFailure: string | undefined;
   const parser = yargs(argv)
     .scriptName('loadtest')
     .command(upCommand)
@@ -16,16 +15,12 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
     .help()
     .version(false)
     .wrap(Math.min(110, process.stdout.columns ?? 110))
+    // Throwing here is what stops yargs: a fail handler that returns lets the command still run.
     .fail((msg, err) => {
-      if (err) throw err;
-      usageFailure = msg;
+      throw err ?? new UsageError(`${msg}\n(run loadtest --help for usage)`);
     });
   try {
     await parser.parseAsync();
-    if (usageFailure !== undefined) {
-      console.error(`error: ${usageFailure}\n(run loadtest --help for usage)`);
-      return EXIT.badInput;
-    }
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (err) {
     if (err instanceof UsageError) {

@@ -1,4 +1,5 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { seedUserEmail } from '../../../app/index.js';
@@ -16,6 +17,21 @@ interface UpArgs {
 
 export const STACK_FILE = 'stack.json';
 
+/** Find out before starting DynamoDB Local and seeding, not after. */
+async function assertPortFree(port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new UsageError(`--port: 127.0.0.1:${port} is already in use (another loadtest up?); pick another with --port N, or 0 for any`)
+          : err,
+      ),
+    );
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
+  });
+}
+
 /** `loadtest up`: start the embedded stack and keep it up until Ctrl-C or SIGTERM. */
 export const upCommand: CommandModule<object, UpArgs> = {
   command: 'up',
@@ -30,7 +46,8 @@ export const upCommand: CommandModule<object, UpArgs> = {
       })
       .option('products', { type: 'number', default: 60, describe: 'Products to seed' })
       .option('users', { type: 'number', default: 20, describe: 'Users to seed' })
-      .option('state-dir', { type: 'string', default: '.loadtest', describe: 'Where stack.json is written' }) as unknown as Argv<UpArgs>,
+      .option('state-dir', { type: 'string', default: '.loadtest', describe: 'Where stack.json is written' })
+      .strict() as unknown as Argv<UpArgs>,
   handler: async (args: ArgumentsCamelCase<UpArgs>) => {
     if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) {
       throw new UsageError(`--port: expected a port number 0-65535, got ${args.port}`);
@@ -43,6 +60,7 @@ export const upCommand: CommandModule<object, UpArgs> = {
     if (args.dynamodbEndpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(args.dynamodbEndpoint)) {
       throw new UsageError(`--dynamodb-endpoint: expected an http(s) URL, got "${args.dynamodbEndpoint}"`);
     }
+    if (args.port !== 0) await assertPortFree(args.port);
     const persistDir =
       args.persist === undefined ? undefined : resolve(args.persist === '' ? join(args.stateDir, 'data') : args.persist);
     if (persistDir) await mkdir(persistDir, { recursive: true });
@@ -61,6 +79,7 @@ export const upCommand: CommandModule<object, UpArgs> = {
         {
           appUrl: stack.appUrl,
           dynamodbEndpoint: stack.dynamodbEndpoint,
+          dynamodbPid: stack.dynamodbPid ?? null,
           tableName: stack.tableName,
           pid: process.pid,
           startedAt: new Date().toISOString(),
