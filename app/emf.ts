@@ -44,7 +44,17 @@ export class EmfPublisher {
   add(s: OperationSample): void {
     let w = this.windows.get(s.pattern);
     if (!w) {
-      w = { count: 0, errors: 0, throttleEvents: 0, throttledRequests: 0, retries: 0, rcu: 0, wcu: 0, latencies: [], seen: 0 };
+      w = {
+        count: 0,
+        errors: 0,
+        throttleEvents: 0,
+        throttledRequests: 0,
+        retries: 0,
+        rcu: 0,
+        wcu: 0,
+        latencies: [],
+        seen: 0,
+      };
       this.windows.set(s.pattern, w);
     }
     w.count += 1;

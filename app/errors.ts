@@ -47,7 +47,14 @@ export class Unavailable extends DomainError {
   }
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'UND_ERR_SOCKET']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'UND_ERR_SOCKET',
+]);
 
 /** Translates what the SDK threw into a domain error where one fits; other errors pass unchanged. */
 export function translateAwsError(err: unknown, isThrottle: (e: unknown) => boolean): unknown {

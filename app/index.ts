@@ -4,10 +4,10 @@ import type { LocalTokens, TokenVerifier } from './auth.js';
 import { PatternClient } from './data/instrument.js';
 import { ShopStore } from './data/shop.js';
 import { EmfPublisher } from './emf.js';
-import { PatternMetrics } from './metrics.js';
 import { createApp } from './http/server.js';
+import { PatternMetrics } from './metrics.js';
 
-export { LocalTokens, type Identity, type TokenVerifier } from './auth.js';
+export { type Identity, LocalTokens, type TokenVerifier } from './auth.js';
 export { createDynamoClients } from './data/client.js';
 export { isThrottle, PatternClient } from './data/instrument.js';
 export { ensureTable } from './data/setup.js';
@@ -18,15 +18,15 @@ export * from './errors.js';
 export {
   decodeSketch,
   encodeSketch,
-  mergeSketches,
   type MetricsSnapshot,
+  mergeSketches,
   PatternMetrics,
   type PatternSnapshot,
   quantiles,
   type SerializedSketch,
 } from './metrics.js';
 export { type AccessPattern, accessPatterns, isPatternId, type PatternId, patternIds } from './patterns.js';
-export { seed, seedUserEmail, type SeedResult } from './seed.js';
+export { type SeedResult, seed, seedUserEmail } from './seed.js';
 export * from './table.js';
 
 export interface ShopOptions {

@@ -31,7 +31,12 @@ export const accessPatterns = [
     index: 'GSI2',
     description: 'products with price BETWEEN min and max',
   },
-  { id: 'listProductsByCategory', operations: ['Query'], index: 'GSI1', description: 'products in a category' },
+  {
+    id: 'listProductsByCategory',
+    operations: ['Query'],
+    index: 'GSI1',
+    description: 'products in a category',
+  },
   {
     id: 'searchProductsByTitle',
     operations: ['Query'],

@@ -52,7 +52,11 @@ export function seedUserEmail(i: number): string {
   return `user${i + 1}@example.com`;
 }
 
-async function inBatches<T, R>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+async function inBatches<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
   const worker = async () => {
@@ -68,7 +72,9 @@ async function inBatches<T, R>(items: readonly T[], concurrency: number, fn: (it
 /** Seeds through the store's own patterns; users that already exist (a persisted stack) are loaded instead. */
 export async function seed(store: ShopStore, options: SeedOptions = {}): Promise<SeedResult> {
   const concurrency = options.concurrency ?? 16;
-  const products = await inBatches(seedProducts(options.products ?? 60), concurrency, (p) => store.createProduct(p));
+  const products = await inBatches(seedProducts(options.products ?? 60), concurrency, (p) =>
+    store.createProduct(p),
+  );
   const emails = Array.from({ length: options.users ?? 20 }, (_, i) => seedUserEmail(i));
   const users = await inBatches(emails, concurrency, async (email) => {
     try {

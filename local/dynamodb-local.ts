@@ -116,7 +116,7 @@ export async function startDynamoDBLocal(options: DynamoDBLocalOptions = {}): Pr
   const storage = options.dbPath ? ['-dbPath', options.dbPath] : ['-inMemory'];
   const child = spawn(
     java,
-    ['-Djava.library.path=' + join(dir, 'DynamoDBLocal_lib'), '-jar', jar, ...storage, '-port', String(port)],
+    [`-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`, '-jar', jar, ...storage, '-port', String(port)],
     // Own process group, so a Ctrl-C in the terminal reaches us first and we stop it in order.
     { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );

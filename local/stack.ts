@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import {
   createDynamoClients,
   createShop,
+  DEFAULT_TABLE_NAME,
   ensureTable,
   LocalTokens,
-  seed,
   type SeedResult,
   type Shop,
-  DEFAULT_TABLE_NAME,
+  seed,
 } from '../app/index.js';
 import { type DynamoDBLocal, startDynamoDBLocal } from './dynamodb-local.js';
 
@@ -51,7 +51,9 @@ export async function startEmbeddedStack(options: StackOptions = {}): Promise<Em
     const started = Date.now();
     ddb = await startDynamoDBLocal(options.persistDir ? { dbPath: options.persistDir } : {});
     endpoint = ddb.endpoint;
-    log(`dynamodb: ${endpoint} (DynamoDB Local, ${options.persistDir ? `data in ${options.persistDir}` : 'in memory'}, started in ${Date.now() - started} ms)`);
+    log(
+      `dynamodb: ${endpoint} (DynamoDB Local, ${options.persistDir ? `data in ${options.persistDir}` : 'in memory'}, started in ${Date.now() - started} ms)`,
+    );
     ddb.onExit((code, signal) => {
       const reason = `DynamoDB Local exited unexpectedly (code ${code}, signal ${signal})`;
       for (const l of failureListeners) l(reason);
@@ -70,7 +72,9 @@ export async function startEmbeddedStack(options: StackOptions = {}): Promise<Em
     if (options.seed !== false) {
       const started = Date.now();
       seeded = await seed(shop.store, options.seed ?? {});
-      log(`seed: ${seeded.products.length} products, ${seeded.users.length} users in ${Date.now() - started} ms`);
+      log(
+        `seed: ${seeded.products.length} products, ${seeded.users.length} users in ${Date.now() - started} ms`,
+      );
       // The seed's own writes are not part of anyone's load test.
       shop.metrics.reset();
     }

@@ -1,2 +1,2 @@
-export { main } from './cli/main.js';
 export { EXIT, RunFailed, UsageError } from './cli/errors.js';
+export { main } from './cli/main.js';

@@ -12,7 +12,10 @@ export interface ClientOptions {
  * Builds the SDK client. Locally the endpoint needs some credentials to sign with, any will do; on AWS
  * the default provider chain (the App Runner instance role) supplies them.
  */
-export function createDynamoClients(options: ClientOptions = {}): { raw: DynamoDBClient; doc: DynamoDBDocumentClient } {
+export function createDynamoClients(options: ClientOptions = {}): {
+  raw: DynamoDBClient;
+  doc: DynamoDBDocumentClient;
+} {
   const config: DynamoDBClientConfig = {
     region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
     maxAttempts: options.maxAttempts ?? 3,

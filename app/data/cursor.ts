@@ -10,7 +10,10 @@ const keyNames = new Set(keyAttributes().map((a) => a.name));
 
 const cursorSchema = z
   .record(z.string(), z.union([z.string().max(2048), z.number().finite()]))
-  .refine((k) => Object.keys(k).length > 0 && Object.keys(k).length <= 4 && Object.keys(k).every((n) => keyNames.has(n)));
+  .refine(
+    (k) =>
+      Object.keys(k).length > 0 && Object.keys(k).length <= 4 && Object.keys(k).every((n) => keyNames.has(n)),
+  );
 
 export type Cursor = Record<string, string | number>;
 

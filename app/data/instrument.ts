@@ -12,13 +12,29 @@ import type { PatternId } from '../patterns.js';
  * recorded once, with its latency, capacity per table and index, SDK retries and throttles.
  */
 
-// biome-ignore lint/suspicious/noExplicitAny: the resolved client config type is internal to the SDK.
-type DocCommand<I extends ServiceInputTypes, O extends ServiceOutputTypes> = Command<ServiceInputTypes, I, ServiceOutputTypes, O, any>;
+type DocCommand<I extends ServiceInputTypes, O extends ServiceOutputTypes> = Command<
+  ServiceInputTypes,
+  I,
+  ServiceOutputTypes,
+  O,
+  // biome-ignore lint/suspicious/noExplicitAny: the resolved client config type is internal to the SDK.
+  any
+>;
 
-export type Send = <I extends ServiceInputTypes, O extends ServiceOutputTypes>(command: DocCommand<I, O>) => Promise<O>;
+export type Send = <I extends ServiceInputTypes, O extends ServiceOutputTypes>(
+  command: DocCommand<I, O>,
+) => Promise<O>;
 
-const THROTTLE_ERRORS = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded']);
-const THROTTLE_REASONS = new Set(['ThrottlingError', 'ProvisionedThroughputExceeded', 'RequestLimitExceeded']);
+const THROTTLE_ERRORS = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+]);
+const THROTTLE_REASONS = new Set([
+  'ThrottlingError',
+  'ProvisionedThroughputExceeded',
+  'RequestLimitExceeded',
+]);
 
 /** True for the errors DynamoDB returns when a table, index or partition is out of capacity. */
 export function isThrottle(err: unknown): boolean {
@@ -45,7 +61,8 @@ export function capacityUses(consumed: ConsumedCapacity, isRead: boolean): Capac
   const gsis = consumed.GlobalSecondaryIndexes ?? {};
   const lsis = consumed.LocalSecondaryIndexes ?? {};
   if (consumed.Table) uses.push({ target: 'table', ...split(consumed.Table) });
-  for (const [name, c] of [...Object.entries(gsis), ...Object.entries(lsis)]) uses.push({ target: name, ...split(c) });
+  for (const [name, c] of [...Object.entries(gsis), ...Object.entries(lsis)])
+    uses.push({ target: name, ...split(c) });
   if (uses.length === 0) uses.push({ target: 'table', ...split(consumed) });
   return uses;
 }
@@ -87,7 +104,8 @@ export class PatternClient {
         const out = await this.doc.send(command);
         const meta = (out as { $metadata?: { attempts?: number } }).$metadata;
         retries += Math.max(0, (meta?.attempts ?? 1) - 1);
-        const consumed = (out as { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] }).ConsumedCapacity;
+        const consumed = (out as { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] })
+          .ConsumedCapacity;
         for (const c of Array.isArray(consumed) ? consumed : consumed ? [consumed] : []) {
           capacity.push(...capacityUses(c, isRead));
         }
@@ -101,7 +119,15 @@ export class PatternClient {
     const started = this.now();
     try {
       const result = await operation(send);
-      this.metrics.record({ pattern, latencyMs: this.now() - started, ok: true, throttleEvents, throttled: false, retries, capacity });
+      this.metrics.record({
+        pattern,
+        latencyMs: this.now() - started,
+        ok: true,
+        throttleEvents,
+        throttled: false,
+        retries,
+        capacity,
+      });
       return result;
     } catch (err) {
       this.metrics.record({

@@ -1,3 +1,4 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   DeleteCommand,
@@ -9,7 +10,6 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ulid } from 'ulid';
 import { AlreadyExists, Conflict, InvalidInput, NotFound, Throttled } from '../errors.js';
@@ -120,7 +120,12 @@ export class ShopStore {
 
   registerUser(input: { email: string; name: string }): Promise<User> {
     return this.db.run('registerUser', async (send) => {
-      const user: User = { email: input.email, name: input.name, cartId: this.newId(), createdAt: this.now() };
+      const user: User = {
+        email: input.email,
+        name: input.name,
+        cartId: this.newId(),
+        createdAt: this.now(),
+      };
       try {
         await send(
           new PutCommand({
@@ -154,7 +159,12 @@ export class ShopStore {
       await send(
         new PutCommand({
           TableName: this.table,
-          Item: { ...keys.product(product.id), ...keys.productIndexes(product), entity: 'Product', ...product },
+          Item: {
+            ...keys.product(product.id),
+            ...keys.productIndexes(product),
+            entity: 'Product',
+            ...product,
+          },
           ConditionExpression: 'attribute_not_exists(PK)',
         }),
       );
@@ -283,7 +293,9 @@ export class ShopStore {
     for (let reads = 0; reads < MAX_PAGE_READS; reads += 1) {
       let out: QueryCommandOutput;
       try {
-        out = await send(new QueryCommand({ ...input, Limit: limit - items.length, ExclusiveStartKey: next }));
+        out = await send(
+          new QueryCommand({ ...input, Limit: limit - items.length, ExclusiveStartKey: next }),
+        );
       } catch (err) {
         if (startKey && err instanceof Error && err.name === 'ValidationException') {
           throw new InvalidInput('cursor: does not belong to this list', { field: 'cursor' }, { cause: err });
@@ -317,7 +329,12 @@ export class ShopStore {
       // record names the cart that is really open.
       const open = (out.Items ?? []).map((i) => strip<Order>(i)).find((o) => o.orderId === user.cartId);
       if (open) return open;
-      const cart: Order = { orderId: user.cartId, email: user.email, status: 'CURRENT', createdAt: this.now() };
+      const cart: Order = {
+        orderId: user.cartId,
+        email: user.email,
+        status: 'CURRENT',
+        createdAt: this.now(),
+      };
       try {
         await send(
           new PutCommand({
@@ -337,7 +354,9 @@ export class ShopStore {
         if (!isConditionFailure(err)) throw err;
         // A concurrent request created it first: DynamoDB hands back the item (marshalled, as
         // lib-dynamodb leaves error payloads alone).
-        const existing = err.Item ? strip<Order>(unmarshall(err.Item as Record<string, AttributeValue>)) : undefined;
+        const existing = err.Item
+          ? strip<Order>(unmarshall(err.Item as Record<string, AttributeValue>))
+          : undefined;
         if (existing?.status === 'CURRENT') return existing;
         throw new Conflict('the cart was just checked out; reload and retry', { orderId: cart.orderId });
       }
@@ -366,12 +385,22 @@ export class ShopStore {
   }
 
   /** A conditional Put for a new line, else an atomic `SET quantity = quantity + :q`: concurrent adds sum. */
-  addToCart(orderId: string, product: Product, quantity: number): Promise<{ item: OrderItem; created: boolean }> {
+  addToCart(
+    orderId: string,
+    product: Product,
+    quantity: number,
+  ): Promise<{ item: OrderItem; created: boolean }> {
     return this.db.run('addToCart', async (send) => {
       const key = keys.orderItem(orderId, product.id);
       // The line can vanish between the two writes (a concurrent remove): then start over.
       for (let attempt = 0; attempt < 3; attempt += 1) {
-        const item: OrderItem = { orderId, productId: product.id, title: product.title, price: product.price, quantity };
+        const item: OrderItem = {
+          orderId,
+          productId: product.id,
+          title: product.title,
+          price: product.price,
+          quantity,
+        };
         try {
           await send(
             new PutCommand({
@@ -408,7 +437,11 @@ export class ShopStore {
   removeFromCart(orderId: string, productId: string): Promise<boolean> {
     return this.db.run('removeFromCart', async (send) => {
       const out = await send(
-        new DeleteCommand({ TableName: this.table, Key: keys.orderItem(orderId, productId), ReturnValues: 'ALL_OLD' }),
+        new DeleteCommand({
+          TableName: this.table,
+          Key: keys.orderItem(orderId, productId),
+          ReturnValues: 'ALL_OLD',
+        }),
       );
       return out.Attributes !== undefined;
     });
@@ -498,10 +531,13 @@ export class ShopStore {
         if (err instanceof Error && err.name === 'TransactionCanceledException' && reasons) {
           const failed = reasons.map((r) => r.Code ?? 'None');
           if (failed.includes('ConditionalCheckFailed')) {
-            throw new Conflict('the cart changed during checkout (a line, a product or the cart itself); reload it', {
-              orderId: cart.orderId,
-              reasons: failed,
-            });
+            throw new Conflict(
+              'the cart changed during checkout (a line, a product or the cart itself); reload it',
+              {
+                orderId: cart.orderId,
+                reasons: failed,
+              },
+            );
           }
         }
         throw err;
@@ -520,7 +556,11 @@ export class ShopStore {
           KeyConditionExpression: 'PK = :pk AND begins_with(SK, :order)',
           FilterExpression: '#status = :completed',
           ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':pk': `USER#${email}`, ':order': 'ORDER#', ':completed': 'COMPLETED' },
+          ExpressionAttributeValues: {
+            ':pk': `USER#${email}`,
+            ':order': 'ORDER#',
+            ':completed': 'COMPLETED',
+          },
           ScanIndexForward: false,
         },
         page.limit,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { InvalidInput } from '../errors.js';
 import { MAX_BATCH_GET } from '../data/shop.js';
+import { InvalidInput } from '../errors.js';
 
 /**
  * Request validation at the edge. Every limit here keeps items far below DynamoDB's 400 KB item and
@@ -39,7 +39,10 @@ export const newProductBody = z.strictObject({
   description: text(5000),
   price: z.number().positive().max(1_000_000).multipleOf(0.01),
   category: text(100),
-  images: z.array(z.url({ protocol: /^https?$/ }).max(2048)).max(10).default([]),
+  images: z
+    .array(z.url({ protocol: /^https?$/ }).max(2048))
+    .max(10)
+    .default([]),
 });
 
 export const productParams = z.strictObject({ id });
@@ -71,7 +74,11 @@ export const addToCartBody = z.strictObject({
 export const cartItemParams = z.strictObject({ productId: id });
 
 /** Parse or throw InvalidInput naming the field: "body.price: Too small: expected number to be >0". */
-export function parse<S extends z.ZodType>(schema: S, value: unknown, where: 'body' | 'query' | 'params'): z.output<S> {
+export function parse<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  where: 'body' | 'query' | 'params',
+): z.output<S> {
   const result = schema.safeParse(value ?? (where === 'body' ? undefined : {}));
   if (result.success) return result.data;
   const issue = result.error.issues[0];

@@ -1,4 +1,9 @@
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { LocalTokens, TokenVerifier } from '../auth.js';
 import type { ShopStore, User } from '../data/shop.js';
 import { DomainError, Throttled, Unauthorized } from '../errors.js';
@@ -63,7 +68,9 @@ export function createApp(options: AppOptions): FastifyInstance {
     // Fastify's own 4xx (malformed JSON, body too large, wrong content type) keep their status.
     const status = (err as FastifyError).statusCode;
     if (status !== undefined && status >= 400 && status < 500) {
-      return reply.code(status).send({ error: (err as FastifyError).code ?? 'BadRequest', message: err.message });
+      return reply
+        .code(status)
+        .send({ error: (err as FastifyError).code ?? 'BadRequest', message: err.message });
     }
     options.onServerError?.(err, req);
     return reply.code(500).send({ error: 'InternalError', message: 'internal error' });

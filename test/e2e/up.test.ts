@@ -13,7 +13,9 @@ describe('loadtest up', () => {
         const [, url] = await run.waitFor(/^app: (http:\/\/127\.0\.0\.1:\d+)$/m);
         const [, token] = await run.waitFor(/^token \(user1@example\.com\): (\S+)$/m);
         expect((await fetch(`${url}/health`)).status).toBe(200);
-        const products = (await (await fetch(`${url}/api/products?limit=100`)).json()) as { items: unknown[] };
+        const products = (await (await fetch(`${url}/api/products?limit=100`)).json()) as {
+          items: unknown[];
+        };
         expect(products.items).toHaveLength(7);
         const me = await fetch(`${url}/api/users/me`, { headers: { authorization: `Bearer ${token}` } });
         expect(await me.json()).toMatchObject({ email: 'user1@example.com' });

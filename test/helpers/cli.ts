@@ -14,7 +14,10 @@ export interface CliRun {
 }
 
 /** Runs the real CLI as a process, the way a user's shell would. */
-export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; command?: string[] } = {}): CliRun {
+export function runCli(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; command?: string[] } = {},
+): CliRun {
   const command = options.command ?? [process.execPath, BIN];
   const child = spawn(command[0] ?? process.execPath, [...command.slice(1), ...args], {
     cwd: options.cwd ?? ROOT,
@@ -48,7 +51,10 @@ export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?:
     exited,
     waitFor(pattern, timeoutMs = 60_000) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}\nstdout:\n${out}\nstderr:\n${err}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`timed out waiting for ${pattern}\nstdout:\n${out}\nstderr:\n${err}`)),
+          timeoutMs,
+        );
         const check = () => {
           const m = out.match(pattern);
           if (m) {

@@ -1,17 +1,22 @@
-import { startEmbeddedStack, type EmbeddedStack } from '../../local/index.js';
+import { type EmbeddedStack, startEmbeddedStack } from '../../local/index.js';
 
 /** A real embedded stack (DynamoDB Local + seeded app on 127.0.0.1) for one test file. */
-export async function startTestStack(seed: { products?: number; users?: number } | false = { products: 12, users: 4 }) {
+export async function startTestStack(
+  seed: { products?: number; users?: number } | false = { products: 12, users: 4 },
+) {
   return startEmbeddedStack({ port: 0, seed });
 }
 
-export interface Api {
-  (method: string, path: string, options?: { body?: unknown; token?: string; raw?: string; headers?: Record<string, string> }): Promise<{
-    status: number;
-    headers: Headers;
-    body: any;
-  }>;
-}
+export type Api = (
+  method: string,
+  path: string,
+  options?: { body?: unknown; token?: string; raw?: string; headers?: Record<string, string> },
+) => Promise<{
+  status: number;
+  headers: Headers;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read JSON answers of many shapes.
+  body: any;
+}>;
 
 /** A small fetch wrapper: JSON in, JSON (or text) out. */
 export function api(stack: EmbeddedStack): Api {
@@ -24,7 +29,11 @@ export function api(stack: EmbeddedStack): Api {
       headers['content-type'] ??= 'application/json';
     }
     if (options.token) headers.authorization = `Bearer ${options.token}`;
-    const res = await fetch(`${stack.appUrl}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+    const res = await fetch(`${stack.appUrl}${path}`, {
+      method,
+      headers,
+      ...(body !== undefined ? { body } : {}),
+    });
     const text = await res.text();
     let parsed: unknown = text;
     try {

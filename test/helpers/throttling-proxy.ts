@@ -35,10 +35,13 @@ export async function startThrottlingProxy(upstream: string): Promise<Throttling
       return;
     }
     const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host') headers[k] = v;
+    for (const [k, v] of Object.entries(req.headers))
+      if (typeof v === 'string' && k !== 'host') headers[k] = v;
     const up = await fetch(upstream, { method: req.method ?? 'POST', headers, body: Buffer.concat(chunks) });
     const body = Buffer.from(await up.arrayBuffer());
-    res.writeHead(up.status, { 'content-type': up.headers.get('content-type') ?? 'application/x-amz-json-1.0' });
+    res.writeHead(up.status, {
+      'content-type': up.headers.get('content-type') ?? 'application/x-amz-json-1.0',
+    });
     res.end(body);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

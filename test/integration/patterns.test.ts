@@ -1,4 +1,4 @@
-import { DeleteCommand, GetCommand, BatchGetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoClients, keys, type MetricsSnapshot, patternIds } from '../../app/index.js';
 import type { EmbeddedStack } from '../../local/index.js';
@@ -48,7 +48,9 @@ describe('users', () => {
     const dup = await call('POST', '/api/users', { body: { email: 'ada@example.com', name: 'Mallory' } });
     expect(dup.status).toBe(409);
     expect(dup.body.error).toBe('AlreadyExists');
-    const stored = await doc.send(new GetCommand({ TableName: stack.tableName, Key: keys.user('ada@example.com') }));
+    const stored = await doc.send(
+      new GetCommand({ TableName: stack.tableName, Key: keys.user('ada@example.com') }),
+    );
     expect(stored.Item?.name).toBe('Ada');
   });
 
@@ -111,7 +113,10 @@ describe('products', () => {
     const res = await call('GET', '/api/products?minPrice=20&maxPrice=80&limit=100');
     expect(res.status).toBe(200);
     expect(res.body.items.length).toBeGreaterThan(0);
-    for (const p of res.body.items) expect(p.price).toBeGreaterThanOrEqual(20), expect(p.price).toBeLessThanOrEqual(80);
+    for (const p of res.body.items) {
+      expect(p.price).toBeGreaterThanOrEqual(20);
+      expect(p.price).toBeLessThanOrEqual(80);
+    }
     const expected = (stack.seeded?.products ?? []).filter((p) => p.price >= 20 && p.price <= 80).length;
     expect(res.body.items.length).toBe(expected);
   });
@@ -154,7 +159,9 @@ describe('cart and checkout', () => {
     expect(cart.body.orderId).toBe(empty.body.orderId);
     expect(cart.body.items).toEqual([expect.objectContaining({ productId: p.id, quantity: 5, price: 10 })]);
     expect(cart.body.total).toBe(50);
-    expect((await call('POST', '/api/cart/items', { token, body: { productId: 'NOPE', quantity: 1 } })).status).toBe(404);
+    expect(
+      (await call('POST', '/api/cart/items', { token, body: { productId: 'NOPE', quantity: 1 } })).status,
+    ).toBe(404);
     const del = await call('DELETE', `/api/cart/items/${p.id}`, { token });
     expect(del.status).toBe(204);
     expect((await call('GET', '/api/cart', { token })).body.items).toEqual([]);
@@ -164,9 +171,14 @@ describe('cart and checkout', () => {
     const token = await newUser(call, 'race@example.com');
     const p = await createProduct();
     const results = await Promise.all(
-      Array.from({ length: 12 }, () => call('POST', '/api/cart/items', { token, body: { productId: p.id, quantity: 1 } })),
+      Array.from({ length: 12 }, () =>
+        call('POST', '/api/cart/items', { token, body: { productId: p.id, quantity: 1 } }),
+      ),
     );
-    expect(results.map((r) => r.status).filter((s) => s !== 200 && s !== 201), JSON.stringify(results.map((r) => r.body))).toEqual([]);
+    expect(
+      results.map((r) => r.status).filter((s) => s !== 200 && s !== 201),
+      JSON.stringify(results.map((r) => r.body)),
+    ).toEqual([]);
     expect(results.filter((r) => r.status === 201).length).toBe(1);
     const cart = await call('GET', '/api/cart', { token });
     expect(cart.body.items).toEqual([expect.objectContaining({ productId: p.id, quantity: 12 })]);
@@ -181,7 +193,12 @@ describe('cart and checkout', () => {
     const before = await call('GET', '/api/cart', { token });
     const done = await call('POST', '/api/cart/checkout', { token });
     expect(done.status).toBe(200);
-    expect(done.body).toMatchObject({ orderId: before.body.orderId, status: 'COMPLETED', total: 17.25, itemCount: 2 });
+    expect(done.body).toMatchObject({
+      orderId: before.body.orderId,
+      status: 'COMPLETED',
+      total: 17.25,
+      itemCount: 2,
+    });
     expect((await call('GET', `/api/products/${a.id}`)).body.sold).toBe(2);
     expect((await call('GET', `/api/products/${b.id}`)).body.sold).toBe(1);
     const next = await call('GET', '/api/cart', { token });
@@ -221,7 +238,11 @@ describe('cart and checkout', () => {
     await call('POST', '/api/cart/items', { token, body: { productId: p.id, quantity: 9 } });
     const all = await call('GET', '/api/orders', { token });
     expect(all.status).toBe(200);
-    expect(all.body.items.map((o: { status: string }) => o.status)).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED']);
+    expect(all.body.items.map((o: { status: string }) => o.status)).toEqual([
+      'COMPLETED',
+      'COMPLETED',
+      'COMPLETED',
+    ]);
     expect(all.body.items.map((o: { total: number }) => o.total)).toEqual([3, 2, 1]);
     const first = await call('GET', '/api/orders?limit=1', { token });
     expect(first.body.items).toHaveLength(1);
@@ -237,7 +258,11 @@ describe('per-pattern metrics', () => {
     await call('POST', '/__metrics/reset');
     for (let i = 0; i < 4; i += 1) expect((await call('GET', `/api/products/${p?.id}`)).status).toBe(200);
     const direct = await doc.send(
-      new GetCommand({ TableName: stack.tableName, Key: keys.product(p?.id ?? ''), ReturnConsumedCapacity: 'INDEXES' }),
+      new GetCommand({
+        TableName: stack.tableName,
+        Key: keys.product(p?.id ?? ''),
+        ReturnConsumedCapacity: 'INDEXES',
+      }),
     );
     expect(direct.ConsumedCapacity?.CapacityUnits).toBe(0.5);
     const m = (await metrics()).patterns.getProduct;
@@ -266,7 +291,9 @@ describe('per-pattern metrics', () => {
         ReturnConsumedCapacity: 'INDEXES',
       }),
     );
-    expect((await metrics()).patterns.getProductsByIds?.rcu).toBe(direct.ConsumedCapacity?.[0]?.CapacityUnits);
+    expect((await metrics()).patterns.getProductsByIds?.rcu).toBe(
+      direct.ConsumedCapacity?.[0]?.CapacityUnits,
+    );
     await call('POST', '/__metrics/reset');
     await call('GET', '/api/products?category=toys&limit=100');
     const byCategory = (await metrics()).patterns.listProductsByCategory;

@@ -32,7 +32,14 @@ describe('when DynamoDB throttles', () => {
     const res = await fetch(`${url}/api/products/${id}`);
     expect(res.status).toBe(200);
     const m = shop.metrics.snapshot().patterns.getProduct;
-    expect(m).toMatchObject({ count: 1, errors: 0, throttleEvents: 2, throttledRequests: 0, retries: 2, rcu: 0.5 });
+    expect(m).toMatchObject({
+      count: 1,
+      errors: 0,
+      throttleEvents: 2,
+      throttledRequests: 0,
+      retries: 2,
+      rcu: 0.5,
+    });
   });
 
   it('answers 503 with Retry-After when throttling outlasts the retries, and counts a throttled request', async () => {
@@ -54,6 +61,10 @@ describe('when DynamoDB throttles', () => {
     const res = await fetch(`${url}/api/products?ids=${ids.join(',')}`);
     expect(res.status).toBe(200);
     expect(((await res.json()) as { items: unknown[] }).items).toHaveLength(ids.length);
-    expect(shop.metrics.snapshot().patterns.getProductsByIds).toMatchObject({ count: 1, throttleEvents: 1, retries: 1 });
+    expect(shop.metrics.snapshot().patterns.getProductsByIds).toMatchObject({
+      count: 1,
+      throttleEvents: 1,
+      retries: 1,
+    });
   });
 });

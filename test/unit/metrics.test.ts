@@ -24,7 +24,16 @@ describe('latency sketches', () => {
     const parts = [0, 1, 2, 3].map((k) => {
       const m = new PatternMetrics();
       for (const [i, v] of all.entries()) {
-        if (i % 4 === k) m.record({ pattern: 'getProduct', latencyMs: v, ok: true, throttleEvents: 0, throttled: false, retries: 0, capacity: [] });
+        if (i % 4 === k)
+          m.record({
+            pattern: 'getProduct',
+            latencyMs: v,
+            ok: true,
+            throttleEvents: 0,
+            throttled: false,
+            retries: 0,
+            capacity: [],
+          });
       }
       const sketch = m.snapshot().patterns.getProduct?.sketch;
       if (!sketch) throw new Error('no sketch');
@@ -35,7 +44,9 @@ describe('latency sketches', () => {
     const sorted = [...all].sort((a, b) => a - b);
     for (const q of [0.5, 0.95, 0.99]) {
       const exact = exactQuantile(sorted, q);
-      expect(Math.abs(merged.getValueAtQuantile(q) - whole.getValueAtQuantile(q)) / whole.getValueAtQuantile(q)).toBeLessThanOrEqual(0.01);
+      expect(
+        Math.abs(merged.getValueAtQuantile(q) - whole.getValueAtQuantile(q)) / whole.getValueAtQuantile(q),
+      ).toBeLessThanOrEqual(0.01);
       expect(Math.abs(merged.getValueAtQuantile(q) - exact) / exact).toBeLessThanOrEqual(0.01);
     }
     // Averaging the parts' p99s is what some tools do; it is not what we do.
@@ -44,8 +55,27 @@ describe('latency sketches', () => {
 
   it('adds up counts, errors, retries, throttles and capacity per target', () => {
     const m = new PatternMetrics(() => new Date('2026-01-01T00:00:00Z'));
-    m.record({ pattern: 'checkout', latencyMs: 10, ok: true, throttleEvents: 1, throttled: false, retries: 1, capacity: [{ target: 'table', rcu: 0, wcu: 4 }, { target: 'GSI3', rcu: 0, wcu: 2 }] });
-    m.record({ pattern: 'checkout', latencyMs: 30, ok: false, throttleEvents: 3, throttled: true, retries: 2, capacity: [{ target: 'table', rcu: 1, wcu: 2 }] });
+    m.record({
+      pattern: 'checkout',
+      latencyMs: 10,
+      ok: true,
+      throttleEvents: 1,
+      throttled: false,
+      retries: 1,
+      capacity: [
+        { target: 'table', rcu: 0, wcu: 4 },
+        { target: 'GSI3', rcu: 0, wcu: 2 },
+      ],
+    });
+    m.record({
+      pattern: 'checkout',
+      latencyMs: 30,
+      ok: false,
+      throttleEvents: 3,
+      throttled: true,
+      retries: 2,
+      capacity: [{ target: 'table', rcu: 1, wcu: 2 }],
+    });
     const s = m.snapshot();
     expect(s.since).toBe('2026-01-01T00:00:00.000Z');
     expect(s.patterns.checkout).toMatchObject({

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createTableInput, keyAttributes, keys, tableDefinition } from '../../app/index.js';
-import { capacityUses, isThrottle } from '../../app/data/instrument.js';
 import { decodeCursor, encodeCursor } from '../../app/data/cursor.js';
+import { capacityUses, isThrottle } from '../../app/data/instrument.js';
+import { createTableInput, keyAttributes, keys, tableDefinition } from '../../app/index.js';
 
 describe('the table definition', () => {
   it('creates PK/SK and GSI1..GSI3 from the one key layout, price as a number', () => {
@@ -18,10 +18,20 @@ describe('the table definition', () => {
   });
 
   it('sets provisioned capacity per table and per index', () => {
-    const input = createTableInput('shop', { mode: 'provisioned', table: { read: 50, write: 20 }, indexes: { GSI1: { read: 10, write: 5 } } });
+    const input = createTableInput('shop', {
+      mode: 'provisioned',
+      table: { read: 50, write: 20 },
+      indexes: { GSI1: { read: 10, write: 5 } },
+    });
     expect(input.ProvisionedThroughput).toEqual({ ReadCapacityUnits: 50, WriteCapacityUnits: 20 });
-    expect(input.GlobalSecondaryIndexes?.[0]?.ProvisionedThroughput).toEqual({ ReadCapacityUnits: 10, WriteCapacityUnits: 5 });
-    expect(input.GlobalSecondaryIndexes?.[1]?.ProvisionedThroughput).toEqual({ ReadCapacityUnits: 50, WriteCapacityUnits: 20 });
+    expect(input.GlobalSecondaryIndexes?.[0]?.ProvisionedThroughput).toEqual({
+      ReadCapacityUnits: 10,
+      WriteCapacityUnits: 5,
+    });
+    expect(input.GlobalSecondaryIndexes?.[1]?.ProvisionedThroughput).toEqual({
+      ReadCapacityUnits: 50,
+      WriteCapacityUnits: 20,
+    });
   });
 
   it('spells entity keys as DESIGN.md says', () => {
@@ -41,13 +51,25 @@ describe('the table definition', () => {
 
 describe('consumed capacity', () => {
   it('splits INDEXES capacity into table and GSIs, reads or writes by operation', () => {
-    expect(capacityUses({ CapacityUnits: 0.5, Table: { CapacityUnits: 0 }, GlobalSecondaryIndexes: { GSI1: { CapacityUnits: 0.5 } } }, true)).toEqual([
+    expect(
+      capacityUses(
+        {
+          CapacityUnits: 0.5,
+          Table: { CapacityUnits: 0 },
+          GlobalSecondaryIndexes: { GSI1: { CapacityUnits: 0.5 } },
+        },
+        true,
+      ),
+    ).toEqual([
       { target: 'table', rcu: 0, wcu: 0 },
       { target: 'GSI1', rcu: 0.5, wcu: 0 },
     ]);
-    expect(capacityUses({ CapacityUnits: 16, WriteCapacityUnits: 16, Table: { WriteCapacityUnits: 4, CapacityUnits: 4 } }, false)).toEqual([
-      { target: 'table', rcu: 0, wcu: 4 },
-    ]);
+    expect(
+      capacityUses(
+        { CapacityUnits: 16, WriteCapacityUnits: 16, Table: { WriteCapacityUnits: 4, CapacityUnits: 4 } },
+        false,
+      ),
+    ).toEqual([{ target: 'table', rcu: 0, wcu: 4 }]);
     expect(capacityUses({ CapacityUnits: 1 }, false)).toEqual([{ target: 'table', rcu: 0, wcu: 1 }]);
   });
 
@@ -55,8 +77,18 @@ describe('consumed capacity', () => {
     const named = (name: string, extra: object = {}) => Object.assign(new Error('x'), { name, ...extra });
     expect(isThrottle(named('ProvisionedThroughputExceededException'))).toBe(true);
     expect(isThrottle(named('ThrottlingException'))).toBe(true);
-    expect(isThrottle(named('TransactionCanceledException', { CancellationReasons: [{ Code: 'None' }, { Code: 'ThrottlingError' }] }))).toBe(true);
-    expect(isThrottle(named('TransactionCanceledException', { CancellationReasons: [{ Code: 'ConditionalCheckFailed' }] }))).toBe(false);
+    expect(
+      isThrottle(
+        named('TransactionCanceledException', {
+          CancellationReasons: [{ Code: 'None' }, { Code: 'ThrottlingError' }],
+        }),
+      ),
+    ).toBe(true);
+    expect(
+      isThrottle(
+        named('TransactionCanceledException', { CancellationReasons: [{ Code: 'ConditionalCheckFailed' }] }),
+      ),
+    ).toBe(false);
     expect(isThrottle(named('ConditionalCheckFailedException'))).toBe(false);
   });
 });

@@ -24,7 +24,9 @@ async function assertPortFree(port: number): Promise<void> {
     probe.once('error', (err: NodeJS.ErrnoException) =>
       reject(
         err.code === 'EADDRINUSE'
-          ? new UsageError(`--port: 127.0.0.1:${port} is already in use (another loadtest up?); pick another with --port N, or 0 for any`)
+          ? new UsageError(
+              `--port: 127.0.0.1:${port} is already in use (another loadtest up?); pick another with --port N, or 0 for any`,
+            )
           : err,
       ),
     );
@@ -38,8 +40,15 @@ export const upCommand: CommandModule<object, UpArgs> = {
   describe: 'Start the embedded stack (DynamoDB Local + seeded shop app) and keep it running',
   builder: (y: Argv) =>
     y
-      .option('port', { type: 'number', default: 8080, describe: 'App port on 127.0.0.1 (0 = any free port)' })
-      .option('dynamodb-endpoint', { type: 'string', describe: 'Use this DynamoDB-compatible endpoint instead of DynamoDB Local' })
+      .option('port', {
+        type: 'number',
+        default: 8080,
+        describe: 'App port on 127.0.0.1 (0 = any free port)',
+      })
+      .option('dynamodb-endpoint', {
+        type: 'string',
+        describe: 'Use this DynamoDB-compatible endpoint instead of DynamoDB Local',
+      })
       .option('persist', {
         type: 'string',
         describe: 'Keep DynamoDB Local data on disk in this folder (default .loadtest/data when given bare)',
@@ -62,7 +71,9 @@ export const upCommand: CommandModule<object, UpArgs> = {
     }
     if (args.port !== 0) await assertPortFree(args.port);
     const persistDir =
-      args.persist === undefined ? undefined : resolve(args.persist === '' ? join(args.stateDir, 'data') : args.persist);
+      args.persist === undefined
+        ? undefined
+        : resolve(args.persist === '' ? join(args.stateDir, 'data') : args.persist);
     if (persistDir) await mkdir(persistDir, { recursive: true });
     const stack = await startEmbeddedStack({
       port: args.port,
