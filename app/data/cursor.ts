@@ -8,8 +8,9 @@ import { keyAttributes } from '../table.js';
  */
 const keyNames = new Set(keyAttributes().map((a) => a.name));
 
+// Numbers in keys are prices here; bounding them keeps the SDK from refusing unsafe integers.
 const cursorSchema = z
-  .record(z.string(), z.union([z.string().max(2048), z.number().finite()]))
+  .record(z.string(), z.union([z.string().max(2048), z.number().finite().min(-1e15).max(1e15)]))
   .refine(
     (k) =>
       Object.keys(k).length > 0 && Object.keys(k).length <= 4 && Object.keys(k).every((n) => keyNames.has(n)),

@@ -75,6 +75,7 @@ export interface ProductFilters {
 /** BatchGetItem and TransactWriteItems limits. */
 export const MAX_BATCH_GET = 100;
 export const MAX_CHECKOUT_LINES = 49;
+export const MAX_LINE_QUANTITY = 1000;
 
 const BATCH_GET_ATTEMPTS = 8;
 const MAX_PAGE_READS = 10;
@@ -419,15 +420,23 @@ export class ShopStore {
               TableName: this.table,
               Key: key,
               UpdateExpression: 'SET #quantity = #quantity + :q',
-              ConditionExpression: 'attribute_exists(PK)',
+              ConditionExpression: 'attribute_exists(PK) AND #quantity <= :room',
               ExpressionAttributeNames: { '#quantity': 'quantity' },
-              ExpressionAttributeValues: { ':q': quantity },
+              ExpressionAttributeValues: { ':q': quantity, ':room': MAX_LINE_QUANTITY - quantity },
               ReturnValues: 'ALL_NEW',
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
             }),
           );
           return { item: strip<OrderItem>(out.Attributes ?? {}), created: false };
         } catch (err) {
           if (!isConditionFailure(err)) throw err;
+          // The line exists, so the condition that failed is the quantity limit.
+          if (err.Item) {
+            throw new Conflict(`a cart line holds at most ${MAX_LINE_QUANTITY} units`, {
+              orderId,
+              productId: product.id,
+            });
+          }
         }
       }
       throw new Conflict('the cart line kept changing; retry', { orderId, productId: product.id });

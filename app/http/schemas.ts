@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_BATCH_GET } from '../data/shop.js';
+import { MAX_BATCH_GET, MAX_LINE_QUANTITY } from '../data/shop.js';
 import { InvalidInput } from '../errors.js';
 
 /**
@@ -13,10 +13,23 @@ const text = (max: number) =>
     .min(1)
     .max(max)
     // Lone UTF-16 surrogates cannot be stored as UTF-8: refuse them here rather than fail at the database.
-    .refine((s) => s.isWellFormed(), 'must be well-formed Unicode');
+    .refine(wellFormed, 'must be well-formed Unicode');
 
 export const id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -');
-export const email = z.email().max(254);
+const wellFormed = (s: string) => s.isWellFormed();
+
+/** Emails are keys: one spelling per address, so `Ada@Example.com` and `ada@example.com` are one user. */
+export const email = z
+  .email()
+  .max(254)
+  .transform((s) => s.toLowerCase());
+
+/** Whole cents. (zod's multipleOf(0.01) lets 1e-20 through, and DynamoDB cannot store 5e-324.) */
+const price = z
+  .number()
+  .min(0.01)
+  .max(1_000_000)
+  .refine((p) => Math.abs(p * 100 - Math.round(p * 100)) < 1e-6, 'must be a whole number of cents');
 
 const intParam = (min: number, max: number) =>
   z
@@ -37,10 +50,15 @@ export const devTokenBody = z.strictObject({ email });
 export const newProductBody = z.strictObject({
   title: text(200),
   description: text(5000),
-  price: z.number().positive().max(1_000_000).multipleOf(0.01),
+  price,
   category: text(100),
   images: z
-    .array(z.url({ protocol: /^https?$/ }).max(2048))
+    .array(
+      z
+        .url({ protocol: /^https?$/ })
+        .max(2048)
+        .refine(wellFormed, 'must be well-formed Unicode'),
+    )
     .max(10)
     .default([]),
 });
@@ -68,7 +86,7 @@ export const pageQuery = z.strictObject({
 
 export const addToCartBody = z.strictObject({
   productId: id,
-  quantity: z.number().int().min(1).max(1000).default(1),
+  quantity: z.number().int().min(1).max(MAX_LINE_QUANTITY).default(1),
 });
 
 export const cartItemParams = z.strictObject({ productId: id });

@@ -81,7 +81,7 @@ export function createApp(options: AppOptions): FastifyInstance {
 
   const authenticate = async (req: FastifyRequest) => {
     const header = req.headers.authorization;
-    const match = typeof header === 'string' ? /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header) : null;
+    const match = typeof header === 'string' ? /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(header) : null;
     if (!match?.[1]) throw new Unauthorized('missing Authorization: Bearer <token> header');
     const identity = await verifier.verify(match[1]);
     const user = await store.getUserByEmail(identity.email);

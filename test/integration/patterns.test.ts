@@ -54,11 +54,22 @@ describe('users', () => {
     expect(stored.Item?.name).toBe('Ada');
   });
 
+  it('treats emails case-insensitively: one user per address', async () => {
+    const first = await call('POST', '/api/users', { body: { email: 'Case@Example.COM', name: 'Case' } });
+    expect(first.status).toBe(201);
+    expect(first.body.email).toBe('case@example.com');
+    expect(
+      (await call('POST', '/api/users', { body: { email: 'case@example.com', name: 'Again' } })).status,
+    ).toBe(409);
+  });
+
   it('answers /me for a valid token and 401 without one', async () => {
     const token = await newUser(call, 'grace@example.com', 'Grace');
     const me = await call('GET', '/api/users/me', { token });
     expect(me.status).toBe(200);
     expect(me.body).toEqual({ email: 'grace@example.com', name: 'Grace', createdAt: expect.any(String) });
+    const lower = await call('GET', '/api/users/me', { headers: { authorization: `bearer ${token}` } });
+    expect(lower.status).toBe(200);
     const none = await call('GET', '/api/users/me');
     expect(none.status).toBe(401);
     expect(none.headers.get('www-authenticate')).toBe('Bearer');
@@ -165,6 +176,18 @@ describe('cart and checkout', () => {
     const del = await call('DELETE', `/api/cart/items/${p.id}`, { token });
     expect(del.status).toBe(204);
     expect((await call('GET', '/api/cart', { token })).body.items).toEqual([]);
+  });
+
+  it('caps a cart line at 1000 units', async () => {
+    const token = await newUser(call, 'bulk@example.com');
+    const p = await createProduct();
+    expect(
+      (await call('POST', '/api/cart/items', { token, body: { productId: p.id, quantity: 1000 } })).status,
+    ).toBe(201);
+    const over = await call('POST', '/api/cart/items', { token, body: { productId: p.id, quantity: 1 } });
+    expect(over.status).toBe(409);
+    expect(over.body.message).toMatch(/at most 1000/);
+    expect((await call('GET', '/api/cart', { token })).body.items[0].quantity).toBe(1000);
   });
 
   it('sums concurrent adds of the same product into one line (and one cart)', async () => {
