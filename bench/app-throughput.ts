@@ -20,29 +20,39 @@
  *   In the direct run two processes compete (SDK loop, Java); in the app run three do (autocannon,
  *   app, Java). That extra hop *is* what the app costs, so it stays in; autocannon keeps the client
  *   side of it as small as it can be. Absolute ops/s mean nothing across machines: read the ratio.
- * - Noise: a priming load (PRIME_MS of app traffic per pattern, not measured) warms Java's JIT and
- *   the app first. Then each pattern is measured in ROUNDS pairs, alternating which side goes first
- *   (direct/app, app/direct, ...) so drift cancels; ratio = median over rounds of the paired
- *   app/direct ratios; value and baseline are the medians of the ops/s. The per-round ratios are in
- *   the notes: if they scatter widely, the machine was busy and the figure is weak.
+ * - The two load drivers (one HTTP, one SDK) are long-lived processes, one job at a time, so their
+ *   JIT and connection pools warm up over the runs just as the app's do.
+ * - Noise: DynamoDB Local's JIT needs tens of seconds of load to settle (its CPU per operation falls
+ *   ~4x), far more than the per-run warm-up. So each pattern is first primed: unmeasured 2 s slices
+ *   of direct and app load, alternating, until consecutive slices of each side agree within 10%
+ *   (at most BENCH_PRIME_MAX_S). Then each pattern is measured in ROUNDS pairs, alternating which
+ *   side goes first (direct/app, app/direct, ...) so drift cancels; ratio = median over rounds of
+ *   the paired app/direct ratios; value and baseline are the medians of the ops/s. The per-round ratios are in
+ *   the notes, flagged NOISY when the largest is over NOISY_SPREAD times the smallest: then the
+ *   machine was busy (other processes, see the load averages in the summary) and the figure is weak.
  * - Validity: before any load, one answer of each pattern from the app is compared with the direct
  *   answer (same item, same 20 ids in the same order). During load, every non-2xx answer, HTTP
  *   error or timeout, SDK error or empty answer is counted (warm-up included); any of them marks the
  *   row invalid (shown, never hidden).
- * - Also reported (details, notes): p50 latency on both sides, and the app process's CPU time per
- *   HTTP request (process.cpuUsage over the app runs: the app's whole cost, SDK client included).
+ * - Also reported (notes, details): p50 latency on both sides, and CPU time per operation of each
+ *   process involved (load driver, app, DynamoDB Local via /proc on Linux), warm-up included. On a
+ *   CPU-bound box the CPU per operation explains the ratio and is far steadier than ops/s when other
+ *   work competes for the cores.
  *
  * Knobs (environment): BENCH_DURATION_S (5), BENCH_WARMUP_S (1), BENCH_CONCURRENCY (16),
- * BENCH_ROUNDS (3), BENCH_PRIME_S (2).
+ * BENCH_ROUNDS (3), BENCH_PRIME_MAX_S (20; 0 skips priming).
  */
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamoClients, keys } from '../app/index.js';
 import { startEmbeddedStack } from '../local/index.js';
-import { type HttpJob, type LoadResult, type LoadWindow, runLoad, type SdkJob } from './load.js';
+import { type HttpJob, LoadDriver, type LoadResult, type LoadWindow, type SdkJob } from './load.js';
+import { cpuMs } from './proc.js';
 import type { BenchContext, BenchSection, Goal, SectionRow } from './types.js';
 
 const GOAL: Goal = { op: '>=', ratio: 0.8 };
 const LIST_LIMIT = 20;
+/** Largest max/min of the per-round ratios still called a steady measurement. */
+const NOISY_SPREAD = 1.5;
 
 function envNumber(name: string, fallback: number, min: number): number {
   const raw = process.env[name];
@@ -69,10 +79,16 @@ function median(values: readonly number[]): number {
 
 const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : 'n/a');
 
-async function getJson(url: string): Promise<{ status: number; body: any }> {
+/** The parts of the app's answers the pre-check reads. */
+interface AppAnswer {
+  readonly id?: string;
+  readonly items?: readonly { readonly id: string }[];
+}
+
+async function getJson(url: string): Promise<{ status: number; body: AppAnswer | undefined }> {
   const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
   const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  return { status: res.status, body: text ? (JSON.parse(text) as AppAnswer) : undefined };
 }
 
 function cases(tableName: string, products: readonly { id: string; category: string }[]): PatternCase[] {
@@ -80,7 +96,11 @@ function cases(tableName: string, products: readonly { id: string; category: str
   const categories = [...new Set(products.map((p) => p.category))].sort();
   if (ids.length === 0 || categories.length === 0) throw new Error('the stack seeded no products');
   // Exactly what ShopStore sends for these patterns (PatternClient adds ReturnConsumedCapacity).
-  const getInput = (id: string) => ({ TableName: tableName, Key: keys.product(id), ReturnConsumedCapacity: 'INDEXES' as const });
+  const getInput = (id: string) => ({
+    TableName: tableName,
+    Key: keys.product(id),
+    ReturnConsumedCapacity: 'INDEXES' as const,
+  });
   const queryInput = (category: string) => ({
     TableName: tableName,
     IndexName: 'GSI1',
@@ -92,7 +112,9 @@ function cases(tableName: string, products: readonly { id: string; category: str
   return [
     {
       pattern: 'getProduct',
-      http: { requests: ids.map((id) => ({ method: 'GET', path: `/api/products/${encodeURIComponent(id)}` })) },
+      http: {
+        requests: ids.map((id) => ({ method: 'GET', path: `/api/products/${encodeURIComponent(id)}` })),
+      },
       sdk: { command: 'Get', inputs: ids.map(getInput), expect: 'item' },
       async check(appUrl, doc) {
         const id = ids[0] as string;
@@ -100,7 +122,9 @@ function cases(tableName: string, products: readonly { id: string; category: str
         const direct = await doc.send(new GetCommand(getInput(id)));
         if (app.status !== 200) throw new Error(`getProduct pre-check: app answered ${app.status}`);
         if (app.body?.id !== id || direct.Item?.id !== id) {
-          throw new Error(`getProduct pre-check: app id ${app.body?.id}, direct id ${String(direct.Item?.id)}, want ${id}`);
+          throw new Error(
+            `getProduct pre-check: app id ${app.body?.id}, direct id ${String(direct.Item?.id)}, want ${id}`,
+          );
         }
       },
     },
@@ -115,17 +139,59 @@ function cases(tableName: string, products: readonly { id: string; category: str
       sdk: { command: 'Query', inputs: categories.map(queryInput), expect: 'items' },
       async check(appUrl, doc) {
         const c = categories[0] as string;
-        const app = await getJson(`${appUrl}/api/products?category=${encodeURIComponent(c)}&limit=${LIST_LIMIT}`);
+        const app = await getJson(
+          `${appUrl}/api/products?category=${encodeURIComponent(c)}&limit=${LIST_LIMIT}`,
+        );
         const direct = await doc.send(new QueryCommand(queryInput(c)));
-        if (app.status !== 200) throw new Error(`listProductsByCategory pre-check: app answered ${app.status}`);
-        const appIds = ((app.body?.items ?? []) as { id: string }[]).map((p) => p.id).join(',');
+        if (app.status !== 200)
+          throw new Error(`listProductsByCategory pre-check: app answered ${app.status}`);
+        const appIds = (app.body?.items ?? []).map((p) => p.id).join(',');
         const directIds = (direct.Items ?? []).map((p) => String(p.id)).join(',');
         if (!appIds || appIds !== directIds) {
-          throw new Error(`listProductsByCategory pre-check: app ids [${appIds}] differ from direct ids [${directIds}]`);
+          throw new Error(
+            `listProductsByCategory pre-check: app ids [${appIds}] differ from direct ids [${directIds}]`,
+          );
         }
       },
     },
   ];
+}
+
+type Side = 'app' | 'direct';
+
+/** CPU time spent by each process during one side's runs (warm-up included), and the operations done. */
+interface CpuTally {
+  ops: number;
+  driverMs: number;
+  appMs: number;
+  javaMs: number;
+  javaKnown: boolean;
+}
+
+const newTally = (): CpuTally => ({ ops: 0, driverMs: 0, appMs: 0, javaMs: 0, javaKnown: true });
+
+interface CpuPerOp {
+  /** The load driver: autocannon for the app side, the SDK loop for the direct side. */
+  readonly driver: number;
+  /** The app process (0 on the direct side, where it is idle). */
+  readonly app: number;
+  /** DynamoDB Local; null when its CPU could not be read. */
+  readonly dynamodb: number | null;
+  readonly total: number | null;
+}
+
+function perOp(t: CpuTally): CpuPerOp {
+  const per = (ms: number) => (t.ops > 0 ? ms / t.ops : Number.NaN);
+  const dynamodb = t.javaKnown ? per(t.javaMs) : null;
+  const driver = per(t.driverMs);
+  const app = per(t.appMs);
+  return { driver, app, dynamodb, total: dynamodb === null ? null : driver + app + dynamodb };
+}
+
+function describeCpu(c: CpuPerOp): string {
+  const parts = [`driver ${c.driver.toFixed(2)}`, ...(c.app > 0 ? [`app ${c.app.toFixed(2)}`] : [])];
+  if (c.dynamodb !== null) parts.push(`ddb ${c.dynamodb.toFixed(2)}`);
+  return c.total === null ? parts.join(' + ') : `${c.total.toFixed(2)} (${parts.join(' + ')})`;
 }
 
 function failures(r: LoadResult): string[] {
@@ -143,6 +209,42 @@ function failures(r: LoadResult): string[] {
   return out;
 }
 
+const PRIME_SLICE_MS = 2000;
+/** Priming ends once consecutive slices of each side differ by less than this fraction. */
+const PRIME_STEADY = 0.1;
+
+/**
+ * Drives both sides of a pattern in alternating unmeasured slices until their ops/s stop climbing
+ * (DynamoDB Local's JIT takes tens of seconds to settle, far longer than the per-run warm-up) or
+ * until `maxMs`. Errors here fail the section at once: the stack is broken.
+ */
+async function prime(
+  c: PatternCase,
+  maxMs: number,
+  slice: (side: Side, w: Partial<LoadWindow>) => Promise<LoadResult>,
+  ctx: BenchContext,
+): Promise<void> {
+  const last: Partial<Record<Side, number>> = {};
+  const started = performance.now();
+  const seen: string[] = [];
+  while (performance.now() - started < maxMs) {
+    let steady = true;
+    for (const side of ['direct', 'app'] as const) {
+      const r = await slice(side, { warmupMs: 0, durationMs: PRIME_SLICE_MS });
+      const bad = failures(r);
+      if (bad.length > 0) throw new Error(`${c.pattern} ${side} priming failed: ${bad.join('; ')}`);
+      const before = last[side];
+      if (before === undefined || Math.abs(r.opsPerSec - before) > PRIME_STEADY * before) steady = false;
+      last[side] = r.opsPerSec;
+      seen.push(`${side} ${r.opsPerSec.toFixed(0)}`);
+    }
+    if (steady) break;
+  }
+  ctx.log(
+    `${c.pattern} primed in ${((performance.now() - started) / 1000).toFixed(0)} s (ops/s: ${seen.join(', ')})`,
+  );
+}
+
 export const appThroughput: BenchSection = {
   id: 'app-throughput',
   title: 'app vs direct SDK throughput',
@@ -153,10 +255,10 @@ export const appThroughput: BenchSection = {
       durationMs: envNumber('BENCH_DURATION_S', 5, 0.5) * 1000,
     };
     const rounds = Math.round(envNumber('BENCH_ROUNDS', 3, 1));
-    const primeMs = envNumber('BENCH_PRIME_S', 2, 0) * 1000;
+    const primeMaxMs = envNumber('BENCH_PRIME_MAX_S', 20, 0) * 1000;
     ctx.log(
       `concurrency ${window.concurrency}, warm-up ${window.warmupMs / 1000} s, window ${window.durationMs / 1000} s, ` +
-        `${rounds} round(s), priming ${primeMs / 1000} s per pattern`,
+        `${rounds} round(s), priming up to ${primeMaxMs / 1000} s per pattern`,
     );
     const stack = await startEmbeddedStack({ port: 0, seed: { products: 200, users: 10 }, log: ctx.log });
     let stackFailure: string | undefined;
@@ -164,6 +266,7 @@ export const appThroughput: BenchSection = {
       stackFailure = reason;
     });
     const direct = createDynamoClients({ endpoint: stack.dynamodbEndpoint });
+    const drivers: LoadDriver[] = [];
     try {
       for (const url of [stack.appUrl, stack.dynamodbEndpoint]) {
         const host = new URL(url).hostname;
@@ -172,40 +275,41 @@ export const appThroughput: BenchSection = {
       const products = stack.seeded?.products ?? [];
       const all = cases(stack.tableName, products);
       for (const c of all) await c.check(stack.appUrl, direct.doc);
-      if (primeMs > 0) {
-        for (const c of all) {
-          const primed = await runLoad(
-            { kind: 'http', baseUrl: stack.appUrl, ...c.http, ...window, warmupMs: 0, durationMs: primeMs },
-            ctx.signal,
-          );
-          const bad = failures(primed);
-          if (bad.length > 0) throw new Error(`${c.pattern} priming failed: ${bad.join('; ')}`);
-          ctx.log(`${c.pattern} primed: ${fmt(primed.opsPerSec)} ops/s through the app (not measured)`);
-        }
-      }
+      const [httpDriver, sdkDriver] = await Promise.all([
+        LoadDriver.start(ctx.signal),
+        LoadDriver.start(ctx.signal),
+      ]);
+      drivers.push(httpDriver, sdkDriver);
+      const measure = (c: PatternCase, side: Side, w: LoadWindow) =>
+        side === 'app'
+          ? httpDriver.run({ kind: 'http', baseUrl: stack.appUrl, ...c.http, ...w }, ctx.signal)
+          : sdkDriver.run({ kind: 'sdk', endpoint: stack.dynamodbEndpoint, ...c.sdk, ...w }, ctx.signal);
+      for (const c of all)
+        await prime(c, primeMaxMs, (side, w) => measure(c, side, { ...window, ...w }), ctx);
+      // DynamoDB Local's pid, to price its CPU per operation (Linux /proc; left out elsewhere).
+      const javaPid = stack.dynamodbPid;
       const rows: SectionRow[] = [];
       for (const c of all) {
-        const appRuns: LoadResult[] = [];
-        const directRuns: LoadResult[] = [];
-        let appCpuMicros = 0;
-        let appRequests = 0;
+        const runs: Record<Side, LoadResult[]> = { app: [], direct: [] };
+        const cpu: Record<Side, CpuTally> = { app: newTally(), direct: newTally() };
         for (let round = 0; round < rounds; round += 1) {
-          const sides = round % 2 === 0 ? (['direct', 'app'] as const) : (['app', 'direct'] as const);
+          const sides: readonly Side[] = round % 2 === 0 ? ['direct', 'app'] : ['app', 'direct'];
           for (const side of sides) {
             if (ctx.signal.aborted) throw new Error('aborted');
-            let result: LoadResult;
-            if (side === 'app') {
-              const cpu = process.cpuUsage();
-              result = await runLoad({ kind: 'http', baseUrl: stack.appUrl, ...c.http, ...window }, ctx.signal);
-              const used = process.cpuUsage(cpu);
-              appCpuMicros += used.user + used.system;
-              appRequests += Object.values(result.statusCodes).reduce((a, b) => a + b, 0);
-              appRuns.push(result);
-            } else {
-              result = await runLoad({ kind: 'sdk', endpoint: stack.dynamodbEndpoint, ...c.sdk, ...window }, ctx.signal);
-              directRuns.push(result);
-            }
+            const appBefore = process.cpuUsage();
+            const javaBefore = cpuMs(javaPid);
+            const result = await measure(c, side, window);
+            const appUsed = process.cpuUsage(appBefore);
+            const javaAfter = cpuMs(javaPid);
             if (stackFailure) throw new Error(stackFailure);
+            runs[side].push(result);
+            const t = cpu[side];
+            t.ops += result.totalOps;
+            t.driverMs += result.driverCpuMs;
+            // In the direct runs the app sits idle: its CPU counts for the app side only.
+            if (side === 'app') t.appMs += (appUsed.user + appUsed.system) / 1000;
+            if (javaBefore !== undefined && javaAfter !== undefined) t.javaMs += javaAfter - javaBefore;
+            else t.javaKnown = false;
             ctx.log(
               `${c.pattern} ${side.padEnd(6)} round ${round + 1}: ${fmt(result.opsPerSec)} ops/s, ` +
                 `p50 ${fmt(result.latencyMs.p50)} ms, p99 ${fmt(result.latencyMs.p99)} ms, ` +
@@ -214,26 +318,28 @@ export const appThroughput: BenchSection = {
           }
         }
         const problems = [
-          ...appRuns.flatMap((r, i) => failures(r).map((f) => `app round ${i + 1}: ${f}`)),
-          ...directRuns.flatMap((r, i) => failures(r).map((f) => `direct round ${i + 1}: ${f}`)),
+          ...runs.app.flatMap((r, i) => failures(r).map((f) => `app round ${i + 1}: ${f}`)),
+          ...runs.direct.flatMap((r, i) => failures(r).map((f) => `direct round ${i + 1}: ${f}`)),
         ];
-        const roundRatios = appRuns.map((a, i) => a.opsPerSec / (directRuns[i]?.opsPerSec ?? Number.NaN));
-        const appP50 = median(appRuns.map((r) => r.latencyMs.p50));
-        const directP50 = median(directRuns.map((r) => r.latencyMs.p50));
-        const appCpuMsPerRequest = appRequests > 0 ? appCpuMicros / 1000 / appRequests : Number.NaN;
+        const roundRatios = runs.app.map((a, i) => a.opsPerSec / (runs.direct[i]?.opsPerSec ?? Number.NaN));
+        // Rounds that disagree by more than NOISY_SPREAD mean other work was competing for the cores.
+        const spread = Math.max(...roundRatios) / Math.min(...roundRatios);
+        const noisy = roundRatios.length > 1 && !(spread <= NOISY_SPREAD);
+        const p50 = (side: Side) => median(runs[side].map((r) => r.latencyMs.p50));
+        const cpuPerOp = { app: perOp(cpu.app), direct: perOp(cpu.direct) };
         rows.push({
           name: `${c.pattern}: app (HTTP) / direct SDK`,
           unit: 'ops/s',
-          value: median(appRuns.map((r) => r.opsPerSec)),
-          baseline: median(directRuns.map((r) => r.opsPerSec)),
+          value: median(runs.app.map((r) => r.opsPerSec)),
+          baseline: median(runs.direct.map((r) => r.opsPerSec)),
           ratio: median(roundRatios),
           goal: GOAL,
           valid: problems.length === 0,
           notes: [
             ...problems,
-            `rounds ${roundRatios.map((r) => r.toFixed(2)).join(' ')}`,
-            `p50 ${fmt(appP50)} vs ${fmt(directP50)} ms`,
-            `app CPU ${appCpuMsPerRequest.toFixed(2)} ms/req`,
+            `rounds ${roundRatios.map((r) => r.toFixed(2)).join(' ')}${noisy ? ' NOISY: machine busy, rerun' : ''}`,
+            `p50 ${fmt(p50('app'))} vs ${fmt(p50('direct'))} ms`,
+            `CPU ms/op app ${describeCpu(cpuPerOp.app)} vs direct ${describeCpu(cpuPerOp.direct)}`,
           ],
           details: {
             pattern: c.pattern,
@@ -242,14 +348,16 @@ export const appThroughput: BenchSection = {
             durationMs: window.durationMs,
             rounds,
             roundRatios,
-            appCpuMsPerRequest,
-            app: appRuns,
-            direct: directRuns,
+            noisy,
+            cpuMsPerOp: cpuPerOp,
+            app: runs.app,
+            direct: runs.direct,
           },
         });
       }
       return rows;
     } finally {
+      await Promise.all(drivers.map((d) => d.close()));
       direct.raw.destroy();
       await stack.stop();
     }

@@ -90,11 +90,26 @@ async function main(): Promise<number> {
     try {
       const got = await section.run({ log: (l) => log(`${section.id}: ${l}`), signal: controller.signal });
       rows.push(...got.map((r) => completeRow(section.id, r)));
-      outcomes.push({ id: section.id, title: section.title, ok: true, seconds: (performance.now() - started) / 1000 });
+      outcomes.push({
+        id: section.id,
+        title: section.title,
+        ok: true,
+        seconds: (performance.now() - started) / 1000,
+      });
     } catch (err) {
-      const error = err instanceof Error ? (err.stack ?? err.message) : String(err);
-      log(`section ${section.id} crashed: ${error}`);
-      outcomes.push({ id: section.id, title: section.title, ok: false, seconds: (performance.now() - started) / 1000, error });
+      const error = controller.signal.aborted
+        ? 'interrupted'
+        : err instanceof Error
+          ? (err.stack ?? err.message)
+          : String(err);
+      log(`section ${section.id} ${controller.signal.aborted ? 'interrupted' : `crashed: ${error}`}`);
+      outcomes.push({
+        id: section.id,
+        title: section.title,
+        ok: false,
+        seconds: (performance.now() - started) / 1000,
+        error,
+      });
     }
   }
 
@@ -111,7 +126,9 @@ async function main(): Promise<number> {
     sections: outcomes,
     rows,
   };
-  process.stdout.write(`BENCH_SUMMARY ${JSON.stringify(summary, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v))}\n`);
+  process.stdout.write(
+    `BENCH_SUMMARY ${JSON.stringify(summary, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v))}\n`,
+  );
   if (interrupted) return 130;
   return outcomes.every((o) => o.ok) ? 0 : 1;
 }

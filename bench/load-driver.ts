@@ -1,19 +1,22 @@
 /**
- * Child-process entry of bench/load.ts: receives one LoadJob over IPC, runs it, sends back one
- * LoadResult and exits. Runs nothing at import time except waiting for the job.
+ * Child-process entry of bench/load.ts (LoadDriver): says `ready`, then runs the jobs it receives
+ * over IPC one at a time and answers each with its LoadResult. SDK clients are kept per endpoint
+ * across jobs (like the app keeps its own), and closed when the process ends.
  */
 import './env.js';
 import { performance } from 'node:perf_hooks';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import autocannon from 'autocannon';
 import { createDynamoClients } from '../app/index.js';
-import type { DriverMessage, HttpJob, LoadJob, LoadResult, SdkJob } from './load.js';
+import type { DriverMessage, DriverRequest, HttpJob, LoadJob, LoadResult, SdkJob } from './load.js';
 
 class Window {
   readonly startsAt: number;
   readonly endsAt: number;
   private readonly latencies: number[] = [];
+  private readonly cpu = process.cpuUsage();
   ops = 0;
+  totalOps = 0;
 
   constructor(job: LoadJob, now = performance.now()) {
     this.startsAt = now + job.warmupMs;
@@ -22,17 +25,27 @@ class Window {
 
   /** Records one completion (at `at`, took `ms`) if it falls inside the measured window. */
   complete(at: number, ms: number): void {
+    this.totalOps += 1;
     if (at < this.startsAt || at > this.endsAt) return;
     this.ops += 1;
     this.latencies.push(ms);
   }
 
-  summary(): Pick<LoadResult, 'ops' | 'seconds' | 'opsPerSec' | 'latencyMs'> {
+  summary(): Pick<LoadResult, 'ops' | 'seconds' | 'opsPerSec' | 'latencyMs' | 'totalOps' | 'driverCpuMs'> {
+    const cpu = process.cpuUsage(this.cpu);
     const seconds = (this.endsAt - this.startsAt) / 1000;
     const sorted = [...this.latencies].sort((a, b) => a - b);
-    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+    const at = (q: number) =>
+      sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
     const mean = sorted.length ? sorted.reduce((s, v) => s + v, 0) / sorted.length : Number.NaN;
-    return { ops: this.ops, seconds, opsPerSec: this.ops / seconds, latencyMs: { p50: at(0.5), p99: at(0.99), mean } };
+    return {
+      ops: this.ops,
+      seconds,
+      opsPerSec: this.ops / seconds,
+      totalOps: this.totalOps,
+      driverCpuMs: (cpu.user + cpu.system) / 1000,
+      latencyMs: { p50: at(0.5), p99: at(0.99), mean },
+    };
   }
 }
 
@@ -40,8 +53,19 @@ function describe(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
 
+const clients = new Map<string, ReturnType<typeof createDynamoClients>>();
+
+function clientFor(endpoint: string) {
+  let c = clients.get(endpoint);
+  if (!c) {
+    c = createDynamoClients({ endpoint });
+    clients.set(endpoint, c);
+  }
+  return c;
+}
+
 async function runSdk(job: SdkJob): Promise<LoadResult> {
-  const { raw, doc } = createDynamoClients({ endpoint: job.endpoint });
+  const { doc } = clientFor(job.endpoint);
   const inputs = job.inputs;
   if (inputs.length === 0) throw new Error('sdk job without inputs');
   const build =
@@ -74,11 +98,7 @@ async function runSdk(job: SdkJob): Promise<LoadResult> {
       window.complete(done, done - started);
     }
   };
-  try {
-    await Promise.all(Array.from({ length: job.concurrency }, loop));
-  } finally {
-    raw.destroy();
-  }
+  await Promise.all(Array.from({ length: job.concurrency }, loop));
   return { ...window.summary(), errors, non2xx: 0, statusCodes: {}, ...(firstError ? { firstError } : {}) };
 }
 
@@ -113,7 +133,10 @@ function runHttp(job: HttpJob): Promise<LoadResult> {
         if (err) return reject(err instanceof Error ? err : new Error(describe(err)));
         // autocannon's own counters (the whole run) must agree with ours on errors.
         errors = Math.max(errors, result.errors);
-        const non2xx = Object.entries(statusCodes).reduce((s, [code, n]) => (code.startsWith('2') ? s : s + n), 0);
+        const non2xx = Object.entries(statusCodes).reduce(
+          (s, [code, n]) => (code.startsWith('2') ? s : s + n),
+          0,
+        );
         resolve({ ...window.summary(), errors, non2xx, statusCodes, ...(firstError ? { firstError } : {}) });
       },
     );
@@ -137,9 +160,20 @@ function reply(msg: DriverMessage): Promise<void> {
   });
 }
 
-process.once('message', (job: LoadJob) => {
-  (job.kind === 'sdk' ? runSdk(job) : runHttp(job))
-    .then((result) => reply({ type: 'result', result }))
-    .catch((err) => reply({ type: 'error', message: describe(err) }))
-    .finally(() => process.exit(0));
+let queue = Promise.resolve();
+process.on('message', ({ id, job }: DriverRequest) => {
+  queue = queue
+    .then(() => (job.kind === 'sdk' ? runSdk(job) : runHttp(job)))
+    .then(
+      (result) => reply({ type: 'result', id, result }),
+      (err) => reply({ type: 'error', id, message: describe(err) }),
+    );
 });
+const bye = () => {
+  for (const c of clients.values()) c.raw.destroy();
+  process.exit(0);
+};
+process.on('SIGTERM', bye);
+// The parent is gone: nothing left to answer to.
+process.on('disconnect', bye);
+void reply({ type: 'ready' });
