@@ -24,6 +24,7 @@ export {
   type PatternSnapshot,
   quantiles,
   type SerializedSketch,
+  SKETCH_RELATIVE_ACCURACY,
 } from './metrics.js';
 export { type AccessPattern, accessPatterns, isPatternId, type PatternId, patternIds } from './patterns.js';
 export { type SeedResult, seed, seedUserEmail } from './seed.js';

@@ -1,0 +1,101 @@
+import { DDSketch } from '@datadog/sketches-js';
+import { encodeSketch, mergeSketches, SKETCH_RELATIVE_ACCURACY, type SerializedSketch } from '../../app/index.js';
+
+/**
+ * What the load generator saw, per request name: the client side of the report. Portable (JSON) and
+ * mergeable, so N workers' results add up exactly to what one process would have seen.
+ */
+export interface NameStats {
+  requests: number;
+  /** HTTP status >= 400, or no response at all (connection refused, timeout). */
+  errors: number;
+  codes: Record<string, number>;
+  latency: SerializedSketch;
+}
+
+export interface ClientResult {
+  readonly startedAt: string;
+  readonly endedAt: string;
+  readonly byName: Record<string, NameStats>;
+  /** Artillery's own counters (vusers.*, http.codes.*, errors.*), summed. */
+  readonly counters: Record<string, number>;
+}
+
+/** Accumulates per-name stats in one worker. */
+export class ClientStats {
+  private readonly names = new Map<string, { requests: number; errors: number; codes: Map<string, number>; sketch: DDSketch }>();
+  readonly counters: Record<string, number> = {};
+
+  private entry(name: string) {
+    let e = this.names.get(name);
+    if (!e) {
+      e = { requests: 0, errors: 0, codes: new Map(), sketch: new DDSketch({ relativeAccuracy: SKETCH_RELATIVE_ACCURACY }) };
+      this.names.set(name, e);
+    }
+    return e;
+  }
+
+  response(name: string, status: number, latencyMs: number): void {
+    const e = this.entry(name);
+    e.requests += 1;
+    if (status >= 400) e.errors += 1;
+    const code = String(status);
+    e.codes.set(code, (e.codes.get(code) ?? 0) + 1);
+    e.sketch.accept(Math.max(0, latencyMs));
+  }
+
+  failure(name: string, code: string): void {
+    const e = this.entry(name);
+    e.requests += 1;
+    e.errors += 1;
+    e.codes.set(code, (e.codes.get(code) ?? 0) + 1);
+  }
+
+  addCounters(counters: Record<string, number>): void {
+    for (const [k, v] of Object.entries(counters)) this.counters[k] = (this.counters[k] ?? 0) + v;
+  }
+
+  totals(): { requests: number; errors: number } {
+    let requests = 0;
+    let errors = 0;
+    for (const e of this.names.values()) {
+      requests += e.requests;
+      errors += e.errors;
+    }
+    return { requests, errors };
+  }
+
+  result(startedAt: Date, endedAt: Date): ClientResult {
+    const byName: Record<string, NameStats> = {};
+    for (const [name, e] of this.names) {
+      byName[name] = { requests: e.requests, errors: e.errors, codes: Object.fromEntries(e.codes), latency: encodeSketch(e.sketch) };
+    }
+    return { startedAt: startedAt.toISOString(), endedAt: endedAt.toISOString(), byName, counters: { ...this.counters } };
+  }
+}
+
+/** Exact merge: counts add, sketches merge, the window spans all workers. */
+export function mergeClientResults(results: readonly ClientResult[]): ClientResult {
+  if (results.length === 0) {
+    const now = new Date().toISOString();
+    return { startedAt: now, endedAt: now, byName: {}, counters: {} };
+  }
+  const byName: Record<string, NameStats> = {};
+  const names = new Set(results.flatMap((r) => Object.keys(r.byName)));
+  for (const name of names) {
+    const parts = results.flatMap((r) => (r.byName[name] ? [r.byName[name]] : []));
+    const codes: Record<string, number> = {};
+    for (const p of parts) for (const [c, n] of Object.entries(p.codes)) codes[c] = (codes[c] ?? 0) + n;
+    byName[name] = {
+      requests: parts.reduce((s, p) => s + p.requests, 0),
+      errors: parts.reduce((s, p) => s + p.errors, 0),
+      codes,
+      latency: encodeSketch(mergeSketches(parts.map((p) => p.latency))),
+    };
+  }
+  const counters: Record<string, number> = {};
+  for (const r of results) for (const [k, v] of Object.entries(r.counters)) counters[k] = (counters[k] ?? 0) + v;
+  const starts = results.map((r) => r.startedAt).sort();
+  const ends = results.map((r) => r.endedAt).sort();
+  return { startedAt: starts[0] ?? '', endedAt: ends[ends.length - 1] ?? '', byName, counters };
+}
