@@ -7,3 +7,4 @@ export {
   startDynamoDBLocal,
 } from './dynamodb-local.js';
 export { type EmbeddedStack, type StackOptions, startEmbeddedStack } from './stack.js';
+export { type SeedFile, writeSeedFile } from './seed-file.js';

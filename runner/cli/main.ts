@@ -1,6 +1,8 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { DynamoDBLocalFailed, JavaMissing } from '../../local/index.js';
+import { ScenarioError } from '../scenario/load.js';
+import { runCommand } from './commands/run.js';
 import { upCommand } from './commands/up.js';
 import { EXIT, RunFailed, UsageError } from './errors.js';
 
@@ -8,6 +10,7 @@ import { EXIT, RunFailed, UsageError } from './errors.js';
 export async function main(argv: string[] = hideBin(process.argv)): Promise<number> {
   const parser = yargs(argv)
     .scriptName('loadtest')
+    .command(runCommand)
     .command(upCommand)
     .demandCommand(1, 'Name a command: loadtest <command> (see --help)')
     .strict()
@@ -23,7 +26,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
     await parser.parseAsync();
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (err) {
-    if (err instanceof UsageError) {
+    if (err instanceof UsageError || err instanceof ScenarioError) {
       console.error(`error: ${err.message}`);
       return EXIT.badInput;
     }

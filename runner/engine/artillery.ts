@@ -1,9 +1,9 @@
+import type { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
-import type { EventEmitter } from 'node:events';
 import { parse as parseCsv } from 'csv-parse/sync';
-import { ClientStats, type ClientResult } from './client-stats.js';
+import { type ClientResult, ClientStats } from './client-stats.js';
 
 /**
  * The one module that touches Artillery's internals (`@artilleryio/int-core`, pinned): it runs a
@@ -19,7 +19,11 @@ interface HttpEngineProto {
 }
 interface IntCore {
   runner: {
-    runner(script: unknown, payload: unknown, options: Record<string, unknown>): Promise<EventEmitter & { run(vars?: unknown): void; stop(): Promise<void> }>;
+    runner(
+      script: unknown,
+      payload: unknown,
+      options: Record<string, unknown>,
+    ): Promise<EventEmitter & { run(vars?: unknown): void; stop(): Promise<void> }>;
     runnerFuncs: { loadProcessor(script: unknown, options: { scriptPath: string }): Promise<unknown> };
   };
   engine_http: { prototype: HttpEngineProto };
@@ -65,13 +69,16 @@ function listen(ee: EventEmitter): void {
   ee.on('trace:http:request', (params: { name?: unknown; method?: unknown; url?: unknown }, uuid: string) => {
     inflight.set(uuid, requestName(params));
   });
-  ee.on('trace:http:response', (res: { statusCode: number; timings?: { phases?: { firstByte?: number } } }, uuid: string) => {
-    const name = inflight.get(uuid);
-    if (name === undefined) return;
-    inflight.delete(uuid);
-    // Artillery's http.response_time is time to first byte too: the same clock, per name.
-    active?.response(name, res.statusCode, res.timings?.phases?.firstByte ?? 0);
-  });
+  ee.on(
+    'trace:http:response',
+    (res: { statusCode: number; timings?: { phases?: { firstByte?: number } } }, uuid: string) => {
+      const name = inflight.get(uuid);
+      if (name === undefined) return;
+      inflight.delete(uuid);
+      // Artillery's http.response_time is time to first byte too: the same clock, per name.
+      active?.response(name, res.statusCode, res.timings?.phases?.firstByte ?? 0);
+    },
+  );
   ee.on('trace:http:error', (err: { name?: string; code?: string }, uuid: string) => {
     const name = inflight.get(uuid);
     if (name === undefined || err.name === 'HTTPError') return;
@@ -117,7 +124,11 @@ export interface RunOptions {
 }
 
 /** Runs the whole script once in this process and resolves with what the client saw. */
-export async function runScript(script: ArtilleryScript, scriptPath: string, options: RunOptions = {}): Promise<ClientResult> {
+export async function runScript(
+  script: ArtilleryScript,
+  scriptPath: string,
+  options: RunOptions = {},
+): Promise<ClientResult> {
   interceptHttpEngine();
   const absolute = resolve(scriptPath);
   const runnable = structuredClone(script);
@@ -128,11 +139,16 @@ export async function runScript(script: ArtilleryScript, scriptPath: string, opt
   const startedAt = new Date();
   const ee = await core.runner.runner(runnable, payload, { scriptPath: absolute, periodicStats: 5 });
   const timer = options.onProgress
-    ? setInterval(() => options.onProgress?.(stats.result(startedAt, new Date())), options.progressIntervalMs ?? 1000)
+    ? setInterval(
+        () => options.onProgress?.(stats.result(startedAt, new Date())),
+        options.progressIntervalMs ?? 1000,
+      )
     : undefined;
   try {
     await new Promise<void>((done) => {
-      ee.on('stats', (period: { counters?: Record<string, number> }) => stats.addCounters(period.counters ?? {}));
+      ee.on('stats', (period: { counters?: Record<string, number> }) =>
+        stats.addCounters(period.counters ?? {}),
+      );
       ee.once('done', () => done());
       ee.run();
     });

@@ -1,5 +1,10 @@
 import { DDSketch } from '@datadog/sketches-js';
-import { encodeSketch, mergeSketches, SKETCH_RELATIVE_ACCURACY, type SerializedSketch } from '../../app/index.js';
+import {
+  encodeSketch,
+  mergeSketches,
+  type SerializedSketch,
+  SKETCH_RELATIVE_ACCURACY,
+} from '../../app/index.js';
 
 /**
  * What the load generator saw, per request name: the client side of the report. Portable (JSON) and
@@ -23,13 +28,21 @@ export interface ClientResult {
 
 /** Accumulates per-name stats in one worker. */
 export class ClientStats {
-  private readonly names = new Map<string, { requests: number; errors: number; codes: Map<string, number>; sketch: DDSketch }>();
+  private readonly names = new Map<
+    string,
+    { requests: number; errors: number; codes: Map<string, number>; sketch: DDSketch }
+  >();
   readonly counters: Record<string, number> = {};
 
   private entry(name: string) {
     let e = this.names.get(name);
     if (!e) {
-      e = { requests: 0, errors: 0, codes: new Map(), sketch: new DDSketch({ relativeAccuracy: SKETCH_RELATIVE_ACCURACY }) };
+      e = {
+        requests: 0,
+        errors: 0,
+        codes: new Map(),
+        sketch: new DDSketch({ relativeAccuracy: SKETCH_RELATIVE_ACCURACY }),
+      };
       this.names.set(name, e);
     }
     return e;
@@ -68,9 +81,19 @@ export class ClientStats {
   result(startedAt: Date, endedAt: Date): ClientResult {
     const byName: Record<string, NameStats> = {};
     for (const [name, e] of this.names) {
-      byName[name] = { requests: e.requests, errors: e.errors, codes: Object.fromEntries(e.codes), latency: encodeSketch(e.sketch) };
+      byName[name] = {
+        requests: e.requests,
+        errors: e.errors,
+        codes: Object.fromEntries(e.codes),
+        latency: encodeSketch(e.sketch),
+      };
     }
-    return { startedAt: startedAt.toISOString(), endedAt: endedAt.toISOString(), byName, counters: { ...this.counters } };
+    return {
+      startedAt: startedAt.toISOString(),
+      endedAt: endedAt.toISOString(),
+      byName,
+      counters: { ...this.counters },
+    };
   }
 }
 
@@ -94,7 +117,8 @@ export function mergeClientResults(results: readonly ClientResult[]): ClientResu
     };
   }
   const counters: Record<string, number> = {};
-  for (const r of results) for (const [k, v] of Object.entries(r.counters)) counters[k] = (counters[k] ?? 0) + v;
+  for (const r of results)
+    for (const [k, v] of Object.entries(r.counters)) counters[k] = (counters[k] ?? 0) + v;
   const starts = results.map((r) => r.startedAt).sort();
   const ends = results.map((r) => r.endedAt).sort();
   return { startedAt: starts[0] ?? '', endedAt: ends[ends.length - 1] ?? '', byName, counters };

@@ -17,7 +17,12 @@ export interface SliceOutcome {
 }
 
 export interface Invoker {
-  invoke(worker: number, script: ArtilleryScript, onProgress: (r: ClientResult) => void): Promise<SliceOutcome>;
+  invoke(
+    worker: number,
+    script: ArtilleryScript,
+    onProgress: (r: ClientResult) => void,
+    scriptPath: string,
+  ): Promise<SliceOutcome>;
   /** Stop every worker still running; their outcomes resolve as 'aborted'. */
   abort(): void;
 }
@@ -44,21 +49,39 @@ const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 /** Runs each worker as a child process (with tsx, like the CLI itself). */
 export class LocalProcessInvoker implements Invoker {
   private readonly children = new Set<ChildProcess>();
+  private readonly warm = new Map<number, ChildProcess>();
   private aborted = false;
 
-  constructor(
-    private readonly scriptPath: string,
-    private readonly env: Record<string, string> = {},
-  ) {}
+  constructor(private readonly env: Record<string, string> = {}) {}
 
-  invoke(worker: number, script: ArtilleryScript, onProgress: (r: ClientResult) => void): Promise<SliceOutcome> {
+  private spawn(worker: number): ChildProcess {
+    const child = fork(WORKER, [], {
+      execArgv: ['--import', import.meta.resolve('tsx')],
+      env: { ...process.env, ...this.env, LOADTEST_WORKER: String(worker) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.children.add(child);
+    child.once('exit', () => this.children.delete(child));
+    return child;
+  }
+
+  /**
+   * Start the worker processes now (loading Node, tsx and Artillery takes most of a second) so that
+   * happens while the embedded stack starts, not after.
+   */
+  prestart(workers: number): void {
+    for (let i = 0; i < workers; i += 1) if (!this.warm.has(i)) this.warm.set(i, this.spawn(i));
+  }
+
+  invoke(
+    worker: number,
+    script: ArtilleryScript,
+    onProgress: (r: ClientResult) => void,
+    scriptPath = '',
+  ): Promise<SliceOutcome> {
     return new Promise((resolve) => {
-      const child = fork(WORKER, [], {
-        execArgv: ['--import', import.meta.resolve('tsx')],
-        env: { ...process.env, ...this.env, LOADTEST_WORKER: String(worker) },
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      });
-      this.children.add(child);
+      const child = this.warm.get(worker) ?? this.spawn(worker);
+      this.warm.delete(worker);
       let last: ClientResult | undefined;
       let outcome: SliceOutcome | undefined;
       child.on('message', (m: WorkerMessage) => {
@@ -72,15 +95,19 @@ export class LocalProcessInvoker implements Invoker {
         }
       });
       child.on('exit', (code, signal) => {
-        this.children.delete(child);
         resolve(
           outcome ??
             (this.aborted
               ? { worker, status: 'aborted', result: last }
-              : { worker, status: 'failed', result: last, error: `worker exited (code ${code}, signal ${signal})` }),
+              : {
+                  worker,
+                  status: 'failed',
+                  result: last,
+                  error: `worker exited (code ${code}, signal ${signal})`,
+                }),
         );
       });
-      const request: WorkerRequest = { type: 'run', script, scriptPath: this.scriptPath };
+      const request: WorkerRequest = { type: 'run', script, scriptPath };
       child.send(request);
     });
   }
@@ -88,6 +115,12 @@ export class LocalProcessInvoker implements Invoker {
   abort(): void {
     this.aborted = true;
     for (const c of this.children) c.kill('SIGTERM');
+  }
+
+  /** Stop workers that were started but never used (the run failed before load began). */
+  close(): void {
+    for (const c of this.warm.values()) c.kill('SIGTERM');
+    this.warm.clear();
   }
 }
 
@@ -98,18 +131,25 @@ export interface FanOutResult {
 
 export async function fanOut(
   script: ArtilleryScript,
+  scriptPath: string,
   workers: number,
   invoker: Invoker,
   onProgress?: (merged: ClientResult) => void,
 ): Promise<FanOutResult> {
   const latest: (ClientResult | undefined)[] = new Array(workers).fill(undefined);
-  const progress = () => onProgress?.(mergeClientResults(latest.filter((r): r is ClientResult => r !== undefined)));
+  const progress = () =>
+    onProgress?.(mergeClientResults(latest.filter((r): r is ClientResult => r !== undefined)));
   const slices = await Promise.all(
     Array.from({ length: workers }, (_, i) =>
-      invoker.invoke(i, sliceScript(script, i, workers), (r) => {
-        latest[i] = r;
-        progress();
-      }),
+      invoker.invoke(
+        i,
+        sliceScript(script, i, workers),
+        (r) => {
+          latest[i] = r;
+          progress();
+        },
+        scriptPath,
+      ),
     ),
   );
   const results = slices.flatMap((s) => (s.result ? [s.result] : []));

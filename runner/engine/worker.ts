@@ -6,7 +6,12 @@ import type { ClientResult } from './client-stats.js';
  * reports back over IPC. Keeping the load generator out of the process that hosts the embedded app
  * keeps the two from sharing one event loop.
  */
-export type WorkerRequest = { type: 'run'; script: ArtilleryScript; scriptPath: string; env?: Record<string, string> };
+export type WorkerRequest = {
+  type: 'run';
+  script: ArtilleryScript;
+  scriptPath: string;
+  env?: Record<string, string>;
+};
 export type WorkerMessage =
   | { type: 'progress'; result: ClientResult }
   | { type: 'done'; result: ClientResult }
@@ -18,6 +23,9 @@ function send(message: WorkerMessage): Promise<void> {
     process.send(message, () => resolve());
   });
 }
+
+// Load Artillery before the run request arrives: this process is started ahead of time.
+void import('./artillery.js');
 
 process.on('message', async (message: WorkerRequest) => {
   if (message.type !== 'run') return;

@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { seedUserEmail } from '../../../app/index.js';
-import { startEmbeddedStack } from '../../../local/index.js';
+import { startEmbeddedStack, writeSeedFile } from '../../../local/index.js';
 import { UsageError } from '../errors.js';
 
 interface UpArgs {
@@ -99,6 +99,9 @@ export const upCommand: CommandModule<object, UpArgs> = {
         2,
       )}\n`,
     );
+    // Scenarios' processor reads users, tokens and products from here (plain `artillery run` too).
+    const seedFile = join(args.stateDir, 'seed.json');
+    await writeSeedFile(stack, seedFile);
     const email = stack.seeded?.users[0]?.email ?? seedUserEmail(0);
     console.log(`app: ${stack.appUrl}`);
     console.log(`token (${email}): ${await stack.tokens.sign(email)}`);
@@ -113,6 +116,7 @@ export const upCommand: CommandModule<object, UpArgs> = {
         console.log(`stopping (${why})...`);
         await stack.stop().catch((err) => console.error(err));
         await rm(stateFile, { force: true });
+        await rm(seedFile, { force: true });
         process.exitCode = code;
         done();
       };

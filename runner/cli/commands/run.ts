@@ -1,0 +1,284 @@
+import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import type { MetricsSnapshot } from '../../../app/index.js';
+import { type EmbeddedStack, startEmbeddedStack, writeSeedFile } from '../../../local/index.js';
+import { fanOut, LocalProcessInvoker } from '../../engine/fanout.js';
+import { Progress, phasesSeconds } from '../../progress.js';
+import { buildReport, DEFAULT_PRICING } from '../../report/build.js';
+import { renderConsole, renderJUnit, renderMarkdown } from '../../report/render.js';
+import type { Report } from '../../report/types.js';
+import { loadScenario, type Scenario } from '../../scenario/load.js';
+import { EXIT, RunFailed, UsageError } from '../errors.js';
+
+interface RunArgs {
+  scenario: string;
+  target: string;
+  url?: string;
+  duration?: number;
+  rate?: number;
+  workers: number;
+  output?: string;
+  junit?: string;
+  markdown?: string;
+  quiet: boolean;
+  dynamodbEndpoint?: string;
+  priceRead?: number;
+  priceWrite?: number;
+  region?: string;
+  stateDir: string;
+}
+
+function checkArgs(args: RunArgs): void {
+  if (args.target !== 'local') {
+    throw new UsageError(
+      `--target ${args.target}: only "local" is available in this version (AWS fan-out is not built yet)`,
+    );
+  }
+  if (args.duration !== undefined && !(args.duration > 0 && args.duration <= 86_400)) {
+    throw new UsageError(`--duration: expected seconds, 0 < d <= 86400, got ${args.duration}`);
+  }
+  if (args.rate !== undefined && !(args.rate > 0 && args.rate <= 100_000)) {
+    throw new UsageError(`--rate: expected arrivals per second, 0 < r <= 100000, got ${args.rate}`);
+  }
+  if (!Number.isInteger(args.workers) || args.workers < 1 || args.workers > 64) {
+    throw new UsageError(`--workers: expected a whole number 1-64, got ${args.workers}`);
+  }
+  if (args.url !== undefined) {
+    let u: URL;
+    try {
+      u = new URL(args.url);
+    } catch {
+      throw new UsageError(`--url: not a URL: "${args.url}"`);
+    }
+    if (!['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname)) {
+      throw new UsageError(
+        `--url: ${u.hostname} is not this machine; local runs only target 127.0.0.1, localhost or [::1]`,
+      );
+    }
+  }
+  for (const [flag, v] of [
+    ['--price-read', args.priceRead],
+    ['--price-write', args.priceWrite],
+  ] as const) {
+    if (v !== undefined && !(v >= 0))
+      throw new UsageError(`${flag}: expected USD per million units >= 0, got ${v}`);
+  }
+}
+
+/** --duration / --rate replace the scenario's phases with one steady phase. */
+function applyOverrides(scenario: Scenario, args: RunArgs): void {
+  if (args.duration === undefined && args.rate === undefined) return;
+  const phases = scenario.script.config.phases ?? [];
+  const firstRate = phases.map((p) => p.arrivalRate).find((r): r is number => typeof r === 'number') ?? 1;
+  scenario.script.config.phases = [
+    {
+      name: 'override',
+      duration: args.duration ?? phasesSeconds(phases),
+      arrivalRate: args.rate ?? firstRate,
+    },
+  ];
+}
+
+async function fetchMetrics(appUrl: string): Promise<MetricsSnapshot | undefined> {
+  try {
+    const res = await fetch(`${appUrl}/__metrics`, { signal: AbortSignal.timeout(5000) });
+    return res.ok ? ((await res.json()) as MetricsSnapshot) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeOut(path: string, text: string): Promise<void> {
+  await mkdir(dirname(resolve(path)), { recursive: true });
+  await writeFile(path, text);
+}
+
+export const runCommand: CommandModule<object, RunArgs> = {
+  command: 'run <scenario>',
+  describe:
+    'Run a scenario and report per access pattern; exit 0 passed, 1 threshold failed, 2 bad input, 3 incomplete',
+  builder: (y: Argv) =>
+    y
+      .positional('scenario', {
+        type: 'string',
+        describe: 'A name from scenarios/ (see loadtest list) or a path to a YAML file',
+      })
+      .option('target', {
+        type: 'string',
+        default: 'local',
+        describe: 'Where to run: local (the embedded stack)',
+      })
+      .option('url', {
+        type: 'string',
+        describe: 'Use an app already running here (e.g. from loadtest up) instead of starting one',
+      })
+      .option('duration', { type: 'number', describe: 'Override: run one steady phase of this many seconds' })
+      .option('rate', { type: 'number', describe: 'Override: arrivals per second for that phase' })
+      .option('workers', {
+        type: 'number',
+        default: 1,
+        describe: 'Load worker processes; the rate is split between them',
+      })
+      .option('output', {
+        type: 'string',
+        describe: 'Write the JSON report here (default <state-dir>/report.json)',
+      })
+      .option('junit', { type: 'string', describe: 'Write thresholds as JUnit XML here' })
+      .option('markdown', {
+        type: 'string',
+        describe: 'Write a Markdown summary here (also appended to $GITHUB_STEP_SUMMARY when set)',
+      })
+      .option('quiet', { type: 'boolean', default: false, describe: 'Print only the verdict' })
+      .option('dynamodb-endpoint', {
+        type: 'string',
+        describe: 'Use this DynamoDB-compatible endpoint instead of DynamoDB Local',
+      })
+      .option('price-read', {
+        type: 'number',
+        describe: `USD per million read request units (default ${DEFAULT_PRICING.readPerMillionUsd})`,
+      })
+      .option('price-write', {
+        type: 'number',
+        describe: `USD per million write request units (default ${DEFAULT_PRICING.writePerMillionUsd})`,
+      })
+      .option('region', {
+        type: 'string',
+        describe: `Region the prices are for (default ${DEFAULT_PRICING.region})`,
+      })
+      .option('state-dir', {
+        type: 'string',
+        default: '.loadtest',
+        describe: 'Where stack.json, seed.json and the default report live',
+      })
+      .strict() as unknown as Argv<RunArgs>,
+  handler: async (args: ArgumentsCamelCase<RunArgs>) => {
+    checkArgs(args);
+    const scenario = loadScenario(args.scenario);
+    applyOverrides(scenario, args);
+    const log = (line: string) => {
+      if (!args.quiet) console.error(line);
+    };
+    const pricing = {
+      region: args.region ?? scenario.loadtest.pricing?.region ?? DEFAULT_PRICING.region,
+      readPerMillionUsd:
+        args.priceRead ?? scenario.loadtest.pricing?.readPerMillion ?? DEFAULT_PRICING.readPerMillionUsd,
+      writePerMillionUsd:
+        args.priceWrite ?? scenario.loadtest.pricing?.writePerMillion ?? DEFAULT_PRICING.writePerMillionUsd,
+    };
+
+    const scratch = await mkdtemp(join(tmpdir(), 'loadtest-run-'));
+    // The processor reads the seed lazily, at the first virtual user: after it is written below.
+    const seedFile = args.url ? resolve(args.stateDir, 'seed.json') : join(scratch, 'seed.json');
+    const invoker = new LocalProcessInvoker({
+      LOADTEST_WORKERS: String(args.workers),
+      LOADTEST_SEED_FILE: seedFile,
+    });
+    invoker.prestart(args.workers);
+    let stack: EmbeddedStack | undefined;
+    let appUrl: string;
+    try {
+      if (args.url) {
+        appUrl = args.url.replace(/\/$/, '');
+        const health = await fetch(`${appUrl}/health`, { signal: AbortSignal.timeout(5000) }).catch(
+          () => undefined,
+        );
+        if (!health?.ok) throw new RunFailed(`--url ${appUrl}: the app does not answer GET /health`);
+        await readFile(seedFile).catch(() => {
+          throw new RunFailed(
+            `--url: no seed data at ${seedFile}; start the app with \`loadtest up\` (it writes it)`,
+          );
+        });
+      } else {
+        stack = await startEmbeddedStack({
+          port: 0,
+          ...(args.dynamodbEndpoint ? { dynamodbEndpoint: args.dynamodbEndpoint } : {}),
+          seed: {
+            users: scenario.loadtest.seed?.users ?? 100,
+            products: scenario.loadtest.seed?.products ?? 60,
+          },
+          log,
+        });
+        appUrl = stack.appUrl;
+        await writeSeedFile(stack, seedFile);
+        log(`app: ${appUrl}`);
+      }
+    } catch (err) {
+      invoker.close();
+      await rm(scratch, { recursive: true, force: true });
+      throw err;
+    }
+
+    const outputPath = args.output ?? join(args.stateDir, 'report.json');
+    let failure: string | undefined;
+    const abort = (reason: string) => {
+      if (failure) return;
+      failure = reason;
+      log(`\nstopping: ${reason}`);
+      invoker.abort();
+    };
+    const onSigint = () => abort('interrupted (SIGINT)');
+    const onSigterm = () => abort('terminated (SIGTERM)');
+    process.on('SIGINT', onSigint);
+    process.on('SIGTERM', onSigterm);
+    stack?.onFailure((reason) => abort(reason));
+
+    let report: Report;
+    try {
+      await fetch(`${appUrl}/__metrics/reset`, { method: 'POST' }).catch(() => undefined);
+      scenario.script.config.target = appUrl;
+      const total = phasesSeconds(scenario.script.config.phases ?? []);
+      log(`running ${scenario.name} (${total} s, ${args.workers} worker${args.workers > 1 ? 's' : ''})...`);
+      const progress = new Progress(total);
+      if (!args.quiet) progress.start();
+      const poll = setInterval(async () => {
+        const m = await fetchMetrics(appUrl);
+        if (m)
+          progress.setThrottles(Object.values(m.patterns).reduce((s, p) => s + (p?.throttleEvents ?? 0), 0));
+      }, 2000);
+      poll.unref();
+      const result = await fanOut(scenario.script, scenario.path, args.workers, invoker, (merged) =>
+        progress.update(merged),
+      );
+      clearInterval(poll);
+      progress.stop();
+      const failed = result.slices.filter((s) => s.status !== 'ok');
+      if (!failure && failed.length > 0) {
+        failure = `worker(s) ${failed.map((s) => s.worker).join(', ')} failed: ${failed[0]?.error?.split('\n')[0] ?? 'unknown error'}`;
+      }
+      report = buildReport({
+        scenario: scenario.name,
+        target: appUrl,
+        client: result.merged,
+        server: await fetchMetrics(appUrl),
+        thresholds: scenario.thresholds,
+        ensure: scenario.ensure,
+        pricing,
+        partial: failure !== undefined,
+        ...(failure ? { error: failure } : {}),
+        workers: result.slices.map((s) => ({
+          worker: s.worker,
+          status: s.status,
+          ...(s.error ? { error: s.error } : {}),
+        })),
+        ...(stack ? { tableName: stack.tableName } : {}),
+      });
+    } finally {
+      process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigterm);
+      await stack?.stop().catch(() => {});
+      await rm(scratch, { recursive: true, force: true });
+    }
+
+    await writeOut(outputPath, `${JSON.stringify(report, null, 2)}\n`);
+    if (args.junit) await writeOut(args.junit, renderJUnit(report));
+    const markdown = renderMarkdown(report);
+    if (args.markdown) await writeOut(args.markdown, markdown);
+    if (process.env.GITHUB_STEP_SUMMARY) await appendFile(process.env.GITHUB_STEP_SUMMARY, markdown);
+    const text = renderConsole(report);
+    console.log(args.quiet ? (text.split('\n').pop() ?? '') : text);
+    console.log(`report: ${outputPath}`);
+    process.exitCode = report.partial ? EXIT.runFailed : report.passed ? EXIT.ok : EXIT.thresholdFailed;
+  },
+};

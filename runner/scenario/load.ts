@@ -1,0 +1,256 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, extname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compileExpression } from 'filtrex';
+import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
+import { z } from 'zod';
+import { isPatternId, patternIds, tableDefinition } from '../../app/index.js';
+import type { ArtilleryScript } from '../engine/artillery.js';
+import { parseThreshold, type Threshold, ThresholdSyntaxError } from './thresholds.js';
+
+/** Bad scenario file: exit code 2, with the file, line and problem. */
+export class ScenarioError extends Error {
+  override name = 'ScenarioError';
+}
+
+export const SCENARIOS_DIR = fileURLToPath(new URL('../../scenarios/', import.meta.url));
+
+const HTTP_METHODS = ['get', 'post', 'put', 'patch', 'delete', 'head', 'options'] as const;
+
+const capacity = z.strictObject({ read: z.number().positive(), write: z.number().positive() });
+const indexNames = tableDefinition.indexes.map((i) => i.name) as [string, ...string[]];
+
+const loadtestSchema = z.strictObject({
+  capacity: z
+    .strictObject({
+      mode: z.enum(['provisioned', 'on-demand']),
+      table: capacity.optional(),
+      indexes: z.record(z.enum(indexNames), capacity).optional(),
+      maxRead: z.number().positive().optional(),
+      maxWrite: z.number().positive().optional(),
+    })
+    .optional(),
+  thresholds: z.record(z.string(), z.array(z.string()).or(z.string())).optional(),
+  seed: z
+    .strictObject({
+      users: z.int().min(1).max(10_000).optional(),
+      products: z.int().min(1).max(10_000).optional(),
+    })
+    .optional(),
+  pricing: z
+    .strictObject({
+      region: z.string().optional(),
+      readPerMillion: z.number().nonnegative().optional(),
+      writePerMillion: z.number().nonnegative().optional(),
+    })
+    .optional(),
+});
+export type LoadtestConfig = z.infer<typeof loadtestSchema>;
+
+const phase = z
+  .object({
+    duration: z.union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)?$/)]).optional(),
+    arrivalRate: z.number().nonnegative().optional(),
+    arrivalCount: z.number().int().nonnegative().optional(),
+    rampTo: z.number().nonnegative().optional(),
+    pause: z.union([z.number(), z.string()]).optional(),
+    maxVusers: z.number().int().positive().optional(),
+    name: z.string().optional(),
+  })
+  .loose();
+
+const scriptSchema = z
+  .object({
+    config: z
+      .object({
+        target: z.string().optional(),
+        phases: z.array(phase).min(1, 'needs at least one phase'),
+        processor: z.string().optional(),
+        loadtest: loadtestSchema.optional(),
+        ensure: z
+          .object({
+            thresholds: z.array(z.record(z.string(), z.number())).optional(),
+            conditions: z
+              .array(z.object({ expression: z.string(), strict: z.boolean().optional() }))
+              .optional(),
+            maxErrorRate: z.number().optional(),
+            p99: z.number().optional(),
+            p95: z.number().optional(),
+            max: z.number().optional(),
+            median: z.number().optional(),
+            min: z.number().optional(),
+          })
+          .loose()
+          .optional(),
+      })
+      .loose(),
+    scenarios: z
+      .array(z.object({ flow: z.array(z.unknown()).min(1, 'a scenario needs at least one step') }).loose())
+      .min(1, 'needs at least one scenario'),
+  })
+  .loose();
+
+export interface EnsureCheck {
+  readonly expression: string;
+  readonly strict: boolean;
+}
+
+export interface Scenario {
+  readonly name: string;
+  readonly path: string;
+  readonly script: ArtilleryScript;
+  readonly loadtest: LoadtestConfig;
+  readonly thresholds: Threshold[];
+  readonly ensure: EnsureCheck[];
+  /** Request names in the flows, in order of first appearance. */
+  readonly requestNames: string[];
+}
+
+/** `smoke` -> scenarios/smoke.yml; anything with a slash or an extension is a path. */
+export function resolveScenario(nameOrPath: string, cwd = process.cwd()): string {
+  const looksLikePath = nameOrPath.includes('/') || extname(nameOrPath) !== '';
+  if (looksLikePath) return isAbsolute(nameOrPath) ? nameOrPath : resolve(cwd, nameOrPath);
+  for (const ext of ['.yml', '.yaml']) {
+    const candidate = join(SCENARIOS_DIR, `${nameOrPath}${ext}`);
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new ScenarioError(`no scenario "${nameOrPath}" in ${SCENARIOS_DIR} (see loadtest list)`);
+}
+
+function collectNames(steps: unknown, into: string[]): void {
+  if (!Array.isArray(steps)) return;
+  for (const step of steps) {
+    if (!step || typeof step !== 'object') continue;
+    const s = step as Record<string, unknown>;
+    for (const m of HTTP_METHODS) {
+      const req = s[m] as { name?: unknown; url?: unknown } | undefined;
+      if (req && typeof req === 'object') {
+        const name = typeof req.name === 'string' ? req.name : `${m.toUpperCase()} ${String(req.url ?? '')}`;
+        if (!into.includes(name)) into.push(name);
+      }
+    }
+    if (Array.isArray(s.loop)) collectNames(s.loop, into);
+    if (Array.isArray(s.parallel)) collectNames(s.parallel, into);
+  }
+}
+
+/** Ensure-style expressions name metrics with dots; filtrex wants plain identifiers. */
+export function ensureIdentifier(metric: string): string {
+  return `m_${metric.replace(/[^A-Za-z0-9_]/g, (c) => `_${c.charCodeAt(0).toString(16)}_`)}`;
+}
+
+export function ensureChecks(
+  ensure: NonNullable<z.infer<typeof scriptSchema>['config']['ensure']>,
+): EnsureCheck[] {
+  const checks: EnsureCheck[] = [];
+  for (const t of ensure.thresholds ?? []) {
+    for (const [metric, max] of Object.entries(t))
+      checks.push({ expression: `${metric} < ${max}`, strict: true });
+  }
+  for (const c of ensure.conditions ?? [])
+    checks.push({ expression: c.expression, strict: c.strict ?? true });
+  for (const k of ['min', 'max', 'median', 'p95', 'p99'] as const) {
+    const v = ensure[k];
+    if (typeof v === 'number') checks.push({ expression: `http.response_time.${k} < ${v}`, strict: true });
+  }
+  if (typeof ensure.maxErrorRate === 'number') {
+    checks.push({
+      expression: `((vusers.created - vusers.completed) / vusers.created * 100) <= ${ensure.maxErrorRate}`,
+      strict: true,
+    });
+  }
+  return checks;
+}
+
+/** Rewrites dotted metric names in an ensure expression to identifiers. */
+export function rewriteEnsureExpression(expression: string): string {
+  return expression.replace(/[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_$-]+)+/g, (name) =>
+    ensureIdentifier(name),
+  );
+}
+
+export function loadScenario(nameOrPath: string, cwd = process.cwd()): Scenario {
+  const path = resolveScenario(nameOrPath, cwd);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ScenarioError(`${path}: cannot read: ${(err as Error).message}`);
+  }
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  const where = (offset: number | undefined) => {
+    if (offset === undefined) return path;
+    const { line, col } = lines.linePos(offset);
+    return `${path}:${line}:${col}`;
+  };
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0];
+    throw new ScenarioError(`${where(e?.pos[0])}: YAML: ${e?.message.split('\n')[0] ?? 'invalid'}`);
+  }
+  const nodeAt = (keys: readonly PropertyKey[]) => {
+    let at = keys.length;
+    while (at >= 0) {
+      const node = doc.getIn(keys.slice(0, at) as unknown[], true) as
+        | { range?: [number, number, number] }
+        | undefined;
+      if (node && (node.range || isMap(node) || isSeq(node))) return node.range?.[0];
+      at -= 1;
+    }
+    return undefined;
+  };
+  const raw = doc.toJS() as unknown;
+  const parsed = scriptSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue?.path.join('.') || '(top level)';
+    throw new ScenarioError(`${where(nodeAt(issue?.path ?? []))}: ${field}: ${issue?.message ?? 'invalid'}`);
+  }
+  const script = parsed.data as unknown as ArtilleryScript;
+  const loadtest = (parsed.data.config.loadtest ?? {}) as LoadtestConfig;
+  const requestNames: string[] = [];
+  for (const s of parsed.data.scenarios) collectNames(s.flow, requestNames);
+
+  const thresholds: Threshold[] = [];
+  for (const [pattern, list] of Object.entries(loadtest.thresholds ?? {})) {
+    const at = where(nodeAt(['config', 'loadtest', 'thresholds', pattern]));
+    if (pattern !== '*' && !isPatternId(pattern) && !requestNames.includes(pattern)) {
+      throw new ScenarioError(
+        `${at}: config.loadtest.thresholds: unknown access pattern "${pattern}"; known: * ${patternIds.join(' ')}` +
+          (requestNames.length
+            ? `; or a request name of this scenario: ${requestNames.filter((n) => !isPatternId(n)).join(', ')}`
+            : ''),
+      );
+    }
+    for (const text of Array.isArray(list) ? list : [list]) {
+      try {
+        thresholds.push(parseThreshold(pattern, text));
+      } catch (err) {
+        if (err instanceof ThresholdSyntaxError) {
+          throw new ScenarioError(`${at}: config.loadtest.thresholds.${pattern}: ${err.message}`);
+        }
+        throw err;
+      }
+    }
+  }
+  const ensure = parsed.data.config.ensure ? ensureChecks(parsed.data.config.ensure) : [];
+  for (const check of ensure) {
+    try {
+      compileExpression(rewriteEnsureExpression(check.expression));
+    } catch (err) {
+      throw new ScenarioError(
+        `${where(nodeAt(['config', 'ensure']))}: config.ensure: cannot parse "${check.expression}": ${(err as Error).message}`,
+      );
+    }
+  }
+  delete (script.config as Record<string, unknown>).loadtest;
+  return {
+    name: basename(path).replace(/\.ya?ml$/, ''),
+    path,
+    script,
+    loadtest,
+    thresholds,
+    ensure,
+    requestNames,
+  };
+}

@@ -1,0 +1,52 @@
+// Artillery processor for the shop scenarios. Users (with tokens) and products come from the seed
+// step: `loadtest run` and `loadtest up` write them to a JSON file and point LOADTEST_SEED_FILE at it
+// (default .loadtest/seed.json, so a plain `artillery run` works next to `loadtest up`).
+const fs = require('node:fs');
+const path = require('node:path');
+
+let seed;
+function load() {
+  if (!seed) {
+    const file = process.env.LOADTEST_SEED_FILE || path.resolve('.loadtest/seed.json');
+    try {
+      seed = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new Error(`no seed data at ${file} (${err.code || err.message}): start the stack with \`loadtest up\`, or use \`loadtest run\``);
+    }
+    if (!seed.users?.length || !seed.products?.length) throw new Error(`seed data at ${file} has no users or products`);
+  }
+  return seed;
+}
+
+// Workers take interleaved users, so N workers never share one (two VUs on one cart would conflict).
+const worker = Number(process.env.LOADTEST_WORKER || 0);
+const workers = Number(process.env.LOADTEST_WORKERS || 1);
+let turn = 0;
+
+function pickUser(context, _events, done) {
+  const { users } = load();
+  const user = users[(worker + workers * turn++) % users.length];
+  context.vars.email = user.email;
+  context.vars.token = user.token;
+  done();
+}
+
+function pickProduct(context, _events, done) {
+  const { products } = load();
+  const at = Math.floor(Math.random() * products.length);
+  const product = products[at];
+  context.vars.productId = product.id;
+  context.vars.category = product.category;
+  context.vars.titlePrefix = product.title.split(' ')[0].toLowerCase();
+  context.vars.productIds = [0, 1, 2].map((k) => products[(at + k * 7) % products.length].id).join(',');
+  done();
+}
+
+function newIdentity(context, _events, done) {
+  const suffix = `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+  context.vars.newEmail = `vu-${suffix}@example.com`;
+  context.vars.newTitle = `Load Test Item ${suffix}`;
+  done();
+}
+
+module.exports = { pickUser, pickProduct, newIdentity };
