@@ -6,5 +6,5 @@ export {
   javaVersion,
   startDynamoDBLocal,
 } from './dynamodb-local.js';
-export { type EmbeddedStack, type StackOptions, startEmbeddedStack } from './stack.js';
 export { type SeedFile, writeSeedFile } from './seed-file.js';
+export { type EmbeddedStack, type StackOptions, startEmbeddedStack } from './stack.js';

@@ -16,8 +16,15 @@ export async function writeSeedFile(stack: EmbeddedStack, path: string): Promise
   const seeded = stack.seeded;
   const data: SeedFile = {
     appUrl: stack.appUrl,
-    users: await Promise.all((seeded?.users ?? []).map(async (u) => ({ email: u.email, token: await stack.tokens.sign(u.email) }))),
-    products: (seeded?.products ?? []).map((p) => ({ id: p.id, category: p.category, title: p.title, price: p.price })),
+    users: await Promise.all(
+      (seeded?.users ?? []).map(async (u) => ({ email: u.email, token: await stack.tokens.sign(u.email) })),
+    ),
+    products: (seeded?.products ?? []).map((p) => ({
+      id: p.id,
+      category: p.category,
+      title: p.title,
+      price: p.price,
+    })),
   };
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, `${JSON.stringify(data)}\n`);

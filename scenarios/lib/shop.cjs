@@ -11,9 +11,12 @@ function load() {
     try {
       seed = JSON.parse(fs.readFileSync(file, 'utf8'));
     } catch (err) {
-      throw new Error(`no seed data at ${file} (${err.code || err.message}): start the stack with \`loadtest up\`, or use \`loadtest run\``);
+      throw new Error(
+        `no seed data at ${file} (${err.code || err.message}): start the stack with \`loadtest up\`, or use \`loadtest run\``,
+      );
     }
-    if (!seed.users?.length || !seed.products?.length) throw new Error(`seed data at ${file} has no users or products`);
+    if (!seed.users?.length || !seed.products?.length)
+      throw new Error(`seed data at ${file} has no users or products`);
   }
   return seed;
 }
