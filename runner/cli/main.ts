@@ -2,8 +2,11 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { DynamoDBLocalFailed, JavaMissing } from '../../local/index.js';
 import { ScenarioError } from '../scenario/load.js';
+import { compareCommand } from './commands/compare.js';
+import { listCommand } from './commands/list.js';
 import { runCommand } from './commands/run.js';
 import { upCommand } from './commands/up.js';
+import { validateCommand } from './commands/validate.js';
 import { EXIT, RunFailed, UsageError } from './errors.js';
 
 /** The `loadtest` CLI. Returns the exit code; each command lives in its own file under commands/. */
@@ -11,6 +14,9 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
   const parser = yargs(argv)
     .scriptName('loadtest')
     .command(runCommand)
+    .command(listCommand)
+    .command(validateCommand)
+    .command(compareCommand)
     .command(upCommand)
     .demandCommand(1, 'Name a command: loadtest <command> (see --help)')
     .strict()

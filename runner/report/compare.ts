@@ -1,0 +1,56 @@
+import type { PatternRow, Report } from './types.js';
+
+/** Per-pattern deltas between two reports; a regression is a rise past the allowed percentage. */
+export interface Delta {
+  pattern: string;
+  metric: 'p99' | 'rcuPerRequest' | 'wcuPerRequest';
+  base: number | null;
+  current: number | null;
+  changePct: number | null;
+  regression: boolean;
+}
+
+const p99 = (r: PatternRow) => r.latencyMs?.p99 ?? r.serverLatencyMs?.p99 ?? null;
+
+export function compareReports(base: Report, current: Report, maxRegressionPct: number): Delta[] {
+  const deltas: Delta[] = [];
+  const now = new Map(current.patterns.map((r) => [r.id, r]));
+  for (const b of base.patterns) {
+    const c = now.get(b.id);
+    for (const metric of ['p99', 'rcuPerRequest', 'wcuPerRequest'] as const) {
+      const bv = metric === 'p99' ? p99(b) : b[metric];
+      const cv = c ? (metric === 'p99' ? p99(c) : c[metric]) : null;
+      if (bv === null && cv === null) continue;
+      let changePct: number | null = null;
+      let regression = false;
+      if (bv !== null && cv !== null) {
+        if (bv > 0) changePct = ((cv - bv) / bv) * 100;
+        regression = bv > 0 ? cv > bv * (1 + maxRegressionPct / 100) : cv > 0 && metric !== 'p99';
+      }
+      deltas.push({ pattern: b.id, metric, base: bv, current: cv, changePct, regression });
+    }
+  }
+  return deltas;
+}
+
+export function renderDeltas(deltas: readonly Delta[], maxRegressionPct: number): string {
+  const fmt = (n: number | null) => (n === null ? '-' : Number.isInteger(n) ? String(n) : n.toFixed(3));
+  const rows = deltas.map((d) => [
+    d.pattern,
+    d.metric,
+    fmt(d.base),
+    fmt(d.current),
+    d.changePct === null ? '-' : `${d.changePct >= 0 ? '+' : ''}${d.changePct.toFixed(1)}%`,
+    d.regression ? `REGRESSION (> ${maxRegressionPct}%)` : d.current === null ? 'missing in new report' : '',
+  ]);
+  const head = ['pattern', 'metric', 'base', 'new', 'change', ''];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  return [head, ...rows]
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}

@@ -1,0 +1,262 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { patternIds } from '../../app/index.js';
+import { ROOT, runCli } from '../helpers/cli.js';
+
+const PROCESSOR = join(ROOT, 'scenarios/lib/shop.cjs');
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'loadtest-run-e2e-'));
+});
+
+async function scenario(name: string, body: string): Promise<string> {
+  const path = join(dir, `${name}.yml`);
+  await writeFile(path, body);
+  return path;
+}
+
+const productScenario = (config: string, phases = '[{ duration: 3, arrivalRate: 4 }]') => `config:
+  target: http://127.0.0.1:1
+  phases: ${phases}
+  processor: ${PROCESSOR}
+${config}
+scenarios:
+  - flow:
+      - function: pickProduct
+      - get: { url: "/api/products/{{ productId }}", name: getProduct }
+      - get: { url: "/api/products?category={{ category }}", name: listProductsByCategory }
+      - get: { url: /health, name: health }
+`;
+
+describe('loadtest run', () => {
+  it('runs smoke on the embedded stack: a row per access pattern, the JSON contract on disk, exit 0', async () => {
+    const output = join(dir, 'smoke.json');
+    const run = runCli(['run', 'smoke', '--duration', '4', '--rate', '2', '--output', output]);
+    const { code } = await run.exited;
+    expect(code, run.stderr()).toBe(0);
+    for (const id of patternIds) expect(run.stdout()).toContain(id);
+    expect(run.stdout()).toMatch(/PASSED/);
+    const report = JSON.parse(await readFile(output, 'utf8'));
+    expect(Object.keys(report).sort()).toEqual(
+      [
+        'scenario',
+        'target',
+        'startedAt',
+        'endedAt',
+        'durationSec',
+        'passed',
+        'partial',
+        'workers',
+        'pricing',
+        'patterns',
+        'tables',
+        'hotKeys',
+        'thresholds',
+        'ensure',
+      ].sort(),
+    );
+    expect(report).toMatchObject({ scenario: 'smoke', passed: true, partial: false });
+    expect(report.patterns.map((p: { id: string }) => p.id).sort()).toEqual([...patternIds].sort());
+    const get = report.patterns.find((p: { id: string }) => p.id === 'getProduct');
+    expect(Object.keys(get).sort()).toEqual(
+      [
+        'id',
+        'pattern',
+        'requests',
+        'errors',
+        'errorRate',
+        'latencyMs',
+        'serverLatencyMs',
+        'rcu',
+        'wcu',
+        'rcuPerRequest',
+        'wcuPerRequest',
+        'throttleEvents',
+        'throttledRequests',
+        'retries',
+        'costPerMillionUsd',
+      ].sort(),
+    );
+    expect(get.requests).toBe(8);
+    expect(get.rcuPerRequest).toBe(0.5);
+    expect(get.costPerMillionUsd).toBeCloseTo(0.0625, 4);
+    expect(get.latencyMs.p99).toBeGreaterThan(0);
+    expect(report.tables.find((t: { index: string | null }) => t.index === null).consumedRcu).toBeGreaterThan(
+      0,
+    );
+  });
+
+  it('fails an impossible threshold with exit 1 and names it on stdout and in JUnit; other names get their own row', async () => {
+    const path = await scenario(
+      'impossible',
+      productScenario(`  loadtest:
+    seed: { users: 5, products: 10 }
+    thresholds:
+      getProduct: ["p99 < 0.001"]
+      health: ["errorRate == 0"]
+  ensure:
+    thresholds:
+      - http.response_time.p99: 100000`),
+    );
+    const junit = join(dir, 'impossible.xml');
+    const run = runCli([
+      'run',
+      path,
+      '--junit',
+      junit,
+      '--output',
+      join(dir, 'impossible.json'),
+      '--workers',
+      '2',
+    ]);
+    const { code } = await run.exited;
+    expect(code, run.stderr()).toBe(1);
+    expect(run.stdout()).toMatch(/FAILED threshold getProduct: p99 < 0\.001/);
+    expect(run.stdout()).toMatch(/health \(not a pattern\)/);
+    const xml = await readFile(junit, 'utf8');
+    expect(xml).toMatch(
+      /<testcase classname="loadtest\.impossible\.getProduct" name="p99 &lt; 0\.001"><failure message="getProduct: p99 &lt; 0\.001/,
+    );
+    expect(xml).toMatch(/name="errorRate == 0"><\/testcase>/);
+    expect(xml).toMatch(
+      /classname="loadtest\.impossible\.ensure" name="http\.response_time\.p99 &lt; 100000"><\/testcase>/,
+    );
+    const report = JSON.parse(await readFile(join(dir, 'impossible.json'), 'utf8'));
+    // 3 s at 4 arrivals/s over 2 workers: 12 users, each getting one product, merged exactly.
+    expect(report.patterns.find((p: { id: string }) => p.id === 'getProduct').requests).toBe(12);
+    expect(report.workers.map((w: { status: string }) => w.status)).toEqual(['ok', 'ok']);
+  });
+
+  const malformed: [string, string, RegExp][] = [
+    ['bad-yaml', 'config:\n  phases: [ { duration: 1\nscenarios: []\n', /bad-yaml\.yml:\d+:\d+: YAML/],
+    [
+      'unknown-pattern',
+      productScenario('  loadtest:\n    thresholds:\n      getProdcut: ["p99 < 100"]'),
+      /unknown-pattern\.yml:\d+:\d+: config\.loadtest\.thresholds: unknown access pattern "getProdcut"; known: \* registerUser/,
+    ],
+    [
+      'unknown-metric',
+      productScenario('  loadtest:\n    thresholds:\n      getProduct: ["p42 < 100"]'),
+      /unknown metric "p42".*known metrics: p50, p95/,
+    ],
+    [
+      'no-phases',
+      'config:\n  target: http://127.0.0.1:1\nscenarios:\n  - flow: [{ get: { url: / } }]\n',
+      /no-phases\.yml:\d+:\d+: config\.phases: /,
+    ],
+    [
+      'bad-capacity',
+      productScenario(
+        '  loadtest:\n    capacity: { mode: provisioned, indexes: { GSI9: { read: 1, write: 1 } } }',
+      ),
+      /config\.loadtest\.capacity\.indexes/,
+    ],
+  ];
+  for (const [name, body, message] of malformed) {
+    it(`refuses a malformed scenario (${name}) with exit 2 and says where`, async () => {
+      const path = await scenario(name, body);
+      const run = runCli(['run', path]);
+      expect((await run.exited).code).toBe(2);
+      expect(run.stderr()).toMatch(message);
+    });
+  }
+
+  it('refuses bad flags and unknown scenario names with exit 2', async () => {
+    for (const [args, message] of [
+      [['run', 'smoke', '--workers', '0'], /--workers/],
+      [['run', 'smoke', '--url', 'http://10.0.0.1:8080'], /not this machine/],
+      [['run', 'nosuchscenario'], /no scenario "nosuchscenario"/],
+      [['run', 'smoke', '--target', 'aws'], /--target aws/],
+    ] as const) {
+      const run = runCli([...args]);
+      expect((await run.exited).code, args.join(' ')).toBe(2);
+      expect(run.stderr()).toMatch(message);
+    }
+  });
+
+  it('exits 3 with a partial report on disk when DynamoDB Local dies mid-run', async () => {
+    const path = await scenario(
+      'long',
+      productScenario(
+        '  loadtest:\n    seed: { users: 5, products: 10 }',
+        '[{ duration: 30, arrivalRate: 5 }]',
+      ),
+    );
+    const output = join(dir, 'partial.json');
+    const run = runCli(['run', path, '--output', output]);
+    await waitForRequests(run, 3);
+    const pid = run.child.pid ?? 0;
+    const java = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(pid)], { encoding: 'utf8' })
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/))
+      .find(([, comm]) => comm === 'java')?.[0];
+    expect(java, 'DynamoDB Local is a child of the CLI').toBeDefined();
+    process.kill(Number(java), 'SIGKILL');
+    const { code } = await run.exited;
+    expect(code, run.stderr()).toBe(3);
+    const report = JSON.parse(await readFile(output, 'utf8'));
+    expect(report.partial).toBe(true);
+    expect(report.passed).toBe(false);
+    expect(report.error).toMatch(/DynamoDB Local exited/);
+    expect(report.patterns.find((p: { id: string }) => p.id === 'getProduct')?.requests).toBeGreaterThan(0);
+    expect(run.stdout()).toMatch(/PARTIAL/);
+  }, 60_000);
+});
+
+async function waitForRequests(run: ReturnType<typeof runCli>, atLeast: number): Promise<void> {
+  const deadline = Date.now() + 45_000;
+  while (Date.now() < deadline) {
+    const m = [...run.stderr().matchAll(/\] (\d+) requests/g)].pop();
+    if (m && Number(m[1]) >= atLeast) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('loadtest compare', () => {
+  it('passes an identical pair and flags an injected p99 regression', async () => {
+    const base = {
+      scenario: 's',
+      patterns: [
+        {
+          id: 'getProduct',
+          latencyMs: { p50: 2, p95: 4, p99: 10 },
+          serverLatencyMs: null,
+          rcuPerRequest: 0.5,
+          wcuPerRequest: 0,
+        },
+        {
+          id: 'checkout',
+          latencyMs: { p50: 5, p95: 9, p99: 20 },
+          serverLatencyMs: null,
+          rcuPerRequest: 0,
+          wcuPerRequest: 8,
+        },
+      ],
+    };
+    const worse = structuredClone(base);
+    worse.patterns[0] = {
+      ...worse.patterns[0],
+      latencyMs: { p50: 2, p95: 4, p99: 12 },
+    } as (typeof base.patterns)[0];
+    worse.patterns[1] = { ...worse.patterns[1], wcuPerRequest: 8.4 } as (typeof base.patterns)[0];
+    const a = join(dir, 'base.json');
+    const b = join(dir, 'worse.json');
+    await writeFile(a, JSON.stringify(base));
+    await writeFile(b, JSON.stringify(worse));
+    const same = runCli(['compare', a, a]);
+    expect((await same.exited).code).toBe(0);
+    expect(same.stdout()).toMatch(/no regression past 10%/);
+    const bad = runCli(['compare', a, b]);
+    expect((await bad.exited).code).toBe(1);
+    expect(bad.stdout()).toMatch(/getProduct\s+p99\s+10\s+12\s+\+20\.0%\s+REGRESSION/);
+    expect(bad.stdout()).toMatch(/1 regression\(s\): getProduct p99/);
+    const loose = runCli(['compare', a, b, '--max-regression', '25']);
+    expect((await loose.exited).code).toBe(0);
+    const broken = runCli(['compare', a, join(dir, 'missing.json')]);
+    expect((await broken.exited).code).toBe(2);
+  });
+});
