@@ -1,0 +1,181 @@
+import { DDSketch } from '@datadog/sketches-js';
+import { describe, expect, it } from 'vitest';
+import { encodeSketch, PatternMetrics } from '../../app/index.js';
+import { type ClientResult, mergeClientResults } from '../../runner/engine/client-stats.js';
+import { sliceScript } from '../../runner/engine/fanout.js';
+import { buildReport, evaluateEnsure } from '../../runner/report/build.js';
+import { compareReports } from '../../runner/report/compare.js';
+import { renderJUnit } from '../../runner/report/render.js';
+import { rewriteEnsureExpression } from '../../runner/scenario/load.js';
+import { parseThreshold } from '../../runner/scenario/thresholds.js';
+
+function sketch(values: number[]) {
+  const s = new DDSketch({ relativeAccuracy: 0.01 });
+  for (const v of values) s.accept(v);
+  return encodeSketch(s);
+}
+
+function client(byName: ClientResult['byName'], counters: Record<string, number> = {}): ClientResult {
+  return { startedAt: '2026-01-01T00:00:00.000Z', endedAt: '2026-01-01T00:00:10.000Z', byName, counters };
+}
+
+describe('thresholds', () => {
+  it('parses "<metric> <op> <number>" and refuses anything else', () => {
+    expect(parseThreshold('getProduct', 'p99 < 150')).toMatchObject({ metric: 'p99', op: '<', value: 150 });
+    expect(parseThreshold('*', 'errorRate<=0.01')).toMatchObject({
+      metric: 'errorRate',
+      op: '<=',
+      value: 0.01,
+    });
+    expect(() => parseThreshold('x', 'p99 ~ 150')).toThrow(/not "<metric> <op> <number>"/);
+    expect(() => parseThreshold('x', 'latency < 150')).toThrow(/unknown metric "latency"/);
+  });
+});
+
+describe('the report', () => {
+  const server = new PatternMetrics();
+  for (let i = 0; i < 4; i += 1) {
+    server.record({
+      pattern: 'getProduct',
+      latencyMs: 3,
+      ok: true,
+      throttleEvents: 1,
+      throttled: false,
+      retries: 1,
+      capacity: [{ target: 'table', rcu: 0.5, wcu: 0 }],
+    });
+  }
+  server.record({
+    pattern: 'getUserByEmail',
+    latencyMs: 2,
+    ok: true,
+    throttleEvents: 0,
+    throttled: false,
+    retries: 0,
+    capacity: [{ target: 'table', rcu: 0.5, wcu: 0 }],
+  });
+
+  const report = buildReport({
+    scenario: 's',
+    target: 'http://127.0.0.1:1',
+    client: client(
+      {
+        getProduct: {
+          requests: 4,
+          errors: 1,
+          codes: { '200': 3, '500': 1 },
+          latency: sketch([10, 20, 30, 40]),
+        },
+        'GET /health': { requests: 2, errors: 0, codes: { '200': 2 }, latency: sketch([1, 1]) },
+      },
+      { 'http.requests': 6, 'vusers.created': 2, 'vusers.completed': 2 },
+    ),
+    server: server.snapshot(),
+    thresholds: [
+      parseThreshold('getProduct', 'rcuPerRequest <= 0.5'),
+      parseThreshold('*', 'errorRate < 0.1'),
+      parseThreshold('checkout', 'p99 < 1'),
+    ],
+    ensure: [
+      { expression: 'http.response_time.p99 < 1', strict: false },
+      { expression: 'vusers.completed == 2', strict: true },
+    ],
+  });
+
+  it('joins client and server numbers per pattern, orders by the registry, marks non-patterns', () => {
+    expect(report.patterns.map((p) => p.id)).toEqual(['getUserByEmail', 'getProduct', 'GET /health']);
+    const get = report.patterns[1];
+    expect(get).toMatchObject({
+      pattern: true,
+      requests: 4,
+      errors: 1,
+      errorRate: 0.25,
+      rcu: 2,
+      rcuPerRequest: 0.5,
+      throttleEvents: 4,
+      retries: 4,
+    });
+    // DDSketch ranks at q * (n - 1): the p99 of four samples is the third, within 1 %.
+    expect(get?.latencyMs?.p99).toBeCloseTo(30, -0.5);
+    expect(get?.latencyMs?.max).toBeCloseTo(40, -0.5);
+    expect(get?.costPerMillionUsd).toBeCloseTo(0.0625, 6);
+    expect(report.patterns[2]).toMatchObject({ pattern: false, serverLatencyMs: null, rcu: 0 });
+    // Exercised only inside the app (the auth middleware): server numbers, no client latency.
+    expect(report.patterns[0]).toMatchObject({ requests: 1, latencyMs: null, rcuPerRequest: 0.5 });
+    expect(report.tables).toEqual([
+      {
+        table: 'shop',
+        index: null,
+        consumedRcu: 2.5,
+        consumedWcu: 0,
+        readThrottleEvents: null,
+        writeThrottleEvents: null,
+        throttleReasons: {},
+      },
+    ]);
+  });
+
+  it('evaluates thresholds per row, "*" on every row, and fails a gate on an unexercised pattern', () => {
+    const failed = report.thresholds.filter((t) => !t.passed).map((t) => `${t.pattern} ${t.metric}`);
+    expect(failed).toEqual(['getProduct errorRate', 'checkout p99']);
+    expect(report.passed).toBe(false);
+    expect(renderJUnit(report)).toMatch(/failures="2"/);
+  });
+
+  it('honours Artillery ensure checks; a failing non-strict one only warns', () => {
+    expect(report.ensure.map((e) => e.passed)).toEqual([false, true]);
+    expect(
+      evaluateEnsure([{ expression: 'http.requests > 5 and errors.ETIMEDOUT < 1', strict: true }], {
+        'http.requests': 6,
+      })[0],
+    ).toMatchObject({ passed: false });
+    expect(rewriteEnsureExpression('http.codes.200 > 1')).not.toContain('.');
+  });
+
+  it('compare flags a rise past the allowed percentage only', () => {
+    const worse = structuredClone(report);
+    const row = worse.patterns[1];
+    if (row) row.rcuPerRequest = 0.6;
+    expect(compareReports(report, report, 10).some((d) => d.regression)).toBe(false);
+    expect(
+      compareReports(report, worse, 10)
+        .filter((d) => d.regression)
+        .map((d) => `${d.pattern} ${d.metric}`),
+    ).toEqual(['getProduct rcuPerRequest']);
+    expect(compareReports(report, worse, 25).some((d) => d.regression)).toBe(false);
+  });
+});
+
+describe('fan-out', () => {
+  it('splits every phase rate over the workers and deals whole arrival counts', () => {
+    const script = {
+      config: {
+        phases: [
+          { duration: 10, arrivalRate: 9, rampTo: 30 },
+          { duration: 5, arrivalCount: 10 },
+        ],
+      },
+      scenarios: [],
+    };
+    const slices = [0, 1, 2].map((i) => sliceScript(script, i, 3));
+    expect(slices.map((s) => s.config.phases?.[0]?.arrivalRate)).toEqual([3, 3, 3]);
+    expect(slices.map((s) => s.config.phases?.[0]?.rampTo)).toEqual([10, 10, 10]);
+    expect(slices.map((s) => s.config.phases?.[1]?.arrivalCount)).toEqual([4, 3, 3]);
+    expect(script.config.phases[0]?.arrivalRate).toBe(9);
+  });
+
+  it('merges worker results exactly: counts add, codes add, sketches merge', () => {
+    const a = client(
+      { getProduct: { requests: 2, errors: 0, codes: { '200': 2 }, latency: sketch([1, 2]) } },
+      { 'http.requests': 2 },
+    );
+    const b = client(
+      { getProduct: { requests: 3, errors: 1, codes: { '200': 2, '503': 1 }, latency: sketch([3, 4, 100]) } },
+      { 'http.requests': 3 },
+    );
+    const merged = mergeClientResults([a, b]);
+    expect(merged.byName.getProduct).toMatchObject({ requests: 5, errors: 1, codes: { '200': 4, '503': 1 } });
+    expect(merged.byName.getProduct?.latency).toMatchObject({ count: 5, min: 1, max: 100 });
+    expect(merged.counters).toEqual({ 'http.requests': 5 });
+  });
+});
