@@ -22,7 +22,7 @@ export interface SeedResult {
 }
 
 /** Deterministic PRNG (mulberry32) so every seed of a given size has the same prices and titles. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed;
   return () => {
     a = (a + 0x6d2b79f5) | 0;

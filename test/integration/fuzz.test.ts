@@ -5,6 +5,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDynamoClients, LocalTokens } from '../../app/index.js';
+import { prng } from '../../app/seed.js';
 import type { EmbeddedStack } from '../../local/index.js';
 import { type Api, api, newUser, startTestStack } from '../helpers/stack.js';
 
@@ -24,16 +25,7 @@ class Raw {
 }
 const raw = (text: string) => new Raw(text);
 
-/** mulberry32: deterministic, so every run sends the same requests. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Deterministic (the seed's own PRNG), so every run sends the same requests.
 const rnd = prng(0xf022);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
 const pickN = <T>(xs: readonly T[], n: number): T[] => {
