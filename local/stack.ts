@@ -10,6 +10,7 @@ import {
   seed,
 } from '../app/index.js';
 import { type DynamoDBLocal, startDynamoDBLocal } from './dynamodb-local.js';
+import { CapacityGate } from './gate/index.js';
 
 /**
  * The embedded stack: DynamoDB Local (or any endpoint given), the shop table, a seeded catalogue and
@@ -24,6 +25,11 @@ export interface StackOptions {
   readonly persistDir?: string;
   readonly tableName?: string;
   readonly seed?: { products?: number; users?: number } | false;
+  /**
+   * Put the capacity gate between the app and DynamoDB (default true). It starts on-demand, so the
+   * seed is never throttled; a run sets the scenario's capacity with `gate.reset(capacity)`.
+   */
+  readonly capacityGate?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -36,6 +42,8 @@ export interface EmbeddedStack {
   readonly tokens: LocalTokens;
   readonly shop: Shop;
   readonly seeded: SeedResult | undefined;
+  /** The capacity gate, when the stack runs one. */
+  readonly gate: CapacityGate | undefined;
   /** Called once if a component (DynamoDB Local) dies while the stack runs. */
   onFailure(listener: (reason: string) => void): void;
   stop(): Promise<void>;
@@ -61,7 +69,14 @@ export async function startEmbeddedStack(options: StackOptions = {}): Promise<Em
   } else {
     log(`dynamodb: ${endpoint} (given)`);
   }
-  const { raw, doc } = createDynamoClients({ endpoint });
+  let gate: CapacityGate | undefined;
+  let appEndpoint = endpoint;
+  if (options.capacityGate !== false) {
+    gate = new CapacityGate({ upstream: endpoint, tableName, capacity: { mode: 'on-demand' } });
+    appEndpoint = await gate.listen();
+    log(`capacity gate: ${appEndpoint} -> ${endpoint}`);
+  }
+  const { raw, doc } = createDynamoClients({ endpoint: appEndpoint });
   let shop: Shop | undefined;
   try {
     const table = await ensureTable(raw, tableName);
@@ -88,16 +103,19 @@ export async function startEmbeddedStack(options: StackOptions = {}): Promise<Em
       tokens,
       shop: running,
       seeded,
+      gate,
       onFailure: (l) => failureListeners.push(l),
       async stop() {
         await running.close();
         raw.destroy();
+        await gate?.close();
         await ddb?.stop();
       },
     };
   } catch (err) {
     await shop?.close().catch(() => {});
     raw.destroy();
+    await gate?.close();
     await ddb?.stop();
     throw err;
   }

@@ -8,6 +8,7 @@ import {
   patternIds,
   quantiles,
 } from '../../app/index.js';
+import type { GateSnapshot } from '../../local/index.js';
 import type { ClientResult } from '../engine/client-stats.js';
 import { type EnsureCheck, ensureIdentifier, rewriteEnsureExpression } from '../scenario/load.js';
 import { compare, type Threshold } from '../scenario/thresholds.js';
@@ -20,6 +21,8 @@ import type { EnsureResult, PatternRow, Report, TableRow, ThresholdResult } from
 export const DEFAULT_PRICING = { region: 'us-east-1', readPerMillionUsd: 0.125, writePerMillionUsd: 0.625 };
 
 export interface BuildInput {
+  /** The capacity gate's view (tables and hot keys as DynamoDB would report them), when it ran. */
+  readonly gate?: GateSnapshot;
   readonly scenario: string;
   readonly target: string;
   readonly client: ClientResult;
@@ -210,8 +213,8 @@ export function buildReport(input: BuildInput & { tableName?: string }): Report 
     workers: input.workers ?? [],
     pricing,
     patterns: rows,
-    tables: tables(input.server, input.tableName ?? 'shop'),
-    hotKeys: [],
+    tables: input.gate ? input.gate.tables : tables(input.server, input.tableName ?? 'shop'),
+    hotKeys: input.gate ? input.gate.hotKeys.filter((k) => k.rcu + k.wcu + k.throttleEvents > 0) : [],
     thresholds: thresholdResults,
     ensure,
   };

@@ -46,8 +46,31 @@ export function renderConsole(report: Report): string {
     out.push('');
     out.push(
       `consumed capacity: ${report.tables
+        .filter((t) => t.index === null || t.consumedRcu + t.consumedWcu > 0)
         .map((t) => `${t.index ?? 'table'} ${fmt(t.consumedRcu, 1)} RCU / ${fmt(t.consumedWcu, 1)} WCU`)
         .join(', ')}`,
+    );
+  }
+  for (const t of report.tables) {
+    const events = (t.readThrottleEvents ?? 0) + (t.writeThrottleEvents ?? 0);
+    if (events > 0) {
+      const reasons = Object.entries(t.throttleReasons)
+        .map(([r, n]) => `${r} ${n}`)
+        .join(', ');
+      out.push(
+        `throttled: ${t.index ?? 'table'} ${t.readThrottleEvents} reads, ${t.writeThrottleEvents} writes (${reasons})`,
+      );
+    }
+  }
+  const hot = report.hotKeys.slice(0, 3);
+  if (hot.length > 0) {
+    out.push(
+      `hot keys: ${hot
+        .map(
+          (k) =>
+            `${k.partitionKey} on ${k.index ?? 'table'} (${fmt(k.rcu, 1)} RCU, ${fmt(k.wcu, 1)} WCU, ${k.throttleEvents} throttles)`,
+        )
+        .join('; ')}`,
     );
   }
   out.push(

@@ -45,6 +45,13 @@ function pickProduct(context, _events, done) {
   done();
 }
 
+// Always the same product: a hot partition key.
+function pickHotProduct(context, _events, done) {
+  const product = load().products[0];
+  context.vars.productId = product.id;
+  done();
+}
+
 function newIdentity(context, _events, done) {
   const suffix = `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
   context.vars.newEmail = `vu-${suffix}@example.com`;
@@ -52,4 +59,4 @@ function newIdentity(context, _events, done) {
   done();
 }
 
-module.exports = { pickUser, pickProduct, newIdentity };
+module.exports = { pickUser, pickProduct, pickHotProduct, newIdentity };

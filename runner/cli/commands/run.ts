@@ -28,6 +28,7 @@ interface RunArgs {
   priceWrite?: number;
   region?: string;
   stateDir: string;
+  capacityGate: boolean;
 }
 
 function checkArgs(args: RunArgs): void {
@@ -227,6 +228,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
     let report: Report;
     try {
       await fetch(`${appUrl}/__metrics/reset`, { method: 'POST' }).catch(() => undefined);
+      // Fresh buckets (full burst) at the scenario's capacity, and counters for this run only.
+      stack?.gate?.reset(scenario.loadtest.capacity ?? { mode: 'on-demand' });
       scenario.script.config.target = appUrl;
       const total = phasesSeconds(scenario.script.config.phases ?? []);
       log(`running ${scenario.name} (${total} s, ${args.workers} worker${args.workers > 1 ? 's' : ''})...`);
@@ -263,6 +266,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
           ...(s.error ? { error: s.error } : {}),
         })),
         ...(stack ? { tableName: stack.tableName } : {}),
+        ...(stack?.gate ? { gate: stack.gate.snapshot() } : {}),
       });
     } finally {
       process.off('SIGINT', onSigint);
