@@ -1,0 +1,178 @@
+import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDynamoClients, createTableInput } from '../../app/index.js';
+import { CapacityGate, type DynamoDBLocal, startDynamoDBLocal } from '../../local/index.js';
+
+let ddb: DynamoDBLocal;
+let raw: DynamoDBClient;
+let now = 0;
+let tables = 0;
+
+beforeAll(async () => {
+  ddb = await startDynamoDBLocal();
+  raw = createDynamoClients({ endpoint: ddb.endpoint }).raw;
+});
+
+afterAll(async () => {
+  raw?.destroy();
+  await ddb?.stop();
+});
+
+/** A fresh table behind a fresh gate whose clock only moves when the test says so. */
+async function gated(capacity: ConstructorParameters<typeof CapacityGate>[0]['capacity']) {
+  tables += 1;
+  const tableName = `gated-${tables}`;
+  await raw.send(new CreateTableCommand(createTableInput(tableName)));
+  now = 1_000_000;
+  const gate = new CapacityGate({ upstream: ddb.endpoint, tableName, capacity, clock: () => now });
+  const endpoint = await gate.listen();
+  // One attempt: every throttle reaches the test instead of being retried away.
+  const { doc } = createDynamoClients({ endpoint, maxAttempts: 1 });
+  return { gate, doc, tableName };
+}
+
+/** Writes `perSecond` 1-WCU items a second for `seconds` simulated seconds; returns when the first throttle came. */
+async function steadyWrites(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  perSecond: number,
+  seconds: number,
+  pk = (i: number) => `K#${i}`,
+) {
+  const start = now;
+  let firstThrottle: number | undefined;
+  let throttles = 0;
+  let reason: string | undefined;
+  for (let i = 0; i < perSecond * seconds; i += 1) {
+    now = start + (i * 1000) / perSecond;
+    try {
+      await doc.send(new PutCommand({ TableName: tableName, Item: { PK: pk(i), SK: 'x', v: i } }));
+    } catch (err) {
+      const e = err as Error & { ThrottlingReasons?: { reason: string }[] };
+      if (e.name !== 'ProvisionedThroughputExceededException') throw err;
+      throttles += 1;
+      firstThrottle ??= (now - start) / 1000;
+      reason ??= e.ThrottlingReasons?.[0]?.reason;
+    }
+  }
+  return { firstThrottle, throttles, reason };
+}
+
+describe('the capacity gate', () => {
+  it('lets a 10 WCU table take a steady 8 writes/s with no throttles, past the burst horizon', async () => {
+    const { gate, doc, tableName } = await gated({ mode: 'provisioned', table: { read: 10, write: 10 } });
+    const r = await steadyWrites(doc, tableName, 8, 400);
+    expect(r.throttles).toBe(0);
+    expect(gate.snapshot().tables[0]).toMatchObject({ consumedWcu: 3200, writeThrottleEvents: 0 });
+    await gate.close();
+  }, 120_000);
+
+  it('throttles a steady 30 writes/s on a 10 WCU table exactly when the 300 s burst runs out', async () => {
+    const { gate, doc, tableName } = await gated({ mode: 'provisioned', table: { read: 10, write: 10 } });
+    // 3,000 units of burst drained at 30 - 10 = 20 a second: empty at 150 s.
+    const r = await steadyWrites(doc, tableName, 30, 152);
+    expect(r.firstThrottle).toBeGreaterThanOrEqual(149.9);
+    expect(r.firstThrottle).toBeLessThanOrEqual(150.1);
+    expect(r.reason).toBe('TableWriteProvisionedThroughputExceeded');
+    const snap = gate.snapshot();
+    expect(snap.tables[0]?.writeThrottleEvents).toBe(r.throttles);
+    expect(snap.metrics).toContainEqual(
+      expect.objectContaining({
+        name: 'WriteThrottleEvents',
+        dimensions: { TableName: tableName },
+        sum: r.throttles,
+      }),
+    );
+    expect(snap.metrics).toContainEqual(
+      expect.objectContaining({
+        name: 'ThrottledRequests',
+        dimensions: { TableName: tableName, Operation: 'PutItem' },
+      }),
+    );
+    await gate.close();
+  }, 120_000);
+
+  it('throttles one hot partition key at 1,000 WCU/s although the table has far more', async () => {
+    const { gate, doc, tableName } = await gated({
+      mode: 'provisioned',
+      table: { read: 100, write: 40_000 },
+    });
+    // 10 KB items: 10 WCU each, 150 a second on one key = 1,500 WCU/s. The key's 1,000 WCU/s
+    // (with at most a second of it saved) run out after 1,000 / 500 = 2 s.
+    const big = 'x'.repeat(10 * 1024 - 100);
+    let throttled = 0;
+    let reason: string | undefined;
+    let firstThrottle: number | undefined;
+    for (let i = 0; i < 450; i += 1) {
+      now = 1_000_000 + (i * 1000) / 150;
+      try {
+        await doc.send(new PutCommand({ TableName: tableName, Item: { PK: 'HOT', SK: `s${i}`, big } }));
+      } catch (err) {
+        throttled += 1;
+        firstThrottle ??= (now - 1_000_000) / 1000;
+        reason ??= (err as { ThrottlingReasons?: { reason: string }[] }).ThrottlingReasons?.[0]?.reason;
+      }
+    }
+    expect(firstThrottle).toBeCloseTo(2, 1);
+    expect(throttled).toBeGreaterThan(0);
+    expect(reason).toBe('TableWriteKeyRangeThroughputExceeded');
+    // A cold key in the same second is fine.
+    await doc.send(new PutCommand({ TableName: tableName, Item: { PK: 'COLD', SK: 's', big } }));
+    const hot = gate.snapshot().hotKeys[0];
+    expect(hot).toMatchObject({ partitionKey: 'HOT', index: null, throttleEvents: throttled });
+    expect(hot?.wcu).toBeGreaterThanOrEqual(1000);
+    expect(gate.snapshot().tables[0]?.writeThrottleEvents).toBe(throttled);
+    await gate.close();
+  });
+
+  it('throttles base-table writes when a GSI is short of write capacity, with an Index reason', async () => {
+    const { gate, doc, tableName } = await gated({
+      mode: 'provisioned',
+      table: { read: 100, write: 1000 },
+      indexes: { GSI1: { read: 1, write: 1 } },
+    });
+    let reason: string | undefined;
+    let accepted = 0;
+    for (let i = 0; i < 400 && !reason; i += 1) {
+      try {
+        await doc.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: { PK: `P#${i}`, SK: 'x', GSI1PK: `C#${i % 7}`, GSI1SK: `P#${i}` },
+          }),
+        );
+        accepted += 1;
+      } catch (err) {
+        reason = (err as { ThrottlingReasons?: { reason: string }[] }).ThrottlingReasons?.[0]?.reason;
+      }
+    }
+    // GSI1 keeps 300 s x 1 WCU of burst; the table has plenty.
+    expect(accepted).toBe(300);
+    expect(reason).toBe('IndexWriteProvisionedThroughputExceeded');
+    const gsi = gate.snapshot().tables.find((t) => t.index === 'GSI1');
+    expect(gsi).toMatchObject({
+      consumedWcu: 300,
+      writeThrottleEvents: 1,
+      throttleReasons: { IndexWriteProvisionedThroughputExceeded: 1 },
+    });
+    await gate.close();
+  });
+
+  it('charges a failed conditional write, which DynamoDB Local does not report', async () => {
+    const { gate, doc, tableName } = await gated({ mode: 'on-demand' });
+    await doc.send(new PutCommand({ TableName: tableName, Item: { PK: 'A', SK: 'x', v: 'y'.repeat(1500) } }));
+    await expect(
+      doc.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: { PK: 'A', SK: 'x' },
+          ConditionExpression: 'attribute_not_exists(PK)',
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
+    // 2 WCU for the 1.5 KB put, then 2 more for the refused one (the larger image, the existing item).
+    expect(gate.snapshot().tables[0]?.consumedWcu).toBe(4);
+    await gate.close();
+  });
+});
