@@ -260,3 +260,46 @@ describe('loadtest compare', () => {
     expect((await broken.exited).code).toBe(2);
   });
 });
+
+describe('loadtest run with the capacity gate', () => {
+  const hot = (read: number) => `config:
+  target: http://127.0.0.1:1
+  phases: [{ duration: 7, arrivalRate: 100 }]
+  processor: ${PROCESSOR}
+  loadtest:
+    seed: { users: 5, products: 10 }
+    capacity: { mode: provisioned, table: { read: ${read}, write: 5 } }
+    thresholds:
+      getProduct: ["throttleEvents == 0"]
+scenarios:
+  - flow:
+      - function: pickHotProduct
+      - get: { url: "/api/products/{{ productId }}", name: getProduct }
+`;
+
+  it('reports throttles and names the hot key when one product is hammered under low capacity', async () => {
+    const output = join(dir, 'hot.json');
+    const run = runCli(['run', await scenario('hot-low', hot(1)), '--output', output]);
+    const { code } = await run.exited;
+    expect(code, run.stderr()).toBe(1);
+    expect(run.stdout()).toMatch(/FAILED threshold getProduct: throttleEvents == 0 \(actual [1-9]/);
+    expect(run.stdout()).toMatch(/hot keys: PRODUCT#\S+ on table \(.* [1-9]\d* throttles\)/);
+    const report = JSON.parse(await readFile(output, 'utf8'));
+    const seed = report.hotKeys[0];
+    expect(seed.partitionKey).toMatch(/^PRODUCT#/);
+    expect(seed.throttleEvents).toBeGreaterThan(0);
+    expect(report.tables[0].throttleReasons.TableReadProvisionedThroughputExceeded).toBeGreaterThan(0);
+    expect(report.patterns[0].throttleEvents).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('passes the same scenario with enough capacity: no throttles', async () => {
+    const output = join(dir, 'cool.json');
+    const run = runCli(['run', await scenario('hot-enough', hot(1000)), '--output', output]);
+    const { code } = await run.exited;
+    expect(code, run.stdout()).toBe(0);
+    const report = JSON.parse(await readFile(output, 'utf8'));
+    expect(report.patterns[0]).toMatchObject({ id: 'getProduct', throttleEvents: 0, errors: 0 });
+    expect(report.tables[0]).toMatchObject({ readThrottleEvents: 0 });
+    expect(report.hotKeys[0].partitionKey).toMatch(/^PRODUCT#/);
+  }, 60_000);
+});
