@@ -138,6 +138,12 @@ function keyString(v: AttributeValue | undefined): string | undefined {
 
 type Json = Record<string, unknown>;
 
+function writeRequestItem(r: Json): Item | undefined {
+  return ((r.PutRequest as Json | undefined)?.Item ?? (r.DeleteRequest as Json | undefined)?.Key) as
+    | Item
+    | undefined;
+}
+
 export interface GateOptions {
   readonly upstream: string;
   readonly tableName: string;
@@ -373,7 +379,27 @@ export class CapacityGate {
       body = raw.length ? (JSON.parse(raw.toString('utf8')) as Json) : {};
     } catch {}
     const gated = READ_OPS.has(op) || WRITE_OPS.has(op);
-    const accesses = gated ? this.accesses(op, body) : [];
+    let accesses = gated ? this.accesses(op, body) : [];
+
+    // Batch calls: items on a throttled partition come back unprocessed; the call fails only when
+    // every item is throttled.
+    let unprocessed: Json[] = [];
+    let unprocessedExtra: Json = {};
+    if (
+      (op === 'BatchGetItem' || op === 'BatchWriteItem') &&
+      accesses.length > 0 &&
+      !this.refusal(accesses.filter((a) => a.pk === undefined))
+    ) {
+      const split = this.splitBatch(op, body, accesses);
+      if (split.kept > 0 && split.dropped.length > 0) {
+        unprocessed = split.dropped;
+        unprocessedExtra = split.extra;
+        for (const a of accesses.filter((x) => !split.accesses.includes(x))) {
+          this.countThrottle(op, a, 'KeyRangeThroughputExceeded');
+        }
+        accesses = split.accesses;
+      }
+    }
 
     if (accesses.length > 0) {
       const refused = this.refusal(accesses);
@@ -429,6 +455,7 @@ export class CapacityGate {
       for (const c of Array.isArray(consumed) ? consumed : consumed ? [consumed] : []) {
         if (c.TableName === this.options.tableName) this.charge(accesses, c, kind);
       }
+      if (unprocessed.length > 0) this.addUnprocessed(op, out, unprocessed, unprocessedExtra);
       if (asked !== 'INDEXES' && consumed) {
         if (asked === 'TOTAL') {
           const strip = (c: ConsumedCapacity) => ({ TableName: c.TableName, CapacityUnits: c.CapacityUnits });
@@ -452,6 +479,70 @@ export class CapacityGate {
       if (askedOld !== 'ALL_OLD') delete out.Item;
     }
     this.send(res, upstream.status, out);
+  }
+
+  /** Takes the items whose partition would throttle out of a batch request. */
+  private splitBatch(
+    op: string,
+    body: Json,
+    accesses: Access[],
+  ): { kept: number; dropped: Json[]; accesses: Access[]; extra: Json } {
+    let extra: Json = {};
+    const table = this.options.tableName;
+    const requestItems = body.RequestItems as Json | undefined;
+    const pkName = this.def.partitionKey.name;
+    const now = this.clock();
+    const hot = (pk: string | undefined, kind: Kind) => {
+      if (pk === undefined) return false;
+      const p = this.partition('table', pk);
+      return !(kind === 'Read' ? p.read : p.write).admits(now);
+    };
+    const dropped: Json[] = [];
+    let kept = 0;
+    if (op === 'BatchGetItem') {
+      const spec = requestItems?.[table] as { Keys?: Item[] } | undefined;
+      const keys = spec?.Keys ?? [];
+      const keep = keys.filter((k) => !hot(keyString(k[pkName]), 'Read'));
+      if (spec) {
+        const { Keys: _keys, ...rest } = spec;
+        extra = rest;
+      }
+      dropped.push(...(keys.filter((k) => hot(keyString(k[pkName]), 'Read')) as unknown as Json[]));
+      kept = keep.length;
+      if (spec && dropped.length > 0 && kept > 0) spec.Keys = keep;
+    } else {
+      const reqs = (requestItems?.[table] as Json[] | undefined) ?? [];
+      const pkOf = (r: Json) => keyString(writeRequestItem(r)?.[pkName]);
+      const keep = reqs.filter((r) => !hot(pkOf(r), 'Write'));
+      dropped.push(...reqs.filter((r) => hot(pkOf(r), 'Write')));
+      kept = keep.length;
+      if (requestItems && dropped.length > 0 && kept > 0) requestItems[table] = keep;
+    }
+    const droppedPks = new Set(
+      dropped.map((d) =>
+        keyString((op === 'BatchGetItem' ? (d as unknown as Item) : writeRequestItem(d))?.[pkName]),
+      ),
+    );
+    return {
+      kept,
+      dropped,
+      extra,
+      accesses: accesses.filter((a) => a.pk === undefined || !droppedPks.has(a.pk)),
+    };
+  }
+
+  private addUnprocessed(op: string, out: Json, dropped: Json[], extra: Json): void {
+    const table = this.options.tableName;
+    if (op === 'BatchGetItem') {
+      const u = ((out.UnprocessedKeys as Json | undefined) ?? {}) as Record<string, { Keys: Json[] }>;
+      // Unprocessed keys come back with the request's projection and consistency, as DynamoDB does.
+      u[table] = { ...extra, ...(u[table] ?? {}), Keys: [...(u[table]?.Keys ?? []), ...dropped] };
+      out.UnprocessedKeys = u;
+    } else {
+      const u = ((out.UnprocessedItems as Json | undefined) ?? {}) as Record<string, Json[]>;
+      u[table] = [...(u[table] ?? []), ...dropped];
+      out.UnprocessedItems = u;
+    }
   }
 
   private send(res: ServerResponse, status: number, body: Json): void {

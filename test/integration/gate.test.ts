@@ -1,7 +1,15 @@
 import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoClients, createTableInput } from '../../app/index.js';
+import { itemSize, queryUnits, readUnits, writeUnits } from '../../local/gate/capacity.js';
 import { CapacityGate, type DynamoDBLocal, startDynamoDBLocal } from '../../local/index.js';
 
 let ddb: DynamoDBLocal;
@@ -173,6 +181,90 @@ describe('the capacity gate', () => {
     ).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
     // 2 WCU for the 1.5 KB put, then 2 more for the refused one (the larger image, the existing item).
     expect(gate.snapshot().tables[0]?.consumedWcu).toBe(4);
+    await gate.close();
+  });
+
+  it('returns the items of a hot partition as unprocessed and serves the rest of the batch', async () => {
+    const { gate, doc, tableName } = await gated({
+      mode: 'provisioned',
+      table: { read: 100_000, write: 100_000 },
+    });
+    const big = 'x'.repeat(350 * 1024);
+    await doc.send(new PutCommand({ TableName: tableName, Item: { PK: 'HOT', SK: 'x', big } }));
+    await doc.send(new PutCommand({ TableName: tableName, Item: { PK: 'COLD', SK: 'x', v: 1 } }));
+    // 350 KB strongly consistent: 88 RCU a read; 35 of them spend the key's 3,000 RCU.
+    for (let i = 0; i < 35; i += 1)
+      await doc.send(
+        new GetCommand({ TableName: tableName, Key: { PK: 'HOT', SK: 'x' }, ConsistentRead: true }),
+      );
+    const out = await doc.send(
+      new BatchGetCommand({
+        RequestItems: {
+          [tableName]: {
+            Keys: [
+              { PK: 'HOT', SK: 'x' },
+              { PK: 'COLD', SK: 'x' },
+            ],
+            ProjectionExpression: 'PK, v',
+          },
+        },
+      }),
+    );
+    expect(out.Responses?.[tableName]).toEqual([{ PK: 'COLD', v: 1 }]);
+    expect(out.UnprocessedKeys?.[tableName]).toMatchObject({
+      Keys: [{ PK: 'HOT', SK: 'x' }],
+      ProjectionExpression: 'PK, v',
+    });
+    // Every item throttled: the call fails.
+    await expect(
+      doc.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: [{ PK: 'HOT', SK: 'x' }] } } })),
+    ).rejects.toMatchObject({ name: 'ProvisionedThroughputExceededException' });
+    expect(gate.snapshot().hotKeys[0]).toMatchObject({ partitionKey: 'HOT', throttleEvents: 2 });
+    await gate.close();
+  });
+
+  it('agrees with the capacity DynamoDB Local reports for the same calls', async () => {
+    const { gate, doc, tableName } = await gated({ mode: 'on-demand' });
+    const items = [10, 900, 1500, 5000, 9000].map((n, i) => ({
+      PK: 'SIZE',
+      SK: `s${i}`,
+      body: 'b'.repeat(n),
+    }));
+    for (const item of items) {
+      const out = await doc.send(
+        new PutCommand({ TableName: tableName, Item: item, ReturnConsumedCapacity: 'TOTAL' }),
+      );
+      expect(out.ConsumedCapacity?.CapacityUnits, `put ${item.SK}`).toBe(
+        writeUnits(0, itemSize(marshall(item))),
+      );
+      const got = await doc.send(
+        new GetCommand({
+          TableName: tableName,
+          Key: { PK: 'SIZE', SK: item.SK },
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      expect(got.ConsumedCapacity?.CapacityUnits, `get ${item.SK}`).toBe(
+        readUnits(itemSize(marshall(item)), 'eventual'),
+      );
+    }
+    const q = await doc.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'PK = :p',
+        ExpressionAttributeValues: { ':p': 'SIZE' },
+        ConsistentRead: true,
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    expect(q.ConsumedCapacity?.CapacityUnits).toBe(
+      queryUnits(
+        items.map((i) => itemSize(marshall(i))),
+        'strong',
+      ),
+    );
+    // TOTAL asked, TOTAL given: the per-index split the gate asked for is not passed on.
+    expect(q.ConsumedCapacity).not.toHaveProperty('Table');
     await gate.close();
   });
 });
