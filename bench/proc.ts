@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /**
  * CPU time of other processes, from Linux /proc. Best effort: elsewhere (or if /proc is not
@@ -37,4 +37,73 @@ export function cpuMs(pid: number | undefined): number | undefined {
   const stime = Number(f?.[12]);
   if (!Number.isFinite(utime) || !Number.isFinite(stime)) return undefined;
   return ((utime + stime) * 1000) / clockTicks();
+}
+
+/**
+ * User + system CPU time of this process's children that have ended and been waited for, ms
+ * (cutime + cstime). The kernel adds a child's own total (its descendants it waited for included)
+ * when the child is reaped, so the difference across one child's run prices its whole process tree.
+ * Node reaps a child before it emits 'exit'.
+ */
+export function reapedChildrenCpuMs(): number | undefined {
+  const f = stat(process.pid);
+  // cutime and cstime are fields 16 and 17 of stat: indexes 13 and 14 after the name.
+  const cutime = Number(f?.[13]);
+  const cstime = Number(f?.[14]);
+  if (!Number.isFinite(cutime) || !Number.isFinite(cstime)) return undefined;
+  return ((cutime + cstime) * 1000) / clockTicks();
+}
+
+/** A process as seen in /proc: its id plus its start time, so a reused id is not mistaken for it. */
+export interface ProcessId {
+  readonly pid: number;
+  readonly startTicks: string;
+}
+
+/**
+ * `root` and all its live descendants, following parent ids in /proc (so processes that moved to
+ * their own process group, like DynamoDB Local's JVM, are included). Empty off Linux.
+ */
+export function processTree(root: number): ProcessId[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc').filter((e) => /^\d+$/.test(e));
+  } catch {
+    return [];
+  }
+  const children = new Map<number, ProcessId[]>();
+  let self: ProcessId | undefined;
+  for (const e of entries) {
+    const pid = Number(e);
+    const f = stat(pid);
+    // ppid is field 4 (index 1 after the name), starttime field 22 (index 19).
+    const ppid = Number(f?.[1]);
+    const startTicks = f?.[19];
+    if (!Number.isFinite(ppid) || startTicks === undefined) continue;
+    const p = { pid, startTicks };
+    if (pid === root) self = p;
+    const list = children.get(ppid) ?? [];
+    list.push(p);
+    children.set(ppid, list);
+  }
+  if (!self) return [];
+  const out: ProcessId[] = [];
+  const queue: ProcessId[] = [self];
+  for (let p = queue.shift(); p; p = queue.shift()) {
+    out.push(p);
+    queue.push(...(children.get(p.pid) ?? []));
+  }
+  return out;
+}
+
+/** Sends `signal` to each process still alive under the same id and start time. */
+export function signalProcesses(procs: readonly ProcessId[], signal: NodeJS.Signals): void {
+  for (const p of procs) {
+    if (stat(p.pid)?.[19] !== p.startTicks) continue;
+    try {
+      process.kill(p.pid, signal);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
 }
