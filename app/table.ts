@@ -51,6 +51,12 @@ export type BillingOptions =
       readonly indexes?: Partial<Record<IndexName, Capacity>>;
     };
 
+/**
+ * The billing the table is created with unless told otherwise: locally (and what the capacity gate
+ * enforces when a scenario says nothing) and, later, in the CDK stack.
+ */
+export const DEFAULT_BILLING: BillingOptions = { mode: 'on-demand' };
+
 /** Every attribute that appears in a key of the table or of an index, once. */
 export function keyAttributes(def: TableDefinition = tableDefinition): KeyAttribute[] {
   const all = [def.partitionKey, def.sortKey, ...def.indexes.flatMap((i) => [i.partitionKey, i.sortKey])];

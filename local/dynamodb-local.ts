@@ -88,9 +88,21 @@ let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on('exit', () => {
+  const killAll = () => {
     for (const child of live) child.kill('SIGKILL');
-  });
+  };
+  process.on('exit', killAll);
+  // A signal that no command handles yet (say, Ctrl-C while the stack is still starting) would end
+  // Node without 'exit': take the emulators down, then die of the same signal.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const onSignal = () => {
+      if (process.listenerCount(signal) > 1) return;
+      killAll();
+      process.off(signal, onSignal);
+      process.kill(process.pid, signal);
+    };
+    process.on(signal, onSignal);
+  }
 }
 
 async function answers(endpoint: string): Promise<boolean> {

@@ -2,8 +2,8 @@ import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/pro
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import type { MetricsSnapshot } from '../../../app/index.js';
-import { type EmbeddedStack, startEmbeddedStack, writeSeedFile } from '../../../local/index.js';
+import { DEFAULT_BILLING, type MetricsSnapshot } from '../../../app/index.js';
+import { type EmbeddedStack, type GateCapacity, startEmbeddedStack, writeSeedFile } from '../../../local/index.js';
 import { fanOut, LocalProcessInvoker } from '../../engine/fanout.js';
 import { Progress, phasesSeconds } from '../../progress.js';
 import { buildReport, DEFAULT_PRICING } from '../../report/build.js';
@@ -29,6 +29,11 @@ interface RunArgs {
   region?: string;
   stateDir: string;
   capacityGate: boolean;
+  capacityMode?: string;
+  readCapacity?: number;
+  writeCapacity?: number;
+  maxRead?: number;
+  maxWrite?: number;
 }
 
 function checkArgs(args: RunArgs): void {
@@ -66,6 +71,33 @@ function checkArgs(args: RunArgs): void {
     if (v !== undefined && !(v >= 0))
       throw new UsageError(`${flag}: expected USD per million units >= 0, got ${v}`);
   }
+}
+
+/** The capacity the gate enforces: the scenario's, with flags on top, else the table's default. */
+export function capacityFor(scenario: Scenario, args: RunArgs): GateCapacity {
+  const fromScenario = scenario.loadtest.capacity;
+  const mode = args.capacityMode ?? fromScenario?.mode ?? DEFAULT_BILLING.mode;
+  if (mode !== 'provisioned' && mode !== 'on-demand') {
+    throw new UsageError(`--capacity-mode: expected provisioned or on-demand, got "${mode}"`);
+  }
+  for (const [flag, v] of [
+    ['--read-capacity', args.readCapacity],
+    ['--write-capacity', args.writeCapacity],
+    ['--max-read', args.maxRead],
+    ['--max-write', args.maxWrite],
+  ] as const) {
+    if (v !== undefined && !(v >= 1)) throw new UsageError(`${flag}: expected capacity units >= 1, got ${v}`);
+  }
+  const table = fromScenario?.table ?? { read: 5, write: 5 };
+  const maxRead = args.maxRead ?? fromScenario?.maxRead;
+  const maxWrite = args.maxWrite ?? fromScenario?.maxWrite;
+  return {
+    mode,
+    table: { read: args.readCapacity ?? table.read, write: args.writeCapacity ?? table.write },
+    ...(fromScenario?.indexes ? { indexes: fromScenario.indexes } : {}),
+    ...(maxRead !== undefined ? { maxRead } : {}),
+    ...(maxWrite !== undefined ? { maxWrite } : {}),
+  };
 }
 
 /** --duration / --rate replace the scenario's phases with one steady phase. */
@@ -153,10 +185,21 @@ export const runCommand: CommandModule<object, RunArgs> = {
         default: '.loadtest',
         describe: 'Where stack.json, seed.json and the default report live',
       })
+      .option('capacity-gate', {
+        type: 'boolean',
+        default: true,
+        describe: "Throttle like DynamoDB at the scenario's capacity (config.loadtest.capacity); --no-capacity-gate turns it off",
+      })
+      .option('capacity-mode', { type: 'string', describe: 'Override the scenario: provisioned or on-demand' })
+      .option('read-capacity', { type: 'number', describe: 'Override: provisioned RCU of the table (and of GSIs not set)' })
+      .option('write-capacity', { type: 'number', describe: 'Override: provisioned WCU of the table (and of GSIs not set)' })
+      .option('max-read', { type: 'number', describe: 'Override: on-demand maximum read throughput' })
+      .option('max-write', { type: 'number', describe: 'Override: on-demand maximum write throughput' })
       .strict() as unknown as Argv<RunArgs>,
   handler: async (args: ArgumentsCamelCase<RunArgs>) => {
     checkArgs(args);
     const scenario = loadScenario(args.scenario);
+    const capacity = capacityFor(scenario, args);
     applyOverrides(scenario, args);
     const log = (line: string) => {
       if (!args.quiet) console.error(line);
@@ -229,7 +272,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     try {
       await fetch(`${appUrl}/__metrics/reset`, { method: 'POST' }).catch(() => undefined);
       // Fresh buckets (full burst) at the scenario's capacity, and counters for this run only.
-      stack?.gate?.reset(scenario.loadtest.capacity ?? { mode: 'on-demand' });
+      stack?.gate?.reset(capacity);
       scenario.script.config.target = appUrl;
       const total = phasesSeconds(scenario.script.config.phases ?? []);
       log(`running ${scenario.name} (${total} s, ${args.workers} worker${args.workers > 1 ? 's' : ''})...`);
