@@ -302,4 +302,20 @@ scenarios:
     expect(report.tables[0]).toMatchObject({ readThrottleEvents: 0 });
     expect(report.hotKeys[0].partitionKey).toMatch(/^PRODUCT#/);
   }, 60_000);
+
+  it('runs without the gate when told: the low-capacity scenario no longer throttles', async () => {
+    const output = join(dir, 'nogate.json');
+    const run = runCli([
+      'run',
+      await scenario('hot-nogate', hot(1)),
+      '--no-capacity-gate',
+      '--output',
+      output,
+    ]);
+    expect((await run.exited).code, run.stdout()).toBe(0);
+    const report = JSON.parse(await readFile(output, 'utf8'));
+    expect(report.patterns[0]).toMatchObject({ throttleEvents: 0, errors: 0 });
+    expect(report.hotKeys).toEqual([]);
+    expect(report.tables[0].readThrottleEvents).toBeNull();
+  }, 60_000);
 });

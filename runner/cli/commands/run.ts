@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { DEFAULT_BILLING, type MetricsSnapshot } from '../../../app/index.js';
-import { type EmbeddedStack, type GateCapacity, startEmbeddedStack, writeSeedFile } from '../../../local/index.js';
+import {
+  type EmbeddedStack,
+  type GateCapacity,
+  startEmbeddedStack,
+  writeSeedFile,
+} from '../../../local/index.js';
 import { fanOut, LocalProcessInvoker } from '../../engine/fanout.js';
 import { Progress, phasesSeconds } from '../../progress.js';
 import { buildReport, DEFAULT_PRICING } from '../../report/build.js';
@@ -188,11 +193,21 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('capacity-gate', {
         type: 'boolean',
         default: true,
-        describe: "Throttle like DynamoDB at the scenario's capacity (config.loadtest.capacity); --no-capacity-gate turns it off",
+        describe:
+          "Throttle like DynamoDB at the scenario's capacity (config.loadtest.capacity); --no-capacity-gate turns it off",
       })
-      .option('capacity-mode', { type: 'string', describe: 'Override the scenario: provisioned or on-demand' })
-      .option('read-capacity', { type: 'number', describe: 'Override: provisioned RCU of the table (and of GSIs not set)' })
-      .option('write-capacity', { type: 'number', describe: 'Override: provisioned WCU of the table (and of GSIs not set)' })
+      .option('capacity-mode', {
+        type: 'string',
+        describe: 'Override the scenario: provisioned or on-demand',
+      })
+      .option('read-capacity', {
+        type: 'number',
+        describe: 'Override: provisioned RCU of the table (and of GSIs not set)',
+      })
+      .option('write-capacity', {
+        type: 'number',
+        describe: 'Override: provisioned WCU of the table (and of GSIs not set)',
+      })
       .option('max-read', { type: 'number', describe: 'Override: on-demand maximum read throughput' })
       .option('max-write', { type: 'number', describe: 'Override: on-demand maximum write throughput' })
       .strict() as unknown as Argv<RunArgs>,
@@ -242,6 +257,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
             users: scenario.loadtest.seed?.users ?? 100,
             products: scenario.loadtest.seed?.products ?? 60,
           },
+          capacityGate: args.capacityGate,
           log,
         });
         appUrl = stack.appUrl;
@@ -286,9 +302,10 @@ export const runCommand: CommandModule<object, RunArgs> = {
       poll.unref();
       const result = await fanOut(scenario.script, scenario.path, args.workers, invoker, (merged) =>
         progress.update(merged),
-      );
-      clearInterval(poll);
-      progress.stop();
+      ).finally(() => {
+        clearInterval(poll);
+        progress.stop();
+      });
       const failed = result.slices.filter((s) => s.status !== 'ok');
       if (!failure && failed.length > 0) {
         failure = `worker(s) ${failed.map((s) => s.worker).join(', ')} failed: ${failed[0]?.error?.split('\n')[0] ?? 'unknown error'}`;
