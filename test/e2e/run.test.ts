@@ -35,9 +35,22 @@ scenarios:
 describe('loadtest run', () => {
   it('runs smoke on the embedded stack: a row per access pattern, the JSON contract on disk, exit 0', async () => {
     const output = join(dir, 'smoke.json');
-    const run = runCli(['run', 'smoke', '--duration', '4', '--rate', '2', '--output', output]);
+    const summary = join(dir, 'step-summary.md');
+    await writeFile(summary, '# earlier step\n');
+    const markdown = join(dir, 'smoke.md');
+    const run = runCli(
+      ['run', 'smoke', '--duration', '4', '--rate', '2', '--output', output, '--markdown', markdown],
+      {
+        env: { ...process.env, GITHUB_STEP_SUMMARY: summary },
+      },
+    );
     const { code } = await run.exited;
     expect(code, run.stderr()).toBe(0);
+    const md = await readFile(markdown, 'utf8');
+    expect(md).toMatch(/^### Load test `smoke`: passed/);
+    expect(md).toMatch(/\| `getProduct` \| 8 \| 0 \|/);
+    // Appended to the job summary, after what earlier steps wrote.
+    expect(await readFile(summary, 'utf8')).toBe(`# earlier step\n${md}`);
     for (const id of patternIds) expect(run.stdout()).toContain(id);
     expect(run.stdout()).toMatch(/PASSED/);
     const report = JSON.parse(await readFile(output, 'utf8'));
@@ -204,6 +217,31 @@ describe('loadtest run', () => {
     expect(report.error).toMatch(/DynamoDB Local exited/);
     expect(report.patterns.find((p: { id: string }) => p.id === 'getProduct')?.requests).toBeGreaterThan(0);
     expect(run.stdout()).toMatch(/PARTIAL/);
+  }, 60_000);
+});
+
+describe('loadtest run interrupted', () => {
+  it('writes the partial report and exits 3 on Ctrl-C (SIGINT)', async () => {
+    const path = await scenario(
+      'interrupted',
+      productScenario(
+        '  loadtest:\n    seed: { users: 5, products: 10 }',
+        '[{ duration: 30, arrivalRate: 5 }]',
+      ),
+    );
+    const output = join(dir, 'interrupted.json');
+    const junit = join(dir, 'interrupted.xml');
+    const run = runCli(['run', path, '--output', output, '--junit', junit]);
+    await waitForRequests(run, 3);
+    run.child.kill('SIGINT');
+    const { code } = await run.exited;
+    expect(code, run.stderr()).toBe(3);
+    const report = JSON.parse(await readFile(output, 'utf8'));
+    expect(report).toMatchObject({ partial: true, passed: false, error: 'interrupted (SIGINT)' });
+    expect(report.patterns.find((p: { id: string }) => p.id === 'getProduct')?.requests).toBeGreaterThan(0);
+    expect(await readFile(junit, 'utf8')).toMatch(
+      /<error message="interrupted \(SIGINT\)" type="partial"\/>/,
+    );
   }, 60_000);
 });
 
