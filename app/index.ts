@@ -8,6 +8,7 @@ import { createApp } from './http/server.js';
 import { PatternMetrics } from './metrics.js';
 
 export { type Identity, LocalTokens, type TokenVerifier } from './auth.js';
+export { BulkWriteFailed, bulkWrite } from './data/bulk.js';
 export { createDynamoClients } from './data/client.js';
 export { isThrottle, PatternClient } from './data/instrument.js';
 export { ensureTable } from './data/setup.js';
@@ -27,7 +28,14 @@ export {
   SKETCH_RELATIVE_ACCURACY,
 } from './metrics.js';
 export { type AccessPattern, accessPatterns, isPatternId, type PatternId, patternIds } from './patterns.js';
-export { type SeedResult, seed, seedUserEmail } from './seed.js';
+export {
+  generateSeed,
+  type SeedData,
+  type SeededProduct,
+  type SeedResult,
+  seed,
+  seedUserEmail,
+} from './seed.js';
 export * from './table.js';
 
 export interface ShopOptions {

@@ -7,5 +7,5 @@ export {
   startDynamoDBLocal,
 } from './dynamodb-local.js';
 export { CapacityGate, type GateCapacity, type GateSnapshot } from './gate/index.js';
-export { type SeedFile, writeSeedFile } from './seed-file.js';
+export { type SeedFile, writeSeedFile, writeStackSeedFile } from './seed-file.js';
 export { type EmbeddedStack, type StackOptions, startEmbeddedStack } from './stack.js';

@@ -5,6 +5,7 @@ import { ScenarioError } from '../scenario/load.js';
 import { compareCommand } from './commands/compare.js';
 import { listCommand } from './commands/list.js';
 import { runCommand } from './commands/run.js';
+import { seedCommand } from './commands/seed.js';
 import { upCommand } from './commands/up.js';
 import { validateCommand } from './commands/validate.js';
 import { EXIT, RunFailed, UsageError } from './errors.js';
@@ -17,6 +18,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
     .command(listCommand)
     .command(validateCommand)
     .command(compareCommand)
+    .command(seedCommand)
     .command(upCommand)
     .demandCommand(1, 'Name a command: loadtest <command> (see --help)')
     .strict()

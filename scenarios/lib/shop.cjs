@@ -45,6 +45,28 @@ function pickProduct(context, _events, done) {
   done();
 }
 
+// Popular products more often (the seed's Zipf weights): realistic hot keys.
+let cumulative;
+function pickPopularProduct(context, _events, done) {
+  const { products } = load();
+  if (!cumulative) {
+    let sum = 0;
+    cumulative = products.map((p) => (sum += p.weight ?? 1));
+  }
+  const x = Math.random() * cumulative[cumulative.length - 1];
+  let lo = 0;
+  let hi = cumulative.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (cumulative[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  const product = products[lo];
+  context.vars.productId = product.id;
+  context.vars.category = product.category;
+  done();
+}
+
 // Always the same product: a hot partition key.
 function pickHotProduct(context, _events, done) {
   const product = load().products[0];
@@ -59,4 +81,4 @@ function newIdentity(context, _events, done) {
   done();
 }
 
-module.exports = { pickUser, pickProduct, pickHotProduct, newIdentity };
+module.exports = { pickUser, pickProduct, pickPopularProduct, pickHotProduct, newIdentity };

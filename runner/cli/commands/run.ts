@@ -7,7 +7,7 @@ import {
   type EmbeddedStack,
   type GateCapacity,
   startEmbeddedStack,
-  writeSeedFile,
+  writeStackSeedFile,
 } from '../../../local/index.js';
 import { fanOut, LocalProcessInvoker } from '../../engine/fanout.js';
 import { Progress, phasesSeconds } from '../../progress.js';
@@ -261,7 +261,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
           log,
         });
         appUrl = stack.appUrl;
-        await writeSeedFile(stack, seedFile);
+        await writeStackSeedFile(stack, seedFile);
         log(`app: ${appUrl}`);
       }
     } catch (err) {

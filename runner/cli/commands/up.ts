@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { seedUserEmail } from '../../../app/index.js';
-import { startEmbeddedStack, writeSeedFile } from '../../../local/index.js';
+import { startEmbeddedStack, writeStackSeedFile } from '../../../local/index.js';
 import { UsageError } from '../errors.js';
 
 interface UpArgs {
@@ -101,7 +101,7 @@ export const upCommand: CommandModule<object, UpArgs> = {
     );
     // Scenarios' processor reads users, tokens and products from here (plain `artillery run` too).
     const seedFile = join(args.stateDir, 'seed.json');
-    await writeSeedFile(stack, seedFile);
+    await writeStackSeedFile(stack, seedFile);
     const email = stack.seeded?.users[0]?.email ?? seedUserEmail(0);
     console.log(`app: ${stack.appUrl}`);
     console.log(`token (${email}): ${await stack.tokens.sign(email)}`);
