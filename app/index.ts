@@ -82,3 +82,4 @@ export function createShop(options: ShopOptions): Shop {
     },
   };
 }
+export * from './events.js';

@@ -9,3 +9,4 @@ export {
 export { CapacityGate, type GateCapacity, type GateSnapshot } from './gate/index.js';
 export { type SeedFile, writeSeedFile, writeStackSeedFile } from './seed-file.js';
 export { type EmbeddedStack, type StackOptions, startEmbeddedStack } from './stack.js';
+export { StreamUnavailable, tailStream } from './streams.js';

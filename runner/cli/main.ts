@@ -3,6 +3,7 @@ import { hideBin } from 'yargs/helpers';
 import { DynamoDBLocalFailed, JavaMissing } from '../../local/index.js';
 import { ScenarioError } from '../scenario/load.js';
 import { compareCommand } from './commands/compare.js';
+import { eventsCommand } from './commands/events.js';
 import { listCommand } from './commands/list.js';
 import { runCommand } from './commands/run.js';
 import { seedCommand } from './commands/seed.js';
@@ -19,6 +20,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
     .command(validateCommand)
     .command(compareCommand)
     .command(seedCommand)
+    .command(eventsCommand)
     .command(upCommand)
     .demandCommand(1, 'Name a command: loadtest <command> (see --help)')
     .strict()
