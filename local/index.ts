@@ -6,7 +6,7 @@ export {
   javaVersion,
   startDynamoDBLocal,
 } from './dynamodb-local.js';
-export { CapacityGate, type GateCapacity, type GateSnapshot } from './gate/index.js';
+export { CapacityGate, type GateCapacity, type GateSnapshot, type HotKey } from './gate/index.js';
 export { type SeedFile, writeSeedFile, writeStackSeedFile } from './seed-file.js';
 export { type EmbeddedStack, type StackOptions, startEmbeddedStack } from './stack.js';
 export { StreamUnavailable, tailStream } from './streams.js';

@@ -1,3 +1,5 @@
+import type { HotKey } from '../../local/index.js';
+
 /** The report: the JSON contract for CI and for `loadtest compare` (see DESIGN.md). */
 export interface Latency {
   p50: number;
@@ -38,14 +40,8 @@ export interface TableRow {
   throttleReasons: Record<string, number>;
 }
 
-export interface HotKey {
-  table: string;
-  index: string | null;
-  partitionKey: string;
-  rcu: number;
-  wcu: number;
-  throttleEvents: number;
-}
+/** The capacity gate's hot-key rows go into the report as they are. */
+export type { HotKey } from '../../local/index.js';
 
 export interface ThresholdResult {
   pattern: string;
