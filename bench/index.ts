@@ -13,12 +13,13 @@
 import './env.js';
 import { availableParallelism, loadavg } from 'node:os';
 import { appThroughput } from './app-throughput.js';
+import { gateCost } from './gate-cost.js';
 import { killLoadDrivers } from './load.js';
 import { loadEfficiency } from './load-efficiency.js';
 import { timeToFirstResult } from './time-to-first-result.js';
 import { type BenchRow, type BenchSection, completeRow } from './types.js';
 
-const SECTIONS: readonly BenchSection[] = [appThroughput, timeToFirstResult, loadEfficiency];
+const SECTIONS: readonly BenchSection[] = [appThroughput, timeToFirstResult, loadEfficiency, gateCost];
 
 interface SectionOutcome {
   readonly id: string;

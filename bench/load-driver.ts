@@ -8,7 +8,15 @@ import { performance } from 'node:perf_hooks';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import autocannon from 'autocannon';
 import { createDynamoClients } from '../app/index.js';
-import type { DriverMessage, DriverRequest, HttpJob, LoadJob, LoadResult, SdkJob } from './load.js';
+import type {
+  DriverMessage,
+  DriverRequest,
+  HttpJob,
+  LoadResult,
+  LoadWindow,
+  SdkJob,
+  SdkSequenceJob,
+} from './load.js';
 
 class Window {
   readonly startsAt: number;
@@ -18,7 +26,7 @@ class Window {
   ops = 0;
   totalOps = 0;
 
-  constructor(job: LoadJob, now = performance.now()) {
+  constructor(job: LoadWindow, now = performance.now()) {
     this.startsAt = now + job.warmupMs;
     this.endsAt = this.startsAt + job.durationMs;
   }
@@ -34,19 +42,22 @@ class Window {
   summary(): Pick<LoadResult, 'ops' | 'seconds' | 'opsPerSec' | 'latencyMs' | 'totalOps' | 'driverCpuMs'> {
     const cpu = process.cpuUsage(this.cpu);
     const seconds = (this.endsAt - this.startsAt) / 1000;
-    const sorted = [...this.latencies].sort((a, b) => a - b);
-    const at = (q: number) =>
-      sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
-    const mean = sorted.length ? sorted.reduce((s, v) => s + v, 0) / sorted.length : Number.NaN;
     return {
       ops: this.ops,
       seconds,
       opsPerSec: this.ops / seconds,
       totalOps: this.totalOps,
       driverCpuMs: (cpu.user + cpu.system) / 1000,
-      latencyMs: { p50: at(0.5), p99: at(0.99), mean },
+      latencyMs: latencySummary(this.latencies),
     };
   }
+}
+
+function latencySummary(latencies: readonly number[]): LoadResult['latencyMs'] {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+  const mean = sorted.length ? sorted.reduce((s, v) => s + v, 0) / sorted.length : Number.NaN;
+  return { p50: at(0.5), p99: at(0.99), mean };
 }
 
 function describe(err: unknown): string {
@@ -100,6 +111,57 @@ async function runSdk(job: SdkJob): Promise<LoadResult> {
   };
   await Promise.all(Array.from({ length: job.concurrency }, loop));
   return { ...window.summary(), errors, non2xx: 0, statusCodes: {}, ...(firstError ? { firstError } : {}) };
+}
+
+async function runSdkSequence(job: SdkSequenceJob): Promise<LoadResult> {
+  const { doc } = clientFor(job.endpoint);
+  const inputs = job.inputs;
+  if (inputs.length === 0) throw new Error('sdk-sequence job without inputs');
+  if (!(job.calls > 0)) throw new Error('sdk-sequence job without calls');
+  const build =
+    job.command === 'Get'
+      ? (i: number) => new GetCommand(inputs[i] as never)
+      : (i: number) => new QueryCommand(inputs[i] as never);
+  const correct =
+    job.expect === 'item'
+      ? (out: { Item?: unknown }) => out.Item !== undefined
+      : (out: { Items?: unknown[] }) => (out.Items?.length ?? 0) > 0;
+  const cpu = process.cpuUsage();
+  const latencies: number[] = [];
+  let errors = 0;
+  let firstError: string | undefined;
+  const total = job.warmupCalls + job.calls;
+  let measuredFrom = performance.now();
+  for (let n = 0; n < total; n += 1) {
+    if (n === job.warmupCalls) measuredFrom = performance.now();
+    const i = n % inputs.length;
+    const started = performance.now();
+    try {
+      const out = (await doc.send(build(i) as GetCommand)) as { Item?: unknown; Items?: unknown[] };
+      if (!correct(out)) {
+        errors += 1;
+        firstError ??= `input ${i}: answer has no ${job.expect}`;
+      }
+    } catch (err) {
+      errors += 1;
+      firstError ??= describe(err);
+    }
+    if (n >= job.warmupCalls) latencies.push(performance.now() - started);
+  }
+  const seconds = (performance.now() - measuredFrom) / 1000;
+  const used = process.cpuUsage(cpu);
+  return {
+    ops: latencies.length,
+    seconds,
+    opsPerSec: latencies.length / seconds,
+    totalOps: total,
+    driverCpuMs: (used.user + used.system) / 1000,
+    latencyMs: latencySummary(latencies),
+    errors,
+    non2xx: 0,
+    statusCodes: {},
+    ...(firstError ? { firstError } : {}),
+  };
 }
 
 function runHttp(job: HttpJob): Promise<LoadResult> {
@@ -163,7 +225,9 @@ function reply(msg: DriverMessage): Promise<void> {
 let queue = Promise.resolve();
 process.on('message', ({ id, job }: DriverRequest) => {
   queue = queue
-    .then(() => (job.kind === 'sdk' ? runSdk(job) : runHttp(job)))
+    .then(() =>
+      job.kind === 'sdk' ? runSdk(job) : job.kind === 'sdk-sequence' ? runSdkSequence(job) : runHttp(job),
+    )
     .then(
       (result) => reply({ type: 'result', id, result }),
       (err) => reply({ type: 'error', id, message: describe(err) }),

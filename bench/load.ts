@@ -34,7 +34,25 @@ export interface SdkJob extends LoadWindow {
   readonly expect: 'item' | 'items';
 }
 
-export type LoadJob = HttpJob | SdkJob;
+/**
+ * Latency at concurrency 1: `warmupCalls` (not counted) then `calls` DocumentClient commands sent one
+ * after another, never two in flight, inputs cycled in order like SdkJob. The result's window is the
+ * measured calls: ops = calls, seconds = their wall time, latencies of those calls only; errors and
+ * totalOps cover the warm-up too.
+ */
+export interface SdkSequenceJob {
+  readonly kind: 'sdk-sequence';
+  readonly endpoint: string;
+  readonly command: 'Get' | 'Query';
+  readonly inputs: readonly Record<string, unknown>[];
+  readonly expect: 'item' | 'items';
+  readonly warmupCalls: number;
+  readonly calls: number;
+  /** Wall time the job may take; past it (plus the grace period) the driver is killed. */
+  readonly timeoutMs: number;
+}
+
+export type LoadJob = HttpJob | SdkJob | SdkSequenceJob;
 
 export interface LoadResult {
   /** Operations completed inside the measured window (successful or not). */
@@ -145,7 +163,7 @@ export class LoadDriver {
     if (signal?.aborted) return Promise.reject(new Error('aborted'));
     return new Promise((resolve, reject) => {
       const id = this.next++;
-      const limit = job.warmupMs + job.durationMs + GRACE_MS;
+      const limit = (job.kind === 'sdk-sequence' ? job.timeoutMs : job.warmupMs + job.durationMs) + GRACE_MS;
       const timer = setTimeout(() => {
         this.settle({ error: new Error(`load job exceeded ${limit} ms: driver killed`) });
         this.child.kill('SIGKILL');

@@ -1,0 +1,439 @@
+/**
+ * Section "capacity gate cost": what the capacity gate (local/gate, the HTTP proxy that enforces a
+ * table's capacity in front of DynamoDB Local) costs a DynamoDB client, per call and in throughput.
+ *
+ * Method
+ * - One DynamoDB Local (in memory, 127.0.0.1) for the whole section, a fresh table seeded with
+ *   ITEMS small products (~100 bytes each), and one CapacityGate in front of it, on-demand as
+ *   `loadtest run` starts it. The gate runs in *this* process, as it runs in the CLI process of
+ *   `loadtest run`; this process generates no load itself.
+ * - All load comes from one separate Node process (bench/load-driver.ts) so the SDK never shares the
+ *   gate's event loop. It uses the app's own client factory (createDynamoClients), one client per
+ *   endpoint kept across jobs, and sends exactly what the app sends for getProduct: GetItem of one
+ *   product with ReturnConsumedCapacity INDEXES, cycling over the seeded ids. The two sides differ
+ *   only in the endpoint: the gate ("gated") or DynamoDB Local itself ("direct").
+ * - Pre-check: one GetItem each way must return the same item and the same ConsumedCapacity.
+ * - Warm-up: DynamoDB Local's JIT needs tens of seconds of load before its cost per call settles
+ *   (~4x less CPU per call), so both sides are first primed with unmeasured 2 s slices at
+ *   CONCURRENCY, alternating, for at least PRIME_MIN_S and until consecutive slices of each side
+ *   agree within 10% (at most PRIME_MAX_S).
+ * - Latency row: ROUNDS rounds; in each, CALLS sequential GetItems (concurrency 1, after 200 unmeasured
+ *   ones on the same connection) direct and CALLS gated, the order flipped every round so drift
+ *   cancels. added_r = gated p50 - direct p50 of round r; added = median over rounds.
+ *   types.ts only judges ratios, so the row is: value = median gated p50, baseline = median direct
+ *   p50 (in µs, so the table's one decimal keeps the resolution), ratio = 1 + added / baseline, and
+ *   the goal `ratio <= 1 + 0.3 ms / baseline`, computed at run time (rounded *down* to 4 decimals for
+ *   the table, so "met" never claims more than added <= 0.3 ms). The verdict therefore reads exactly
+ *   "added <= 0.3 ms at p50"; the added ms themselves are the first note.
+ * - Throughput row: ROUNDS paired runs at CONCURRENCY operations in flight (closed loop, WARMUP_S
+ *   unmeasured then DURATION_S counted), direct and gated, order flipped each round. ratio = median
+ *   of the per-round gated/direct ratios; value and baseline are the medians of the ops/s. Goal
+ *   ratio >= 0.9. On this 2-core box the direct run shares the cores between the SDK process and
+ *   Java; the gated run adds the gate's process: its CPU per call is the price, and is in the notes
+ *   (CPU ms per operation of driver, gate and DynamoDB Local, from /proc), far steadier than ops/s.
+ * - Validity: every SDK error or empty answer (warm-ups included) makes a row invalid; so does any
+ *   throttle the gate counted (a throttled call retried by the SDK would hide in the latency), and a
+ *   gated call count that differs from the calls the gate says it proxied (reset before measuring).
+ *
+ * Knobs (environment): BENCH_GATE_CALLS (2000), BENCH_GATE_ROUNDS (5), BENCH_GATE_CONCURRENCY (16),
+ * BENCH_GATE_DURATION_S (4), BENCH_GATE_WARMUP_S (1), BENCH_GATE_PRIME_MIN_S (20),
+ * BENCH_GATE_PRIME_MAX_S (60; 0 skips priming), BENCH_GATE_ITEMS (200).
+ */
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { createDynamoClients, ensureTable, keys } from '../app/index.js';
+import { CapacityGate, type DynamoDBLocal, startDynamoDBLocal } from '../local/index.js';
+import { LoadDriver, type LoadResult, type LoadWindow, type SdkJob, type SdkSequenceJob } from './load.js';
+import { cpuMs } from './proc.js';
+import type { BenchContext, BenchSection, Goal, SectionRow } from './types.js';
+
+const ADDED_MS_GOAL = 0.3;
+const THROUGHPUT_GOAL: Goal = { op: '>=', ratio: 0.9 };
+const TABLE = 'bench-gate-cost';
+const SEQUENCE_WARMUP_CALLS = 200;
+const PRIME_SLICE_MS = 2000;
+/** Priming ends once consecutive slices of each side differ by less than this fraction. */
+const PRIME_STEADY = 0.1;
+/** Largest max/min of the per-round throughput ratios still called a steady measurement. */
+const NOISY_SPREAD = 1.25;
+
+type Side = 'direct' | 'gated';
+
+function envNumber(name: string, fallback: number, min: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min) throw new Error(`${name}=${raw}: expected a number >= ${min}`);
+  return n;
+}
+
+function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  if (s.length === 0) return Number.NaN;
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+const signed = (n: number, digits = 3) => (n >= 0 ? `+${fmt(n, digits)}` : fmt(n, digits));
+
+function failures(r: LoadResult): string[] {
+  const out: string[] = [];
+  if (r.errors > 0) out.push(`${r.errors} errors${r.firstError ? ` (first: ${r.firstError})` : ''}`);
+  if (r.ops === 0) out.push('no operation completed in the window');
+  return out;
+}
+
+/** CPU time each process spent on one side's jobs (warm-ups included), and the calls made. */
+interface CpuTally {
+  calls: number;
+  driverMs: number;
+  /** This process: the gate (on the direct side it idles; its figure there is the floor). */
+  gateMs: number;
+  /** Of gateMs, kernel time (the loopback TCP work of the gate's four socket transfers per call). */
+  gateSysMs: number;
+  javaMs: number;
+  javaKnown: boolean;
+}
+
+const newTally = (): CpuTally => ({
+  calls: 0,
+  driverMs: 0,
+  gateMs: 0,
+  gateSysMs: 0,
+  javaMs: 0,
+  javaKnown: true,
+});
+
+function describeCpu(t: CpuTally): string {
+  const per = (ms: number) => (t.calls > 0 ? ms / t.calls : Number.NaN);
+  const parts = [`driver ${fmt(per(t.driverMs), 3)}`, `gate ${fmt(per(t.gateMs), 3)}`];
+  let total = per(t.driverMs) + per(t.gateMs);
+  if (t.javaKnown) {
+    parts.push(`ddb ${fmt(per(t.javaMs), 3)}`);
+    total += per(t.javaMs);
+  }
+  return `${fmt(total, 3)} (${parts.join(' + ')})`;
+}
+
+function cpuPerCall(t: CpuTally) {
+  const per = (ms: number) => (t.calls > 0 ? ms / t.calls : Number.NaN);
+  return {
+    calls: t.calls,
+    driver: per(t.driverMs),
+    gate: per(t.gateMs),
+    gateSystem: per(t.gateSysMs),
+    dynamodb: t.javaKnown ? per(t.javaMs) : null,
+  };
+}
+
+async function seedProducts(doc: DynamoDBDocumentClient, count: number): Promise<string[]> {
+  const ids = Array.from({ length: count }, (_, i) => `bench-${String(i).padStart(4, '0')}`);
+  for (let i = 0; i < ids.length; i += 16) {
+    await Promise.all(
+      ids.slice(i, i + 16).map((id, j) =>
+        doc.send(
+          new PutCommand({
+            TableName: TABLE,
+            Item: {
+              ...keys.product(id),
+              id,
+              title: `Bench product ${i + j}`,
+              category: 'bench',
+              price: 100 + i + j,
+            },
+          }),
+        ),
+      ),
+    );
+  }
+  return ids;
+}
+
+/** The gate's own count of GetItem calls it proxied with success, and of throttles, since its reset. */
+function gateCounts(gate: CapacityGate): { getItems: number; throttles: number } {
+  const snap = gate.snapshot();
+  const getItems = snap.metrics
+    .filter((m) => m.name === 'SuccessfulRequestLatency' && m.dimensions.Operation === 'GetItem')
+    .reduce((s, m) => s + m.count, 0);
+  const throttles = snap.tables.reduce((s, t) => s + t.readThrottleEvents + t.writeThrottleEvents, 0);
+  return { getItems, throttles };
+}
+
+export const gateCost: BenchSection = {
+  id: 'gate-cost',
+  title: 'capacity gate cost',
+  async run(ctx: BenchContext): Promise<SectionRow[]> {
+    const calls = Math.round(envNumber('BENCH_GATE_CALLS', 2000, 10));
+    const rounds = Math.round(envNumber('BENCH_GATE_ROUNDS', 5, 1));
+    const window: LoadWindow = {
+      concurrency: Math.round(envNumber('BENCH_GATE_CONCURRENCY', 16, 1)),
+      warmupMs: envNumber('BENCH_GATE_WARMUP_S', 1, 0) * 1000,
+      durationMs: envNumber('BENCH_GATE_DURATION_S', 4, 0.5) * 1000,
+    };
+    const primeMinMs = envNumber('BENCH_GATE_PRIME_MIN_S', 20, 0) * 1000;
+    const primeMaxMs = Math.max(primeMinMs, envNumber('BENCH_GATE_PRIME_MAX_S', 60, 0) * 1000);
+    const itemCount = Math.round(envNumber('BENCH_GATE_ITEMS', 200, 1));
+    ctx.log(
+      `latency: ${rounds} round(s) x ${calls} sequential GetItems per side; throughput: concurrency ` +
+        `${window.concurrency}, warm-up ${window.warmupMs / 1000} s, window ${window.durationMs / 1000} s, ` +
+        `${rounds} round(s); priming ${primeMinMs / 1000}-${primeMaxMs / 1000} s`,
+    );
+
+    let ddb: DynamoDBLocal | undefined;
+    let gate: CapacityGate | undefined;
+    let driver: LoadDriver | undefined;
+    const clients: ReturnType<typeof createDynamoClients>[] = [];
+    let ddbFailure: string | undefined;
+    const alive = () => {
+      if (ctx.signal.aborted) throw new Error('aborted');
+      if (ddbFailure) throw new Error(ddbFailure);
+    };
+    try {
+      const started = performance.now();
+      ddb = await startDynamoDBLocal();
+      ddb.onExit((code, sig) => {
+        ddbFailure = `DynamoDB Local exited unexpectedly (code ${code}, signal ${sig})`;
+      });
+      alive();
+      gate = new CapacityGate({ upstream: ddb.endpoint, tableName: TABLE, capacity: { mode: 'on-demand' } });
+      const gateUrl = await gate.listen();
+      const endpoints: Record<Side, string> = { direct: ddb.endpoint, gated: gateUrl };
+      for (const url of Object.values(endpoints)) {
+        if (new URL(url).hostname !== '127.0.0.1') throw new Error(`refusing to load ${url}: not 127.0.0.1`);
+      }
+      const direct = createDynamoClients({ endpoint: endpoints.direct });
+      clients.push(direct);
+      await ensureTable(direct.raw, TABLE);
+      const ids = await seedProducts(direct.doc, itemCount);
+      ctx.log(
+        `DynamoDB Local ${endpoints.direct}, gate ${endpoints.gated}, ${ids.length} items seeded in ` +
+          `${fmt((performance.now() - started) / 1000)} s`,
+      );
+      alive();
+
+      // Exactly what the app's getProduct sends (PatternClient adds ReturnConsumedCapacity INDEXES).
+      const inputs = ids.map((id) => ({
+        TableName: TABLE,
+        Key: keys.product(id),
+        ReturnConsumedCapacity: 'INDEXES' as const,
+      }));
+      {
+        const gated = createDynamoClients({ endpoint: endpoints.gated });
+        clients.push(gated);
+        const input = inputs[0] as (typeof inputs)[number];
+        const [a, b] = await Promise.all([
+          direct.doc.send(new GetCommand(input)),
+          gated.doc.send(new GetCommand(input)),
+        ]);
+        const same = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y);
+        if (a.Item?.id !== ids[0] || !same(a.Item, b.Item)) {
+          throw new Error(
+            `pre-check: gated item ${JSON.stringify(b.Item)} != direct ${JSON.stringify(a.Item)}`,
+          );
+        }
+        if (!a.ConsumedCapacity?.Table || !same(a.ConsumedCapacity, b.ConsumedCapacity)) {
+          throw new Error(
+            `pre-check: gated ConsumedCapacity ${JSON.stringify(b.ConsumedCapacity)} != direct ${JSON.stringify(a.ConsumedCapacity)}`,
+          );
+        }
+      }
+
+      driver = await LoadDriver.start(ctx.signal);
+      const load = driver;
+      const javaPid = ddb.pid;
+      const sdkJob = (side: Side, w: LoadWindow): SdkJob => ({
+        kind: 'sdk',
+        endpoint: endpoints[side],
+        command: 'Get',
+        inputs,
+        expect: 'item',
+        ...w,
+      });
+      const sequenceJob = (side: Side): SdkSequenceJob => ({
+        kind: 'sdk-sequence',
+        endpoint: endpoints[side],
+        command: 'Get',
+        inputs,
+        expect: 'item',
+        warmupCalls: SEQUENCE_WARMUP_CALLS,
+        calls,
+        // Generous: ~1 ms per call is typical here; a call over 50 ms on average means trouble.
+        timeoutMs: (SEQUENCE_WARMUP_CALLS + calls) * 50,
+      });
+      /** Runs one job, charging the CPU of each process to `tally`. */
+      const measured = async (job: SdkJob | SdkSequenceJob, tally: CpuTally): Promise<LoadResult> => {
+        alive();
+        const gateBefore = process.cpuUsage();
+        const javaBefore = cpuMs(javaPid);
+        const r = await load.run(job, ctx.signal);
+        const gateUsed = process.cpuUsage(gateBefore);
+        const javaAfter = cpuMs(javaPid);
+        alive();
+        tally.calls += r.totalOps;
+        tally.driverMs += r.driverCpuMs;
+        tally.gateMs += (gateUsed.user + gateUsed.system) / 1000;
+        tally.gateSysMs += gateUsed.system / 1000;
+        if (javaBefore !== undefined && javaAfter !== undefined) tally.javaMs += javaAfter - javaBefore;
+        else tally.javaKnown = false;
+        return r;
+      };
+
+      // Priming: alternate unmeasured slices until DynamoDB Local (and the gate, and the driver) settle.
+      if (primeMaxMs > 0) {
+        const last: Partial<Record<Side, number>> = {};
+        const seen: string[] = [];
+        const primeStart = performance.now();
+        while (performance.now() - primeStart < primeMaxMs) {
+          let steady = true;
+          for (const side of ['direct', 'gated'] as const) {
+            const r = await measured(
+              sdkJob(side, { ...window, warmupMs: 0, durationMs: PRIME_SLICE_MS }),
+              newTally(),
+            );
+            const bad = failures(r);
+            if (bad.length > 0) throw new Error(`${side} priming failed: ${bad.join('; ')}`);
+            const before = last[side];
+            if (before === undefined || Math.abs(r.opsPerSec - before) > PRIME_STEADY * before)
+              steady = false;
+            last[side] = r.opsPerSec;
+            seen.push(`${side} ${r.opsPerSec.toFixed(0)}`);
+          }
+          if (steady && performance.now() - primeStart >= primeMinMs) break;
+        }
+        ctx.log(`primed in ${fmt((performance.now() - primeStart) / 1000, 0)} s (ops/s: ${seen.join(', ')})`);
+      }
+
+      // From here on the gate's counters must match the gated calls made.
+      gate.reset();
+      let gatedCalls = 0;
+      const order = (round: number): readonly Side[] =>
+        round % 2 === 0 ? ['direct', 'gated'] : ['gated', 'direct'];
+
+      // (1) Latency at concurrency 1.
+      const seq: Record<Side, LoadResult[]> = { direct: [], gated: [] };
+      const seqCpu: Record<Side, CpuTally> = { direct: newTally(), gated: newTally() };
+      for (let round = 0; round < rounds; round += 1) {
+        for (const side of order(round)) {
+          const r = await measured(sequenceJob(side), seqCpu[side]);
+          if (side === 'gated') gatedCalls += r.totalOps;
+          seq[side].push(r);
+          ctx.log(
+            `latency ${side.padEnd(6)} round ${round + 1}: p50 ${fmt(r.latencyMs.p50 * 1000)} µs, ` +
+              `p99 ${fmt(r.latencyMs.p99 * 1000)} µs, mean ${fmt(r.latencyMs.mean * 1000)} µs, errors ${r.errors}`,
+          );
+        }
+      }
+
+      // (2) Throughput at CONCURRENCY.
+      const tp: Record<Side, LoadResult[]> = { direct: [], gated: [] };
+      const tpCpu: Record<Side, CpuTally> = { direct: newTally(), gated: newTally() };
+      for (let round = 0; round < rounds; round += 1) {
+        for (const side of order(round)) {
+          const r = await measured(sdkJob(side, window), tpCpu[side]);
+          if (side === 'gated') gatedCalls += r.totalOps;
+          tp[side].push(r);
+          ctx.log(
+            `throughput ${side.padEnd(6)} round ${round + 1}: ${fmt(r.opsPerSec)} ops/s, ` +
+              `p50 ${fmt(r.latencyMs.p50, 2)} ms, p99 ${fmt(r.latencyMs.p99, 2)} ms, errors ${r.errors}`,
+          );
+        }
+      }
+
+      // Problems that void both rows: throttles (SDK retries hide in the figures) or calls missing.
+      const counted = gateCounts(gate);
+      const shared: string[] = [];
+      if (counted.throttles > 0) shared.push(`the gate throttled ${counted.throttles} call(s)`);
+      if (counted.getItems !== gatedCalls) {
+        shared.push(
+          `the gate proxied ${counted.getItems} GetItems, the driver sent ${gatedCalls} through it`,
+        );
+      }
+      const runProblems = (runs: Record<Side, LoadResult[]>) =>
+        (['direct', 'gated'] as const).flatMap((side) =>
+          runs[side].flatMap((r, i) => failures(r).map((f) => `${side} round ${i + 1}: ${f}`)),
+        );
+
+      // Latency row.
+      const p50us = (side: Side) => seq[side].map((r) => r.latencyMs.p50 * 1000);
+      const addedUs = seq.gated.map(
+        (g, i) => (g.latencyMs.p50 - (seq.direct[i]?.latencyMs.p50 ?? Number.NaN)) * 1000,
+      );
+      const baselineUs = median(p50us('direct'));
+      const added = median(addedUs);
+      const goalRatio = Math.floor(((baselineUs + ADDED_MS_GOAL * 1000) / baselineUs) * 1e4) / 1e4;
+      const latencyProblems = [...shared, ...runProblems(seq)];
+      const latencyRatio = 1 + added / baselineUs;
+      // The same comparison index.ts makes, so the note and the verdict column never disagree.
+      const latencyMet = latencyRatio <= goalRatio;
+      const seqP99 = (side: Side) => median(seq[side].map((r) => r.latencyMs.p99 * 1000));
+      const latencyRow: SectionRow = {
+        name: `GetItem p50 latency, concurrency 1, ${calls} calls x ${rounds} rounds: gated / direct`,
+        unit: 'µs',
+        value: median(p50us('gated')),
+        baseline: baselineUs,
+        ratio: latencyRatio,
+        goal: { op: '<=', ratio: goalRatio },
+        valid: latencyProblems.length === 0,
+        notes: [
+          ...latencyProblems,
+          `added ${signed(added / 1000)} ms at p50 (goal <= ${ADDED_MS_GOAL} ms): ${latencyProblems.length ? 'INVALID' : latencyMet ? 'met' : 'MISSED'}`,
+          `per round ${addedUs.map((a) => signed(a / 1000)).join(' ')} ms`,
+          `p99 ${fmt(seqP99('gated'))} vs ${fmt(seqP99('direct'))} µs`,
+          `CPU ms/call gated ${describeCpu(seqCpu.gated)} vs direct ${describeCpu(seqCpu.direct)}`,
+        ],
+        details: {
+          calls,
+          rounds,
+          warmupCalls: SEQUENCE_WARMUP_CALLS,
+          addedMsP50: added / 1000,
+          addedMsPerRound: addedUs.map((a) => a / 1000),
+          goalAddedMs: ADDED_MS_GOAL,
+          cpuMsPerCall: { gated: cpuPerCall(seqCpu.gated), direct: cpuPerCall(seqCpu.direct) },
+          gated: seq.gated,
+          direct: seq.direct,
+        },
+      };
+
+      // Throughput row.
+      const roundRatios = tp.gated.map((g, i) => g.opsPerSec / (tp.direct[i]?.opsPerSec ?? Number.NaN));
+      const spread = Math.max(...roundRatios) / Math.min(...roundRatios);
+      const noisy = roundRatios.length > 1 && !(spread <= NOISY_SPREAD);
+      const tpP50 = (side: Side) => median(tp[side].map((r) => r.latencyMs.p50));
+      const tpProblems = [...shared, ...runProblems(tp)];
+      const throughputRow: SectionRow = {
+        name: `GetItem throughput, concurrency ${window.concurrency}: gated / direct`,
+        unit: 'ops/s',
+        value: median(tp.gated.map((r) => r.opsPerSec)),
+        baseline: median(tp.direct.map((r) => r.opsPerSec)),
+        ratio: median(roundRatios),
+        goal: THROUGHPUT_GOAL,
+        valid: tpProblems.length === 0,
+        notes: [
+          ...tpProblems,
+          `rounds ${roundRatios.map((r) => r.toFixed(3)).join(' ')}${noisy ? ' NOISY: machine busy, rerun' : ''}`,
+          `p50 ${fmt(tpP50('gated'), 2)} vs ${fmt(tpP50('direct'), 2)} ms`,
+          `CPU ms/op gated ${describeCpu(tpCpu.gated)} vs direct ${describeCpu(tpCpu.direct)}`,
+        ],
+        details: {
+          concurrency: window.concurrency,
+          warmupMs: window.warmupMs,
+          durationMs: window.durationMs,
+          rounds,
+          roundRatios,
+          noisy,
+          cpuMsPerOp: { gated: cpuPerCall(tpCpu.gated), direct: cpuPerCall(tpCpu.direct) },
+          gateCounted: counted,
+          gatedCallsSent: gatedCalls,
+          gated: tp.gated,
+          direct: tp.direct,
+        },
+      };
+      return [latencyRow, throughputRow];
+    } finally {
+      await driver?.close().catch(() => {});
+      for (const c of clients) c.raw.destroy();
+      await gate?.close().catch(() => {});
+      await ddb?.stop().catch(() => {});
+    }
+  },
+};
