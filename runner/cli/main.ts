@@ -4,6 +4,7 @@ import { DynamoDBLocalFailed, JavaMissing } from '../../local/index.js';
 import { ScenarioError } from '../scenario/load.js';
 import { compareCommand } from './commands/compare.js';
 import { eventsCommand } from './commands/events.js';
+import { importCommand } from './commands/import.js';
 import { listCommand } from './commands/list.js';
 import { runCommand } from './commands/run.js';
 import { seedCommand } from './commands/seed.js';
@@ -21,6 +22,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
     .command(compareCommand)
     .command(seedCommand)
     .command(eventsCommand)
+    .command(importCommand)
     .command(upCommand)
     .demandCommand(1, 'Name a command: loadtest <command> (see --help)')
     .strict()

@@ -1,0 +1,234 @@
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import {
+  createDynamoClients,
+  createTableInput,
+  DEFAULT_TABLE_NAME,
+  ensureTable,
+} from '../../../app/index.js';
+import {
+  DynamoSink,
+  ENTITIES,
+  type Entity,
+  FORMATS,
+  type Format,
+  formatOf,
+  ImportInputError,
+  type ImportProgress,
+  type ImportSummary,
+  ImportWriteFailed,
+  importFile,
+  S3ExportSink,
+  type Sink,
+} from '../../data/index.js';
+import { EXIT, RunFailed, UsageError } from '../errors.js';
+import { readStackFile } from '../stack-file.js';
+
+interface ImportArgs {
+  file: string;
+  entity: Entity;
+  format?: Format;
+  rejects?: string;
+  s3Format?: string;
+  s3FileMb: number;
+  dynamodbEndpoint?: string;
+  table?: string;
+  stateDir: string;
+  concurrency: number;
+  maxAttempts: number;
+  createdAt?: string;
+}
+
+const SHOWN_REJECTS = 20;
+
+/** A line every interval: totals, and items/s over the last interval. */
+function progressPrinter(tty: boolean) {
+  let last = { elapsedMs: 0, written: 0 };
+  return (p: ImportProgress) => {
+    const rate = ((p.written - last.written) * 1000) / Math.max(1, p.elapsedMs - last.elapsedMs);
+    last = { elapsedMs: p.elapsedMs, written: p.written };
+    const line = `[${Math.round(p.elapsedMs / 1000)}s] ${p.rows} rows read, ${p.written} items written, ${p.rejected} rejected, ${Math.round(rate)} items/s`;
+    process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
+  };
+}
+
+function printSummary(s: ImportSummary, target: string): void {
+  const secs = s.elapsedMs / 1000;
+  const types = Object.entries(s.byType)
+    .map(([t, n]) => `${t} ${n}`)
+    .join(', ');
+  for (const r of s.firstRejects.slice(0, SHOWN_REJECTS)) console.error(`line ${r.line}: ${r.error}`);
+  if (s.rejected > SHOWN_REJECTS) console.error(`... and ${s.rejected - SHOWN_REJECTS} more rejected rows`);
+  const ignored = Object.entries(s.ignoredFields);
+  if (ignored.length > 0) {
+    console.error(
+      `note: not imported, the app's model has no place for: ${ignored.map(([f, n]) => `${f} (${n} row${n === 1 ? '' : 's'})`).join(', ')}`,
+    );
+  }
+  console.log(`imported into ${target}`);
+  console.log(`rows read      ${s.rows}`);
+  console.log(`items written  ${s.written}${types ? ` (${types})` : ''}`);
+  console.log(
+    `rejected       ${s.rejected}${s.rejectsPath ? `, each with its line and problem in ${s.rejectsPath}` : ''}`,
+  );
+  console.log(`elapsed        ${secs.toFixed(1)} s`);
+  console.log(`items/s        ${Math.round(s.written / Math.max(secs, 0.001))}`);
+}
+
+/** `loadtest import`: rows exported from MongoDB or SQL into the shop's single table (or S3-import files). */
+export const importCommand: CommandModule<object, ImportArgs> = {
+  command: 'import <file>',
+  describe:
+    'Load users, products or orders exported from MongoDB or SQL (JSON lines or CSV) into the shop table',
+  builder: (y: Argv) =>
+    y
+      .positional('file', {
+        type: 'string',
+        describe: 'JSON lines (.jsonl, .ndjson, .json) or CSV (.csv) with a header row, optionally .gz',
+      })
+      .option('entity', { choices: ENTITIES, demandOption: true, describe: 'What each row is' })
+      .option('format', { choices: FORMATS, describe: 'Override the format the extension implies' })
+      .option('rejects', {
+        type: 'string',
+        describe: 'Where rejected rows go, one {line, error, raw} a line (default <file>.rejects.jsonl)',
+      })
+      .option('s3-format', {
+        type: 'string',
+        describe:
+          "Write gzipped DynamoDB JSON files for DynamoDB's import from S3 into this folder instead (no database): <entity>-00000.json.gz, ...; the three entities can share the folder",
+      })
+      .option('s3-file-mb', {
+        type: 'number',
+        default: 64,
+        describe: 'Uncompressed MB per --s3-format file at most',
+      })
+      .option('dynamodb-endpoint', {
+        type: 'string',
+        describe: 'Write to this DynamoDB-compatible endpoint (default: the running `loadtest up` stack)',
+      })
+      .option('table', {
+        type: 'string',
+        describe: `Table name (default: the running stack's, else ${DEFAULT_TABLE_NAME}); created if missing`,
+      })
+      .option('state-dir', {
+        type: 'string',
+        default: '.loadtest',
+        describe: 'Where `loadtest up` records the stack',
+      })
+      .option('concurrency', { type: 'number', default: 8, describe: 'BatchWriteItem calls in flight' })
+      .option('max-attempts', {
+        type: 'number',
+        default: 10,
+        describe: 'Calls per batch of 25 before unprocessed items fail the import',
+      })
+      .option('created-at', {
+        type: 'string',
+        describe: 'createdAt for rows with none and no ObjectId to read it from (default: now)',
+      })
+      .conflicts('s3-format', 'dynamodb-endpoint')
+      .epilog(
+        'Dates: ISO 8601 (no zone = UTC), {"$date": ...}, or epoch milliseconds (numbers below 1e11: seconds). ' +
+          'Exit codes: 0 every row imported, 1 some rows rejected (the rest imported), 2 bad input, 3 the writes failed.',
+      )
+      .strict() as unknown as Argv<ImportArgs>,
+  handler: async (args: ArgumentsCamelCase<ImportArgs>) => {
+    const file = args.file;
+    const info = await stat(file).catch(() => undefined);
+    if (!info?.isFile()) throw new UsageError(`${file}: no such file`);
+    const format = args.format ?? formatOf(file);
+    if (!format) {
+      throw new UsageError(
+        `${file}: cannot tell the format from the extension; pass --format jsonl or --format csv`,
+      );
+    }
+    for (const flag of ['concurrency', 'maxAttempts'] as const) {
+      if (!Number.isInteger(args[flag]) || args[flag] < 1 || args[flag] > 100) {
+        const name = flag === 'maxAttempts' ? 'max-attempts' : flag;
+        throw new UsageError(`--${name}: expected a whole number 1-100, got ${args[flag]}`);
+      }
+    }
+    if (!(args.s3FileMb > 0 && args.s3FileMb <= 10_000)) {
+      throw new UsageError(`--s3-file-mb: expected a number of MB above 0, got ${args.s3FileMb}`);
+    }
+    let now: Date | undefined;
+    if (args.createdAt !== undefined) {
+      now = new Date(args.createdAt);
+      if (Number.isNaN(now.getTime())) throw new UsageError(`--created-at: not a date: "${args.createdAt}"`);
+    }
+    if (args.dynamodbEndpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(args.dynamodbEndpoint)) {
+      throw new UsageError(`--dynamodb-endpoint: expected an http(s) URL, got "${args.dynamodbEndpoint}"`);
+    }
+    const rejectsPath = args.rejects ?? `${file}.rejects.jsonl`;
+    if (resolve(rejectsPath) === resolve(file)) throw new UsageError('--rejects: must not be the input file');
+    const tty = Boolean(process.stderr.isTTY);
+    const common = {
+      file,
+      entity: args.entity,
+      format,
+      rejectsPath,
+      ...(now ? { now } : {}),
+      onProgress: progressPrinter(tty),
+      progressIntervalMs: tty ? 1000 : 5000,
+    };
+    const run = async (sink: Sink, target: string) => {
+      let summary: ImportSummary;
+      try {
+        summary = await importFile({ ...common, sink });
+      } catch (err) {
+        if (tty) process.stderr.write('\r\x1b[2K');
+        if (err instanceof ImportInputError) throw new UsageError(err.message);
+        if (err instanceof ImportWriteFailed) throw new RunFailed(err.message);
+        throw err;
+      }
+      if (tty) process.stderr.write('\r\x1b[2K');
+      printSummary(summary, target);
+      process.exitCode = summary.rejected > 0 ? EXIT.thresholdFailed : EXIT.ok;
+      return summary;
+    };
+
+    const tableName = args.table;
+    if (args.s3Format !== undefined) {
+      const dir = resolve(args.s3Format);
+      const sink = await S3ExportSink.create(dir, {
+        maxFileBytes: Math.floor(args.s3FileMb * 1024 * 1024),
+        prefix: args.entity,
+      });
+      await run(sink, `${dir} (DynamoDB JSON, gzip, for import from S3)`);
+      for (const f of sink.files) console.log(`file           ${f}`);
+      const { StreamSpecification: _streams, ...params } = createTableInput(tableName ?? DEFAULT_TABLE_NAME);
+      console.log(
+        `to create the table from them: upload the files under one S3 prefix, then\n  aws dynamodb import-table --input-format DYNAMODB_JSON --input-compression-type GZIP --s3-bucket-source S3Bucket=<bucket>,S3KeyPrefix=<prefix> --table-creation-parameters '${JSON.stringify(params)}'`,
+      );
+      return;
+    }
+
+    const stack = args.dynamodbEndpoint === undefined ? await readStackFile(args.stateDir) : undefined;
+    const endpoint = args.dynamodbEndpoint ?? stack?.dynamodbEndpoint;
+    if (!endpoint) {
+      throw new RunFailed(
+        `no DynamoDB to import into: start the stack with \`loadtest up\` (none is recorded in ${resolve(args.stateDir, 'stack.json')}), or pass --dynamodb-endpoint URL (or --s3-format DIR for files)`,
+      );
+    }
+    const table = tableName ?? stack?.tableName ?? DEFAULT_TABLE_NAME;
+    const { raw } = createDynamoClients({ endpoint });
+    try {
+      try {
+        const created = await ensureTable(raw, table);
+        if (created === 'created') console.error(`created table ${table}`);
+      } catch (err) {
+        const from = stack ? ` (recorded by \`loadtest up\` in ${args.stateDir}/stack.json)` : '';
+        throw new RunFailed(`cannot use DynamoDB at ${endpoint}${from}: ${(err as Error).message}`);
+      }
+      const sink = new DynamoSink({
+        client: raw,
+        tableName: table,
+        concurrency: args.concurrency,
+        maxAttempts: args.maxAttempts,
+      });
+      await run(sink, `table ${table} at ${endpoint}`);
+    } finally {
+      raw.destroy();
+    }
+  },
+};

@@ -1,0 +1,506 @@
+import { createHash } from 'node:crypto';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { z } from 'zod';
+// The app's own request validation: an imported row must be something the app could have accepted.
+import { addToCartBody, id as appIdSchema, newProductBody, registerBody } from '../../app/http/schemas.js';
+import { keys, tableDefinition } from '../../app/index.js';
+
+/**
+ * Pure mapping of exported rows (MongoDB Extended JSON, SQL/CSV exports) onto the shop's single-table
+ * items, with the app's own key builders and validation. No I/O here.
+ */
+export const ENTITIES = ['user', 'product', 'order'] as const;
+export type Entity = (typeof ENTITIES)[number];
+
+export interface MapOptions {
+  /** createdAt for rows that carry none (and whose `_id` is no ObjectId to read it from), ISO 8601. */
+  readonly now: string;
+}
+
+export type TableItem = Record<string, unknown>;
+
+export type Mapped =
+  | {
+      readonly ok: true;
+      /** The row's items: the entity item first (its key identifies the row), then any OrderItems. */
+      readonly items: TableItem[];
+      /** Source fields the app's model has no place for (top level, or `items[].x` for order lines). */
+      readonly ignored: string[];
+    }
+  | { readonly ok: false; readonly error: string };
+
+/** The fields each entity reads; anything else is reported as ignored. */
+const KNOWN: Record<Entity, ReadonlySet<string>> = {
+  user: new Set(['_id', 'id', 'email', 'name', 'createdAt']),
+  product: new Set(['_id', 'id', 'title', 'description', 'price', 'category', 'images', 'sold', 'createdAt']),
+  // total and itemCount are recomputed from the lines, the way checkout computes them.
+  order: new Set(['_id', 'id', 'email', 'status', 'createdAt', 'completedAt', 'items', 'total', 'itemCount']),
+};
+const KNOWN_LINE = new Set(['productId', 'title', 'price', 'quantity']);
+
+/** Fields that must be there, per entity: a CSV header without one of them cannot yield a single row. */
+export const REQUIRED_FIELDS: Record<Entity, readonly (readonly string[])[]> = {
+  user: [['email'], ['name']],
+  product: [['_id', 'id'], ['title'], ['description'], ['price'], ['category']],
+  order: [['_id', 'id'], ['email'], ['status']],
+};
+
+// --- ids -----------------------------------------------------------------------------------------
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/** A 26-character Crockford base32 string (the shape of a ulid) from a hash of `parts`: same input, same id. */
+export function deterministicId(...parts: string[]): string {
+  const hash = createHash('sha256').update(parts.join('\u0000')).digest();
+  let out = '';
+  let acc = 0;
+  let bits = 0;
+  for (const byte of hash) {
+    acc = (acc << 8) | byte;
+    bits += 8;
+    while (bits >= 5 && out.length < 26) {
+      out += CROCKFORD[(acc >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+    acc &= 0xff;
+    if (out.length === 26) break;
+  }
+  return out;
+}
+
+/** The user's open cart id: fixed by the email, so a re-import gives the same cart and an imported open cart is found. */
+export function cartIdFor(email: string): string {
+  return deterministicId('cart', email);
+}
+
+/** The source id when the app accepts it as an id, else one derived from it (deterministically). */
+export function appId(kind: 'product' | 'order', source: string): string {
+  return appIdSchema.safeParse(source).success ? source : deterministicId(kind, source);
+}
+
+// --- MongoDB Extended JSON and export quirks ------------------------------------------------------
+
+const NUMBER_WRAPPERS = ['$numberDecimal', '$numberInt', '$numberLong', '$numberDouble'] as const;
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Extended JSON (relaxed or canonical) to plain values: `{$oid}` to the hex string, `{$date}` to an
+ * ISO string, `{$numberDecimal|Int|Long|Double}` to the number's text (numeric fields parse it).
+ */
+export function fromExtendedJson(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(fromExtendedJson);
+  if (!isPlainObject(value)) return value;
+  const entries = Object.keys(value);
+  if (entries.length === 1) {
+    const [k] = entries as [string];
+    const v = value[k];
+    if (k === '$oid' && typeof v === 'string') return v;
+    if ((NUMBER_WRAPPERS as readonly string[]).includes(k) && typeof v === 'string') return v;
+    if (k === '$date') {
+      const inner = isPlainObject(v) && typeof v.$numberLong === 'string' ? Number(v.$numberLong) : v;
+      const date = typeof inner === 'number' || typeof inner === 'string' ? new Date(inner) : undefined;
+      return date && !Number.isNaN(date.getTime()) ? date.toISOString() : v;
+    }
+  }
+  const out: Record<string, unknown> = {};
+  for (const k of entries) out[k] = fromExtendedJson(value[k]);
+  return out;
+}
+
+const OBJECT_ID_TEXT = /^ObjectId\(["']?([0-9a-fA-F]{24})["']?\)$/;
+
+/** mongoexport's CSV writes ObjectIds as `ObjectId(5f...)`. */
+function unwrapObjectIdText(v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  const m = OBJECT_ID_TEXT.exec(v.trim());
+  return m ? m[1] : v;
+}
+
+/** When an ObjectId was made: its first 4 bytes are seconds since the epoch. */
+export function objectIdTime(raw: unknown): string | undefined {
+  let hex: string | undefined;
+  if (isPlainObject(raw) && typeof raw.$oid === 'string') hex = raw.$oid;
+  else if (typeof raw === 'string') hex = OBJECT_ID_TEXT.exec(raw.trim())?.[1];
+  if (!hex || !/^[0-9a-fA-F]{24}$/.test(hex)) return undefined;
+  return new Date(Number.parseInt(hex.slice(0, 8), 16) * 1000).toISOString();
+}
+
+const NUMERIC_TEXT = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+/** "12.50" -> 12.5 (CSV cells, SQL decimals, Mongo's $numberDecimal); anything else is left for the schema to refuse. */
+function numberOf(v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  const t = v.trim();
+  return NUMERIC_TEXT.test(t) ? Number(t) : v;
+}
+
+const NAIVE_DATE_TIME = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}(:\d{2}(\.\d+)?)?)$/;
+
+/**
+ * A timestamp to ISO 8601 UTC: ISO strings (a SQL `2020-01-01 10:00:00` without a zone is taken as
+ * UTC), or numbers: epoch milliseconds, or epoch seconds below 1e11 (before 1973 in milliseconds).
+ */
+function dateOf(v: unknown): unknown {
+  let date: Date | undefined;
+  if (typeof v === 'number') date = new Date(Math.abs(v) < 1e11 ? v * 1000 : v);
+  else if (typeof v === 'string') {
+    const t = v.trim();
+    if (/^\d+$/.test(t)) return dateOf(Number(t));
+    const naive = NAIVE_DATE_TIME.exec(t);
+    date = new Date(naive ? `${naive[1]}T${naive[2]}Z` : t);
+  } else return v;
+  if (Number.isNaN(date.getTime())) return v;
+  const year = date.getUTCFullYear();
+  return year >= 1970 && year <= 9999 ? date.toISOString() : v;
+}
+
+/** Images as exported: a JSON array, or in a CSV cell a JSON array or `;`-separated URLs. */
+function imagesOf(v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  const t = v.trim();
+  if (t.startsWith('[')) return parseJsonOr(t, v);
+  return t
+    .split(';')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+function parseJsonOr(text: string, fallback: unknown): unknown {
+  try {
+    return fromExtendedJson(JSON.parse(text));
+  } catch {
+    return fallback;
+  }
+}
+
+/** A source id: Mongo ObjectId hex, a SQL integer, any short string. */
+function sourceIdOf(v: unknown): unknown {
+  const u = unwrapObjectIdText(v);
+  if (typeof u === 'number' && Number.isSafeInteger(u)) return String(u);
+  return typeof u === 'string' ? u.trim() : u;
+}
+
+// --- row schemas (the app's pieces) ----------------------------------------------------------------
+
+const DATE_ERROR = 'must be a date: ISO 8601, or epoch seconds or milliseconds, from 1970 on';
+const isoDate = z
+  .string({ error: DATE_ERROR })
+  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/, DATE_ERROR);
+const sourceId = z.string().min(1).max(1024);
+const price = newProductBody.shape.price;
+const title = newProductBody.shape.title;
+
+const userRow = z.object({
+  email: registerBody.shape.email,
+  name: registerBody.shape.name,
+  createdAt: isoDate.optional(),
+});
+
+const productRow = z.object({
+  id: sourceId,
+  title,
+  description: newProductBody.shape.description,
+  price,
+  category: newProductBody.shape.category,
+  images: newProductBody.shape.images,
+  sold: z.number().int().min(0).max(1_000_000_000_000).default(0),
+  createdAt: isoDate.optional(),
+});
+
+const orderLine = z.object({
+  productId: sourceId,
+  title,
+  price,
+  quantity: addToCartBody.shape.quantity.unwrap(),
+});
+
+const orderRow = z
+  .object({
+    id: sourceId,
+    email: registerBody.shape.email,
+    status: z.enum(['CURRENT', 'COMPLETED']),
+    createdAt: isoDate.optional(),
+    completedAt: isoDate.optional(),
+    items: z.array(orderLine).default([]),
+  })
+  .superRefine((o, ctx) => {
+    if (o.status === 'COMPLETED' && o.items.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['items'], message: 'a completed order has at least one item' });
+    }
+    const seen = new Map<string, number>();
+    o.items.forEach((line, i) => {
+      const first = seen.get(line.productId);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['items', i, 'productId'],
+          message: `product ${line.productId} is already on line items.${first} (one line per product)`,
+        });
+      } else seen.set(line.productId, i);
+    });
+  });
+
+function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
+  let v = value;
+  for (const p of path)
+    v = isPlainObject(v) || Array.isArray(v) ? (v as Record<PropertyKey, unknown>)[p] : undefined;
+  return v;
+}
+
+/** "price: must be a whole number of cents; items.0.quantity: is missing" (at most three problems). */
+function describeIssues(error: z.ZodError, input: unknown, idField: string): string {
+  const parts = error.issues.slice(0, 3).map((issue) => {
+    const path = issue.path.map(String);
+    if (path[0] === 'id') path[0] = idField;
+    const where = path.length > 0 ? path.join('.') : 'row';
+    const missing = issue.code === 'invalid_type' && valueAt(input, issue.path) === undefined;
+    return `${where}: ${missing ? 'is missing' : issue.message}`;
+  });
+  const more = error.issues.length > 3 ? ` (and ${error.issues.length - 3} more)` : '';
+  return parts.join('; ') + more;
+}
+
+type Parsed<S extends z.ZodType> = { ok: true; data: z.output<S> } | { ok: false; error: string };
+
+function check<S extends z.ZodType>(schema: S, input: unknown, idField = '_id'): Parsed<S> {
+  const r = schema.safeParse(input);
+  return r.success
+    ? { ok: true, data: r.data }
+    : { ok: false, error: describeIssues(r.error, input, idField) };
+}
+
+function withoutNulls(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null && v !== undefined));
+}
+
+const cents = (n: number) => Math.round(n * 100) / 100;
+
+// --- mapping -------------------------------------------------------------------------------------
+
+/** One source row to the table items the app would have written for it, or why it cannot be. */
+export function mapRow(entity: Entity, row: Record<string, unknown>, options: MapOptions): Mapped {
+  // A SQL NULL (or a Mongo null) is an absent field.
+  const doc = withoutNulls(fromExtendedJson(row) as Record<string, unknown>);
+  const ignored = Object.keys(doc).filter((k) => !KNOWN[entity].has(k));
+  // `_id` wins over `id` when an export has both.
+  const hasUnderscoreId = doc._id !== undefined && doc._id !== null;
+  if (hasUnderscoreId && doc.id !== undefined) ignored.push('id');
+  const rawId = hasUnderscoreId ? row._id : row.id;
+  const created = (v: unknown) => dateOf(v ?? objectIdTime(rawId));
+  const idValue = sourceIdOf(hasUnderscoreId ? doc._id : doc.id);
+  const idField = hasUnderscoreId || doc.id === undefined ? '_id' : 'id';
+  switch (entity) {
+    case 'user': {
+      const r = check(userRow, { email: doc.email, name: doc.name, createdAt: created(doc.createdAt) });
+      if (!r.ok) return r;
+      const u = r.data;
+      const user = {
+        email: u.email,
+        name: u.name,
+        cartId: cartIdFor(u.email),
+        createdAt: u.createdAt ?? options.now,
+      };
+      return { ok: true, ignored, items: [{ ...keys.user(user.email), entity: 'User', ...user }] };
+    }
+    case 'product': {
+      const r = check(
+        productRow,
+        {
+          id: idValue,
+          title: doc.title,
+          description: doc.description,
+          price: numberOf(doc.price),
+          category: doc.category,
+          images: doc.images === undefined ? undefined : imagesOf(doc.images),
+          sold: numberOf(doc.sold),
+          createdAt: created(doc.createdAt),
+        },
+        idField,
+      );
+      if (!r.ok) return r;
+      const p = r.data;
+      const product = {
+        title: p.title,
+        description: p.description,
+        price: cents(p.price),
+        category: p.category,
+        images: p.images,
+        id: appId('product', p.id),
+        sold: p.sold,
+        createdAt: p.createdAt ?? options.now,
+      };
+      return {
+        ok: true,
+        ignored,
+        items: [
+          { ...keys.product(product.id), ...keys.productIndexes(product), entity: 'Product', ...product },
+        ],
+      };
+    }
+    case 'order': {
+      let lines: unknown = doc.items;
+      if (typeof lines === 'string') {
+        const text = lines.trim();
+        lines = text === '' ? undefined : parseJsonOr(text, lines);
+        if (lines === doc.items) return { ok: false, error: 'items: is not valid JSON' };
+      }
+      const lineIgnored = new Set<string>();
+      if (Array.isArray(lines)) {
+        lines = lines.map((l) => {
+          if (!isPlainObject(l)) return l;
+          for (const k of Object.keys(l)) if (!KNOWN_LINE.has(k)) lineIgnored.add(`items[].${k}`);
+          return {
+            ...withoutNulls(l),
+            productId: sourceIdOf(l.productId),
+            price: numberOf(l.price),
+            quantity: numberOf(l.quantity),
+          };
+        });
+      }
+      const r = check(
+        orderRow,
+        {
+          id: idValue,
+          email: doc.email,
+          status: typeof doc.status === 'string' ? doc.status.trim().toUpperCase() : doc.status,
+          createdAt: created(doc.createdAt),
+          completedAt: dateOf(doc.completedAt),
+          items: lines,
+        },
+        idField,
+      );
+      if (!r.ok) return r;
+      const o = r.data;
+      const current = o.status === 'CURRENT';
+      // An open cart becomes the user's cart: the id the imported user record points at.
+      const orderId = current ? cartIdFor(o.email) : appId('order', o.id);
+      const createdAt = o.createdAt ?? options.now;
+      const items = o.items.map((l) => ({
+        orderId,
+        productId: appId('product', l.productId),
+        title: l.title,
+        price: cents(l.price),
+        quantity: l.quantity,
+      }));
+      const order = {
+        orderId,
+        email: o.email,
+        status: o.status,
+        createdAt,
+        ...(current
+          ? {}
+          : {
+              completedAt: o.completedAt ?? createdAt,
+              total: cents(items.reduce((sum, i) => sum + i.price * i.quantity, 0)),
+              itemCount: items.length,
+            }),
+      };
+      return {
+        ok: true,
+        ignored: [...ignored, ...lineIgnored],
+        items: [
+          {
+            ...keys.order(o.email, orderId),
+            ...keys.orderIndex(o.email, orderId, current),
+            entity: 'Order',
+            ...order,
+          },
+          ...items.map((i) => ({ ...keys.orderItem(orderId, i.productId), entity: 'OrderItem', ...i })),
+        ],
+      };
+    }
+  }
+}
+
+// --- DynamoDB limits -----------------------------------------------------------------------------
+
+export const MAX_ITEM_BYTES = 400 * 1024;
+export const MAX_PARTITION_KEY_BYTES = 2048;
+export const MAX_SORT_KEY_BYTES = 1024;
+
+const utf8 = (s: string) => Buffer.byteLength(s, 'utf8');
+
+/** Bytes of a number: about one per two significant digits, plus one. */
+function numberBytes(n: string): number {
+  const digits = n
+    .replace(/^[+-]/, '')
+    .replace(/[eE].*$/, '')
+    .replace('.', '')
+    .replace(/^0+/, '')
+    .replace(/0+$/, '');
+  return Math.ceil(Math.max(digits.length, 1) / 2) + 1;
+}
+
+function valueBytes(v: AttributeValue): number {
+  if (v.S !== undefined) return utf8(v.S);
+  if (v.N !== undefined) return numberBytes(v.N);
+  if (v.B !== undefined) return v.B.byteLength;
+  if (v.BOOL !== undefined || v.NULL !== undefined) return 1;
+  if (v.SS !== undefined) return v.SS.reduce((s, x) => s + utf8(x), 0);
+  if (v.NS !== undefined) return v.NS.reduce((s, x) => s + numberBytes(x), 0);
+  if (v.BS !== undefined) return v.BS.reduce((s, x) => s + x.byteLength, 0);
+  // Lists and maps: 3 bytes of overhead, and (conservatively) one more per element.
+  if (v.L !== undefined) return 3 + v.L.reduce((s, x) => s + 1 + valueBytes(x), 0);
+  if (v.M !== undefined)
+    return 3 + Object.entries(v.M).reduce((s, [k, x]) => s + 1 + utf8(k) + valueBytes(x), 0);
+  return 0;
+}
+
+/** An item's size as DynamoDB counts it against the 400 KB limit: attribute names plus values. */
+export function itemBytes(item: Record<string, AttributeValue>): number {
+  return Object.entries(item).reduce((s, [k, v]) => s + utf8(k) + valueBytes(v), 0);
+}
+
+/** DynamoDB's documented number range: 38 digits of precision, magnitude 1e-130 to 9.99...e125. */
+function numberProblem(n: string): string | undefined {
+  const x = Number(n);
+  if (!Number.isFinite(x)) return `${n} is not a finite number`;
+  if (x !== 0 && (Math.abs(x) >= 1e126 || Math.abs(x) < 1e-130))
+    return `${n} is out of DynamoDB's number range`;
+  return undefined;
+}
+
+function firstNumberProblem(v: AttributeValue): string | undefined {
+  if (v.N !== undefined) return numberProblem(v.N);
+  if (v.NS !== undefined) return v.NS.map(numberProblem).find((p) => p !== undefined);
+  if (v.L !== undefined) return v.L.map(firstNumberProblem).find((p) => p !== undefined);
+  if (v.M !== undefined)
+    return Object.values(v.M)
+      .map(firstNumberProblem)
+      .find((p) => p !== undefined);
+  return undefined;
+}
+
+const KEY_LIMITS: { name: string; max: number }[] = [
+  { name: tableDefinition.partitionKey.name, max: MAX_PARTITION_KEY_BYTES },
+  { name: tableDefinition.sortKey.name, max: MAX_SORT_KEY_BYTES },
+  ...tableDefinition.indexes.flatMap((i) => [
+    { name: i.partitionKey.name, max: MAX_PARTITION_KEY_BYTES },
+    { name: i.sortKey.name, max: MAX_SORT_KEY_BYTES },
+  ]),
+];
+
+/** Why DynamoDB would refuse this (marshalled) item, or undefined. */
+export function itemProblem(item: Record<string, AttributeValue>): string | undefined {
+  const size = itemBytes(item);
+  if (size > MAX_ITEM_BYTES) {
+    return `the ${String(item[tableDefinition.sortKey.name]?.S ?? 'item').split('#')[0]} item would be ${size} bytes, over DynamoDB's 400 KB item limit`;
+  }
+  for (const { name, max } of KEY_LIMITS) {
+    const v = item[name];
+    if (v === undefined) continue;
+    if (v.S !== undefined) {
+      if (v.S === '') return `key attribute ${name} would be empty`;
+      if (utf8(v.S) > max)
+        return `key attribute ${name} would be ${utf8(v.S)} bytes, over DynamoDB's ${max}-byte limit`;
+    }
+  }
+  for (const [name, v] of Object.entries(item)) {
+    const p = firstNumberProblem(v);
+    if (p) return `${name}: ${p}`;
+  }
+  return undefined;
+}
