@@ -93,7 +93,10 @@ export function generateSeed(options: SeedOptions = {}): SeedData {
 
   const cumulative: number[] = [];
   let sum = 0;
-  for (const p of products) cumulative.push((sum += p.weight));
+  for (const p of products) {
+    sum += p.weight;
+    cumulative.push(sum);
+  }
   const popular = (): SeededProduct => {
     const x = rnd() * sum;
     let lo = 0;
