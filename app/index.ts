@@ -83,3 +83,4 @@ export function createShop(options: ShopOptions): Shop {
   };
 }
 export * from './events.js';
+export * as schemas from './http/schemas.js';

@@ -2,7 +2,10 @@ import { createHash } from 'node:crypto';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
 // The app's own request validation: an imported row must be something the app could have accepted.
-import { addToCartBody, id as appIdSchema, newProductBody, registerBody } from '../../app/http/schemas.js';
+import { schemas } from '../../app/index.js';
+
+const { addToCartBody, id: appIdSchema, newProductBody, registerBody } = schemas;
+
 import { keys, tableDefinition } from '../../app/index.js';
 
 /**
