@@ -16,10 +16,17 @@ import { appThroughput } from './app-throughput.js';
 import { gateCost } from './gate-cost.js';
 import { killLoadDrivers } from './load.js';
 import { loadEfficiency } from './load-efficiency.js';
+import { seedThroughput } from './seed-throughput.js';
 import { timeToFirstResult } from './time-to-first-result.js';
 import { type BenchRow, type BenchSection, completeRow } from './types.js';
 
-const SECTIONS: readonly BenchSection[] = [appThroughput, timeToFirstResult, loadEfficiency, gateCost];
+const SECTIONS: readonly BenchSection[] = [
+  appThroughput,
+  timeToFirstResult,
+  loadEfficiency,
+  gateCost,
+  seedThroughput,
+];
 
 interface SectionOutcome {
   readonly id: string;
