@@ -438,7 +438,8 @@ export class CapacityGate {
     }
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) {
-      if (typeof v === 'string' && k !== 'host' && k !== 'content-length' && k !== 'transfer-encoding') headers[k] = v;
+      if (typeof v === 'string' && k !== 'host' && k !== 'content-length' && k !== 'transfer-encoding')
+        headers[k] = v;
     }
     let upstream: { status: number; ok: boolean; contentType: string; text: string };
     try {
