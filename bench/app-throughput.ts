@@ -47,20 +47,13 @@ import { createDynamoClients, keys } from '../app/index.js';
 import { startEmbeddedStack } from '../local/index.js';
 import { type HttpJob, LoadDriver, type LoadResult, type LoadWindow, type SdkJob } from './load.js';
 import { cpuMs } from './proc.js';
+import { envNumber, median } from './stats.js';
 import type { BenchContext, BenchSection, Goal, SectionRow } from './types.js';
 
 const GOAL: Goal = { op: '>=', ratio: 0.8 };
 const LIST_LIMIT = 20;
 /** Largest max/min of the per-round ratios still called a steady measurement. */
 const NOISY_SPREAD = 1.5;
-
-function envNumber(name: string, fallback: number, min: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < min) throw new Error(`${name}=${raw}: expected a number >= ${min}`);
-  return n;
-}
 
 /** One access pattern measured both ways. */
 interface PatternCase {
@@ -69,12 +62,6 @@ interface PatternCase {
   readonly sdk: Omit<SdkJob, keyof LoadWindow | 'kind' | 'endpoint'>;
   /** Compares one app answer with the direct answer for the same input; throws on a difference. */
   check(appUrl: string, doc: DynamoDBDocumentClient): Promise<void>;
-}
-
-function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
 const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : 'n/a');

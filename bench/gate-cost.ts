@@ -44,6 +44,7 @@ import { createDynamoClients, ensureTable, keys } from '../app/index.js';
 import { CapacityGate, type DynamoDBLocal, startDynamoDBLocal } from '../local/index.js';
 import { LoadDriver, type LoadResult, type LoadWindow, type SdkJob, type SdkSequenceJob } from './load.js';
 import { cpuMs } from './proc.js';
+import { envNumber, median } from './stats.js';
 import type { BenchContext, BenchSection, Goal, SectionRow } from './types.js';
 
 const ADDED_MS_GOAL = 0.3;
@@ -57,21 +58,6 @@ const PRIME_STEADY = 0.1;
 const NOISY_SPREAD = 1.25;
 
 type Side = 'direct' | 'gated';
-
-function envNumber(name: string, fallback: number, min: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < min) throw new Error(`${name}=${raw}: expected a number >= ${min}`);
-  return n;
-}
-
-function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  if (s.length === 0) return Number.NaN;
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-}
 
 const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 const signed = (n: number, digits = 3) => (n >= 0 ? `+${fmt(n, digits)}` : fmt(n, digits));

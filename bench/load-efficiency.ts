@@ -36,6 +36,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { envNumber, median } from './stats.js';
 import {
   artilleryProblems,
   artilleryResponses,
@@ -61,21 +62,6 @@ const RUN_GRACE_MS = 60_000;
 /** Largest max/min of the per-round ratios still called a steady measurement. */
 const NOISY_SPREAD = 1.1;
 const SERVER = fileURLToPath(new URL('./ok-server.ts', import.meta.url));
-
-function envNumber(name: string, fallback: number, min: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < min) throw new Error(`${name}=${raw}: expected a number >= ${min}`);
-  return n;
-}
-
-function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  if (s.length === 0) return Number.NaN;
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-}
 
 function scenarioYaml(target: string, durationS: number, rate: number): string {
   const gets = Array.from({ length: GETS }, (_, i) => `      - get: { url: /, name: get${i + 1} }`);

@@ -10,17 +10,12 @@ import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { bulkWrite, createDynamoClients, createTableInput, generateSeed } from '../app/index.js';
 import { startDynamoDBLocal } from '../local/index.js';
+import { median } from './stats.js';
 import type { BenchSection, SectionRow } from './types.js';
 
 const ROUNDS = Number(process.env.BENCH_SEED_ROUNDS ?? 4);
 const WARMUP_ROUNDS = Number(process.env.BENCH_SEED_WARMUP ?? 3);
 const CONCURRENCY = 8;
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
-};
 
 export const seedThroughput: BenchSection = {
   id: 'seed-throughput',

@@ -27,6 +27,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { median } from './stats.js';
 import { artilleryProblems, loadtestProblems, readJson } from './tool-reports.js';
 import {
   ARTILLERY_BIN,
@@ -64,13 +65,6 @@ function runsFromEnv(): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1) throw new Error(`BENCH_TTFR_RUNS=${raw}: expected a whole number >= 1`);
   return n;
-}
-
-function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  if (s.length === 0) return Number.NaN;
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
 function scenarioYaml(target: string): string {
