@@ -13,8 +13,9 @@ import { type ClientResult, ClientStats } from './client-stats.js';
  */
 const require = createRequire(import.meta.url);
 
+type ScenarioFn = (context: unknown, callback: (err: unknown, context: unknown) => void) => void;
 interface HttpEngineProto {
-  createScenario(spec: unknown, ee: EventEmitter): unknown;
+  createScenario(spec: unknown, ee: EventEmitter): ScenarioFn;
   __loadtestWrapped?: boolean;
 }
 interface IntCore {
@@ -54,6 +55,9 @@ interface PayloadSpec {
 
 let active: ClientStats | undefined;
 const hooked = new WeakSet<EventEmitter>();
+/** The scenario emitters of the run in progress, and of runs stopped early. */
+let current = new Set<EventEmitter>();
+const stopped = new WeakSet<EventEmitter>();
 
 function requestName(params: { name?: unknown; method?: unknown; url?: unknown }): string {
   if (typeof params.name === 'string' && params.name !== '') return params.name;
@@ -96,7 +100,11 @@ function interceptHttpEngine(): void {
       hooked.add(ee);
       listen(ee);
     }
-    return original.call(this, spec, ee);
+    current.add(ee);
+    const scenario = original.call(this, spec, ee);
+    // Artillery's stop() only stops its metrics: its phaser goes on firing arrivals. A run stopped
+    // early turns them into no-ops, so a reused process (a warm Lambda) sends no stray load.
+    return (context, callback) => (stopped.has(ee) ? callback(null, context) : scenario(context, callback));
   };
   proto.__loadtestWrapped = true;
 }
@@ -121,6 +129,8 @@ function loadPayload(script: ArtilleryScript, scriptPath: string): unknown {
 export interface RunOptions {
   readonly onProgress?: (result: ClientResult) => void;
   readonly progressIntervalMs?: number;
+  /** Stop generating load early (e.g. before a Lambda time limit); resolves with what was seen. */
+  readonly signal?: AbortSignal;
 }
 
 /** Runs the whole script once in this process and resolves with what the client saw. */
@@ -150,12 +160,19 @@ export async function runScript(
         stats.addCounters(period.counters ?? {}),
       );
       ee.once('done', () => done());
+      const stop = () => {
+        for (const e of current) stopped.add(e);
+        done();
+      };
+      if (options.signal?.aborted) return stop();
+      options.signal?.addEventListener('abort', stop, { once: true });
       ee.run();
     });
     await ee.stop();
   } finally {
     if (timer) clearInterval(timer);
     active = undefined;
+    current = new Set();
   }
   return stats.result(startedAt, new Date());
 }

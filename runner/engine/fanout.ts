@@ -1,30 +1,36 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { SeedFile } from '../../local/index.js';
 import type { ArtilleryScript } from './artillery.js';
 import { type ClientResult, mergeClientResults } from './client-stats.js';
+import type { RunnerEvent, RunnerResult } from './handler.js';
 import type { WorkerMessage, WorkerRequest } from './worker.js';
 
 /**
  * Fan-out: split a scenario's arrival rate over N workers, run them concurrently, merge exactly.
- * The `Invoker` is the seam where AWS Lambda plugs in; locally each worker is a child process.
+ * The `Invoker` is the seam: locally each worker is a child process running the runner handler;
+ * on AWS each is a Lambda invocation of the same handler.
  */
 export interface SliceOutcome {
   readonly worker: number;
-  readonly status: 'ok' | 'failed' | 'aborted';
+  /** ok: ran to the end; stopped: cut short (time limit, Ctrl-C); failed: error, crash or time-out. */
+  readonly status: 'ok' | 'stopped' | 'failed';
   /** The final result, or the last progress seen when the worker failed or was stopped. */
   readonly result: ClientResult | undefined;
+  /** What went wrong, or why it stopped early. */
   readonly error?: string;
 }
 
 export interface Invoker {
-  invoke(
-    worker: number,
-    script: ArtilleryScript,
-    onProgress: (r: ClientResult) => void,
-    scriptPath: string,
-  ): Promise<SliceOutcome>;
-  /** Stop every worker still running; their outcomes resolve as 'aborted'. */
+  invoke(event: RunnerEvent, onProgress: (r: ClientResult) => void): Promise<SliceOutcome>;
+  /** Stop every worker still running; they resolve with what they saw so far. */
   abort(): void;
+}
+
+/** A runner handler's result as a fan-out outcome. */
+export function outcomeOf(r: RunnerResult): SliceOutcome {
+  const error = r.status === 'stopped' ? r.stoppedEarly : r.error;
+  return { worker: r.worker, status: r.status, result: r.result, ...(error ? { error } : {}) };
 }
 
 const RATE_KEYS = ['arrivalRate', 'rampTo', 'maxVusers'] as const;
@@ -73,12 +79,8 @@ export class LocalProcessInvoker implements Invoker {
     for (let i = 0; i < workers; i += 1) if (!this.warm.has(i)) this.warm.set(i, this.spawn(i));
   }
 
-  invoke(
-    worker: number,
-    script: ArtilleryScript,
-    onProgress: (r: ClientResult) => void,
-    scriptPath = '',
-  ): Promise<SliceOutcome> {
+  invoke(event: RunnerEvent, onProgress: (r: ClientResult) => void): Promise<SliceOutcome> {
+    const { worker } = event;
     return new Promise((resolve) => {
       const child = this.warm.get(worker) ?? this.spawn(worker);
       this.warm.delete(worker);
@@ -89,32 +91,32 @@ export class LocalProcessInvoker implements Invoker {
           last = m.result;
           onProgress(m.result);
         } else if (m.type === 'done') {
-          outcome = { worker, status: 'ok', result: m.result };
-        } else if (m.type === 'failed') {
-          outcome = { worker, status: 'failed', result: last, error: m.message };
+          outcome = outcomeOf(m.outcome);
         }
       });
       child.on('exit', (code, signal) => {
         resolve(
-          outcome ??
-            (this.aborted
-              ? { worker, status: 'aborted', result: last }
-              : {
-                  worker,
-                  status: 'failed',
-                  result: last,
-                  error: `worker exited (code ${code}, signal ${signal})`,
-                }),
+          outcome ?? {
+            worker,
+            status: this.aborted ? 'stopped' : 'failed',
+            result: last,
+            error: `worker process exited (code ${code}, signal ${signal}) before returning its result`,
+          },
         );
       });
-      const request: WorkerRequest = { type: 'run', script, scriptPath };
+      const request: WorkerRequest = { type: 'run', event };
       child.send(request);
     });
   }
 
   abort(): void {
     this.aborted = true;
-    for (const c of this.children) c.kill('SIGTERM');
+    for (const c of this.children) {
+      const stop: WorkerRequest = { type: 'stop' };
+      if (c.connected) c.send(stop);
+      // A worker that does not return its result in time is killed; its last progress stands.
+      setTimeout(() => c.kill('SIGTERM'), 5000).unref();
+    }
   }
 
   /** Stop workers that were started but never used (the run failed before load began). */
@@ -129,27 +131,46 @@ export interface FanOutResult {
   readonly slices: SliceOutcome[];
 }
 
+export interface FanOutOptions {
+  /** Seed data carried in each event (AWS); local workers read LOADTEST_SEED_FILE instead. */
+  readonly seed?: SeedFile;
+  readonly stopBeforeLimitMs?: number;
+  readonly onProgress?: (merged: ClientResult) => void;
+}
+
+/** The events for N workers: each gets its slice of the arrival rate and its index. */
+export function workerEvents(
+  script: ArtilleryScript,
+  scriptPath: string,
+  workers: number,
+  options: Omit<FanOutOptions, 'onProgress'> = {},
+): RunnerEvent[] {
+  return Array.from({ length: workers }, (_, worker) => ({
+    worker,
+    workers,
+    script: sliceScript(script, worker, workers),
+    scriptPath,
+    ...(options.seed ? { seed: options.seed } : {}),
+    ...(options.stopBeforeLimitMs !== undefined ? { stopBeforeLimitMs: options.stopBeforeLimitMs } : {}),
+  }));
+}
+
 export async function fanOut(
   script: ArtilleryScript,
   scriptPath: string,
   workers: number,
   invoker: Invoker,
-  onProgress?: (merged: ClientResult) => void,
+  options: FanOutOptions = {},
 ): Promise<FanOutResult> {
   const latest: (ClientResult | undefined)[] = new Array(workers).fill(undefined);
   const progress = () =>
-    onProgress?.(mergeClientResults(latest.filter((r): r is ClientResult => r !== undefined)));
+    options.onProgress?.(mergeClientResults(latest.filter((r): r is ClientResult => r !== undefined)));
   const slices = await Promise.all(
-    Array.from({ length: workers }, (_, i) =>
-      invoker.invoke(
-        i,
-        sliceScript(script, i, workers),
-        (r) => {
-          latest[i] = r;
-          progress();
-        },
-        scriptPath,
-      ),
+    workerEvents(script, scriptPath, workers, options).map((event) =>
+      invoker.invoke(event, (r) => {
+        latest[event.worker] = r;
+        progress();
+      }),
     ),
   );
   const results = slices.flatMap((s) => (s.result ? [s.result] : []));

@@ -2,14 +2,13 @@ import { compileExpression } from 'filtrex';
 import {
   decodeSketch,
   isPatternId,
-  type MetricsSnapshot,
   mergeSketches,
-  type PatternSnapshot,
   patternIds,
   quantiles,
 } from '../../app/index.js';
 import type { GateSnapshot } from '../../local/index.js';
 import type { ClientResult } from '../engine/client-stats.js';
+import type { ServerPattern, ServerSnapshot } from '../metrics/index.js';
 import { type EnsureCheck, ensureIdentifier, rewriteEnsureExpression } from '../scenario/load.js';
 import { compare, type Threshold } from '../scenario/thresholds.js';
 import type { EnsureResult, PatternRow, Report, TableRow, ThresholdResult } from './types.js';
@@ -27,7 +26,7 @@ export interface BuildInput {
   readonly target: string;
   readonly client: ClientResult;
   /** The app's per-pattern numbers for the run window; undefined if it exposes none. */
-  readonly server: MetricsSnapshot | undefined;
+  readonly server: ServerSnapshot | undefined;
   readonly thresholds: readonly Threshold[];
   readonly ensure: readonly EnsureCheck[];
   readonly pricing?: Report['pricing'];
@@ -46,7 +45,7 @@ function order(names: Iterable<string>): string[] {
 
 function row(id: string, input: BuildInput, pricing: Report['pricing']): PatternRow {
   const c = input.client.byName[id];
-  const s: PatternSnapshot | undefined = isPatternId(id) ? input.server?.patterns[id] : undefined;
+  const s: ServerPattern | undefined = isPatternId(id) ? input.server?.patterns[id] : undefined;
   const requests = c?.requests ?? s?.count ?? 0;
   const errors = c?.errors ?? s?.errors ?? 0;
   const serverCount = s?.count ?? 0;
@@ -162,7 +161,7 @@ export function evaluateEnsure(checks: readonly EnsureCheck[], vars: Record<stri
   });
 }
 
-function tables(server: MetricsSnapshot | undefined, tableName: string): TableRow[] {
+function tables(server: ServerSnapshot | undefined, tableName: string): TableRow[] {
   if (!server) return [];
   const sums = new Map<string, { rcu: number; wcu: number }>();
   for (const p of Object.values(server.patterns)) {

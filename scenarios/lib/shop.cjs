@@ -4,10 +4,16 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
+// Cached per file: a reused process (a warm Lambda runner) gets a new seed file for each run.
 let seed;
+let seedFile;
 function load() {
-  if (!seed) {
-    const file = process.env.LOADTEST_SEED_FILE || path.resolve('.loadtest/seed.json');
+  const file = process.env.LOADTEST_SEED_FILE || path.resolve('.loadtest/seed.json');
+  if (!seed || seedFile !== file) {
+    seed = undefined;
+    seedFile = file;
+    cumulative = undefined;
+    turn = 0;
     try {
       seed = JSON.parse(fs.readFileSync(file, 'utf8'));
     } catch (err) {
@@ -22,12 +28,12 @@ function load() {
 }
 
 // Workers take interleaved users, so N workers never share one (two VUs on one cart would conflict).
-const worker = Number(process.env.LOADTEST_WORKER || 0);
-const workers = Number(process.env.LOADTEST_WORKERS || 1);
 let turn = 0;
 
 function pickUser(context, _events, done) {
   const { users } = load();
+  const worker = Number(process.env.LOADTEST_WORKER || 0);
+  const workers = Number(process.env.LOADTEST_WORKERS || 1);
   const user = users[(worker + workers * turn++) % users.length];
   context.vars.email = user.email;
   context.vars.token = user.token;

@@ -2,7 +2,7 @@ import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/pro
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { DEFAULT_BILLING, type MetricsSnapshot } from '../../../app/index.js';
+import { DEFAULT_BILLING, } from '../../../app/index.js';
 import {
   type EmbeddedStack,
   type GateCapacity,
@@ -10,12 +10,15 @@ import {
   writeStackSeedFile,
 } from '../../../local/index.js';
 import { fanOut, LocalProcessInvoker } from '../../engine/fanout.js';
+import { LocalMetricsSource, } from '../../metrics/index.js';
 import { Progress, phasesSeconds } from '../../progress.js';
 import { buildReport, DEFAULT_PRICING } from '../../report/build.js';
 import { renderConsole, renderJUnit, renderMarkdown } from '../../report/render.js';
 import type { Report } from '../../report/types.js';
 import { loadScenario, type Scenario } from '../../scenario/load.js';
+import { prepareAwsRun } from '../aws-target.js';
 import { EXIT, RunFailed, UsageError } from '../errors.js';
+import type { RunTarget } from '../target.js';
 
 interface RunArgs {
   scenario: string;
@@ -39,13 +42,26 @@ interface RunArgs {
   writeCapacity?: number;
   maxRead?: number;
   maxWrite?: number;
+  stack?: string;
+  awsRegion?: string;
+  allowTarget?: string;
+  allowPartial: boolean;
+  yes: boolean;
+  metricsDelay: number;
 }
 
 function checkArgs(args: RunArgs): void {
-  if (args.target !== 'local') {
-    throw new UsageError(
-      `--target ${args.target}: only "local" is available in this version (AWS fan-out is not built yet)`,
-    );
+  if (args.target !== 'local' && args.target !== 'aws') {
+    throw new UsageError(`--target: expected local or aws, got "${args.target}"`);
+  }
+  if (args.target === 'aws' && !args.stack) {
+    throw new UsageError('--target aws needs --stack <name> (the stackName the CDK app was deployed with)');
+  }
+  if (args.target === 'local' && (args.stack || args.allowTarget)) {
+    throw new UsageError(`${args.stack ? '--stack' : '--allow-target'} is for --target aws only`);
+  }
+  if (!(args.metricsDelay >= 0 && args.metricsDelay <= 900)) {
+    throw new UsageError(`--metrics-delay: expected seconds 0-900, got ${args.metricsDelay}`);
   }
   if (args.duration !== undefined && !(args.duration > 0 && args.duration <= 86_400)) {
     throw new UsageError(`--duration: expected seconds, 0 < d <= 86400, got ${args.duration}`);
@@ -53,10 +69,11 @@ function checkArgs(args: RunArgs): void {
   if (args.rate !== undefined && !(args.rate > 0 && args.rate <= 100_000)) {
     throw new UsageError(`--rate: expected arrivals per second, 0 < r <= 100000, got ${args.rate}`);
   }
-  if (!Number.isInteger(args.workers) || args.workers < 1 || args.workers > 64) {
-    throw new UsageError(`--workers: expected a whole number 1-64, got ${args.workers}`);
+  const maxWorkers = args.target === 'aws' ? 1000 : 64;
+  if (!Number.isInteger(args.workers) || args.workers < 1 || args.workers > maxWorkers) {
+    throw new UsageError(`--workers: expected a whole number 1-${maxWorkers}, got ${args.workers}`);
   }
-  if (args.url !== undefined) {
+  if (args.url !== undefined && args.target === 'local') {
     let u: URL;
     try {
       u = new URL(args.url);
@@ -119,15 +136,6 @@ function applyOverrides(scenario: Scenario, args: RunArgs): void {
   ];
 }
 
-async function fetchMetrics(appUrl: string): Promise<MetricsSnapshot | undefined> {
-  try {
-    const res = await fetch(`${appUrl}/__metrics`, { signal: AbortSignal.timeout(5000) });
-    return res.ok ? ((await res.json()) as MetricsSnapshot) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 async function writeOut(path: string, text: string): Promise<void> {
   await mkdir(dirname(resolve(path)), { recursive: true });
   await writeFile(path, text);
@@ -146,18 +154,47 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('target', {
         type: 'string',
         default: 'local',
-        describe: 'Where to run: local (the embedded stack)',
+        describe: 'Where to run: local (the embedded stack) or aws (Lambda runners of a deployed stack)',
+      })
+      .option('stack', {
+        type: 'string',
+        describe: 'With --target aws: the deployed CDK app (its stackName, e.g. DynamoLoadtest)',
+      })
+      .option('aws-region', {
+        type: 'string',
+        describe: 'With --target aws: the region of the stack (default AWS_REGION)',
+      })
+      .option('allow-target', {
+        type: 'string',
+        describe: "With --target aws: allow this --url although it is not the stack's own app",
+      })
+      .option('allow-partial', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'Exit by the thresholds even when a worker failed or timed out (the report still says partial)',
+      })
+      .option('yes', {
+        type: 'boolean',
+        default: false,
+        describe: 'With --target aws: start without asking (needed when not on a TTY)',
+      })
+      .option('metrics-delay', {
+        type: 'number',
+        default: 120,
+        describe: 'With --target aws: seconds to wait for CloudWatch metrics after the run',
       })
       .option('url', {
         type: 'string',
-        describe: 'Use an app already running here (e.g. from loadtest up) instead of starting one',
+        describe:
+          'Use an app already running here (e.g. from loadtest up) instead of starting one; with --target aws, the stack app unless --allow-target',
       })
       .option('duration', { type: 'number', describe: 'Override: run one steady phase of this many seconds' })
       .option('rate', { type: 'number', describe: 'Override: arrivals per second for that phase' })
       .option('workers', {
         type: 'number',
         default: 1,
-        describe: 'Load worker processes; the rate is split between them',
+        describe: 'Load workers (local processes or Lambda invocations); the rate is split between them',
       })
       .option('output', {
         type: 'string',
@@ -226,95 +263,81 @@ export const runCommand: CommandModule<object, RunArgs> = {
       writePerMillionUsd:
         args.priceWrite ?? scenario.loadtest.pricing?.writePerMillion ?? DEFAULT_PRICING.writePerMillionUsd,
     };
-
-    const scratch = await mkdtemp(join(tmpdir(), 'loadtest-run-'));
-    // The processor reads the seed lazily, at the first virtual user: after it is written below.
-    const seedFile = args.url ? resolve(args.stateDir, 'seed.json') : join(scratch, 'seed.json');
-    const invoker = new LocalProcessInvoker({
-      LOADTEST_WORKERS: String(args.workers),
-      LOADTEST_SEED_FILE: seedFile,
-    });
-    invoker.prestart(args.workers);
-    let stack: EmbeddedStack | undefined;
-    let appUrl: string;
-    try {
-      if (args.url) {
-        appUrl = args.url.replace(/\/$/, '');
-        const health = await fetch(`${appUrl}/health`, { signal: AbortSignal.timeout(5000) }).catch(
-          () => undefined,
-        );
-        if (!health?.ok) throw new RunFailed(`--url ${appUrl}: the app does not answer GET /health`);
-        await readFile(seedFile).catch(() => {
-          throw new RunFailed(
-            `--url: no seed data at ${seedFile}; start the app with \`loadtest up\` (it writes it)`,
-          );
-        });
-      } else {
-        stack = await startEmbeddedStack({
-          port: 0,
-          ...(args.dynamodbEndpoint ? { dynamodbEndpoint: args.dynamodbEndpoint } : {}),
-          seed: {
-            users: scenario.loadtest.seed?.users ?? 100,
-            products: scenario.loadtest.seed?.products ?? 60,
-          },
-          capacityGate: args.capacityGate,
-          log,
-        });
-        appUrl = stack.appUrl;
-        await writeStackSeedFile(stack, seedFile);
-        log(`app: ${appUrl}`);
-      }
-    } catch (err) {
-      invoker.close();
-      await rm(scratch, { recursive: true, force: true });
-      throw err;
-    }
+    const target =
+      args.target === 'aws'
+        ? await prepareAwsRun({ ...args, stack: args.stack ?? '' }, scenario, log)
+        : await prepareLocalRun(args, scenario, capacity, log);
 
     const outputPath = args.output ?? join(args.stateDir, 'report.json');
     let failure: string | undefined;
+    let interrupted = false;
     const abort = (reason: string) => {
       if (failure) return;
       failure = reason;
       log(`\nstopping: ${reason}`);
-      invoker.abort();
+      target.invoker.abort();
     };
-    const onSigint = () => abort('interrupted (SIGINT)');
-    const onSigterm = () => abort('terminated (SIGTERM)');
+    const onSigint = () => {
+      interrupted = true;
+      abort('interrupted (SIGINT)');
+    };
+    const onSigterm = () => {
+      interrupted = true;
+      abort('terminated (SIGTERM)');
+    };
     process.on('SIGINT', onSigint);
     process.on('SIGTERM', onSigterm);
-    stack?.onFailure((reason) => abort(reason));
+    target.onFailure?.((reason) => abort(reason));
 
     let report: Report;
     try {
-      await fetch(`${appUrl}/__metrics/reset`, { method: 'POST' }).catch(() => undefined);
-      // Fresh buckets (full burst) at the scenario's capacity, and counters for this run only.
-      stack?.gate?.reset(capacity);
-      scenario.script.config.target = appUrl;
+      scenario.script.config.target = target.appUrl;
       const total = phasesSeconds(scenario.script.config.phases ?? []);
-      log(`running ${scenario.name} (${total} s, ${args.workers} worker${args.workers > 1 ? 's' : ''})...`);
+      log(
+        `running ${scenario.name} (${total} s, ${args.workers} ${target.workerKind}${args.workers > 1 ? 's' : ''})...`,
+      );
       const progress = new Progress(total);
       if (!args.quiet) progress.start();
-      const poll = setInterval(async () => {
-        const m = await fetchMetrics(appUrl);
-        if (m)
-          progress.setThrottles(Object.values(m.patterns).reduce((s, p) => s + (p?.throttleEvents ?? 0), 0));
-      }, 2000);
-      poll.unref();
-      const result = await fanOut(scenario.script, scenario.path, args.workers, invoker, (merged) =>
-        progress.update(merged),
+      const poll = target.live
+        ? setInterval(async () => {
+            const m = (await target.metrics.read({ start: new Date(), end: new Date() })).app;
+            if (m)
+              progress.setThrottles(
+                Object.values(m.patterns).reduce((s, p) => s + (p?.throttleEvents ?? 0), 0),
+              );
+          }, 2000)
+        : undefined;
+      poll?.unref();
+      const result = await fanOut(
+        scenario.script,
+        target.scriptPath ?? scenario.path,
+        args.workers,
+        target.invoker,
+        {
+          ...(target.seed ? { seed: target.seed } : {}),
+          onProgress: (merged) => progress.update(merged),
+        },
       ).finally(() => {
         clearInterval(poll);
         progress.stop();
       });
       const failed = result.slices.filter((s) => s.status !== 'ok');
       if (!failure && failed.length > 0) {
-        failure = `worker(s) ${failed.map((s) => s.worker).join(', ')} failed: ${failed[0]?.error?.split('\n')[0] ?? 'unknown error'}`;
+        failure = `${failed.length} of ${args.workers} worker(s) did not complete: ${failed
+          .map((s) => `worker ${s.worker} ${s.status}: ${s.error?.split('\n')[0] ?? 'unknown error'}`)
+          .join('; ')}`;
       }
+      const window = { start: new Date(result.merged.startedAt), end: new Date(result.merged.endedAt) };
+      await target.settle?.(window);
+      const server = await target.metrics.read(window).catch((err: Error) => {
+        log(`note: could not read the server side from ${target.metrics.describe}: ${err.message}`);
+        return { app: undefined, dynamodb: undefined };
+      });
       report = buildReport({
         scenario: scenario.name,
-        target: appUrl,
+        target: target.appUrl,
         client: result.merged,
-        server: await fetchMetrics(appUrl),
+        server: server.app,
         thresholds: scenario.thresholds,
         ensure: scenario.ensure,
         pricing,
@@ -325,14 +348,13 @@ export const runCommand: CommandModule<object, RunArgs> = {
           status: s.status,
           ...(s.error ? { error: s.error } : {}),
         })),
-        ...(stack ? { tableName: stack.tableName } : {}),
-        ...(stack?.gate ? { gate: stack.gate.snapshot() } : {}),
+        ...(target.tableName ? { tableName: target.tableName } : {}),
+        ...(server.dynamodb ? { gate: server.dynamodb } : {}),
       });
     } finally {
       process.off('SIGINT', onSigint);
       process.off('SIGTERM', onSigterm);
-      await stack?.stop().catch(() => {});
-      await rm(scratch, { recursive: true, force: true });
+      await target.stop().catch(() => {});
     }
 
     await writeOut(outputPath, `${JSON.stringify(report, null, 2)}\n`);
@@ -343,6 +365,82 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const text = renderConsole(report);
     console.log(args.quiet ? (text.split('\n').pop() ?? '') : text);
     console.log(`report: ${outputPath}`);
-    process.exitCode = report.partial ? EXIT.runFailed : report.passed ? EXIT.ok : EXIT.thresholdFailed;
+    for (const link of target.links ?? []) console.log(link);
+    const thresholdsPassed =
+      report.thresholds.every((t) => t.passed) && report.ensure.every((e) => e.passed || !e.strict);
+    // --allow-partial forgives failed workers, never an interrupted run.
+    process.exitCode =
+      report.partial && (interrupted || !args.allowPartial)
+        ? EXIT.runFailed
+        : thresholdsPassed
+          ? EXIT.ok
+          : EXIT.thresholdFailed;
   },
 };
+
+/** The embedded stack (or an app already up, with --url) and local worker processes. */
+async function prepareLocalRun(
+  args: RunArgs,
+  scenario: Scenario,
+  capacity: GateCapacity,
+  log: (line: string) => void,
+): Promise<RunTarget> {
+  const scratch = await mkdtemp(join(tmpdir(), 'loadtest-run-'));
+  // The processor reads the seed lazily, at the first virtual user: after it is written below.
+  const seedFile = args.url ? resolve(args.stateDir, 'seed.json') : join(scratch, 'seed.json');
+  const invoker = new LocalProcessInvoker({ LOADTEST_SEED_FILE: seedFile });
+  invoker.prestart(args.workers);
+  let stack: EmbeddedStack | undefined;
+  let appUrl: string;
+  try {
+    if (args.url) {
+      appUrl = args.url.replace(/\/$/, '');
+      const health = await fetch(`${appUrl}/health`, { signal: AbortSignal.timeout(5000) }).catch(
+        () => undefined,
+      );
+      if (!health?.ok) throw new RunFailed(`--url ${appUrl}: the app does not answer GET /health`);
+      await readFile(seedFile).catch(() => {
+        throw new RunFailed(
+          `--url: no seed data at ${seedFile}; start the app with \`loadtest up\` (it writes it)`,
+        );
+      });
+    } else {
+      stack = await startEmbeddedStack({
+        port: 0,
+        ...(args.dynamodbEndpoint ? { dynamodbEndpoint: args.dynamodbEndpoint } : {}),
+        seed: {
+          users: scenario.loadtest.seed?.users ?? 100,
+          products: scenario.loadtest.seed?.products ?? 60,
+        },
+        capacityGate: args.capacityGate,
+        log,
+      });
+      appUrl = stack.appUrl;
+      await writeStackSeedFile(stack, seedFile);
+      log(`app: ${appUrl}`);
+    }
+    await fetch(`${appUrl}/__metrics/reset`, { method: 'POST' }).catch(() => undefined);
+    // Fresh buckets (full burst) at the scenario's capacity, and counters for this run only.
+    stack?.gate?.reset(capacity);
+  } catch (err) {
+    invoker.close();
+    await stack?.stop().catch(() => {});
+    await rm(scratch, { recursive: true, force: true });
+    throw err;
+  }
+  const running = stack;
+  return {
+    appUrl,
+    invoker,
+    workerKind: 'worker',
+    live: true,
+    metrics: new LocalMetricsSource(appUrl, running?.gate),
+    ...(running ? { tableName: running.tableName } : {}),
+    onFailure: (listener) => running?.onFailure(listener),
+    async stop() {
+      invoker.close();
+      await running?.stop();
+      await rm(scratch, { recursive: true, force: true });
+    },
+  };
+}

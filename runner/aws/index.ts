@@ -1,0 +1,12 @@
+export { CloudWatchMetricsSource, type CloudWatchSourceOptions } from './cloudwatch.js';
+export { LambdaInvoker } from './invoker.js';
+export { handler as lambdaHandler, type LambdaContextLike } from './lambda.js';
+export { LAMBDA_PRICING, type Plan, planRun, renderPlan, requestsPerVuser } from './plan.js';
+export { deployedTokens } from './secrets.js';
+export {
+  dashboardConsoleUrl,
+  readStackOutputs,
+  STACK_OUTPUTS,
+  StackNotReady,
+  type StackOutputs,
+} from './stack.js';

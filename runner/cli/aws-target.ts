@@ -1,0 +1,195 @@
+import { readFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { fileURLToPath } from 'node:url';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { createDynamoClients, seed } from '../../app/index.js';
+import type { SeedFile } from '../../local/index.js';
+import {
+  CloudWatchMetricsSource,
+  dashboardConsoleUrl,
+  deployedTokens,
+  LambdaInvoker,
+  planRun,
+  readStackOutputs,
+  renderPlan,
+  StackNotReady,
+} from '../aws/index.js';
+import type { Report } from '../report/types.js';
+import type { Scenario } from '../scenario/load.js';
+import { RunFailed, UsageError } from './errors.js';
+import type { RunTarget } from './target.js';
+
+/**
+ * `loadtest run --target aws`: the deployed stack's app, its runner Lambda as the workers, and
+ * CloudWatch for the server side. Every AWS client uses the default credential chain; each honours
+ * AWS_ENDPOINT_URL_<SERVICE>, which is how the tests point them at local stand-ins.
+ */
+export interface AwsRunArgs {
+  readonly stack: string;
+  readonly awsRegion?: string;
+  readonly url?: string;
+  readonly allowTarget?: string;
+  readonly workers: number;
+  readonly yes: boolean;
+  readonly stateDir: string;
+  readonly metricsDelay: number;
+}
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** The runner stops this long before its Lambda time limit so its result gets back. */
+const STOP_BEFORE_LIMIT_MS = 20_000;
+
+async function localReport(stateDir: string, scenario: string): Promise<Report | undefined> {
+  try {
+    const r = JSON.parse(await readFile(join(stateDir, 'report.json'), 'utf8')) as Report;
+    return r.scenario === scenario && !r.target.startsWith('https://') ? r : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+export async function prepareAwsRun(
+  args: AwsRunArgs,
+  scenario: Scenario,
+  log: (line: string) => void,
+): Promise<RunTarget> {
+  const region = args.awsRegion ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  if (!region) throw new UsageError('--target aws: no region; pass --aws-region or set AWS_REGION');
+  const cfn = new CloudFormationClient({ region });
+  let outputs: Awaited<ReturnType<typeof readStackOutputs>>;
+  try {
+    outputs = await readStackOutputs(cfn, args.stack);
+  } catch (err) {
+    if (err instanceof StackNotReady) throw new RunFailed(err.message);
+    const e = err as Error;
+    throw new RunFailed(
+      `--stack ${args.stack}: cannot read the stack outputs in ${region}: ${e.name}: ${e.message}`,
+    );
+  } finally {
+    cfn.destroy();
+  }
+  // Load goes to the stack's own app only, unless the user names another target twice.
+  const appUrl = (args.url ?? outputs.appUrl).replace(/\/$/, '');
+  if (appUrl !== outputs.appUrl && args.allowTarget?.replace(/\/$/, '') !== appUrl) {
+    throw new UsageError(
+      `--url ${appUrl} is not the app of stack ${args.stack} (${outputs.appUrl}); to send load there anyway pass --allow-target ${appUrl}`,
+    );
+  }
+
+  const lambda = new LambdaClient({
+    region,
+    // A load slice must never be sent twice: no SDK retries.
+    maxAttempts: 1,
+    requestHandler: { requestTimeout: 16 * 60_000, httpsAgent: { maxSockets: args.workers } },
+  });
+  const fn = await lambda
+    .send(new GetFunctionConfigurationCommand({ FunctionName: outputs.runnerFunctionName }))
+    .catch((err: Error) => {
+      lambda.destroy();
+      throw new RunFailed(`runner function ${outputs.runnerFunctionName}: ${err.name}: ${err.message}`);
+    });
+  const memoryMb = fn.MemorySize ?? 2048;
+  const timeoutSec = fn.Timeout ?? 900;
+
+  const plan = planRun(
+    scenario.script,
+    args.workers,
+    memoryMb,
+    await localReport(args.stateDir, scenario.name),
+  );
+  log(renderPlan(plan, outputs.runnerFunctionName, appUrl));
+  if (plan.durationSec > timeoutSec - STOP_BEFORE_LIMIT_MS / 1000) {
+    log(
+      `note: the scenario runs ${plan.durationSec} s but the runner's timeout is ${timeoutSec} s: workers will stop early and the report will be partial`,
+    );
+  }
+  if (!args.yes) {
+    if (!process.stdin.isTTY) {
+      lambda.destroy();
+      throw new UsageError('--target aws: not on a terminal to confirm the plan; pass --yes to start');
+    }
+    if (!(await confirm('start this run? [y/N] '))) {
+      lambda.destroy();
+      throw new RunFailed('not started: the plan was not confirmed');
+    }
+  }
+
+  // The same deterministic seed as the embedded stack, written idempotently to the stack's table;
+  // tokens are signed with the stack's secret, as the deployed app verifies them.
+  const secrets = new SecretsManagerClient({ region });
+  const { raw, doc } = createDynamoClients({ region });
+  let seedFile: SeedFile;
+  try {
+    const started = Date.now();
+    const seeded = await seed(doc, outputs.tableName, {
+      users: scenario.loadtest.seed?.users ?? 100,
+      products: scenario.loadtest.seed?.products ?? 60,
+    });
+    log(
+      `seed: ${seeded.products.length} products, ${seeded.users.length} users in ${outputs.tableName} (${Date.now() - started} ms)`,
+    );
+    const tokens = await deployedTokens(secrets, outputs.authSecretArn);
+    seedFile = {
+      appUrl,
+      users: await Promise.all(
+        seeded.users.map(async (u) => ({ email: u.email, token: await tokens.sign(u.email) })),
+      ),
+      products: seeded.products.map((p) => ({
+        id: p.id,
+        category: p.category,
+        title: p.title,
+        price: p.price,
+        weight: p.weight,
+      })),
+    };
+  } catch (err) {
+    lambda.destroy();
+    const e = err as Error;
+    throw new RunFailed(`seeding stack ${args.stack}: ${e.name}: ${e.message}`);
+  } finally {
+    raw.destroy();
+    secrets.destroy();
+  }
+
+  const cloudwatch = new CloudWatchClient({ region });
+  const path = resolve(scenario.path);
+  const inRepo = !relative(ROOT, path).startsWith('..');
+  return {
+    appUrl,
+    invoker: new LambdaInvoker(lambda, outputs.runnerFunctionName),
+    workerKind: 'Lambda worker',
+    live: false,
+    seed: seedFile,
+    // The runner image holds this repository; a scenario from elsewhere travels in the event, and
+    // its processor (if any) must be one of scenarios/lib.
+    scriptPath: inRepo ? relative(ROOT, path) : join('scenarios', 'external.yml'),
+    tableName: outputs.tableName,
+    metrics: new CloudWatchMetricsSource(cloudwatch, { tableName: outputs.tableName }),
+    links: [`dashboard: ${dashboardConsoleUrl(region, outputs.dashboardName)}`],
+    async settle() {
+      if (args.metricsDelay > 0) {
+        log(
+          `waiting ${args.metricsDelay} s for CloudWatch to publish the run's metrics (--metrics-delay)...`,
+        );
+        await new Promise((r) => setTimeout(r, args.metricsDelay * 1000));
+      }
+    },
+    async stop() {
+      lambda.destroy();
+      cloudwatch.destroy();
+    },
+  };
+}

@@ -1,0 +1,29 @@
+import type { SeedFile } from '../../local/index.js';
+import type { Invoker } from '../engine/fanout.js';
+import type { MetricsSource, RunWindow } from '../metrics/index.js';
+
+/**
+ * Where `loadtest run` sends load and reads the server side from: the embedded stack with local
+ * worker processes, or a deployed stack with Lambda workers. The run itself (fan-out, merge,
+ * report) is the same code for both.
+ */
+export interface RunTarget {
+  readonly appUrl: string;
+  readonly invoker: Invoker;
+  readonly metrics: MetricsSource;
+  /** "worker" or "Lambda worker", for messages. */
+  readonly workerKind: string;
+  /** Poll the server side during the run for the progress line (cheap locally, not on CloudWatch). */
+  readonly live: boolean;
+  /** Seed data carried in each worker's event (AWS); local workers read a seed file. */
+  readonly seed?: SeedFile;
+  /** The scenario path as the workers see it (relative to the runner image's root on AWS). */
+  readonly scriptPath?: string;
+  readonly tableName?: string;
+  /** Printed after the report (e.g. the CloudWatch dashboard's URL). */
+  readonly links?: readonly string[];
+  onFailure?(listener: (reason: string) => void): void;
+  /** Wait until the server side of the window can be read (CloudWatch publishes with a delay). */
+  settle?(window: RunWindow): Promise<void>;
+  stop(): Promise<void>;
+}

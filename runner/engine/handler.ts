@@ -1,0 +1,147 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { SeedFile } from '../../local/index.js';
+import { type ArtilleryScript, runScript } from './artillery.js';
+import type { ClientResult } from './client-stats.js';
+
+/**
+ * The runner handler: one worker's slice of a scenario, run with the embedded Artillery engine.
+ * A plain function of (event, context) -> result, so the same code runs in a local worker process
+ * and in the Lambda runner; adapters only translate.
+ */
+export interface RunnerEvent {
+  readonly worker: number;
+  readonly workers: number;
+  /** This worker's slice (its share of the arrival rate), already made by `sliceScript`. */
+  readonly script: ArtilleryScript;
+  /** The scenario file, absolute or relative to the working directory; its processor resolves from it. */
+  readonly scriptPath: string;
+  /** Users (with tokens) and products for the scenarios' processor; else LOADTEST_SEED_FILE is used. */
+  readonly seed?: SeedFile;
+  /** Stop this long before the time limit, so the result is returned in time (default 10 s). */
+  readonly stopBeforeLimitMs?: number;
+}
+
+export type RunnerStatus = 'ok' | 'stopped' | 'failed';
+
+export interface RunnerResult {
+  readonly worker: number;
+  /** ok: the slice ran to its end; stopped: cut short (time limit, abort); failed: an error. */
+  readonly status: RunnerStatus;
+  readonly result?: ClientResult;
+  readonly error?: string;
+  /** Why the slice ended before the scenario did. */
+  readonly stoppedEarly?: string;
+}
+
+export interface RunnerContext {
+  /** Milliseconds left before the host kills this invocation (Lambda's getRemainingTimeInMillis). */
+  readonly remainingMs?: () => number;
+  readonly onProgress?: (result: ClientResult) => void;
+  /** Stop now (Ctrl-C in the CLI): the result is what was seen so far. */
+  readonly signal?: AbortSignal;
+}
+
+export const DEFAULT_STOP_BEFORE_LIMIT_MS = 10_000;
+
+const seedSchema = z.object({
+  appUrl: z.string(),
+  users: z.array(z.object({ email: z.string(), token: z.string() })),
+  products: z.array(
+    z.object({
+      id: z.string(),
+      category: z.string(),
+      title: z.string(),
+      price: z.number(),
+      weight: z.number(),
+    }),
+  ),
+});
+
+export const runnerEventSchema = z.object({
+  worker: z.number().int().min(0),
+  workers: z.number().int().min(1),
+  script: z
+    .object({ config: z.looseObject({ phases: z.array(z.record(z.string(), z.unknown())).optional() }) })
+    .loose()
+    .refine(
+      (s) => Array.isArray((s as { scenarios?: unknown }).scenarios),
+      'script.scenarios: expected a list',
+    ),
+  scriptPath: z.string().min(1),
+  seed: seedSchema.optional(),
+  stopBeforeLimitMs: z.number().min(0).optional(),
+});
+
+/** Validates an event from outside (a Lambda payload); throws a message naming the bad field. */
+export function parseRunnerEvent(input: unknown): RunnerEvent {
+  const parsed = runnerEventSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`bad runner event: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
+  }
+  return parsed.data as RunnerEvent;
+}
+
+let invocation = 0;
+
+export async function runSlice(event: RunnerEvent, context: RunnerContext = {}): Promise<RunnerResult> {
+  const { worker } = event;
+  const stop = new AbortController();
+  let stoppedEarly: string | undefined;
+  const onAbort = () => {
+    stoppedEarly ??= 'stopped on request (Ctrl-C, or another part of the run failed)';
+    stop.abort();
+  };
+  context.signal?.addEventListener('abort', onAbort, { once: true });
+  let deadline: NodeJS.Timeout | undefined;
+  if (context.remainingMs) {
+    const margin = event.stopBeforeLimitMs ?? DEFAULT_STOP_BEFORE_LIMIT_MS;
+    const left = context.remainingMs();
+    deadline = setTimeout(
+      () => {
+        stoppedEarly = `time limit: stopped ${Math.round(margin / 1000)} s before the host's limit (${Math.round(left / 1000)} s at start)`;
+        stop.abort();
+      },
+      Math.max(0, left - margin),
+    );
+  }
+  // The processor reads these; a reused process (a warm Lambda) may have run another worker before.
+  process.env.LOADTEST_WORKER = String(worker);
+  process.env.LOADTEST_WORKERS = String(event.workers);
+  let dir: string | undefined;
+  let latest: ClientResult | undefined;
+  try {
+    if (event.seed) {
+      invocation += 1;
+      dir = join(tmpdir(), `loadtest-runner-${process.pid}-${invocation}`);
+      await mkdir(dir, { recursive: true });
+      const file = join(dir, 'seed.json');
+      await writeFile(file, JSON.stringify(event.seed));
+      process.env.LOADTEST_SEED_FILE = file;
+    }
+    const result = await runScript(event.script, event.scriptPath, {
+      signal: stop.signal,
+      onProgress: (r) => {
+        latest = r;
+        context.onProgress?.(r);
+      },
+    });
+    return stoppedEarly
+      ? { worker, status: 'stopped', result, stoppedEarly }
+      : { worker, status: 'ok', result };
+  } catch (err) {
+    return {
+      worker,
+      status: 'failed',
+      ...(latest ? { result: latest } : {}),
+      error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+    };
+  } finally {
+    if (deadline) clearTimeout(deadline);
+    context.signal?.removeEventListener('abort', onAbort);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  }
+}
