@@ -1,0 +1,382 @@
+import { readFileSync } from 'node:fs';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CloudWatchClient, type GetMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
+import { type InvokeCommandInput, LambdaClient } from '@aws-sdk/client-lambda';
+import { DDSketch } from '@datadog/sketches-js';
+import { describe, expect, it } from 'vitest';
+import { encodeSketch, patternIds, tableDefinition } from '../../app/index.js';
+import {
+  CloudWatchMetricsSource,
+  dashboardConsoleUrl,
+  LambdaInvoker,
+  planRun,
+  readStackOutputs,
+  StackNotReady,
+} from '../../runner/aws/index.js';
+import type { RunnerEvent, RunnerResult } from '../../runner/engine/handler.js';
+import { RecordedHttpHandler, type SeenRequest, TEST_CREDENTIALS } from '../helpers/recorded-aws.js';
+
+const fixture = (name: string) => readFileSync(new URL(`../fixtures/aws/${name}`, import.meta.url), 'utf8');
+const region = 'eu-west-1';
+
+function form(req: SeenRequest): URLSearchParams {
+  return new URLSearchParams(req.body);
+}
+
+describe('stack outputs (CloudFormation DescribeStacks, recorded responses)', () => {
+  const xml = { 'content-type': 'text/xml' };
+
+  it('reads every output the CLI needs from the five stacks', async () => {
+    const http = new RecordedHttpHandler((req) => {
+      const suffix = form(req).get('StackName')?.split('-')[1]?.toLowerCase() ?? '';
+      return { status: 200, headers: xml, body: fixture(`describe-stacks-${suffix}.xml`) };
+    });
+    const cfn = new CloudFormationClient({ region, credentials: TEST_CREDENTIALS, requestHandler: http });
+    const outputs = await readStackOutputs(cfn, 'DynamoLoadtest');
+    expect(outputs).toEqual({
+      stackName: 'DynamoLoadtest',
+      tableName: 'DynamoLoadtest-Data-TableCD117FA1-1ABCDEF2345',
+      appUrl: 'https://abcd1234ef.eu-west-1.awsapprunner.com',
+      authSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:AuthSecret3D2B1A-AbCdEf',
+      runnerFunctionName: 'DynamoLoadtest-Runners-Runner9F2C3D4E-Xy12AbCd34Ef',
+      dashboardName: 'DynamoLoadtest-shop',
+      topicArn: 'arn:aws:sns:eu-west-1:123456789012:DynamoLoadtest-Events-OrderCompletedTopic-AbC123',
+    });
+    // The wire requests: the Query protocol, one DescribeStacks per stack.
+    expect(http.seen.map((r) => form(r).get('StackName')).sort()).toEqual(
+      ['Data', 'Events', 'Observability', 'Runners', 'Service'].map((s) => `DynamoLoadtest-${s}`),
+    );
+    for (const r of http.seen) {
+      expect(r.method).toBe('POST');
+      expect(form(r).get('Action')).toBe('DescribeStacks');
+      expect(form(r).get('Version')).toBe('2010-05-15');
+      expect(r.headers.authorization).toMatch(
+        /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d+\/eu-west-1\/cloudformation\//,
+      );
+    }
+  });
+
+  it('names a stack that does not exist and how to deploy it', async () => {
+    const http = new RecordedHttpHandler((req) =>
+      form(req).get('StackName') === 'DynamoLoadtest-Events'
+        ? { status: 400, headers: xml, body: fixture('describe-stacks-missing.xml') }
+        : {
+            status: 200,
+            headers: xml,
+            body: fixture(`describe-stacks-${form(req).get('StackName')?.split('-')[1]?.toLowerCase()}.xml`),
+          },
+    );
+    const cfn = new CloudFormationClient({
+      region,
+      credentials: TEST_CREDENTIALS,
+      requestHandler: http,
+      maxAttempts: 1,
+    });
+    const err = await readStackOutputs(cfn, 'DynamoLoadtest').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StackNotReady);
+    expect((err as Error).message).toMatch(/DynamoLoadtest-Events does not exist.*npx cdk deploy --all/);
+  });
+
+  it('refuses a stack whose deployment has not finished', async () => {
+    const http = new RecordedHttpHandler((req) => ({
+      status: 200,
+      headers: xml,
+      body: fixture(
+        `describe-stacks-${form(req).get('StackName')?.split('-')[1]?.toLowerCase()}.xml`,
+      ).replace('CREATE_COMPLETE', 'CREATE_IN_PROGRESS'),
+    }));
+    const cfn = new CloudFormationClient({ region, credentials: TEST_CREDENTIALS, requestHandler: http });
+    await expect(readStackOutputs(cfn, 'DynamoLoadtest')).rejects.toThrow(/is CREATE_IN_PROGRESS: wait/);
+  });
+
+  it('links the dashboard in the CloudWatch console', () => {
+    expect(dashboardConsoleUrl('eu-west-1', 'DynamoLoadtest-shop')).toBe(
+      'https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#dashboards/dashboard/DynamoLoadtest-shop',
+    );
+  });
+});
+
+function sketchOf(values: number[]) {
+  const s = new DDSketch({ relativeAccuracy: 0.01 });
+  for (const v of values) s.accept(v);
+  return encodeSketch(s);
+}
+
+const event: RunnerEvent = {
+  worker: 3,
+  workers: 8,
+  script: { config: { phases: [{ duration: 10, arrivalRate: 1 }] }, scenarios: [{ flow: [] }] },
+  scriptPath: 'scenarios/smoke.yml',
+};
+
+describe('Lambda invoker (Invoke, recorded responses)', () => {
+  const fn = 'DynamoLoadtest-Runners-Runner9F2C3D4E-Xy12AbCd34Ef';
+  const lambda = (http: RecordedHttpHandler) =>
+    new LambdaClient({ region, credentials: TEST_CREDENTIALS, requestHandler: http, maxAttempts: 1 });
+
+  it('sends the event synchronously and returns the worker result', async () => {
+    const result: RunnerResult = {
+      worker: 3,
+      status: 'ok',
+      result: {
+        startedAt: '2026-11-23T10:00:00.000Z',
+        endedAt: '2026-11-23T10:00:10.000Z',
+        byName: {
+          getProduct: { requests: 3, errors: 0, codes: { '200': 3 }, latency: sketchOf([10, 20, 30]) },
+        },
+        counters: { 'vusers.created': 10 },
+      },
+    };
+    const http = new RecordedHttpHandler(() => ({
+      status: 200,
+      headers: { 'content-type': 'application/json', 'x-amz-executed-version': '$LATEST' },
+      body: JSON.stringify(result),
+    }));
+    const invoker = new LambdaInvoker(lambda(http), fn);
+    const request: InvokeCommandInput = invoker.request(event);
+    expect(request.InvocationType).toBe('RequestResponse');
+    let progress = 0;
+    const outcome = await invoker.invoke(event, () => {
+      progress += 1;
+    });
+    expect(outcome).toEqual({ worker: 3, status: 'ok', result: result.result });
+    expect(progress).toBe(1);
+    const [seen] = http.seen;
+    expect(seen?.method).toBe('POST');
+    expect(seen?.path).toBe(`/2015-03-31/functions/${fn}/invocations`);
+    expect(seen?.headers['x-amz-invocation-type']).toBe('RequestResponse');
+    expect(JSON.parse(seen?.body ?? '')).toEqual(event);
+  });
+
+  it('names a worker that timed out', async () => {
+    const http = new RecordedHttpHandler(() => ({
+      status: 200,
+      headers: { 'content-type': 'application/json', 'x-amz-function-error': 'Unhandled' },
+      body: JSON.stringify({
+        errorType: 'Sandbox.Timedout',
+        errorMessage:
+          'RequestId: 7f1c0d2e-1111-4c2b-9f00-abcdef012345 Error: Task timed out after 900.00 seconds',
+      }),
+    }));
+    const outcome = await new LambdaInvoker(lambda(http), fn).invoke(event, () => {});
+    expect(outcome.worker).toBe(3);
+    expect(outcome.status).toBe('failed');
+    expect(outcome.error).toMatch(/^timed out: Sandbox.Timedout: .*Task timed out after 900.00 seconds/);
+  });
+
+  it('reports a runner that stopped before its time limit as stopped, with its partial result', async () => {
+    const http = new RecordedHttpHandler(() => ({
+      status: 200,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        worker: 3,
+        status: 'stopped',
+        stoppedEarly: 'time limit: stopped 20 s before the host limit',
+        result: {
+          startedAt: '2026-11-23T10:00:00.000Z',
+          endedAt: '2026-11-23T10:14:40.000Z',
+          byName: {},
+          counters: {},
+        },
+      }),
+    }));
+    const outcome = await new LambdaInvoker(lambda(http), fn).invoke(event, () => {});
+    expect(outcome.status).toBe('stopped');
+    expect(outcome.error).toMatch(/time limit/);
+    expect(outcome.result?.endedAt).toBe('2026-11-23T10:14:40.000Z');
+  });
+
+  it('names a throttled invoke (too many concurrent executions)', async () => {
+    const http = new RecordedHttpHandler(() => ({
+      status: 429,
+      headers: { 'content-type': 'application/json', 'x-amzn-errortype': 'TooManyRequestsException' },
+      body: JSON.stringify({
+        Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded',
+        Type: 'User',
+        message: 'Rate Exceeded.',
+      }),
+    }));
+    const outcome = await new LambdaInvoker(lambda(http), fn).invoke(event, () => {});
+    expect(outcome.status).toBe('failed');
+    expect(outcome.error).toMatch(/TooManyRequestsException: Rate Exceeded/);
+  });
+});
+
+describe('CloudWatch read-back (GetMetricData, recorded responses)', () => {
+  const run = { start: new Date('2026-11-23T10:00:20Z'), end: new Date('2026-11-23T10:02:05Z') };
+
+  it('asks for the whole run as one period on minute boundaries, within GetMetricData limits', () => {
+    const source = new CloudWatchMetricsSource(new CloudWatchClient({ region }), { tableName: 'shop-table' });
+    const requests: GetMetricDataCommandInput[] = source.requests(run);
+    expect(requests).toHaveLength(1);
+    const [r] = requests;
+    expect(r?.StartTime).toEqual(new Date('2026-11-23T10:00:00Z'));
+    expect(r?.EndTime).toEqual(new Date('2026-11-23T10:03:00Z'));
+    const queries = r?.MetricDataQueries ?? [];
+    expect(queries.length).toBeLessThanOrEqual(500);
+    expect(new Set(queries.map((q) => q.Id)).size).toBe(queries.length);
+    for (const q of queries) {
+      expect(q.Id).toMatch(/^[a-z][a-zA-Z0-9_]*$/);
+      expect(q.MetricStat?.Period).toBe(180);
+    }
+    const app = queries.filter((q) => q.MetricStat?.Metric?.Namespace === 'DynamoLoadtest/App');
+    expect(new Set(app.map((q) => q.MetricStat?.Metric?.Dimensions?.[1]?.Value))).toEqual(
+      new Set(patternIds),
+    );
+    const gsis = queries.filter((q) =>
+      q.MetricStat?.Metric?.Dimensions?.some((d) => d.Name === 'GlobalSecondaryIndexName'),
+    );
+    expect(new Set(gsis.map((q) => q.MetricStat?.Metric?.Dimensions?.[1]?.Value))).toEqual(
+      new Set(tableDefinition.indexes.map((i) => i.name)),
+    );
+  });
+
+  it('fills the report shapes from the recorded response', async () => {
+    const probe = new CloudWatchMetricsSource(new CloudWatchClient({ region }), { tableName: 'shop-table' });
+    const queries = probe.requests(run)[0]?.MetricDataQueries ?? [];
+    const find = (ns: string, metric: string, dims: Record<string, string>, stat = 'Sum') =>
+      queries.find(
+        (q) =>
+          q.MetricStat?.Metric?.Namespace === ns &&
+          q.MetricStat.Metric.MetricName === metric &&
+          q.MetricStat.Stat === stat &&
+          (q.MetricStat.Metric.Dimensions ?? []).length === Object.keys(dims).length &&
+          (q.MetricStat.Metric.Dimensions ?? []).every((d) => dims[d.Name ?? ''] === d.Value),
+      )?.Id;
+    const app = (metric: string, stat = 'Sum') =>
+      find('DynamoLoadtest/App', metric, { Service: 'shop', AccessPattern: 'getProduct' }, stat);
+    const values: Record<string, number[]> = {
+      [app('Requests') ?? '']: [1200, 1800],
+      [app('Errors') ?? '']: [3],
+      [app('ThrottleEvents') ?? '']: [40],
+      [app('ConsumedRCU') ?? '']: [1500],
+      [app('Latency', 'p99') ?? '']: [41.5],
+      [app('Latency', 'p50') ?? '']: [6.25],
+      [find('AWS/DynamoDB', 'ConsumedReadCapacityUnits', { TableName: 'shop-table' }) ?? '']: [1500],
+      [find('AWS/DynamoDB', 'ReadThrottleEvents', { TableName: 'shop-table' }) ?? '']: [40],
+      [find('AWS/DynamoDB', 'ReadKeyRangeThroughputThrottleEvents', { TableName: 'shop-table' }) ?? '']: [40],
+      [find(
+        'AWS/DynamoDB',
+        'SuccessfulRequestLatency',
+        { TableName: 'shop-table', Operation: 'GetItem' },
+        'SampleCount',
+      ) ?? '']: [2960],
+      [find(
+        'AWS/DynamoDB',
+        'SuccessfulRequestLatency',
+        { TableName: 'shop-table', Operation: 'GetItem' },
+        'Average',
+      ) ?? '']: [3.5],
+    };
+    expect(Object.keys(values)).not.toContain('');
+    // A recorded page, then a second page: the reader follows NextToken.
+    const pages = [
+      {
+        MetricDataResults: queries.slice(0, 100).map((q) => ({
+          Id: q.Id,
+          Label: q.MetricStat?.Metric?.MetricName,
+          Timestamps: (values[q.Id ?? ''] ?? []).map(() => 1_795_428_000),
+          Values: values[q.Id ?? ''] ?? [],
+          StatusCode: 'Complete',
+        })),
+        NextToken: 'page-2',
+        Messages: [],
+      },
+      {
+        MetricDataResults: queries.slice(100).map((q) => ({
+          Id: q.Id,
+          Label: q.MetricStat?.Metric?.MetricName,
+          Timestamps: (values[q.Id ?? ''] ?? []).map(() => 1_795_428_000),
+          Values: values[q.Id ?? ''] ?? [],
+          StatusCode: 'Complete',
+        })),
+        Messages: [],
+      },
+    ];
+    const http = new RecordedHttpHandler((req) => ({
+      status: 200,
+      headers: { 'content-type': 'application/x-amz-json-1.0' },
+      body: JSON.stringify(JSON.parse(req.body).NextToken ? pages[1] : pages[0]),
+    }));
+    const cw = new CloudWatchClient({ region, credentials: TEST_CREDENTIALS, requestHandler: http });
+    const view = await new CloudWatchMetricsSource(cw, { tableName: 'shop-table' }).read(run);
+
+    expect(http.seen).toHaveLength(2);
+    expect(http.seen[0]?.headers['x-amz-target']).toBe('GraniteServiceVersion20100801.GetMetricData');
+    const sent = JSON.parse(http.seen[0]?.body ?? '{}') as {
+      MetricDataQueries: unknown[];
+      StartTime: number;
+    };
+    expect(sent.MetricDataQueries).toHaveLength(queries.length);
+    expect(sent.StartTime).toBe(Date.parse('2026-11-23T10:00:00Z') / 1000);
+    expect(JSON.parse(http.seen[1]?.body ?? '{}').NextToken).toBe('page-2');
+
+    expect(view.app?.patterns.getProduct).toMatchObject({
+      count: 3000,
+      errors: 3,
+      throttleEvents: 40,
+      rcu: 1500,
+      latencyMs: { p50: 6.25, p99: 41.5 },
+    });
+    // Patterns with no requests in the window are left out, as locally.
+    expect(Object.keys(view.app?.patterns ?? {})).toEqual(['getProduct']);
+    const table = view.dynamodb?.tables.find((t) => t.index === null);
+    expect(table).toMatchObject({
+      table: 'shop-table',
+      consumedRcu: 1500,
+      readThrottleEvents: 40,
+      throttleReasons: { TableReadKeyRangeThroughputExceeded: 40 },
+    });
+    expect(view.dynamodb?.metrics).toContainEqual({
+      name: 'SuccessfulRequestLatency',
+      dimensions: { TableName: 'shop-table', Operation: 'GetItem' },
+      sum: 3.5 * 2960,
+      count: 2960,
+      max: 0,
+    });
+  });
+});
+
+describe('the plan before a run on AWS', () => {
+  const script = {
+    config: {
+      phases: [
+        { duration: 60, arrivalRate: 10 },
+        { duration: 60, arrivalRate: 10, rampTo: 30 },
+      ],
+    },
+    scenarios: [
+      { weight: 3, flow: [{ get: { url: '/api/products/1', name: 'getProduct' } }] },
+      {
+        weight: 1,
+        flow: [
+          { get: { url: '/api/products/1', name: 'getProduct' } },
+          { post: { url: '/api/users', name: 'registerUser' } },
+        ],
+      },
+    ],
+  };
+
+  it('counts arrivals and requests, and prices Lambda and (from a local run) DynamoDB', () => {
+    const plan = planRun(script, 10, 2048, {
+      scenario: 'x',
+      startedAt: '2026-11-23T09:00:00Z',
+      patterns: [
+        { id: 'getProduct', costPerMillionUsd: 0.0625 },
+        { id: 'registerUser', costPerMillionUsd: 0.625 },
+      ],
+    } as never);
+    expect(plan.durationSec).toBe(120);
+    expect(plan.arrivals).toBe(600 + 1200);
+    expect(plan.peakRate).toBe(30);
+    expect(plan.requestsPerVuser).toBeCloseTo(1.25);
+    expect(plan.lambdaUsd).toBeCloseTo(10 * 130 * 2 * 0.0000133334 + 10 * 0.0000002, 8);
+    expect(plan.dynamodbUsd).toBeCloseTo((1800 * 1 * 0.0625 + 1800 * 0.25 * 0.625) / 1e6, 12);
+  });
+
+  it('says the DynamoDB cost is unknown without a local run', () => {
+    const plan = planRun(script, 1, 1024, undefined);
+    expect(plan.dynamodbUsd).toBeUndefined();
+    expect(plan.notes.join(' ')).toMatch(/run the scenario locally first/);
+  });
+});
