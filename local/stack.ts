@@ -30,6 +30,8 @@ export interface StackOptions {
    * seed is never throttled; a run sets the scenario's capacity with `gate.reset(capacity)`.
    */
   readonly capacityGate?: boolean;
+  /** Sign and verify tokens with this secret (>= 32 bytes), as the deployed app does with AUTH_SECRET; default random. */
+  readonly authSecret?: string;
   readonly log?: (line: string) => void;
 }
 
@@ -81,7 +83,7 @@ export async function startEmbeddedStack(options: StackOptions = {}): Promise<Em
   try {
     const table = await ensureTable(raw, tableName);
     log(`table: ${tableName} (${table})`);
-    const tokens = new LocalTokens(randomBytes(32));
+    const tokens = new LocalTokens(options.authSecret ?? randomBytes(32));
     shop = createShop({ doc, tableName, verifier: tokens, devTokens: tokens, exposeMetrics: true });
     let seeded: SeedResult | undefined;
     if (options.seed !== false) {

@@ -1,0 +1,141 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { MetricsSnapshot } from '../../app/index.js';
+import type { GateSnapshot } from '../../local/index.js';
+
+/**
+ * Stand-ins for the AWS control-plane calls `loadtest run --target aws` makes, on loopback, in the
+ * wire formats of the real services (CloudFormation's Query/XML, Secrets Manager's and CloudWatch's
+ * JSON). CloudWatch answers GetMetricData from the embedded stack's own numbers (the app's counters
+ * and the capacity gate's CloudWatch-named metrics), so the AWS path can be compared with the local.
+ */
+export interface FakeAwsOptions {
+  readonly stackName: string;
+  readonly outputs: Record<string, string>;
+  readonly secret: string;
+  readonly app: () => Promise<MetricsSnapshot | undefined>;
+  readonly gate: () => GateSnapshot | undefined;
+}
+
+export interface FakeAws {
+  readonly endpoint: string;
+  readonly calls: string[];
+  close(): Promise<void>;
+}
+
+const SUFFIX_OF: Record<string, string> = {
+  TableName: 'Data',
+  TableArn: 'Data',
+  AppUrl: 'Service',
+  AuthSecretArn: 'Service',
+  RunnerFunctionName: 'Runners',
+  DashboardName: 'Observability',
+  TopicArn: 'Events',
+};
+
+function describeStacks(name: string, outputs: Record<string, string>): string {
+  const members = Object.entries(outputs)
+    .filter(([k]) => `${name.split('-').slice(0, -1).join('-')}-${SUFFIX_OF[k]}` === name)
+    .map(([k, v]) => `<member><OutputKey>${k}</OutputKey><OutputValue>${v}</OutputValue></member>`)
+    .join('');
+  return `<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member><StackName>${name}</StackName><StackId>arn:aws:cloudformation:us-east-1:123456789012:stack/${name}/0</StackId><CreationTime>2026-11-20T09:14:03.512Z</CreationTime><StackStatus>CREATE_COMPLETE</StackStatus><Outputs>${members}</Outputs></member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></DescribeStacksResponse>`;
+}
+
+interface Query {
+  Id: string;
+  MetricStat: {
+    Metric: { Namespace: string; MetricName: string; Dimensions: { Name: string; Value: string }[] };
+    Stat: string;
+  };
+}
+
+function answer(q: Query, app: MetricsSnapshot | undefined, gate: GateSnapshot | undefined): number[] {
+  const m = q.MetricStat.Metric;
+  const dims = Object.fromEntries(m.Dimensions.map((d) => [d.Name, d.Value]));
+  if (m.Namespace === 'DynamoLoadtest/App') {
+    const p = app?.patterns[dims.AccessPattern as keyof MetricsSnapshot['patterns']];
+    if (!p) return [];
+    const sums: Record<string, number> = {
+      Requests: p.count,
+      Errors: p.errors,
+      ThrottleEvents: p.throttleEvents,
+      ThrottledRequests: p.throttledRequests,
+      Retries: p.retries,
+      ConsumedRCU: p.rcu,
+      ConsumedWCU: p.wcu,
+    };
+    if (m.MetricName !== 'Latency') return [sums[m.MetricName] ?? 0];
+    const l = p.latencyMs;
+    return [{ p50: l.p50, p95: l.p95, p99: l.p99, Maximum: l.max }[q.MetricStat.Stat] ?? 0];
+  }
+  const point = gate?.metrics.find(
+    (x) =>
+      x.name === m.MetricName &&
+      Object.keys(x.dimensions).length === m.Dimensions.length &&
+      m.Dimensions.every((d) => x.dimensions[d.Name] === d.Value),
+  );
+  if (!point) return [];
+  const stat = q.MetricStat.Stat;
+  if (stat === 'SampleCount') return [point.count];
+  if (stat === 'Average') return [point.sum / Math.max(1, point.count)];
+  if (stat === 'Maximum') return [point.max ?? 0];
+  return [point.sum];
+}
+
+export async function startFakeAws(options: FakeAwsOptions): Promise<FakeAws> {
+  const calls: string[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const target = String(req.headers['x-amz-target'] ?? '');
+      if (target === 'secretsmanager.GetSecretValue') {
+        calls.push('GetSecretValue');
+        const { SecretId } = JSON.parse(body) as { SecretId: string };
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+        return res.end(
+          JSON.stringify({ ARN: SecretId, Name: 'auth', SecretString: options.secret, VersionId: 'v1' }),
+        );
+      }
+      if (target === 'GraniteServiceVersion20100801.GetMetricData') {
+        calls.push('GetMetricData');
+        const { MetricDataQueries } = JSON.parse(body) as { MetricDataQueries: Query[] };
+        const app = await options.app();
+        const gate = options.gate();
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
+        return res.end(
+          JSON.stringify({
+            MetricDataResults: MetricDataQueries.map((q) => {
+              const values = answer(q, app, gate);
+              return {
+                Id: q.Id,
+                Label: q.MetricStat.Metric.MetricName,
+                Timestamps: values.map(() => Math.floor(Date.now() / 60_000) * 60),
+                Values: values,
+                StatusCode: 'Complete',
+              };
+            }),
+            Messages: [],
+          }),
+        );
+      }
+      const form = new URLSearchParams(body);
+      if (form.get('Action') === 'DescribeStacks') {
+        const name = form.get('StackName') ?? '';
+        calls.push(`DescribeStacks ${name}`);
+        res.writeHead(200, { 'content-type': 'text/xml' });
+        return res.end(describeStacks(name, options.outputs));
+      }
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ message: `fake AWS: no answer for ${target || body.slice(0, 80)}` }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    calls,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
