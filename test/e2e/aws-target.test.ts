@@ -145,4 +145,34 @@ describe('loadtest run --target aws (local stand-ins for AWS)', () => {
       await slow.close();
     }
   }, 60_000);
+
+  it('seeds the deployed table and writes users with tokens the deployed app accepts', async () => {
+    const csv = join(dir, 'users.csv');
+    const run = runCli(
+      [
+        'seed',
+        '--target',
+        'aws',
+        '--stack',
+        'DynamoLoadtest',
+        '--users',
+        '4',
+        '--products',
+        '3',
+        '--csv',
+        csv,
+      ],
+      {
+        env,
+      },
+    );
+    expect((await run.exited).code, run.stderr()).toBe(0);
+    expect(run.stdout()).toMatch(/seeded .* at stack DynamoLoadtest \(us-east-1\): 4 users, 3 products/);
+    const rows = (await readFile(csv, 'utf8')).trim().split('\n').slice(1);
+    expect(rows).toHaveLength(4);
+    const [email, token] = rows[0]?.split(',') ?? [];
+    const me = await fetch(`${stack.appUrl}/api/users/me`, { headers: { authorization: `Bearer ${token}` } });
+    expect(me.status).toBe(200);
+    expect(((await me.json()) as { email: string }).email).toBe(email);
+  }, 60_000);
 });

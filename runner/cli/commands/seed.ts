@@ -1,5 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import {
   bulkWrite,
@@ -22,6 +24,8 @@ interface SeedArgs {
   table?: string;
   csv?: string;
   stateDir: string;
+  stack?: string;
+  awsRegion?: string;
 }
 
 /** `loadtest seed`: deterministic synthetic data, BatchWriteItem 25 at a time, into the running stack or an endpoint. */
@@ -42,7 +46,16 @@ export const seedCommand: CommandModule<object, SeedArgs> = {
       .option('target', {
         type: 'string',
         default: 'local',
-        describe: 'local: the stack from `loadtest up`, or --dynamodb-endpoint',
+        describe:
+          'local: the stack from `loadtest up`, or --dynamodb-endpoint; aws: the table of a deployed --stack',
+      })
+      .option('stack', {
+        type: 'string',
+        describe: 'With --target aws: the deployed CDK app (its stackName)',
+      })
+      .option('aws-region', {
+        type: 'string',
+        describe: 'With --target aws: its region (default AWS_REGION)',
       })
       .option('dynamodb-endpoint', { type: 'string', describe: 'Write to this DynamoDB-compatible endpoint' })
       .option('table', {
@@ -56,8 +69,9 @@ export const seedCommand: CommandModule<object, SeedArgs> = {
       .option('state-dir', { type: 'string', default: '.loadtest' })
       .strict() as unknown as Argv<SeedArgs>,
   handler: async (args: ArgumentsCamelCase<SeedArgs>) => {
-    if (args.target !== 'local')
-      throw new UsageError(`--target ${args.target}: only "local" is available in this version`);
+    if (args.target !== 'local' && args.target !== 'aws')
+      throw new UsageError(`--target: expected local or aws, got "${args.target}"`);
+    if (args.target === 'aws' && !args.stack) throw new UsageError('--target aws needs --stack <name>');
     for (const flag of ['users', 'products', 'orders'] as const) {
       const v = args[flag];
       if (!Number.isInteger(v) || v < 0 || v > 1_000_000)
@@ -68,17 +82,11 @@ export const seedCommand: CommandModule<object, SeedArgs> = {
     if (args.orders > 0 && (args.users === 0 || args.products === 0)) {
       throw new UsageError('--orders needs at least one user and one product');
     }
-    const stack = await readStackFile(args.stateDir);
-    const endpoint = args.dynamodbEndpoint ?? stack?.dynamodbEndpoint;
-    if (!endpoint) {
-      throw new RunFailed(
-        'no DynamoDB to seed: start the stack with `loadtest up`, or pass --dynamodb-endpoint URL',
-      );
-    }
-    const tableName = args.table ?? stack?.tableName ?? DEFAULT_TABLE_NAME;
-    const { raw, doc } = createDynamoClients({ endpoint });
+    const target = args.target === 'aws' ? await awsTable(args) : await localTable(args);
+    const { raw, doc, tableName, where, mint } = target;
     try {
-      await ensureTable(raw, tableName);
+      // A deployed table exists already (CDK made it); only a local one may need creating.
+      if (args.target === 'local') await ensureTable(raw, tableName);
       const data = generateSeed({
         users: args.users,
         products: args.products,
@@ -103,27 +111,11 @@ export const seedCommand: CommandModule<object, SeedArgs> = {
       if (tty) process.stderr.write('\n');
       const seconds = (Date.now() - started) / 1000;
       console.log(
-        `seeded ${tableName} at ${endpoint}: ${data.users.length} users, ${data.products.length} products, ${data.orders.length} orders = ${result.written} items in ${result.calls} BatchWriteItem calls (${result.retries} retries), ${seconds.toFixed(1)} s, ${Math.round(result.written / Math.max(seconds, 0.001))} items/s`,
+        `seeded ${tableName} at ${where}: ${data.users.length} users, ${data.products.length} products, ${data.orders.length} orders = ${result.written} items in ${result.calls} BatchWriteItem calls (${result.retries} retries), ${seconds.toFixed(1)} s, ${Math.round(result.written / Math.max(seconds, 0.001))} items/s`,
       );
-      // Tokens come from the running app (its signing key never leaves that process).
-      const mint = stack?.appUrl
-        ? async (email: string) => {
-            const res = await fetch(`${stack.appUrl}/api/dev/token`, {
-              method: 'POST',
-              headers: { 'content-type': 'application/json' },
-              body: JSON.stringify({ email }),
-            });
-            if (!res.ok)
-              throw new RunFailed(
-                `could not get a token for ${email} from ${stack.appUrl}: HTTP ${res.status}`,
-              );
-            return ((await res.json()) as { token: string }).token;
-          }
-        : undefined;
-      if (stack?.appUrl && mint && !args.dynamodbEndpoint) {
-        const file = join(args.stateDir, 'seed.json');
-        await writeSeedFile(file, stack.appUrl, data, mint);
-        console.log(`scenarios will use these users and products: ${file}`);
+      if (target.seedFile && mint) {
+        await writeSeedFile(target.seedFile.path, target.seedFile.appUrl, data, mint);
+        console.log(`scenarios will use these users and products: ${target.seedFile.path}`);
       }
       if (args.csv) {
         if (!mint)
@@ -140,3 +132,75 @@ export const seedCommand: CommandModule<object, SeedArgs> = {
     }
   },
 };
+
+interface SeedTarget {
+  raw: DynamoDBClient;
+  doc: DynamoDBDocumentClient;
+  tableName: string;
+  where: string;
+  /** Signs a token for a user, when something can (the running app, or the stack's secret). */
+  mint: ((email: string) => Promise<string>) | undefined;
+  seedFile?: { path: string; appUrl: string };
+}
+
+async function localTable(args: SeedArgs): Promise<SeedTarget> {
+  const stack = await readStackFile(args.stateDir);
+  const endpoint = args.dynamodbEndpoint ?? stack?.dynamodbEndpoint;
+  if (!endpoint) {
+    throw new RunFailed(
+      'no DynamoDB to seed: start the stack with `loadtest up`, or pass --dynamodb-endpoint URL',
+    );
+  }
+  const { raw, doc } = createDynamoClients({ endpoint });
+  // Tokens come from the running app (its signing key never leaves that process).
+  const mint = stack?.appUrl
+    ? async (email: string) => {
+        const res = await fetch(`${stack.appUrl}/api/dev/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ email }),
+        });
+        if (!res.ok)
+          throw new RunFailed(`could not get a token for ${email} from ${stack.appUrl}: HTTP ${res.status}`);
+        return ((await res.json()) as { token: string }).token;
+      }
+    : undefined;
+  return {
+    raw,
+    doc,
+    tableName: args.table ?? stack?.tableName ?? DEFAULT_TABLE_NAME,
+    where: endpoint,
+    mint,
+    ...(stack?.appUrl && !args.dynamodbEndpoint
+      ? { seedFile: { path: join(args.stateDir, 'seed.json'), appUrl: stack.appUrl } }
+      : {}),
+  };
+}
+
+/** The deployed stack's table, with the default credentials; tokens signed with the stack's secret. */
+async function awsTable(args: SeedArgs): Promise<SeedTarget> {
+  const region = args.awsRegion ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  if (!region) throw new UsageError('--target aws: no region; pass --aws-region or set AWS_REGION');
+  const { CloudFormationClient } = await import('@aws-sdk/client-cloudformation');
+  const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
+  const { deployedTokens, readStackOutputs } = await import('../../aws/index.js');
+  const cfn = new CloudFormationClient({ region });
+  const secrets = new SecretsManagerClient({ region });
+  try {
+    const outputs = await readStackOutputs(cfn, args.stack ?? '').catch((err: Error) => {
+      throw new RunFailed(`--stack ${args.stack}: ${err.message}`);
+    });
+    const tokens = await deployedTokens(secrets, outputs.authSecretArn);
+    const { raw, doc } = createDynamoClients({ region });
+    return {
+      raw,
+      doc,
+      tableName: args.table ?? outputs.tableName,
+      where: `stack ${args.stack} (${region})`,
+      mint: (email) => tokens.sign(email),
+    };
+  } finally {
+    cfn.destroy();
+    secrets.destroy();
+  }
+}
