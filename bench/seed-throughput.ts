@@ -2,7 +2,7 @@
  * Seeding throughput: `loadtest seed`'s writer (bulkWrite: 25 items a call, 8 calls in flight,
  * UnprocessedItems retried with backoff, progress) against a bare BatchWriteItem loop with the same
  * batch size and the same 8 calls in flight, on the same DynamoDB Local, in the same process. Both
- * write the same generated items (into a table of their own) each round; rounds alternate which side goes
+ * write the same generated items into the same table each round; rounds alternate which side goes
  * first and the ratio is the median of the paired per-round ratios. DynamoDB Local is warmed up with
  * a few unmeasured rounds first (its JIT speeds it up a lot over the first seconds).
  */

@@ -33,6 +33,8 @@ export interface BuildInput {
   readonly partial?: boolean;
   readonly error?: string;
   readonly workers?: Report['workers'];
+  /** The run over time (see timeline.ts), carried into the report as recorded. */
+  readonly timeline?: Report['timeline'];
 }
 
 const round = (n: number, d = 6) => Math.round(n * 10 ** d) / 10 ** d;
@@ -216,5 +218,6 @@ export function buildReport(input: BuildInput & { tableName?: string }): Report 
     hotKeys: input.gate ? input.gate.hotKeys.filter((k) => k.rcu + k.wcu + k.throttleEvents > 0) : [],
     thresholds: thresholdResults,
     ensure,
+    ...(input.timeline ? { timeline: input.timeline } : {}),
   };
 }

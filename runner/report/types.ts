@@ -1,4 +1,5 @@
 import type { HotKey } from '../../local/index.js';
+import type { TimelinePoint } from './timeline.js';
 
 /** The report: the JSON contract for CI and for `loadtest compare` (see DESIGN.md). */
 export interface Latency {
@@ -76,4 +77,6 @@ export interface Report {
   hotKeys: HotKey[];
   thresholds: ThresholdResult[];
   ensure: EnsureResult[];
+  /** The run over time (a point every 2 s), for the HTML report's charts; absent in older reports. */
+  timeline?: TimelinePoint[];
 }

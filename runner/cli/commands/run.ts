@@ -13,7 +13,9 @@ import { fanOut, LocalProcessInvoker } from '../../engine/fanout.js';
 import { LocalMetricsSource, } from '../../metrics/index.js';
 import { Progress, phasesSeconds } from '../../progress.js';
 import { buildReport, DEFAULT_PRICING } from '../../report/build.js';
+import { renderHtml } from '../../report/html.js';
 import { renderConsole, renderJUnit, renderMarkdown } from '../../report/render.js';
+import { LIVE_FILE, RunTimeline } from '../../report/timeline.js';
 import type { Report } from '../../report/types.js';
 import { loadScenario, type Scenario } from '../../scenario/load.js';
 import { prepareAwsRun } from '../aws-target.js';
@@ -30,6 +32,7 @@ interface RunArgs {
   output?: string;
   junit?: string;
   markdown?: string;
+  html?: string;
   quiet: boolean;
   dynamodbEndpoint?: string;
   priceRead?: number;
@@ -205,6 +208,10 @@ export const runCommand: CommandModule<object, RunArgs> = {
         type: 'string',
         describe: 'Write a Markdown summary here (also appended to $GITHUB_STEP_SUMMARY when set)',
       })
+      .option('html', {
+        type: 'string',
+        describe: 'Write a self-contained HTML report here (charts over time, thresholds, hot keys)',
+      })
       .option('quiet', { type: 'boolean', default: false, describe: 'Print only the verdict' })
       .option('dynamodb-endpoint', {
         type: 'string',
@@ -298,9 +305,20 @@ export const runCommand: CommandModule<object, RunArgs> = {
       );
       const progress = new Progress(total);
       if (!args.quiet) progress.start();
+      // The run over time: for --html, and live.json for `loadtest dashboard`.
+      const timeline = new RunTimeline({
+        scenario: scenario.name,
+        target: target.appUrl,
+        plannedSec: total,
+        thresholds: scenario.thresholds,
+        ...(args.target === 'local' && !args.url && args.capacityGate ? { capacity } : {}),
+        ...(target.live ? { liveFile: join(args.stateDir, LIVE_FILE) } : {}),
+      });
       const poll = target.live
         ? setInterval(async () => {
-            const m = (await target.metrics.read({ start: new Date(), end: new Date() })).app;
+            const view = await target.metrics.read({ start: new Date(), end: new Date() });
+            await timeline.poll(view);
+            const m = view.app;
             if (m)
               progress.setThrottles(
                 Object.values(m.patterns).reduce((s, p) => s + (p?.throttleEvents ?? 0), 0),
@@ -315,7 +333,10 @@ export const runCommand: CommandModule<object, RunArgs> = {
         target.invoker,
         {
           ...(target.seed ? { seed: target.seed } : {}),
-          onProgress: (merged) => progress.update(merged),
+          onProgress: (merged) => {
+            progress.update(merged);
+            timeline.client(merged);
+          },
         },
       ).finally(() => {
         clearInterval(poll);
@@ -333,7 +354,9 @@ export const runCommand: CommandModule<object, RunArgs> = {
         log(`note: could not read the server side from ${target.metrics.describe}: ${err.message}`);
         return { app: undefined, dynamodb: undefined };
       });
+      const points = await timeline.finish(result.merged, server, outputPath);
       report = buildReport({
+        timeline: points,
         scenario: scenario.name,
         target: target.appUrl,
         client: result.merged,
@@ -358,6 +381,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     }
 
     await writeOut(outputPath, `${JSON.stringify(report, null, 2)}\n`);
+    if (args.html) await writeOut(args.html, renderHtml(report));
     if (args.junit) await writeOut(args.junit, renderJUnit(report));
     const markdown = renderMarkdown(report);
     if (args.markdown) await writeOut(args.markdown, markdown);
@@ -365,6 +389,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const text = renderConsole(report);
     console.log(args.quiet ? (text.split('\n').pop() ?? '') : text);
     console.log(`report: ${outputPath}`);
+    if (args.html) console.log(`html: ${args.html}`);
     for (const link of target.links ?? []) console.log(link);
     const thresholdsPassed =
       report.thresholds.every((t) => t.passed) && report.ensure.every((e) => e.passed || !e.strict);
