@@ -3,9 +3,11 @@ import { hideBin } from 'yargs/helpers';
 import { DynamoDBLocalFailed, JavaMissing } from '../../local/index.js';
 import { ScenarioError } from '../scenario/load.js';
 import { compareCommand } from './commands/compare.js';
+import { dashboardCommand } from './commands/dashboard.js';
 import { eventsCommand } from './commands/events.js';
 import { importCommand } from './commands/import.js';
 import { listCommand } from './commands/list.js';
+import { reportCommand } from './commands/report.js';
 import { runCommand } from './commands/run.js';
 import { seedCommand } from './commands/seed.js';
 import { upCommand } from './commands/up.js';
@@ -24,6 +26,8 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
     .command(eventsCommand)
     .command(importCommand)
     .command(upCommand)
+    .command(reportCommand)
+    .command(dashboardCommand)
     .demandCommand(1, 'Name a command: loadtest <command> (see --help)')
     .strict()
     .recommendCommands()

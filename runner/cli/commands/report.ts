@@ -1,0 +1,172 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { z } from 'zod';
+import { renderHtml } from '../../report/html.js';
+import { renderConsole } from '../../report/render.js';
+import type { Report } from '../../report/types.js';
+import { UsageError } from '../errors.js';
+
+interface ReportArgs {
+  file: string;
+  html?: string;
+}
+
+const num = z.number();
+const latency = z.looseObject({ p50: num, p95: num, p99: num, max: num.optional() });
+const quantiles = z.looseObject({ p50: num, p95: num, p99: num });
+
+/** What the renderers read; fields added by later versions are optional so older reports still load. */
+const reportSchema = z.looseObject({
+  scenario: z.string(),
+  target: z.string(),
+  startedAt: z.string(),
+  endedAt: z.string(),
+  durationSec: num,
+  passed: z.boolean(),
+  partial: z.boolean().default(false),
+  error: z.string().optional(),
+  workers: z
+    .array(z.looseObject({ worker: num, status: z.string(), error: z.string().optional() }))
+    .default([]),
+  pricing: z
+    .looseObject({ region: z.string(), readPerMillionUsd: num, writePerMillionUsd: num })
+    .default({ region: 'us-east-1', readPerMillionUsd: 0.125, writePerMillionUsd: 0.625 }),
+  patterns: z.array(
+    z.looseObject({
+      id: z.string(),
+      pattern: z.boolean().default(true),
+      requests: num,
+      errors: num,
+      errorRate: num,
+      latencyMs: latency.nullable(),
+      serverLatencyMs: latency.nullable(),
+      rcu: num,
+      wcu: num,
+      rcuPerRequest: num,
+      wcuPerRequest: num,
+      throttleEvents: num,
+      throttledRequests: num.default(0),
+      retries: num,
+      costPerMillionUsd: num,
+    }),
+  ),
+  tables: z.array(
+    z.looseObject({
+      table: z.string(),
+      index: z.string().nullable(),
+      consumedRcu: num,
+      consumedWcu: num,
+      readThrottleEvents: num.nullable(),
+      writeThrottleEvents: num.nullable(),
+      throttleReasons: z.record(z.string(), num),
+    }),
+  ),
+  hotKeys: z.array(
+    z.looseObject({
+      table: z.string(),
+      index: z.string().nullable(),
+      partitionKey: z.string(),
+      rcu: num,
+      wcu: num,
+      throttleEvents: num,
+    }),
+  ),
+  thresholds: z.array(
+    z.looseObject({
+      pattern: z.string(),
+      metric: z.string(),
+      op: z.string(),
+      value: num,
+      actual: num.nullable(),
+      passed: z.boolean(),
+    }),
+  ),
+  ensure: z
+    .array(
+      z.looseObject({
+        expression: z.string(),
+        strict: z.boolean(),
+        passed: z.boolean(),
+        error: z.string().optional(),
+      }),
+    )
+    .default([]),
+  timeline: z
+    .array(
+      z.looseObject({
+        t: num,
+        dt: num,
+        requests: num,
+        errors: num,
+        throttleEvents: num,
+        patterns: z.record(
+          z.string(),
+          z.looseObject({
+            requests: num,
+            errors: num,
+            latencyMs: quantiles.optional(),
+            serverLatencyMs: quantiles.optional(),
+          }),
+        ),
+        targets: z.record(z.string(), z.looseObject({ rcu: num, wcu: num })).optional(),
+      }),
+    )
+    .optional(),
+});
+
+/** Reads and checks a JSON report; every problem is a UsageError (exit 2) naming the file. */
+export async function readReportFile(path: string): Promise<Report> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new UsageError(
+      e.code === 'ENOENT' ? `${path}: no such file` : `${path}: cannot read: ${e.message}`,
+      { cause: err },
+    );
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`${path}: not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  const parsed = reportSchema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.length ? issue.path.join('.') : '(top level)';
+    throw new UsageError(
+      `${path}: not a loadtest report (JSON from loadtest run --output): ${where}: ${issue?.message ?? 'invalid'}`,
+    );
+  }
+  return parsed.data as unknown as Report;
+}
+
+export const reportCommand: CommandModule<object, ReportArgs> = {
+  command: 'report <file>',
+  describe: 'Render a JSON report again: the console table, or a self-contained HTML report with --html',
+  builder: (y: Argv) =>
+    y
+      .positional('file', {
+        type: 'string',
+        describe: 'A JSON report (loadtest run --output, default .loadtest/report.json)',
+      })
+      .option('html', {
+        type: 'string',
+        describe: 'Write the HTML report here (charts over time, thresholds, hot keys)',
+      })
+      .strict() as unknown as Argv<ReportArgs>,
+  handler: async (args: ArgumentsCamelCase<ReportArgs>) => {
+    const report = await readReportFile(args.file);
+    if (args.html) {
+      const page = renderHtml(report);
+      await mkdir(dirname(resolve(args.html)), { recursive: true });
+      await writeFile(args.html, page);
+      console.log(`html: ${args.html} (${(Buffer.byteLength(page) / 1024).toFixed(0)} KB)`);
+      return;
+    }
+    console.log(renderConsole(report));
+  },
+};

@@ -1,0 +1,180 @@
+import {
+  dashboardDefinition,
+  html,
+  localCharts,
+  renderPage,
+  type SafeHtml,
+  type ThresholdLine,
+} from '../../dashboards/index.js';
+import type { ThresholdMetric, ThresholdOp } from '../scenario/thresholds.js';
+import type { PatternRow, Report, ThresholdResult } from './types.js';
+
+/**
+ * Renderer 2 for a finished run: one self-contained HTML file (uPlot inlined, no network) with the
+ * dashboard's rows over the run's timeline, the threshold verdicts, the per-pattern table, capacity and
+ * throttle reasons per table/GSI, and the hot keys. Every string of the report is escaped: pattern
+ * names come from users' scenarios.
+ */
+const fmt = (n: number | null | undefined, digits = 1): string =>
+  n === null || n === undefined ? '-' : Number.isInteger(n) ? String(n) : n.toFixed(digits);
+
+export function verdictOf(report: Report): 'passed' | 'failed' | 'incomplete' {
+  return report.partial ? 'incomplete' : report.passed ? 'passed' : 'failed';
+}
+
+/** Failed ones first: they are what a reader opens the report for. */
+function thresholdRows(all: readonly ThresholdResult[]): SafeHtml {
+  const thresholds = [...all].sort((a, b) => Number(a.passed) - Number(b.passed));
+  if (thresholds.length === 0) return html`<p class="muted">No thresholds in this scenario.</p>`;
+  return html`<table id="thresholds">
+<thead><tr><th>pattern</th><th class="text">threshold</th><th>actual</th><th>verdict</th></tr></thead>
+<tbody>${thresholds.map(
+    (
+      t,
+    ) => html`<tr class="threshold" data-pattern="${t.pattern}" data-metric="${t.metric}" data-op="${t.op}" data-value="${t.value}" data-passed="${t.passed}">
+<td><code>${t.pattern}</code></td><td class="text"><code>${t.metric} ${t.op} ${t.value}</code></td><td>${t.actual === null ? 'no data' : fmt(t.actual, 3)}</td><td class="verdict ${t.passed ? 'pass' : 'fail'}">${t.passed ? 'PASS' : 'FAIL'}</td></tr>
+`,
+  )}</tbody></table>`;
+}
+
+function ensureRows(report: Report): SafeHtml {
+  if (report.ensure.length === 0) return html``;
+  return html`<h3>Artillery <code>ensure</code></h3><table id="ensure">
+<thead><tr><th class="text">expression</th><th>strict</th><th>verdict</th></tr></thead>
+<tbody>${report.ensure.map(
+    (e) =>
+      html`<tr data-passed="${e.passed}"><td class="text"><code>${e.expression}</code>${e.error ? html` <span class="error">${e.error}</span>` : ''}</td><td>${e.strict ? 'yes' : 'no'}</td><td class="verdict ${e.passed ? 'pass' : 'fail'}">${e.passed ? 'PASS' : e.strict ? 'FAIL' : 'WARN'}</td></tr>
+`,
+  )}</tbody></table>`;
+}
+
+const PATTERN_COLUMNS: [string, (r: PatternRow) => string | SafeHtml][] = [
+  [
+    'pattern',
+    (r) =>
+      r.pattern
+        ? html`<code>${r.id}</code>`
+        : html`<code>${r.id}</code> <span class="muted">(not a pattern)</span>`,
+  ],
+  ['requests', (r) => String(r.requests)],
+  ['errors', (r) => String(r.errors)],
+  ['err %', (r) => (r.errorRate * 100).toFixed(2)],
+  ['p50 ms', (r) => fmt(r.latencyMs?.p50)],
+  ['p95 ms', (r) => fmt(r.latencyMs?.p95)],
+  ['p99 ms', (r) => fmt(r.latencyMs?.p99)],
+  ['max ms', (r) => fmt(r.latencyMs?.max)],
+  ['srv p50', (r) => fmt(r.serverLatencyMs?.p50)],
+  ['srv p95', (r) => fmt(r.serverLatencyMs?.p95)],
+  ['srv p99', (r) => fmt(r.serverLatencyMs?.p99)],
+  ['RCU', (r) => fmt(r.rcu, 1)],
+  ['WCU', (r) => fmt(r.wcu, 1)],
+  ['RCU/req', (r) => fmt(r.rcuPerRequest, 2)],
+  ['WCU/req', (r) => fmt(r.wcuPerRequest, 2)],
+  ['throttle events', (r) => String(r.throttleEvents)],
+  ['throttled reqs', (r) => String(r.throttledRequests)],
+  ['retries', (r) => String(r.retries)],
+  ['$/1M req', (r) => r.costPerMillionUsd.toFixed(3)],
+];
+
+function patternTable(report: Report): SafeHtml {
+  return html`<table id="patterns">
+<thead><tr>${PATTERN_COLUMNS.map(([h]) => html`<th>${h}</th>`)}</tr></thead>
+<tbody>${report.patterns.map(
+    (r) => html`<tr data-pattern="${r.id}">${PATTERN_COLUMNS.map(([, f]) => html`<td>${f(r)}</td>`)}</tr>
+`,
+  )}</tbody></table>
+<p class="muted">Latency in ms: client = time to first byte seen by the load generator, srv = inside the app. Capacity in DynamoDB units; $ per million requests at on-demand prices (${report.pricing.region}: $${report.pricing.readPerMillionUsd}/M reads, $${report.pricing.writePerMillionUsd}/M writes).</p>`;
+}
+
+function capacityTable(report: Report): SafeHtml {
+  if (report.tables.length === 0)
+    return html`<p class="muted">No table metrics (the app's metrics were not reachable).</p>`;
+  return html`<table id="tables">
+<thead><tr><th>table</th><th>index</th><th>consumed RCU</th><th>consumed WCU</th><th>read throttles</th><th>write throttles</th><th class="text">throttle reasons</th></tr></thead>
+<tbody>${report.tables.map((t) => {
+    const reasons = Object.entries(t.throttleReasons);
+    return html`<tr data-index="${t.index ?? 'table'}"><td><code>${t.table}</code></td><td>${t.index ?? '(table)'}</td><td>${fmt(t.consumedRcu, 1)}</td><td>${fmt(t.consumedWcu, 1)}</td><td>${t.readThrottleEvents ?? 'not measured'}</td><td>${t.writeThrottleEvents ?? 'not measured'}</td><td class="text throttle-reasons">${
+      reasons.length === 0
+        ? html`<span class="muted">none</span>`
+        : reasons.map(([reason, n], i) => html`${i > 0 ? ', ' : ''}<code>${reason}</code> ${n}`)
+    }</td></tr>
+`;
+  })}</tbody></table>`;
+}
+
+function hotKeyTable(report: Report): SafeHtml {
+  if (report.hotKeys.length === 0) {
+    return html`<p class="muted" id="hot-keys">No partition-key counts (they come from the capacity gate, or Contributor Insights on AWS).</p>`;
+  }
+  return html`<table id="hot-keys">
+<thead><tr><th class="text">partition key</th><th>table</th><th>index</th><th>RCU</th><th>WCU</th><th>throttle events</th></tr></thead>
+<tbody>${report.hotKeys.map(
+    (k) =>
+      html`<tr><td class="text"><code>${k.partitionKey}</code></td><td><code>${k.table}</code></td><td>${k.index ?? '(table)'}</td><td>${fmt(k.rcu, 1)}</td><td>${fmt(k.wcu, 1)}</td><td>${k.throttleEvents}</td></tr>
+`,
+  )}</tbody></table>`;
+}
+
+function workerNotes(report: Report): SafeHtml {
+  const bad = report.workers.filter((w) => w.status !== 'ok');
+  return html`${report.partial ? html`<p class="error" id="partial">Partial run: ${report.error ?? 'the run did not complete'}</p>` : ''}${
+    bad.length > 0
+      ? html`<ul class="error">${bad.map((w) => html`<li>worker ${w.worker} ${w.status}${w.error ? `: ${w.error.split('\n')[0]}` : ''}</li>`)}</ul>`
+      : ''
+  }`;
+}
+
+/** The scenario's thresholds as lines to draw: one per (pattern, metric, op, value) the report judged. */
+function thresholdLines(report: Report): ThresholdLine[] {
+  const seen = new Map<string, ThresholdLine>();
+  for (const t of report.thresholds) {
+    const line = {
+      pattern: t.pattern,
+      metric: t.metric as ThresholdMetric,
+      op: t.op as ThresholdOp,
+      value: t.value,
+    };
+    seen.set(`${t.pattern}\u0000${t.metric}\u0000${t.op}\u0000${t.value}`, line);
+  }
+  return [...seen.values()];
+}
+
+export function renderHtml(report: Report): string {
+  const verdict = verdictOf(report);
+  const definition = dashboardDefinition({
+    patterns: report.patterns.map((p) => p.id),
+    thresholds: thresholdLines(report),
+    ...(report.tables[0] ? { tableName: report.tables[0].table } : {}),
+    ...(report.tables.length > 0
+      ? { indexes: report.tables.flatMap((t) => (t.index ? [t.index] : [])) }
+      : {}),
+  });
+  const rows = localCharts(definition, report.timeline ?? []);
+  const checks = report.thresholds.length + report.ensure.filter((e) => e.strict).length;
+  const failed =
+    report.thresholds.filter((t) => !t.passed).length +
+    report.ensure.filter((e) => e.strict && !e.passed).length;
+  const before = html`<header>
+<h1>Load test <code>${report.scenario}</code> <span class="badge ${verdict}" id="verdict" data-verdict="${verdict}">${verdict.toUpperCase()}</span></h1>
+<p class="muted">${verdict === 'passed' ? `${checks} check(s) passed` : verdict === 'failed' ? `${failed} of ${checks} check(s) failed` : 'the run did not finish'}</p>
+<dl class="meta">
+<dt>target</dt><dd><code>${report.target}</code></dd>
+<dt>started</dt><dd>${report.startedAt}</dd>
+<dt>ended</dt><dd>${report.endedAt}</dd>
+<dt>duration</dt><dd>${report.durationSec.toFixed(1)} s</dd>
+<dt>workers</dt><dd>${report.workers.length > 0 ? report.workers.length : 1}</dd>
+</dl>
+${workerNotes(report)}
+</header>
+<h2>Thresholds</h2>
+${thresholdRows(report.thresholds)}
+${ensureRows(report)}`;
+  const after = html`<h2>Per access pattern</h2>
+${patternTable(report)}
+<h2>Capacity and throttles per table and GSI</h2>
+${capacityTable(report)}
+<h2>Hot keys</h2>
+${hotKeyTable(report)}
+<p class="muted">Charts: rates are per second, latencies and capacity per request per ${report.timeline?.[1] ? `${report.timeline[1].dt.toFixed(0)} s` : '2 s'} interval, counts marked "run so far" are running totals; red dashed lines are thresholds.</p>`;
+  return renderPage({ title: `Load test ${report.scenario}: ${verdict}`, before, after, rows });
+}

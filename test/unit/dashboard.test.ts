@@ -1,0 +1,226 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { describe, expect, it } from 'vitest';
+import { EMF_NAMESPACE, patternIds, tableDefinition } from '../../app/index.js';
+import { DashboardDefinitionError, dashboardDefinition, LoadtestDashboard } from '../../dashboards/index.js';
+
+type Json = Record<string, unknown>;
+interface CwWidget {
+  type: 'metric' | 'text';
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  properties: Json & {
+    markdown?: string;
+    title?: string;
+    metrics?: unknown[][];
+    annotations?: { horizontal?: { value: number; label: string }[] };
+  };
+}
+
+const GSIS = tableDefinition.indexes.map((i) => i.name);
+const APP_METRICS = [
+  'Requests',
+  'Errors',
+  'ThrottleEvents',
+  'ThrottledRequests',
+  'Retries',
+  'ConsumedRCU',
+  'ConsumedWCU',
+  'Latency',
+];
+const DYNAMODB_METRICS = [
+  'ConsumedReadCapacityUnits',
+  'ConsumedWriteCapacityUnits',
+  'ProvisionedReadCapacityUnits',
+  'ProvisionedWriteCapacityUnits',
+  'ReadThrottleEvents',
+  'WriteThrottleEvents',
+];
+const STATS = ['Sum', 'Average', 'p50', 'p95', 'p99'];
+
+/** Synthesizes a tiny app and returns the dashboard body with Fn::Join resolved (the region is a Ref). */
+function synth(props: Partial<ConstructorParameters<typeof LoadtestDashboard>[2]> = {}): {
+  name: unknown;
+  widgets: CwWidget[];
+} {
+  const app = new App();
+  const stack = new Stack(app, 'Observability');
+  new LoadtestDashboard(stack, 'Loadtest', { tableName: 'shop-prod', ...props });
+  const template = app.synth().getStackByName('Observability').template as {
+    Resources: Record<string, { Type: string; Properties: Json }>;
+  };
+  const dashboards = Object.values(template.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Dashboard');
+  expect(dashboards).toHaveLength(1);
+  const props0 = dashboards[0]?.Properties ?? {};
+  const join = props0.DashboardBody as { 'Fn::Join': [string, (string | Json)[]] };
+  const [sep, parts] = join['Fn::Join'];
+  const text = parts.map((p) => (typeof p === 'string' ? p : 'eu-west-1')).join(sep);
+  return { name: props0.DashboardName, widgets: (JSON.parse(text) as { widgets: CwWidget[] }).widgets };
+}
+
+/** A metric array: [namespace, name, dim, value, ..., {options}?] or [{expression, ...}]. */
+function checkMetricArray(entry: unknown[], ids: Set<string>): void {
+  const last = entry[entry.length - 1];
+  const options = typeof last === 'object' && last !== null ? (last as Json) : undefined;
+  if (options && 'expression' in options) {
+    expect(entry).toHaveLength(1);
+    const refs = String(options.expression).match(/\b[a-z][a-zA-Z0-9_]*\b/g) ?? [];
+    for (const ref of refs) expect(ids, `expression ${options.expression} uses ${ref}`).toContain(ref);
+    return;
+  }
+  const strings = options ? entry.slice(0, -1) : entry;
+  for (const s of strings) expect(typeof s).toBe('string');
+  expect(strings.length % 2, `namespace, name, then dimension pairs: ${JSON.stringify(entry)}`).toBe(0);
+  const [namespace, name, ...dims] = strings as string[];
+  const dimensions = Object.fromEntries(
+    dims.flatMap((_, i) => (i % 2 === 0 ? [[dims[i], dims[i + 1]]] : [])),
+  );
+  if (options?.stat !== undefined) expect(STATS).toContain(options.stat);
+  if (namespace === EMF_NAMESPACE) {
+    expect(APP_METRICS).toContain(name);
+    expect(Object.keys(dimensions).sort()).toEqual(['AccessPattern', 'Service']);
+    expect(dimensions.Service).toBe('shop');
+    expect(patternIds).toContain(dimensions.AccessPattern);
+  } else {
+    expect(namespace).toBe('AWS/DynamoDB');
+    expect(DYNAMODB_METRICS).toContain(name);
+    expect(dimensions.TableName).toBe('shop-prod');
+    const keys = Object.keys(dimensions).sort();
+    if (keys.length === 2) {
+      expect(keys).toEqual(['GlobalSecondaryIndexName', 'TableName']);
+      expect(GSIS).toContain(dimensions.GlobalSecondaryIndexName);
+    } else expect(keys).toEqual(['TableName']);
+  }
+}
+
+const metricsOf = (w: CwWidget) => (w.properties.metrics ?? []) as unknown[][];
+const idsOf = (w: CwWidget) =>
+  new Set(
+    metricsOf(w).flatMap((m) => {
+      const last = m[m.length - 1] as Json | undefined;
+      return typeof last === 'object' && last && typeof last.id === 'string' ? [last.id] : [];
+    }),
+  );
+
+describe('the CloudWatch dashboard', () => {
+  const thresholds = {
+    '*': ['errorRate < 0.01', 'requests >= 10'],
+    getProduct: ['p99 < 150', 'rcuPerRequest <= 0.5'],
+  };
+  const { name, widgets } = synth({ dashboardName: 'loadtest-shop', thresholds });
+
+  it('has one titled row per access pattern, in registry order, whose graphs show only that pattern', () => {
+    expect(name).toBe('loadtest-shop');
+    const titles = widgets.filter((w) => w.type === 'text').map((w) => w.properties.markdown?.split('\n')[0]);
+    expect(titles.slice(2)).toEqual(patternIds.map((id) => `### ${id}`));
+    const rowStarts = widgets
+      .filter((w) => w.type === 'text' && w.properties.markdown?.startsWith('### '))
+      .map((w) => ({ y: w.y, title: w.properties.markdown?.split('\n')[0]?.slice(4) ?? '' }));
+    for (const [i, row] of rowStarts.entries()) {
+      const end = rowStarts[i + 1]?.y ?? Number.POSITIVE_INFINITY;
+      const graphs = widgets.filter((w) => w.type === 'metric' && w.y > row.y && w.y < end);
+      expect(graphs.length, row.title).toBeGreaterThan(0);
+      if (i === 0) continue; // the header row: the table and its GSIs
+      expect(graphs.map((g) => g.properties.title)).toEqual([
+        'Latency (ms)',
+        'Error rate (run so far)',
+        'Capacity per request',
+        'Throttles (run so far)',
+        'SDK retries (run so far)',
+      ]);
+      // All five graphs sit on one line of the 24-column grid.
+      expect(new Set(graphs.map((g) => g.y)).size).toBe(1);
+      for (const g of graphs) {
+        for (const m of metricsOf(g)) {
+          if (typeof m[0] === 'string') expect(m).toContain(row.title);
+        }
+      }
+    }
+  });
+
+  it('uses valid metric arrays: DynamoDB and EMF names, dimensions and statistics as they are published', () => {
+    const graphs = widgets.filter((w) => w.type === 'metric');
+    for (const g of graphs) {
+      expect(metricsOf(g).length).toBeGreaterThan(0);
+      const ids = idsOf(g);
+      for (const m of metricsOf(g)) checkMetricArray(m, ids);
+    }
+    // Every DynamoDB metric for the table and for each GSI (dimension order is CloudWatch's business).
+    const seen = new Set(
+      graphs.flatMap((g) =>
+        metricsOf(g)
+          .filter((m) => m[0] === 'AWS/DynamoDB')
+          .map((m) => {
+            const dims = (m.filter((x) => typeof x === 'string') as string[]).slice(2);
+            const index = dims[dims.indexOf('GlobalSecondaryIndexName') + 1];
+            return `${m[1]}@${dims.includes('GlobalSecondaryIndexName') ? index : 'table'}`;
+          }),
+      ),
+    );
+    for (const target of ['table', ...GSIS]) {
+      for (const metric of DYNAMODB_METRICS) expect(seen).toContain(`${metric}@${target}`);
+    }
+    // Server latency per pattern: the EMF Latency metric with percentile statistics.
+    const latency = graphs.find((g) => g.properties.title === 'Latency (ms)');
+    const stats = metricsOf(latency as CwWidget).map((m) => (m[m.length - 1] as Json).stat);
+    expect(stats).toEqual(['p50', 'p95', 'p99']);
+  });
+
+  it('stays inside CloudWatch limits for the full registry, on a grid that does not overlap', () => {
+    const metricCount = widgets.reduce((n, w) => n + metricsOf(w).length, 0);
+    expect(widgets.length).toBeLessThanOrEqual(500);
+    expect(metricCount).toBeLessThanOrEqual(2500);
+    const cells = new Set<string>();
+    for (const w of widgets) {
+      expect(w.x + w.width).toBeLessThanOrEqual(24);
+      for (let x = w.x; x < w.x + w.width; x += 1) {
+        for (let y = w.y; y < w.y + w.height; y += 1) {
+          const cell = `${x},${y}`;
+          expect(cells.has(cell), `overlap at ${cell}`).toBe(false);
+          cells.add(cell);
+        }
+      }
+    }
+    console.info(
+      `dashboard: ${widgets.length} widgets, ${metricCount} metric entries (metrics and expressions)`,
+    );
+  });
+
+  it('draws thresholds as annotations on the graph of their metric, "*" on every pattern row', () => {
+    const annotated = (title: string) =>
+      widgets
+        .filter((w) => w.properties.title === title)
+        .map((w) => (w.properties.annotations?.horizontal ?? []).map((a) => `${a.label}=${a.value}`));
+    expect(annotated('Error rate (run so far)')).toEqual(patternIds.map(() => ['errorRate < 0.01=0.01']));
+    const latency = annotated('Latency (ms)');
+    expect(latency[patternIds.indexOf('getProduct')]).toEqual(['p99 < 150=150']);
+    expect(latency.filter((a) => a.length > 0)).toHaveLength(1);
+    expect(annotated('Capacity per request')[patternIds.indexOf('getProduct')]).toEqual([
+      'rcuPerRequest <= 0.5=0.5',
+    ]);
+    // A run total cannot be a line on a per-period graph: it is named in the row's title instead.
+    const getProductTitle = widgets.find((w) => w.properties.markdown?.startsWith('### getProduct\n'));
+    expect(getProductTitle?.properties.markdown).toContain('`requests >= 10`');
+  });
+
+  it('takes the namespace, service and GSIs it is given', () => {
+    const { widgets: custom } = synth({ namespace: 'Other/App', service: 'shop-2', indexes: ['GSI1'] });
+    const arrays = custom.flatMap(metricsOf).filter((m) => typeof m[0] === 'string') as string[][];
+    expect(arrays.some((m) => m[0] === 'Other/App' && m.includes('shop-2'))).toBe(true);
+    expect(arrays.some((m) => m[0] === EMF_NAMESPACE)).toBe(false);
+    expect(arrays.some((m) => m.includes('GSI2'))).toBe(false);
+  });
+
+  it('refuses a threshold on an unknown pattern, naming the known ones', () => {
+    expect(() => dashboardDefinition({ thresholds: { getProdct: ['p99 < 1'] } })).toThrow(
+      DashboardDefinitionError,
+    );
+    expect(() => dashboardDefinition({ thresholds: { getProdct: ['p99 < 1'] } })).toThrow(
+      /known: \* registerUser/,
+    );
+    expect(() => dashboardDefinition({ thresholds: { getProduct: ['p42 < 1'] } })).toThrow(
+      /unknown metric "p42"/,
+    );
+  });
+});
