@@ -70,6 +70,7 @@ describe('loadtest run', () => {
         'hotKeys',
         'thresholds',
         'ensure',
+        'timeline',
       ].sort(),
     );
     expect(report).toMatchObject({ scenario: 'smoke', passed: true, partial: false });
