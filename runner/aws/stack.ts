@@ -4,6 +4,7 @@ import {
   type DescribeStacksCommandInput,
   type DescribeStacksCommandOutput,
 } from '@aws-sdk/client-cloudformation';
+import { OUTPUT_KEYS, STACK_SUFFIXES, stackName } from '../../infra/index.js';
 
 /**
  * What `loadtest run --target aws` needs from the deployed CDK app (infra/): the stacks are named
@@ -19,14 +20,8 @@ export interface StackOutputs {
   readonly topicArn: string | undefined;
 }
 
-/** Which stack publishes which output key (the contract with infra/). */
-export const STACK_OUTPUTS = {
-  Data: ['TableName'],
-  Service: ['AppUrl', 'AuthSecretArn'],
-  Runners: ['RunnerFunctionName'],
-  Observability: ['DashboardName'],
-  Events: ['TopicArn'],
-} as const;
+/** Which stack publishes which output key: the contract, defined once by infra/. */
+export const STACK_OUTPUTS = OUTPUT_KEYS;
 
 export class StackNotReady extends Error {
   override readonly name = 'StackNotReady';
@@ -62,15 +57,13 @@ async function outputsOf(cfn: CloudFormationClient, stackName: string): Promise<
 /** Reads the outputs of every stack of the deployment `name` (DescribeStacks, concurrently). */
 export async function readStackOutputs(cfn: CloudFormationClient, name: string): Promise<StackOutputs> {
   const entries = await Promise.all(
-    (Object.keys(STACK_OUTPUTS) as (keyof typeof STACK_OUTPUTS)[]).map(
-      async (suffix) => [suffix, await outputsOf(cfn, `${name}-${suffix}`)] as const,
-    ),
+    STACK_SUFFIXES.map(async (suffix) => [suffix, await outputsOf(cfn, stackName(name, suffix))] as const),
   );
   const all: Record<string, string> = {};
   for (const [suffix, outputs] of entries) {
-    for (const key of STACK_OUTPUTS[suffix]) {
+    for (const key of OUTPUT_KEYS[suffix] as readonly string[]) {
       const value = outputs[key];
-      if (value === undefined && key !== 'TopicArn') {
+      if (value === undefined && key !== 'TopicArn' && key !== 'TableArn') {
         throw new StackNotReady(
           `stack ${name}-${suffix} has no output ${key}: redeploy it with this version of infra/ (npx cdk deploy --all)`,
         );

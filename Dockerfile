@@ -1,0 +1,26 @@
+# The reference shop app, as App Runner runs it (infra/stacks/service.ts builds this file as an
+# image asset; the build context is the repository root, filtered by .dockerignore).
+# App Runner runs x86_64 images only.
+FROM public.ecr.aws/docker/library/node:20-slim
+
+WORKDIR /srv
+ENV NODE_ENV=production \
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
+
+COPY package.json package-lock.json ./
+# No install scripts: the app needs none (esbuild, under tsx, finds its binary through its
+# optional platform package), and the allow-list in package.json is an npm 11 feature this npm
+# may not have. The deploy-time and local-only packages are dropped: app/ never loads them
+# (checked with an esbuild metafile of app/main.ts) and they are most of the image.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && rm -rf node_modules/aws-cdk-lib node_modules/cdk-nag node_modules/constructs \
+           node_modules/amplify-dynamodb-simulator node_modules/@artilleryio \
+ && npm cache clean --force
+
+COPY tsconfig.json ./
+COPY app ./app
+
+USER node
+EXPOSE 8080
+CMD ["node", "--import", "tsx", "app/main.ts"]

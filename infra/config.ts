@@ -1,0 +1,122 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import type { Node } from 'constructs';
+import { z } from 'zod';
+import { type BillingOptions, DEFAULT_BILLING, type IndexName, tableDefinition } from '../app/index.js';
+import { DEFAULT_STACK_PREFIX } from './index.js';
+
+/**
+ * Everything a deployment can be told, read once from CDK context (`cdk.json` or `-c key=value`) and
+ * validated here, so the stacks take typed props and never read context themselves.
+ */
+export interface LoadtestConfig {
+  readonly prefix: string;
+  readonly billing: BillingOptions;
+  readonly removalPolicy: RemovalPolicy;
+  readonly notificationEmail: string | undefined;
+  readonly runner: {
+    readonly memoryMb: number;
+    readonly timeoutSec: number;
+    readonly reservedConcurrency: number;
+  };
+  readonly app: { readonly cpu: string; readonly memory: string };
+}
+
+export const DEFAULT_RUNNER = { memoryMb: 2048, timeoutSec: 900, reservedConcurrency: 100 } as const;
+export const DEFAULT_APP = { cpu: '1 vCPU', memory: '2 GB' } as const;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const indexNames = tableDefinition.indexes.map((i) => i.name) as [IndexName, ...IndexName[]];
+const capacity = z.strictObject({ read: z.number().int().positive(), write: z.number().int().positive() });
+// `-c key=value` gives strings, cdk.json gives JSON values: accept both.
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+// Text that is not JSON is left as it is, so the schema reports it under the key's name.
+const json = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => {
+    if (typeof v !== 'string') return v;
+    try {
+      return JSON.parse(v) as unknown;
+    } catch {
+      return v;
+    }
+  }, schema);
+
+const contextSchema = z.object({
+  stackName: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9-]{0,80}$/, 'letters, digits and dashes, starting with a letter')
+    .default(DEFAULT_STACK_PREFIX),
+  billingMode: z.enum(['on-demand', 'provisioned']).default(DEFAULT_BILLING.mode),
+  readCapacity: int(1, 40_000).optional(),
+  writeCapacity: int(1, 40_000).optional(),
+  /** Per-GSI capacity in provisioned mode, e.g. {"GSI2":{"read":50,"write":10}}; others get the table's. */
+  indexCapacity: json(z.partialRecord(z.enum(indexNames), capacity)).optional(),
+  removalPolicy: z.enum(['destroy', 'retain', 'snapshot']).default('destroy'),
+  notificationEmail: z.email().optional(),
+  runnerMemoryMb: int(128, 10_240).default(DEFAULT_RUNNER.memoryMb),
+  runnerTimeoutSec: int(1, 900).default(DEFAULT_RUNNER.timeoutSec),
+  runnerReservedConcurrency: int(1, 10_000).default(DEFAULT_RUNNER.reservedConcurrency),
+  appCpu: z.enum(['0.25 vCPU', '0.5 vCPU', '1 vCPU', '2 vCPU', '4 vCPU']).default(DEFAULT_APP.cpu),
+  appMemory: z
+    .enum(['0.5 GB', '1 GB', '2 GB', '3 GB', '4 GB', '6 GB', '8 GB', '10 GB', '12 GB'])
+    .default(DEFAULT_APP.memory),
+});
+
+const KEYS = Object.keys(contextSchema.shape) as (keyof typeof contextSchema.shape)[];
+
+const REMOVAL: Record<'destroy' | 'retain' | 'snapshot', RemovalPolicy> = {
+  destroy: RemovalPolicy.DESTROY,
+  retain: RemovalPolicy.RETAIN,
+  snapshot: RemovalPolicy.SNAPSHOT,
+};
+
+/** Reads the known context keys; an unset or empty value takes the default. */
+export function configFromContext(node: Pick<Node, 'tryGetContext'>): LoadtestConfig {
+  const raw: Record<string, unknown> = {};
+  for (const key of KEYS) {
+    const v: unknown = node.tryGetContext(key);
+    if (v !== undefined && v !== null && v !== '') raw[key] = v;
+  }
+  let ctx: z.infer<typeof contextSchema>;
+  try {
+    ctx = contextSchema.parse(raw);
+  } catch (err) {
+    const detail =
+      err instanceof z.ZodError
+        ? err.issues.map((i) => `-c ${i.path.join('.')}: ${i.message}`).join('; ')
+        : (err as Error).message;
+    throw new ConfigError(`bad CDK context: ${detail}`, { cause: err });
+  }
+  let billing: BillingOptions;
+  if (ctx.billingMode === 'provisioned') {
+    if (ctx.readCapacity === undefined || ctx.writeCapacity === undefined) {
+      throw new ConfigError(
+        'bad CDK context: billingMode=provisioned needs -c readCapacity=N and -c writeCapacity=N',
+      );
+    }
+    billing = {
+      mode: 'provisioned',
+      table: { read: ctx.readCapacity, write: ctx.writeCapacity },
+      ...(ctx.indexCapacity ? { indexes: ctx.indexCapacity } : {}),
+    };
+  } else {
+    if (ctx.readCapacity !== undefined || ctx.writeCapacity !== undefined || ctx.indexCapacity) {
+      throw new ConfigError('bad CDK context: capacities need -c billingMode=provisioned');
+    }
+    billing = { mode: 'on-demand' };
+  }
+  return {
+    prefix: ctx.stackName,
+    billing,
+    removalPolicy: REMOVAL[ctx.removalPolicy],
+    notificationEmail: ctx.notificationEmail,
+    runner: {
+      memoryMb: ctx.runnerMemoryMb,
+      timeoutSec: ctx.runnerTimeoutSec,
+      reservedConcurrency: ctx.runnerReservedConcurrency,
+    },
+    app: { cpu: ctx.appCpu, memory: ctx.appMemory },
+  };
+}

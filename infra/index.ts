@@ -1,0 +1,25 @@
+/**
+ * The public face of infra/: what the `loadtest` CLI needs to find a deployment, with no CDK import
+ * (loading aws-cdk-lib costs about a second). The CDK app itself is `infra/app.ts`; its stacks are
+ * built by `buildLoadtestApp` in `infra/loadtest-app.ts`.
+ */
+
+/** Stacks are named `${prefix}-${suffix}`; the prefix is the `stackName` context (`-c stackName=...`). */
+export const DEFAULT_STACK_PREFIX = 'DynamoLoadtest';
+
+export const STACK_SUFFIXES = ['Data', 'Service', 'Runners', 'Observability', 'Events'] as const;
+export type StackSuffix = (typeof STACK_SUFFIXES)[number];
+
+/** The CloudFormation outputs each stack publishes, by exact key. */
+export const OUTPUT_KEYS = {
+  Data: ['TableName', 'TableArn'],
+  Service: ['AppUrl', 'AuthSecretArn'],
+  Runners: ['RunnerFunctionName'],
+  Observability: ['DashboardName'],
+  Events: ['TopicArn'],
+} as const satisfies Record<StackSuffix, readonly string[]>;
+export type OutputKey = (typeof OUTPUT_KEYS)[StackSuffix][number];
+
+export function stackName(prefix: string, suffix: StackSuffix): string {
+  return `${prefix}-${suffix}`;
+}

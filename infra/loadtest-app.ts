@@ -1,0 +1,60 @@
+import type { App, StackProps } from 'aws-cdk-lib';
+import type { LoadtestConfig } from './config.js';
+import { stackName } from './index.js';
+import { DataStack } from './stacks/data.js';
+import { EventsStack } from './stacks/events.js';
+import { ObservabilityStack } from './stacks/observability.js';
+import { RunnersStack } from './stacks/runners.js';
+import { ServiceStack } from './stacks/service.js';
+
+export interface LoadtestStacks {
+  readonly data: DataStack;
+  readonly service: ServiceStack;
+  readonly runners: RunnersStack;
+  readonly observability: ObservabilityStack;
+  readonly events: EventsStack;
+}
+
+/** The five stacks of one deployment, wired by props (CloudFormation exports between stacks). */
+export function buildLoadtestApp(
+  app: App,
+  config: LoadtestConfig,
+  stackProps: StackProps = {},
+): LoadtestStacks {
+  const name = (suffix: Parameters<typeof stackName>[1]) => ({
+    ...stackProps,
+    stackName: stackName(config.prefix, suffix),
+  });
+  const data = new DataStack(app, stackName(config.prefix, 'Data'), {
+    ...name('Data'),
+    billing: config.billing,
+    removalPolicy: config.removalPolicy,
+  });
+  const tableRefs = { tableName: data.table.tableName, indexNames: data.indexNames };
+  const service = new ServiceStack(app, stackName(config.prefix, 'Service'), {
+    ...name('Service'),
+    ...tableRefs,
+    tableArn: data.table.tableArn,
+    cpu: config.app.cpu,
+    memory: config.app.memory,
+  });
+  const runners = new RunnersStack(app, stackName(config.prefix, 'Runners'), {
+    ...name('Runners'),
+    memoryMb: config.runner.memoryMb,
+    timeoutSec: config.runner.timeoutSec,
+    reservedConcurrency: config.runner.reservedConcurrency,
+  });
+  const observability = new ObservabilityStack(app, stackName(config.prefix, 'Observability'), {
+    ...name('Observability'),
+    ...tableRefs,
+    dashboardName: config.prefix,
+  });
+  const streamArn = data.table.tableStreamArn;
+  if (!streamArn) throw new Error('the table has no stream');
+  const events = new EventsStack(app, stackName(config.prefix, 'Events'), {
+    ...name('Events'),
+    tableStreamArn: streamArn,
+    ...(config.notificationEmail ? { notificationEmail: config.notificationEmail } : {}),
+  });
+  return { data, service, runners, observability, events };
+}

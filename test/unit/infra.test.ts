@@ -1,0 +1,572 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, type Stack, Validations } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  BIG_ORDER_FILTER_POLICY,
+  createTableInput,
+  DEFAULT_BILLING,
+  matchesPattern,
+  ORDER_COMPLETED_PIPE_FILTER,
+  orderNotification,
+  patternIds,
+  tableDefinition,
+} from '../../app/index.js';
+import { ConfigError, configFromContext } from '../../infra/config.js';
+import { handler as orderNotificationHandler } from '../../infra/functions/order-notification.js';
+import { DEFAULT_STACK_PREFIX, OUTPUT_KEYS, STACK_SUFFIXES, stackName } from '../../infra/index.js';
+import { buildLoadtestApp, type LoadtestStacks } from '../../infra/loadtest-app.js';
+import { DataStack } from '../../infra/stacks/data.js';
+import { EventsStack } from '../../infra/stacks/events.js';
+import { APP_INDEX_ACTIONS, APP_TABLE_ACTIONS, HEALTH_CHECK_PATH } from '../../infra/stacks/service.js';
+import { STACK_OUTPUTS } from '../../runner/aws/index.js';
+
+type Json = Record<string, unknown>;
+type Resource = { Type: string; Properties?: Json; DependsOn?: string[] };
+
+const EMAIL = 'orders@example.com';
+// NodejsFunction bundling (esbuild through npx) is skipped: the enrichment's code is tested below as
+// a function, and `cdk synth` bundles it for real.
+const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
+
+let outdir: string;
+let app: App;
+let stacks: LoadtestStacks;
+const templates = new Map<string, Template>();
+const template = (stack: Stack) => {
+  let t = templates.get(stack.stackName);
+  if (!t) {
+    t = Template.fromStack(stack);
+    templates.set(stack.stackName, t);
+  }
+  return t;
+};
+const resources = (stack: Stack, type: string) =>
+  Object.entries(template(stack).findResources(type) as Record<string, Resource>);
+const only = (stack: Stack, type: string): [string, Resource] => {
+  const found = resources(stack, type);
+  expect(found, `${stack.stackName}: one ${type}`).toHaveLength(1);
+  return found[0] as [string, Resource];
+};
+const allStacks = () => Object.values(stacks) as Stack[];
+
+/** Every IAM statement of every policy and role in the app. */
+function statements(): { stack: string; logicalId: string; Action: string[]; Resource: unknown[] }[] {
+  const out: { stack: string; logicalId: string; Action: string[]; Resource: unknown[] }[] = [];
+  const add = (stack: string, logicalId: string, doc: unknown) => {
+    for (const s of ((doc as { Statement?: Json[] } | undefined)?.Statement ?? []) as Json[]) {
+      const arr = (v: unknown) => (Array.isArray(v) ? v : v === undefined ? [] : [v]);
+      out.push({ stack, logicalId, Action: arr(s.Action) as string[], Resource: arr(s.Resource) });
+    }
+  };
+  for (const stack of allStacks()) {
+    for (const [id, r] of resources(stack, 'AWS::IAM::Policy'))
+      add(stack.stackName, id, r.Properties?.PolicyDocument);
+    for (const [id, r] of resources(stack, 'AWS::IAM::Role')) {
+      for (const p of (r.Properties?.Policies ?? []) as Json[]) add(stack.stackName, id, p.PolicyDocument);
+    }
+  }
+  return out;
+}
+
+/** The value a cross-stack import stands for: the producer's exported output. */
+function exported(importValue: unknown): unknown {
+  const name = (importValue as { 'Fn::ImportValue'?: string })['Fn::ImportValue'];
+  expect(name, 'a cross-stack import').toBeTypeOf('string');
+  for (const stack of allStacks()) {
+    for (const o of Object.values(template(stack).toJSON().Outputs ?? {}) as Json[]) {
+      if ((o.Export as { Name?: string } | undefined)?.Name === name) return o.Value;
+    }
+  }
+  throw new Error(`no export named ${name}`);
+}
+
+/** The staged Docker build context of an image asset, from the stack's asset manifest. */
+function dockerAsset(stack: Stack): { dir: string; dockerFile: string; platform: string | undefined } {
+  const manifest = JSON.parse(readFileSync(join(outdir, `${stack.artifactId}.assets.json`), 'utf8')) as {
+    dockerImages: Record<string, { source: { directory: string; dockerFile?: string; platform?: string } }>;
+  };
+  const images = Object.values(manifest.dockerImages);
+  expect(images).toHaveLength(1);
+  const source = (images[0] as (typeof images)[number]).source;
+  return {
+    dir: join(outdir, source.directory),
+    dockerFile: source.dockerFile ?? 'Dockerfile',
+    platform: source.platform,
+  };
+}
+
+beforeAll(() => {
+  outdir = mkdtempSync(join(tmpdir(), 'infra-test-'));
+  app = new App({ outdir, context: { ...NO_BUNDLING, notificationEmail: EMAIL } });
+  stacks = buildLoadtestApp(app, configFromContext(app.node));
+  app.synth();
+});
+
+afterAll(() => {
+  if (outdir) rmSync(outdir, { recursive: true, force: true });
+});
+
+describe('the CDK app', () => {
+  it('names its five stacks from the prefix and publishes the outputs the CLI reads', () => {
+    expect(allStacks().map((s) => s.stackName)).toEqual(
+      STACK_SUFFIXES.map((s) => stackName(DEFAULT_STACK_PREFIX, s)),
+    );
+    for (const suffix of STACK_SUFFIXES) {
+      const stack = allStacks().find((s) => s.stackName === stackName(DEFAULT_STACK_PREFIX, suffix)) as Stack;
+      expect(
+        Object.keys(template(stack).toJSON().Outputs ?? {}).filter((k) => !k.startsWith('ExportsOutput')),
+      ).toEqual([...OUTPUT_KEYS[suffix]]);
+      // The contract with runner/aws/stack.ts: every key the CLI reads is published by that stack.
+      for (const key of STACK_OUTPUTS[suffix]) expect(OUTPUT_KEYS[suffix]).toContain(key);
+    }
+  });
+
+  it('passes cdk-nag AwsSolutions, with a specific reason for each acknowledged rule', () => {
+    const report = new AwsSolutionsChecks().validateScope(app);
+    const describe = (v: (typeof report.violations)[number]) =>
+      `${v.severity} ${v.ruleName}: ${v.description} (${v.violatingResources.map((r) => r.constructPath).join(', ')})`;
+    expect(report.violations.map(describe)).toEqual([]);
+
+    const acknowledged: Record<string, string> = {};
+    for (const c of app.node.findAll()) {
+      for (const m of c.node.metadata) {
+        if (m.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+        for (const [id, reason] of Object.entries(m.data as Record<string, string>)) {
+          acknowledged[`${c.node.path} ${id.replace(/^annotation::/i, '')}`] = reason;
+        }
+      }
+    }
+    expect(Object.keys(acknowledged).sort()).toEqual([
+      'DynamoLoadtest-Service/AuthSecret AwsSolutions-SMG4',
+      'DynamoLoadtest-Service/EcrAccessRole AwsSolutions-IAM5[Resource::*]',
+    ]);
+    for (const reason of Object.values(acknowledged)) expect(reason.length).toBeGreaterThan(60);
+  });
+
+  it("passes CloudFormation's own schema validation of every template", () => {
+    const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as {
+      pluginReports: { pluginName: string; violations: { ruleName: string; description: string }[] }[];
+    };
+    expect(
+      report.pluginReports.flatMap((p) =>
+        p.violations.map((v) => `${p.pluginName} ${v.ruleName}: ${v.description}`),
+      ),
+    ).toEqual([]);
+  });
+
+  it('grants no wildcard action anywhere, and the app only its own DynamoDB actions', () => {
+    const all = statements();
+    expect(all.length).toBeGreaterThan(0);
+    expect(all.filter((s) => s.Action.some((a) => a.includes('*')))).toEqual([]);
+    // The only wildcard resource: ecr:GetAuthorizationToken, which has no resource-level permissions.
+    const wildcardResources = all.filter((s) => s.Resource.includes('*'));
+    expect(wildcardResources.map((s) => s.Action)).toEqual([['ecr:GetAuthorizationToken']]);
+
+    const dynamodb = all.filter((s) => s.Action.some((a) => a.startsWith('dynamodb:')));
+    const tableArn = template(stacks.data).toJSON().Outputs.TableArn.Value;
+    const service = dynamodb.filter((s) => s.stack === stacks.service.stackName);
+    expect(service).toHaveLength(2);
+    const [onTable, onIndexes] = service as [(typeof service)[0], (typeof service)[0]];
+    expect([...onTable.Action].sort()).toEqual([...APP_TABLE_ACTIONS].sort());
+    expect(onTable.Resource.map(exported)).toEqual([tableArn]);
+    expect(onIndexes.Action).toEqual([...APP_INDEX_ACTIONS]);
+    // Each index of the app's key layout by name, no `index/*`.
+    expect(onIndexes.Resource).toHaveLength(tableDefinition.indexes.length);
+    const indexArns = JSON.stringify(onIndexes.Resource);
+    for (const index of tableDefinition.indexes) expect(indexArns).toContain(`/index/${index.name}"`);
+    // Elsewhere DynamoDB appears only as the Pipe's stream read.
+    expect(dynamodb.filter((s) => s.stack !== stacks.service.stackName).map((s) => s.stack)).toEqual([
+      stacks.events.stackName,
+    ]);
+  });
+});
+
+describe('data stack', () => {
+  const input = createTableInput('shop', DEFAULT_BILLING, tableDefinition);
+  const byName = <T extends { AttributeName?: string; IndexName?: string }>(xs: readonly T[] | undefined) =>
+    [...(xs ?? [])].sort((a, b) =>
+      String(a.IndexName ?? a.AttributeName).localeCompare(String(b.IndexName ?? b.AttributeName)),
+    );
+
+  it("has the app's keys and GSIs, from app/table.ts", () => {
+    const [, table] = only(stacks.data, 'AWS::DynamoDB::Table');
+    const p = table.Properties as Json;
+    expect(p.KeySchema).toEqual(input.KeySchema);
+    expect(byName(p.AttributeDefinitions as typeof input.AttributeDefinitions)).toEqual(
+      byName(input.AttributeDefinitions),
+    );
+    expect(byName(p.GlobalSecondaryIndexes as typeof input.GlobalSecondaryIndexes)).toEqual(
+      byName(input.GlobalSecondaryIndexes),
+    );
+    // The same, read straight from the definition: names, key attributes and their types.
+    const types = new Map(
+      (p.AttributeDefinitions as { AttributeName: string; AttributeType: string }[]).map((a) => [
+        a.AttributeName,
+        a.AttributeType,
+      ]),
+    );
+    const gsis = p.GlobalSecondaryIndexes as {
+      IndexName: string;
+      KeySchema: { AttributeName: string; KeyType: string }[];
+    }[];
+    expect(gsis.map((g) => g.IndexName)).toEqual(tableDefinition.indexes.map((i) => i.name));
+    for (const index of tableDefinition.indexes) {
+      const g = gsis.find((x) => x.IndexName === index.name);
+      expect(g?.KeySchema).toEqual([
+        { AttributeName: index.partitionKey.name, KeyType: 'HASH' },
+        { AttributeName: index.sortKey.name, KeyType: 'RANGE' },
+      ]);
+      expect(types.get(index.partitionKey.name)).toBe(index.partitionKey.type);
+      expect(types.get(index.sortKey.name)).toBe(index.sortKey.type);
+    }
+    expect(types.get(tableDefinition.partitionKey.name)).toBe(tableDefinition.partitionKey.type);
+    expect(types.get(tableDefinition.sortKey.name)).toBe(tableDefinition.sortKey.type);
+  });
+
+  it('streams new and old images, keeps point-in-time recovery on and bills as the app defaults', () => {
+    const [, table] = only(stacks.data, 'AWS::DynamoDB::Table');
+    expect(table.Properties?.StreamSpecification).toEqual({ StreamViewType: 'NEW_AND_OLD_IMAGES' });
+    expect(table.Properties?.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(table.Properties?.BillingMode).toBe(input.BillingMode);
+  });
+
+  it('takes provisioned capacities from context, per GSI where given', () => {
+    const ctxApp = new App({
+      context: {
+        billingMode: 'provisioned',
+        readCapacity: '20',
+        writeCapacity: '10',
+        indexCapacity: '{"GSI2":{"read":7,"write":3}}',
+      },
+    });
+    const config = configFromContext(ctxApp.node);
+    const data = new DataStack(ctxApp, 'D', { billing: config.billing, removalPolicy: config.removalPolicy });
+    const p = Template.fromStack(data).findResources('AWS::DynamoDB::Table');
+    const props = (Object.values(p)[0] as Resource).Properties as Json;
+    const expected = createTableInput('x', config.billing);
+    expect(props.BillingMode).toBeUndefined(); // CloudFormation's default is PROVISIONED
+    expect(props.ProvisionedThroughput).toEqual({ ReadCapacityUnits: 20, WriteCapacityUnits: 10 });
+    expect(byName(props.GlobalSecondaryIndexes as typeof expected.GlobalSecondaryIndexes)).toEqual(
+      byName(expected.GlobalSecondaryIndexes),
+    );
+    const gsi2 = (props.GlobalSecondaryIndexes as Json[]).find((g) => g.IndexName === 'GSI2');
+    expect(gsi2?.ProvisionedThroughput).toEqual({ ReadCapacityUnits: 7, WriteCapacityUnits: 3 });
+  });
+});
+
+describe('service stack', () => {
+  it('runs the image asset on App Runner with the health check, table name and auth secret', () => {
+    const [, svc] = only(stacks.service, 'AWS::AppRunner::Service');
+    const p = svc.Properties as {
+      SourceConfiguration: {
+        AutoDeploymentsEnabled: boolean;
+        ImageRepository: {
+          ImageIdentifier: unknown;
+          ImageRepositoryType: string;
+          ImageConfiguration: {
+            Port: string;
+            RuntimeEnvironmentVariables: { Name: string; Value: unknown }[];
+            RuntimeEnvironmentSecrets: { Name: string; Value: unknown }[];
+          };
+        };
+      };
+      HealthCheckConfiguration: { Protocol: string; Path: string };
+    };
+    const repo = p.SourceConfiguration.ImageRepository;
+    expect(repo.ImageRepositoryType).toBe('ECR');
+    expect(repo.ImageIdentifier).toEqual(stacks.service.resolve(stacks.service.image.imageUri));
+    expect(JSON.stringify(repo.ImageIdentifier)).toContain(stacks.service.image.assetHash);
+    expect(p.HealthCheckConfiguration).toMatchObject({ Protocol: 'HTTP', Path: HEALTH_CHECK_PATH });
+    const env = Object.fromEntries(
+      repo.ImageConfiguration.RuntimeEnvironmentVariables.map((e) => [e.Name, e.Value]),
+    );
+    expect(exported(env.TABLE_NAME)).toEqual(template(stacks.data).toJSON().Outputs.TableName.Value);
+    const [secretId] = only(stacks.service, 'AWS::SecretsManager::Secret');
+    expect(repo.ImageConfiguration.RuntimeEnvironmentSecrets).toEqual([
+      { Name: 'AUTH_SECRET', Value: { Ref: secretId } },
+    ]);
+    expect(repo.ImageConfiguration.Port).toBe('8080');
+  });
+
+  it('builds the app image from Dockerfile, for x86_64, with only the files the app needs in its context', () => {
+    const asset = dockerAsset(stacks.service);
+    expect(asset.dockerFile).toBe('Dockerfile');
+    expect(asset.platform).toBe('linux/amd64');
+    expect(readdirSync(asset.dir).sort()).toEqual([
+      '.dockerignore',
+      'Dockerfile',
+      'app',
+      'package-lock.json',
+      'package.json',
+      'tsconfig.json',
+    ]);
+    expect(existsSync(join(asset.dir, 'app/main.ts'))).toBe(true);
+  });
+});
+
+describe('runners stack', () => {
+  it('is an arm64 image function with the configured timeout, memory and concurrency cap', () => {
+    const [, fn] = only(stacks.runners, 'AWS::Lambda::Function');
+    expect(fn.Properties).toMatchObject({
+      PackageType: 'Image',
+      Architectures: ['arm64'],
+      Timeout: 900,
+      MemorySize: 2048,
+      ReservedConcurrentExecutions: 100,
+    });
+    expect(fn.Properties?.LoggingConfig).toBeDefined();
+    const [, logs] = only(stacks.runners, 'AWS::Logs::LogGroup');
+    expect(logs.Properties?.RetentionInDays).toBe(30);
+  });
+
+  it('may only write its own logs', () => {
+    const own = statements().filter((s) => s.stack === stacks.runners.stackName);
+    expect(own.flatMap((s) => s.Action).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+    const [, role] = only(stacks.runners, 'AWS::IAM::Role');
+    expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
+  });
+
+  it('builds its image from Dockerfile.runner for arm64, with the runner sources in the context', () => {
+    const asset = dockerAsset(stacks.runners);
+    expect(asset.dockerFile).toBe('Dockerfile.runner');
+    expect(asset.platform).toBe('linux/arm64');
+    expect(readdirSync(asset.dir).sort()).toEqual([
+      '.dockerignore',
+      'Dockerfile.runner',
+      'app',
+      'dashboards',
+      'local',
+      'package-lock.json',
+      'package.json',
+      'runner',
+      'scenarios',
+      'tsconfig.json',
+    ]);
+    expect(existsSync(join(asset.dir, 'runner/aws/lambda-entry.mjs'))).toBe(true);
+  });
+
+  it('takes memory, timeout and the concurrency cap from context', () => {
+    const config = configFromContext(
+      new App({ context: { runnerMemoryMb: '4096', runnerTimeoutSec: 300, runnerReservedConcurrency: '20' } })
+        .node,
+    );
+    expect(config.runner).toEqual({ memoryMb: 4096, timeoutSec: 300, reservedConcurrency: 20 });
+  });
+});
+
+describe('observability stack', () => {
+  it('has the dashboard, with one row of widgets per access pattern', () => {
+    const [, dash] = only(stacks.observability, 'AWS::CloudWatch::Dashboard');
+    expect(dash.Properties?.DashboardName).toBe(DEFAULT_STACK_PREFIX);
+    // The body is a Fn::Join of JSON text and tokens (the table name, the region): render the tokens.
+    const parts = ((dash.Properties as Json).DashboardBody as { 'Fn::Join': [string, unknown[]] })[
+      'Fn::Join'
+    ][1];
+    const body = JSON.parse(parts.map((p) => (typeof p === 'string' ? p : 'TOKEN')).join('')) as {
+      widgets: { type: string; properties: { markdown?: string; metrics?: unknown[][] } }[];
+    };
+    const metricsOf = (pattern: string) =>
+      body.widgets.filter(
+        (w) =>
+          w.type === 'metric' &&
+          (w.properties.metrics ?? []).some((m) => m.includes('AccessPattern') && m.includes(pattern)) &&
+          // a widget of the pattern's own row, not the table-wide header that sums every pattern
+          (w.properties.metrics ?? []).every((m) => !m.includes('AccessPattern') || m.includes(pattern)),
+      );
+    for (const pattern of patternIds) {
+      expect(metricsOf(pattern).length, `${pattern}: its own widgets`).toBeGreaterThan(0);
+      expect(body.widgets.some((w) => w.type === 'text' && w.properties.markdown?.includes(pattern))).toBe(
+        true,
+      );
+    }
+  });
+
+  it('alarms on any read or write throttle event of the table and of each GSI', () => {
+    const alarms = resources(stacks.observability, 'AWS::CloudWatch::Alarm').map(
+      ([, a]) => a.Properties as Json,
+    );
+    const targets = [undefined, ...tableDefinition.indexes.map((i) => i.name)];
+    expect(alarms).toHaveLength(targets.length * 2);
+    for (const index of targets) {
+      for (const metric of ['ReadThrottleEvents', 'WriteThrottleEvents']) {
+        const alarm = alarms.find(
+          (a) =>
+            a.MetricName === metric &&
+            ((a.Dimensions as { Name: string; Value: unknown }[]).find(
+              (d) => d.Name === 'GlobalSecondaryIndexName',
+            )?.Value ?? undefined) === index,
+        );
+        expect(alarm, `${index ?? 'table'} ${metric}`).toMatchObject({
+          Namespace: 'AWS/DynamoDB',
+          Statistic: 'Sum',
+          Period: 60,
+          Threshold: 0,
+          ComparisonOperator: 'GreaterThanThreshold',
+          TreatMissingData: 'notBreaching',
+        });
+      }
+    }
+  });
+});
+
+describe('events stack', () => {
+  it("pipes the table's stream through the app's filter to the topic", () => {
+    const [, pipe] = only(stacks.events, 'AWS::Pipes::Pipe');
+    const p = pipe.Properties as {
+      Source: unknown;
+      Target: unknown;
+      Enrichment: unknown;
+      SourceParameters: {
+        FilterCriteria: { Filters: { Pattern: string }[] };
+        DynamoDBStreamParameters: Json;
+      };
+    };
+    const [tableId] = only(stacks.data, 'AWS::DynamoDB::Table');
+    expect(exported(p.Source)).toEqual({ 'Fn::GetAtt': [tableId, 'StreamArn'] });
+    // Issue 7: the filter on AWS is the very object `loadtest events` evaluates locally.
+    expect(p.SourceParameters.FilterCriteria.Filters).toEqual([
+      { Pattern: JSON.stringify(ORDER_COMPLETED_PIPE_FILTER) },
+    ]);
+    const [topicId] = only(stacks.events, 'AWS::SNS::Topic');
+    expect(p.Target).toEqual({ Ref: topicId });
+    const [fnId, fn] = only(stacks.events, 'AWS::Lambda::Function');
+    expect(p.Enrichment).toEqual({ 'Fn::GetAtt': [fnId, 'Arn'] });
+    expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
+  });
+
+  it('lets the pipe read only that stream, call its enrichment and publish to its topic', () => {
+    const [pipeId, pipe] = only(stacks.events, 'AWS::Pipes::Pipe');
+    const roleId = ((pipe.Properties as Json).RoleArn as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+    const own = statements().filter(
+      (s) =>
+        s.stack === stacks.events.stackName &&
+        JSON.stringify(template(stacks.events).toJSON().Resources[s.logicalId]).includes(`"${roleId}"`),
+    );
+    const [topicId] = only(stacks.events, 'AWS::SNS::Topic');
+    const [fnId] = only(stacks.events, 'AWS::Lambda::Function');
+    expect(own.map((s) => ({ Action: s.Action, Resource: s.Resource }))).toEqual([
+      {
+        Action: [
+          'dynamodb:DescribeStream',
+          'dynamodb:GetRecords',
+          'dynamodb:GetShardIterator',
+          'dynamodb:ListStreams',
+        ],
+        Resource: [(pipe.Properties as Json).Source],
+      },
+      { Action: ['lambda:InvokeFunction'], Resource: [{ 'Fn::GetAtt': [fnId, 'Arn'] }] },
+      { Action: ['sns:Publish'], Resource: [{ Ref: topicId }] },
+    ]);
+    // The Pipe starts polling only once its role's policy exists.
+    expect(template(stacks.events).toJSON().Resources[pipeId].DependsOn).toEqual(
+      expect.arrayContaining(own.map((s) => s.logicalId)),
+    );
+  });
+
+  it("subscribes the email with the app's big-order filter policy on the message body", () => {
+    const [, sub] = only(stacks.events, 'AWS::SNS::Subscription');
+    expect(sub.Properties).toMatchObject({
+      Protocol: 'email',
+      Endpoint: EMAIL,
+      FilterPolicyScope: 'MessageBody',
+    });
+    expect(sub.Properties?.FilterPolicy).toEqual(BIG_ORDER_FILTER_POLICY);
+  });
+
+  it('requires TLS to publish to the topic', () => {
+    const [, policy] = only(stacks.events, 'AWS::SNS::TopicPolicy');
+    expect(JSON.stringify(policy.Properties)).toContain('"aws:SecureTransport":"false"');
+  });
+
+  it('creates the topic but no subscription without an email address', () => {
+    const bare = new App({ context: NO_BUNDLING });
+    const events = new EventsStack(bare, 'E', {
+      tableStreamArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/shop/stream/2024-01-01T00:00:00.000',
+    });
+    const t = Template.fromStack(events);
+    t.resourceCountIs('AWS::SNS::Topic', 1);
+    t.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+});
+
+describe('the order notification the pipe publishes', () => {
+  const record = (total: string) => ({
+    eventName: 'MODIFY',
+    dynamodb: {
+      NewImage: {
+        entity: { S: 'Order' },
+        status: { S: 'COMPLETED' },
+        orderId: { S: 'o1' },
+        email: { S: 'a@b.co' },
+        total: { N: total },
+        itemCount: { N: '2' },
+        completedAt: { S: '2024-05-01T10:00:00.000Z' },
+      },
+      OldImage: { entity: { S: 'Order' }, status: { S: 'CURRENT' } },
+    },
+  });
+
+  it("is the app's notification, with total a JSON number the SNS policy can compare", async () => {
+    const [body] = await orderNotificationHandler([record('120.5')]);
+    const local = orderNotification(record('120.5').dynamodb.NewImage);
+    expect(body).toEqual({ ...local.message, ...local.attributes });
+    expect(JSON.parse(JSON.stringify(body)).total).toBe(120.5);
+  });
+
+  it('is delivered by the subscription exactly when the local policy check delivers it', async () => {
+    for (const total of ['99.99', '100', '120.5', '0']) {
+      const r = record(total);
+      expect(matchesPattern(r, ORDER_COMPLETED_PIPE_FILTER)).toBe(true);
+      const [body] = await orderNotificationHandler([r]);
+      const local = orderNotification(r.dynamodb.NewImage);
+      expect(matchesPattern(body, BIG_ORDER_FILTER_POLICY), total).toBe(
+        matchesPattern(local.attributes, BIG_ORDER_FILTER_POLICY),
+      );
+    }
+    expect(await orderNotificationHandler([record('150'), record('5')])).toHaveLength(2);
+  });
+});
+
+describe('context', () => {
+  it('defaults to the app billing, the default prefix and no email', () => {
+    const config = configFromContext(new App().node);
+    expect(config).toMatchObject({
+      prefix: DEFAULT_STACK_PREFIX,
+      billing: DEFAULT_BILLING,
+      notificationEmail: undefined,
+    });
+  });
+
+  it('refuses capacities without provisioned mode, and provisioned mode without capacities', () => {
+    expect(() => configFromContext(new App({ context: { readCapacity: '5' } }).node)).toThrow(ConfigError);
+    expect(() => configFromContext(new App({ context: { billingMode: 'provisioned' } }).node)).toThrow(
+      /readCapacity=N and -c writeCapacity=N/,
+    );
+    expect(() => configFromContext(new App({ context: { notificationEmail: 'nope' } }).node)).toThrow(
+      /-c notificationEmail/,
+    );
+    expect(() =>
+      configFromContext(
+        new App({
+          context: {
+            billingMode: 'provisioned',
+            readCapacity: 1,
+            writeCapacity: 1,
+            indexCapacity: '{"GSI9":{"read":1,"write":1}}',
+          },
+        }).node,
+      ),
+    ).toThrow(/indexCapacity/);
+    expect(() =>
+      configFromContext(
+        new App({
+          context: { billingMode: 'provisioned', readCapacity: 1, writeCapacity: 1, indexCapacity: '{GSI1' },
+        }).node,
+      ),
+    ).toThrow(/-c indexCapacity/);
+  });
+});
