@@ -173,6 +173,7 @@ export async function prepareAwsRun(
     workerKind: 'Lambda worker',
     live: false,
     seed: seedFile,
+    stopBeforeLimitMs: STOP_BEFORE_LIMIT_MS,
     // The runner image holds this repository; a scenario from elsewhere travels in the event, and
     // its processor (if any) must be one of scenarios/lib.
     scriptPath: inRepo ? relative(ROOT, path) : join('scenarios', 'external.yml'),

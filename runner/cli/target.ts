@@ -20,6 +20,8 @@ export interface RunTarget {
   /** The scenario path as the workers see it (relative to the runner image's root on AWS). */
   readonly scriptPath?: string;
   readonly tableName?: string;
+  /** How long before the host's time limit a worker stops (Lambda: so its result gets back). */
+  readonly stopBeforeLimitMs?: number;
   /** Printed after the report (e.g. the CloudWatch dashboard's URL). */
   readonly links?: readonly string[];
   onFailure?(listener: (reason: string) => void): void;

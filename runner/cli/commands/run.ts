@@ -2,7 +2,7 @@ import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/pro
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { DEFAULT_BILLING, } from '../../../app/index.js';
+import { DEFAULT_BILLING } from '../../../app/index.js';
 import {
   type EmbeddedStack,
   type GateCapacity,
@@ -10,7 +10,7 @@ import {
   writeStackSeedFile,
 } from '../../../local/index.js';
 import { fanOut, LocalProcessInvoker } from '../../engine/fanout.js';
-import { LocalMetricsSource, } from '../../metrics/index.js';
+import { LocalMetricsSource } from '../../metrics/index.js';
 import { Progress, phasesSeconds } from '../../progress.js';
 import { buildReport, DEFAULT_PRICING } from '../../report/build.js';
 import { renderHtml } from '../../report/html.js';
@@ -333,6 +333,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
         target.invoker,
         {
           ...(target.seed ? { seed: target.seed } : {}),
+          ...(target.stopBeforeLimitMs !== undefined ? { stopBeforeLimitMs: target.stopBeforeLimitMs } : {}),
           onProgress: (merged) => {
             progress.update(merged);
             timeline.client(merged);
