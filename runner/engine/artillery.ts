@@ -53,11 +53,17 @@ interface PayloadSpec {
   [k: string]: unknown;
 }
 
-let active: ClientStats | undefined;
+/**
+ * The stats of each run in progress, by an id stamped on its scenarios (Artillery deep-clones the
+ * script, so only a plain value survives). Artillery's stop() only stops its metrics: its phaser goes
+ * on firing arrivals, and virtual users already in a flow finish it. Once a run is over its id is
+ * gone, so late arrivals do nothing and late responses are counted nowhere: a reused process (a warm
+ * Lambda) sends no new load and mixes no old responses into the next run's numbers.
+ */
+const RUN_KEY = '__loadtestRun';
+const runs = new Map<number, ClientStats>();
+let lastRun = 0;
 const hooked = new WeakSet<EventEmitter>();
-/** The scenario emitters of the run in progress, and of runs stopped early. */
-let current = new Set<EventEmitter>();
-const stopped = new WeakSet<EventEmitter>();
 
 function requestName(params: { name?: unknown; method?: unknown; url?: unknown }): string {
   if (typeof params.name === 'string' && params.name !== '') return params.name;
@@ -68,7 +74,7 @@ function requestName(params: { name?: unknown; method?: unknown; url?: unknown }
   return `${String(params.method ?? 'GET').toUpperCase()} ${path}`;
 }
 
-function listen(ee: EventEmitter): void {
+function listen(ee: EventEmitter, run: number): void {
   const inflight = new Map<string, string>();
   ee.on('trace:http:request', (params: { name?: unknown; method?: unknown; url?: unknown }, uuid: string) => {
     inflight.set(uuid, requestName(params));
@@ -80,14 +86,14 @@ function listen(ee: EventEmitter): void {
       if (name === undefined) return;
       inflight.delete(uuid);
       // Artillery's http.response_time is time to first byte too: the same clock, per name.
-      active?.response(name, res.statusCode, res.timings?.phases?.firstByte ?? 0);
+      runs.get(run)?.response(name, res.statusCode, res.timings?.phases?.firstByte ?? 0);
     },
   );
   ee.on('trace:http:error', (err: { name?: string; code?: string }, uuid: string) => {
     const name = inflight.get(uuid);
     if (name === undefined || err.name === 'HTTPError') return;
     inflight.delete(uuid);
-    active?.failure(name, err.code ?? err.name ?? 'Error');
+    runs.get(run)?.failure(name, err.code ?? err.name ?? 'Error');
   });
 }
 
@@ -96,15 +102,18 @@ function interceptHttpEngine(): void {
   if (proto.__loadtestWrapped) return;
   const original = proto.createScenario;
   proto.createScenario = function (spec, ee) {
+    const scenario = original.call(this, spec, ee);
+    const run = (spec as Record<string, unknown> | null)?.[RUN_KEY];
+    // Hooks (before/after) carry no id: they run as they are and are not counted.
+    if (typeof run !== 'number') return scenario;
     if (!hooked.has(ee)) {
       hooked.add(ee);
-      listen(ee);
+      listen(ee, run);
     }
-    current.add(ee);
-    const scenario = original.call(this, spec, ee);
-    // Artillery's stop() only stops its metrics: its phaser goes on firing arrivals. A run stopped
-    // early turns them into no-ops, so a reused process (a warm Lambda) sends no stray load.
-    return (context, callback) => (stopped.has(ee) ? callback(null, context) : scenario(context, callback));
+    // An arrival after its run ended starts nothing (and, not started, is not pending either).
+    return (context, callback) => {
+      if (runs.has(run)) scenario(context, callback);
+    };
   };
   proto.__loadtestWrapped = true;
 }
@@ -145,7 +154,9 @@ export async function runScript(
   const payload = loadPayload(runnable, absolute);
   await core.runner.runnerFuncs.loadProcessor(runnable, { scriptPath: absolute });
   const stats = new ClientStats();
-  active = stats;
+  const run = ++lastRun;
+  runs.set(run, stats);
+  for (const sc of runnable.scenarios) sc[RUN_KEY] = run;
   const startedAt = new Date();
   const ee = await core.runner.runner(runnable, payload, { scriptPath: absolute, periodicStats: 5 });
   const timer = options.onProgress
@@ -160,19 +171,14 @@ export async function runScript(
         stats.addCounters(period.counters ?? {}),
       );
       ee.once('done', () => done());
-      const stop = () => {
-        for (const e of current) stopped.add(e);
-        done();
-      };
-      if (options.signal?.aborted) return stop();
-      options.signal?.addEventListener('abort', stop, { once: true });
+      if (options.signal?.aborted) return done();
+      options.signal?.addEventListener('abort', () => done(), { once: true });
       ee.run();
     });
     await ee.stop();
   } finally {
     if (timer) clearInterval(timer);
-    active = undefined;
-    current = new Set();
+    runs.delete(run);
   }
   return stats.result(startedAt, new Date());
 }

@@ -96,6 +96,8 @@ export async function runSlice(event: RunnerEvent, context: RunnerContext = {}):
     stop.abort();
   };
   context.signal?.addEventListener('abort', onAbort, { once: true });
+  // A stop that came before this slice began (a listener added now would never hear it).
+  if (context.signal?.aborted) onAbort();
   let deadline: NodeJS.Timeout | undefined;
   if (context.remainingMs) {
     const margin = event.stopBeforeLimitMs ?? DEFAULT_STOP_BEFORE_LIMIT_MS;

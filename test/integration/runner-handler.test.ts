@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lambdaHandler } from '../../runner/aws/index.js';
+import type { ArtilleryScript } from '../../runner/engine/artillery.js';
 import { runSlice } from '../../runner/engine/handler.js';
 
 /** The runner handler against a trivial HTTP target on loopback, with the real Artillery engine. */
@@ -20,14 +21,22 @@ beforeAll(async () => {
 
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
-const script = (seconds: number) => ({
+const script = (
+  seconds: number,
+  flow: unknown[] = [{ get: { url: '/health', name: 'health' } }],
+): ArtilleryScript & { config: { target: string; phases: Record<string, unknown>[] } } => ({
   config: { target: '', phases: [{ duration: seconds, arrivalRate: 10 }] },
-  scenarios: [{ flow: [{ get: { url: '/health', name: 'health' } }] }],
+  scenarios: [{ flow }],
 });
 
 describe('runner handler', () => {
   it('stops before the time limit and says so, returning what it measured', async () => {
-    const s = script(60);
+    // Two requests with a pause between: virtual users are mid-flow when the slice stops.
+    const s = script(60, [
+      { get: { url: '/health', name: 'health' } },
+      { think: 1 },
+      { get: { url: '/health', name: 'second' } },
+    ]);
     s.config.target = target;
     const started = Date.now();
     const result = await runSlice(
@@ -39,10 +48,33 @@ describe('runner handler', () => {
     expect(result.stoppedEarly).toMatch(/^time limit: stopped 1 s before the host's limit/);
     expect(took).toBeLessThan(10_000);
     expect(result.result?.byName.health?.requests).toBeGreaterThan(5);
-    // The phaser of a stopped run keeps firing in a reused process; those arrivals send nothing.
-    const after = hits;
+
+    // The same process runs the next slice (a warm Lambda): the stopped one's phaser fires no new
+    // arrivals, and its users still mid-flow finish without a response counted in the next run.
+    const next = script(1);
+    next.config.target = target;
+    const second = await runSlice({ worker: 1, workers: 4, script: next, scriptPath: 'inline.yml' });
+    expect(second.status).toBe('ok');
+    expect(second.result?.byName.health?.requests).toBe(10);
+    expect(second.result?.byName.second).toBeUndefined();
     await new Promise((r) => setTimeout(r, 1500));
-    expect(hits).toBe(after);
+    const settled = hits;
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(hits).toBe(settled);
+  }, 30_000);
+
+  it('sends nothing later when stopped before its first arrival (a leading pause)', async () => {
+    const s = script(30);
+    s.config.target = target;
+    s.config.phases = [{ pause: 1 }, { duration: 30, arrivalRate: 10 }];
+    const before = hits;
+    const result = await runSlice(
+      { worker: 0, workers: 1, script: s, scriptPath: 'inline.yml' },
+      { signal: AbortSignal.timeout(200) },
+    );
+    expect(result.status).toBe('stopped');
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(hits).toBe(before);
   }, 30_000);
 
   it('runs a short slice to its end', async () => {
