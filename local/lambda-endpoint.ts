@@ -5,10 +5,11 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * A Lambda Invoke-compatible endpoint on loopback for the runner function: client-lambda pointed at
- * it (AWS_ENDPOINT_URL_LAMBDA) runs each invocation in a fresh worker process with the runner
- * handler, under the function's time limit, and answers the way Lambda does (the result as the
- * payload; X-Amz-Function-Error with {errorType, errorMessage} on a crash or time-out). It lets the
- * `--target aws` path run on a machine with no AWS.
+ * it (AWS_ENDPOINT_URL_LAMBDA) runs each invocation in a fresh process that loads the runner image's
+ * entry (runner/aws/lambda-entry.mjs, as Lambda's Node runtime would) and calls its handler with a
+ * context counting down to the function's timeout; it answers the way Lambda does (the result as
+ * the payload; X-Amz-Function-Error with {errorType, errorMessage} on an error, crash or time-out).
+ * It lets the `--target aws` path run on a machine with no AWS.
  */
 export interface LocalLambdaOptions {
   readonly functionName: string;
@@ -25,7 +26,8 @@ export interface LocalLambda {
   close(): Promise<void>;
 }
 
-const WORKER = fileURLToPath(new URL('../runner/engine/worker.ts', import.meta.url));
+const RUNTIME = fileURLToPath(new URL('./lambda-runtime.mjs', import.meta.url));
+const ENTRY = new URL('../runner/aws/lambda-entry.mjs', import.meta.url).href;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 function readBody(req: IncomingMessage): Promise<string> {
@@ -57,22 +59,31 @@ export async function startLocalLambda(options: LocalLambdaOptions): Promise<Loc
     new Promise<{ result?: unknown; error?: { errorType: string; errorMessage: string } }>((resolve) => {
       invocations += 1;
       const started = Date.now();
-      const child = fork(WORKER, [], {
+      const deadline = started + timeoutSec * 1000;
+      const child = fork(RUNTIME, [], {
         cwd: options.cwd ?? ROOT,
-        execArgv: ['--import', import.meta.resolve('tsx')],
-        env: { ...process.env, ...(options.env ?? {}) },
+        // Plain Node, as on Lambda: the entry registers tsx itself.
+        execArgv: [],
+        env: { ...process.env, ...(options.env ?? {}), LOADTEST_LAMBDA_ENTRY: ENTRY },
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
       children.add(child);
       let result: unknown;
+      let thrown: { errorType: string; errorMessage: string } | undefined;
       let timedOut = false;
       const timer = setTimeout(() => {
         timedOut = true;
         child.kill('SIGKILL');
       }, timeoutSec * 1000);
-      child.on('message', (m: { type: string; outcome?: unknown }) => {
-        if (m.type === 'done') result = m.outcome;
-      });
+      child.on(
+        'message',
+        (m: { type: string; outcome?: unknown; errorType?: string; errorMessage?: string }) => {
+          if (m.type === 'ready') child.send({ type: 'invoke', event: payload, deadline });
+          else if (m.type === 'done') result = m.outcome;
+          else if (m.type === 'error')
+            thrown = { errorType: m.errorType ?? 'Error', errorMessage: m.errorMessage ?? 'error' };
+        },
+      );
       child.on('exit', (code, signal) => {
         clearTimeout(timer);
         children.delete(child);
@@ -81,6 +92,8 @@ export async function startLocalLambda(options: LocalLambdaOptions): Promise<Loc
           resolve({
             error: { errorType: 'Sandbox.Timedout', errorMessage: `Task timed out after ${s} seconds` },
           });
+        } else if (thrown) {
+          resolve({ error: thrown });
         } else if (result !== undefined) {
           resolve({ result });
         } else {
@@ -92,7 +105,6 @@ export async function startLocalLambda(options: LocalLambdaOptions): Promise<Loc
           });
         }
       });
-      child.send({ type: 'run', event: payload });
     });
 
   const base = `/2015-03-31/functions/${encodeURIComponent(options.functionName)}`;

@@ -40,8 +40,8 @@ export interface AwsRunArgs {
 }
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-/** The runner stops this long before its Lambda time limit so its result gets back. */
-const STOP_BEFORE_LIMIT_MS = 20_000;
+/** The runner stops this long before its Lambda time limit (at most 20 s, 10 % of it) so its result gets back. */
+const stopBeforeLimitMs = (timeoutSec: number) => Math.min(20_000, timeoutSec * 100);
 
 async function localReport(stateDir: string, scenario: string): Promise<Report | undefined> {
   try {
@@ -111,7 +111,7 @@ export async function prepareAwsRun(
     await localReport(args.stateDir, scenario.name),
   );
   log(renderPlan(plan, outputs.runnerFunctionName, appUrl));
-  if (plan.durationSec > timeoutSec - STOP_BEFORE_LIMIT_MS / 1000) {
+  if (plan.durationSec > timeoutSec - stopBeforeLimitMs(timeoutSec) / 1000) {
     log(
       `note: the scenario runs ${plan.durationSec} s but the runner's timeout is ${timeoutSec} s: workers will stop early and the report will be partial`,
     );
@@ -173,7 +173,7 @@ export async function prepareAwsRun(
     workerKind: 'Lambda worker',
     live: false,
     seed: seedFile,
-    stopBeforeLimitMs: STOP_BEFORE_LIMIT_MS,
+    stopBeforeLimitMs: stopBeforeLimitMs(timeoutSec),
     // The runner image holds this repository; a scenario from elsewhere travels in the event, and
     // its processor (if any) must be one of scenarios/lib.
     scriptPath: inRepo ? relative(ROOT, path) : join('scenarios', 'external.yml'),

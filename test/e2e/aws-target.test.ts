@@ -146,6 +146,30 @@ describe('loadtest run --target aws (local stand-ins for AWS)', () => {
     }
   }, 60_000);
 
+  it('stops runners before the function time limit: named, with what they measured, partial, exit 3', async () => {
+    const short = await startLocalLambda({ functionName: FUNCTION, timeoutSec: 8 });
+    try {
+      const output = join(dir, 'stopped.json');
+      const args = [...base.slice(0, -4), '--duration', '20', '--rate', '2', '--workers', '2', '--yes'];
+      const run = runCli([...args, '--metrics-delay', '0', '--output', output], {
+        env: { ...env, AWS_ENDPOINT_URL_LAMBDA: short.endpoint },
+      });
+      expect((await run.exited).code, run.stderr()).toBe(3);
+      expect(run.stderr()).toMatch(/the scenario runs 20 s but the runner's timeout is 8 s/);
+      const report = JSON.parse(await readFile(output, 'utf8'));
+      expect(report.partial).toBe(true);
+      for (const w of report.workers) {
+        expect(w.status).toBe('stopped');
+        expect(w.error).toMatch(/^time limit: stopped 1 s before the host's limit/);
+      }
+      // What the stopped workers measured is in the report.
+      const get = report.patterns.find((p: { id: string }) => p.id === 'getProduct');
+      expect(get.requests).toBeGreaterThan(4);
+    } finally {
+      await short.close();
+    }
+  }, 60_000);
+
   it('seeds the deployed table and writes users with tokens the deployed app accepts', async () => {
     const csv = join(dir, 'users.csv');
     const run = runCli(
