@@ -8,6 +8,7 @@ import {
   type DashboardDefinition,
   dashboardDefinition,
   describeThresholdLine,
+  PERIOD_SECONDS,
   type Row,
   type ThresholdsInput,
   type Widget,
@@ -129,7 +130,7 @@ function series(s: CloudWatchSeries, label: string, period: Duration, index: num
   if (s.kind === 'metric') return metric(s.metric, period, label);
   const { cw } = cdk();
   const rename = (id: string) => `s${index}_${id}`;
-  let expression = s.expression;
+  let expression = s.expression.replaceAll(PERIOD_SECONDS, String(period.toSeconds()));
   for (const id of Object.keys(s.using)) {
     expression = expression.replace(new RegExp(`\\b${id}\\b`, 'g'), rename(id));
   }

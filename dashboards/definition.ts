@@ -24,6 +24,9 @@ import { parseThreshold, type ThresholdMetric, type ThresholdOp } from '../runne
  */
 
 /** A metric exactly as CloudWatch knows it. */
+/** Stands for the graph's period in seconds in an expression; each renderer puts in its own. */
+export const PERIOD_SECONDS = '__PERIOD_SECONDS__';
+
 export interface CloudWatchMetric {
   readonly namespace: string;
   readonly metricName: string;
@@ -271,7 +274,8 @@ export function dashboardDefinition(options: DefinitionOptions = {}): DashboardD
       ? undefined
       : {
           kind: 'expression',
-          expression: `SUM([${appPatterns.map((_, i) => `p${i}`).join(', ')}]) / PERIOD(p0)`,
+          // Not PERIOD(p0): that is empty whenever the first pattern has no data in the range.
+          expression: `SUM([${appPatterns.map((_, i) => `p${i}`).join(', ')}]) / ${PERIOD_SECONDS}`,
           using: Object.fromEntries(appPatterns.map((p, i) => [`p${i}`, app(metricName, p)])),
         };
 

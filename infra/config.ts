@@ -64,6 +64,15 @@ const contextSchema = z.object({
     .default(DEFAULT_APP.memory),
 });
 
+/** The CPU and memory pairs App Runner accepts (its service configuration reference). */
+const APP_RUNNER_SIZES: Record<string, readonly string[]> = {
+  '0.25 vCPU': ['0.5 GB', '1 GB'],
+  '0.5 vCPU': ['1 GB'],
+  '1 vCPU': ['2 GB', '3 GB', '4 GB'],
+  '2 vCPU': ['4 GB', '6 GB'],
+  '4 vCPU': ['8 GB', '10 GB', '12 GB'],
+};
+
 const KEYS = Object.keys(contextSchema.shape) as (keyof typeof contextSchema.shape)[];
 
 const REMOVAL: Record<'destroy' | 'retain' | 'snapshot', RemovalPolicy> = {
@@ -106,6 +115,12 @@ export function configFromContext(node: Pick<Node, 'tryGetContext'>): LoadtestCo
       throw new ConfigError('bad CDK context: capacities need -c billingMode=provisioned');
     }
     billing = { mode: 'on-demand' };
+  }
+  const memories = APP_RUNNER_SIZES[ctx.appCpu];
+  if (!memories.includes(ctx.appMemory)) {
+    throw new ConfigError(
+      `bad CDK context: App Runner has no ${ctx.appCpu} with ${ctx.appMemory}; with ${ctx.appCpu} -c appMemory is one of ${memories.join(', ')}`,
+    );
   }
   return {
     prefix: ctx.stackName,

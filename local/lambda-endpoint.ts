@@ -15,6 +15,8 @@ export interface LocalLambdaOptions {
   readonly functionName: string;
   readonly timeoutSec?: number;
   readonly memoryMb?: number;
+  /** The function's reserved concurrency (GetFunctionConcurrency); none by default. */
+  readonly reservedConcurrency?: number;
   /** The working directory of the invocations (Lambda's /var/task): the repository root by default. */
   readonly cwd?: string;
   readonly env?: Record<string, string>;
@@ -110,6 +112,18 @@ export async function startLocalLambda(options: LocalLambdaOptions): Promise<Loc
   const base = `/2015-03-31/functions/${encodeURIComponent(options.functionName)}`;
   const server: Server = createServer(async (req, res) => {
     const path = (req.url ?? '').split('?')[0] ?? '';
+    if (
+      req.method === 'GET' &&
+      path === `/2019-09-30/functions/${encodeURIComponent(options.functionName)}/concurrency`
+    ) {
+      return json(
+        res,
+        200,
+        options.reservedConcurrency === undefined
+          ? {}
+          : { ReservedConcurrentExecutions: options.reservedConcurrency },
+      );
+    }
     if (!path.startsWith(base)) {
       return json(
         res,

@@ -65,6 +65,7 @@ type Query =
   | { kind: 'table'; index: string | null; metric: string }
   | { kind: 'op'; operation: string; metric: string; stat: string };
 
+const EMF_FLUSH_SLACK_MS = 15_000;
 /** CloudWatch takes at most 500 queries per GetMetricData call. */
 const MAX_QUERIES = 500;
 
@@ -98,7 +99,9 @@ export class CloudWatchMetricsSource implements MetricsSource {
    */
   static window(run: RunWindow): { start: Date; end: Date; period: number } {
     const start = Math.floor(run.start.getTime() / 60_000) * 60_000;
-    const end = Math.max(start + 60_000, Math.ceil(run.end.getTime() / 60_000) * 60_000);
+    // The app flushes EMF every 10 s, stamped at the flush: its last lines land after the run ends.
+    const tail = run.end.getTime() + EMF_FLUSH_SLACK_MS;
+    const end = Math.max(start + 60_000, Math.ceil(tail / 60_000) * 60_000);
     return { start: new Date(start), end: new Date(end), period: (end - start) / 1000 };
   }
 

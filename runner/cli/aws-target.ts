@@ -4,9 +4,14 @@ import { createInterface } from 'node:readline/promises';
 import { fileURLToPath } from 'node:url';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import {
+  GetFunctionConcurrencyCommand,
+  GetFunctionConfigurationCommand,
+  LambdaClient,
+} from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { createDynamoClients, seed } from '../../app/index.js';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { createDynamoClients, generateSeed, seed } from '../../app/index.js';
 import type { SeedFile } from '../../local/index.js';
 import {
   CloudWatchMetricsSource,
@@ -56,10 +61,15 @@ async function confirm(question: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } catch {
+    return false; // Ctrl-C or end of input at the prompt: not confirmed
   } finally {
     rl.close();
   }
 }
+
+/** Lambda's limit on a synchronous invocation's request payload. */
+const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 
 export async function prepareAwsRun(
   args: AwsRunArgs,
@@ -103,6 +113,18 @@ export async function prepareAwsRun(
     });
   const memoryMb = fn.MemorySize ?? 2048;
   const timeoutSec = fn.Timeout ?? 900;
+  // Invocations past the function's reserved concurrency fail at once (TooManyRequestsException).
+  const reserved = (
+    await lambda
+      .send(new GetFunctionConcurrencyCommand({ FunctionName: outputs.runnerFunctionName }))
+      .catch(() => undefined)
+  )?.ReservedConcurrentExecutions;
+  if (reserved !== undefined && args.workers > reserved) {
+    lambda.destroy();
+    throw new UsageError(
+      `--workers ${args.workers}: the runner function's reserved concurrency is ${reserved}; use at most ${reserved} workers, or redeploy with -c runnerReservedConcurrency=${args.workers}`,
+    );
+  }
 
   const plan = planRun(
     scenario.script,
@@ -164,6 +186,13 @@ export async function prepareAwsRun(
     secrets.destroy();
   }
 
+  const size = Buffer.byteLength(JSON.stringify({ script: scenario.script, seed: seedFile }));
+  if (size > MAX_PAYLOAD_BYTES * 0.95) {
+    lambda.destroy();
+    throw new UsageError(
+      `the runner event would be ${(size / 1048576).toFixed(1)} MB, over Lambda's 6 MB invoke limit: lower config.loadtest.seed.users/products (${seedFile.users.length} users, ${seedFile.products.length} products)`,
+    );
+  }
   const cloudwatch = new CloudWatchClient({ region });
   const path = resolve(scenario.path);
   const inRepo = !relative(ROOT, path).startsWith('..');
@@ -171,6 +200,8 @@ export async function prepareAwsRun(
     appUrl,
     invoker: new LambdaInvoker(lambda, outputs.runnerFunctionName),
     workerKind: 'Lambda worker',
+    abortNote:
+      "Lambda invocations already started keep sending load until their scenario ends or their time limit; to stop them now, set the function's reserved concurrency to 0 in the Lambda console and back",
     live: false,
     seed: seedFile,
     stopBeforeLimitMs: stopBeforeLimitMs(timeoutSec),

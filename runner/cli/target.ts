@@ -22,6 +22,8 @@ export interface RunTarget {
   readonly tableName?: string;
   /** How long before the host's time limit a worker stops (Lambda: so its result gets back). */
   readonly stopBeforeLimitMs?: number;
+  /** Said when a run is stopped early (e.g. that Lambda invocations go on by themselves). */
+  readonly abortNote?: string;
   /** Printed after the report (e.g. the CloudWatch dashboard's URL). */
   readonly links?: readonly string[];
   onFailure?(listener: (reason: string) => void): void;

@@ -1,11 +1,5 @@
 import { compileExpression } from 'filtrex';
-import {
-  decodeSketch,
-  isPatternId,
-  mergeSketches,
-  patternIds,
-  quantiles,
-} from '../../app/index.js';
+import { decodeSketch, isPatternId, mergeSketches, patternIds, quantiles } from '../../app/index.js';
 import type { GateSnapshot } from '../../local/index.js';
 import type { ClientResult } from '../engine/client-stats.js';
 import type { ServerPattern, ServerSnapshot } from '../metrics/index.js';

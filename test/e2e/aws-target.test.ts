@@ -29,7 +29,12 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'loadtest-aws-e2e-'));
   const secret = randomBytes(24).toString('hex');
   stack = await startEmbeddedStack({ port: 0, seed: false, authSecret: secret });
-  lambda = await startLocalLambda({ functionName: FUNCTION, timeoutSec: 60, memoryMb: 1024 });
+  lambda = await startLocalLambda({
+    functionName: FUNCTION,
+    timeoutSec: 60,
+    memoryMb: 1024,
+    reservedConcurrency: 5,
+  });
   aws = await startFakeAws({
     stackName: 'DynamoLoadtest',
     secret,
@@ -118,6 +123,12 @@ describe('loadtest run --target aws (local stand-ins for AWS)', () => {
       /--url http:\/\/127.0.0.1:9 is not the app of stack DynamoLoadtest.*--allow-target/,
     );
     expect(lambda.invocations).toBe(3);
+  }, 60_000);
+
+  it("refuses more workers than the runner's reserved concurrency", async () => {
+    const run = runCli([...base, '--workers', '6', '--yes'], { env });
+    expect((await run.exited).code).toBe(2);
+    expect(run.stderr()).toMatch(/--workers 6: the runner function's reserved concurrency is 5/);
   }, 60_000);
 
   it('needs --yes when it cannot ask', async () => {

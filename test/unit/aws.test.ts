@@ -219,6 +219,9 @@ describe('CloudWatch read-back (GetMetricData, recorded responses)', () => {
       expect(q.Id).toMatch(/^[a-z][a-zA-Z0-9_]*$/);
       expect(q.MetricStat?.Period).toBe(180);
     }
+    // The app's last EMF flush (every 10 s) after a run that ends late in a minute is still inside.
+    const late = CloudWatchMetricsSource.window({ start: run.start, end: new Date('2026-11-23T10:02:50Z') });
+    expect(late.end).toEqual(new Date('2026-11-23T10:04:00Z'));
     const app = queries.filter((q) => q.MetricStat?.Metric?.Namespace === 'DynamoLoadtest/App');
     expect(new Set(app.map((q) => q.MetricStat?.Metric?.Dimensions?.[1]?.Value))).toEqual(
       new Set(patternIds),

@@ -56,6 +56,8 @@ function synth(props: Partial<ConstructorParameters<typeof LoadtestDashboard>[2]
   const join = props0.DashboardBody as { 'Fn::Join': [string, (string | Json)[]] };
   const [sep, parts] = join['Fn::Join'];
   const text = parts.map((p) => (typeof p === 'string' ? p : 'eu-west-1')).join(sep);
+  // Every expression got the graph's own period in place of the definition's placeholder.
+  expect(text).not.toContain('__PERIOD_SECONDS__');
   return { name: props0.DashboardName, widgets: (JSON.parse(text) as { widgets: CwWidget[] }).widgets };
 }
 

@@ -550,6 +550,15 @@ describe('context', () => {
       /-c notificationEmail/,
     );
     expect(() =>
+      configFromContext(new App({ context: { appCpu: '4 vCPU', appMemory: '2 GB' } }).node),
+    ).toThrow(/App Runner has no 4 vCPU with 2 GB; with 4 vCPU -c appMemory is one of 8 GB, 10 GB, 12 GB/);
+    expect(configFromContext(new App({ context: { appCpu: '2 vCPU', appMemory: '4 GB' } }).node).app).toEqual(
+      {
+        cpu: '2 vCPU',
+        memory: '4 GB',
+      },
+    );
+    expect(() =>
       configFromContext(
         new App({
           context: {

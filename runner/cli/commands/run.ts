@@ -201,7 +201,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
       })
       .option('output', {
         type: 'string',
-        describe: 'Write the JSON report here (default <state-dir>/report.json)',
+        describe:
+          'Write the JSON report here (default <state-dir>/report.json, report-aws.json for --target aws)',
       })
       .option('junit', { type: 'string', describe: 'Write thresholds as JUnit XML here' })
       .option('markdown', {
@@ -275,16 +276,25 @@ export const runCommand: CommandModule<object, RunArgs> = {
         ? await prepareAwsRun({ ...args, stack: args.stack ?? '' }, scenario, log)
         : await prepareLocalRun(args, scenario, capacity, log);
 
-    const outputPath = args.output ?? join(args.stateDir, 'report.json');
+    // An AWS run keeps its own default file: report.json stays the last local run, whose cost per
+    // request the next AWS plan prices DynamoDB with.
+    const outputPath =
+      args.output ?? join(args.stateDir, args.target === 'aws' ? 'report-aws.json' : 'report.json');
     let failure: string | undefined;
     let interrupted = false;
     const abort = (reason: string) => {
       if (failure) return;
       failure = reason;
       log(`\nstopping: ${reason}`);
+      if (target.abortNote) log(`note: ${target.abortNote}`);
       target.invoker.abort();
     };
     const onSigint = () => {
+      if (interrupted) {
+        // A second Ctrl-C: the user will not wait for the partial report.
+        console.error('interrupted again: exiting without a report');
+        process.exit(EXIT.runFailed);
+      }
       interrupted = true;
       abort('interrupted (SIGINT)');
     };
@@ -326,6 +336,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
           }, 2000)
         : undefined;
       poll?.unref();
+      const loadStarted = new Date();
       const result = await fanOut(
         scenario.script,
         target.scriptPath ?? scenario.path,
@@ -349,8 +360,9 @@ export const runCommand: CommandModule<object, RunArgs> = {
           .map((s) => `worker ${s.worker} ${s.status}: ${s.error?.split('\n')[0] ?? 'unknown error'}`)
           .join('; ')}`;
       }
-      const window = { start: new Date(result.merged.startedAt), end: new Date(result.merged.endedAt) };
-      await target.settle?.(window);
+      // The fan-out's own clock: it holds even when no worker returned a result.
+      const window = { start: loadStarted, end: new Date() };
+      if (!interrupted) await target.settle?.(window);
       const server = await target.metrics.read(window).catch((err: Error) => {
         log(`note: could not read the server side from ${target.metrics.describe}: ${err.message}`);
         return { app: undefined, dynamodb: undefined };

@@ -127,11 +127,20 @@ export const seedCommand: CommandModule<object, SeedArgs> = {
         await writeFile(args.csv, `email,token\n${rows.join('\n')}\n`);
         console.log(`users: ${args.csv}`);
       }
+    } catch (err) {
+      throw clearError(err, where);
     } finally {
       raw.destroy();
     }
   },
 };
+
+/** AWS and DynamoDB errors (access denied, missing table, credentials) as one line naming the target. */
+function clearError(err: unknown, where: string): Error {
+  if (err instanceof RunFailed || err instanceof UsageError) return err;
+  const e = err as { name?: string; message?: string };
+  return new RunFailed(`seeding ${where}: ${e.name ?? 'Error'}: ${e.message ?? String(err)}`, { cause: err });
+}
 
 interface SeedTarget {
   raw: DynamoDBClient;
@@ -190,7 +199,9 @@ async function awsTable(args: SeedArgs): Promise<SeedTarget> {
     const outputs = await readStackOutputs(cfn, args.stack ?? '').catch((err: Error) => {
       throw new RunFailed(`--stack ${args.stack}: ${err.message}`);
     });
-    const tokens = await deployedTokens(secrets, outputs.authSecretArn);
+    const tokens = await deployedTokens(secrets, outputs.authSecretArn).catch((err: Error) => {
+      throw new RunFailed(`--stack ${args.stack}: reading the auth secret: ${err.name}: ${err.message}`);
+    });
     const { raw, doc } = createDynamoClients({ region });
     return {
       raw,
