@@ -116,7 +116,7 @@ export function configFromContext(node: Pick<Node, 'tryGetContext'>): LoadtestCo
     }
     billing = { mode: 'on-demand' };
   }
-  const memories = APP_RUNNER_SIZES[ctx.appCpu];
+  const memories = APP_RUNNER_SIZES[ctx.appCpu] ?? [];
   if (!memories.includes(ctx.appMemory)) {
     throw new ConfigError(
       `bad CDK context: App Runner has no ${ctx.appCpu} with ${ctx.appMemory}; with ${ctx.appCpu} -c appMemory is one of ${memories.join(', ')}`,
