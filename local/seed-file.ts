@@ -14,13 +14,13 @@ export interface SeedFile {
   readonly products: { id: string; category: string; title: string; price: number; weight: number }[];
 }
 
-export async function writeSeedFile(
-  path: string,
+/** The seed file's contents: every user with a token from `token`, the products with their weights. */
+export async function seedFileData(
   appUrl: string,
   seeded: Pick<SeedResult, 'users' | 'products'>,
   token: (email: string) => Promise<string>,
 ): Promise<SeedFile> {
-  const data: SeedFile = {
+  return {
     appUrl,
     users: await Promise.all(
       seeded.users.map(async (u) => ({ email: u.email, token: await token(u.email) })),
@@ -33,6 +33,15 @@ export async function writeSeedFile(
       weight: p.weight,
     })),
   };
+}
+
+export async function writeSeedFile(
+  path: string,
+  appUrl: string,
+  seeded: Pick<SeedResult, 'users' | 'products'>,
+  token: (email: string) => Promise<string>,
+): Promise<SeedFile> {
+  const data = await seedFileData(appUrl, seeded, token);
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, `${JSON.stringify(data)}\n`);
   return data;

@@ -12,7 +12,7 @@ import {
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamoClients, generateSeed, seed } from '../../app/index.js';
-import type { SeedFile } from '../../local/index.js';
+import { type SeedFile, seedFileData } from '../../local/index.js';
 import {
   CloudWatchMetricsSource,
   dashboardConsoleUrl,
@@ -164,19 +164,7 @@ export async function prepareAwsRun(
       `seed: ${seeded.products.length} products, ${seeded.users.length} users in ${outputs.tableName} (${Date.now() - started} ms)`,
     );
     const tokens = await deployedTokens(secrets, outputs.authSecretArn);
-    seedFile = {
-      appUrl,
-      users: await Promise.all(
-        seeded.users.map(async (u) => ({ email: u.email, token: await tokens.sign(u.email) })),
-      ),
-      products: seeded.products.map((p) => ({
-        id: p.id,
-        category: p.category,
-        title: p.title,
-        price: p.price,
-        weight: p.weight,
-      })),
-    };
+    seedFile = await seedFileData(appUrl, seeded, (email) => tokens.sign(email));
   } catch (err) {
     lambda.destroy();
     const e = err as Error;
