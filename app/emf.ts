@@ -11,17 +11,24 @@ export const EMF_NAMESPACE = 'DynamoLoadtest/App';
 /** CloudWatch takes at most 100 values per metric in one EMF event; we keep a uniform sample of that size. */
 const MAX_LATENCY_VALUES = 100;
 
-interface Window {
-  count: number;
-  errors: number;
-  throttleEvents: number;
-  throttledRequests: number;
-  retries: number;
-  rcu: number;
-  wcu: number;
-  latencies: number[];
-  seen: number;
-}
+/**
+ * The counters each EMF line carries (statistic Sum), by CloudWatch metric name, with the field of a
+ * pattern's counts they come from: the one definition the publisher, the CloudWatch read-back and
+ * the dashboards share. Latency is published too, as up to 100 sampled values.
+ */
+export const EMF_COUNTERS = {
+  Requests: 'count',
+  Errors: 'errors',
+  ThrottleEvents: 'throttleEvents',
+  ThrottledRequests: 'throttledRequests',
+  Retries: 'retries',
+  ConsumedRCU: 'rcu',
+  ConsumedWCU: 'wcu',
+} as const;
+export type EmfCounter = keyof typeof EMF_COUNTERS;
+type CounterField = (typeof EMF_COUNTERS)[EmfCounter];
+
+type Window = Record<CounterField, number> & { latencies: number[]; seen: number };
 
 export interface EmfOptions {
   readonly write: (line: string) => void;
@@ -84,13 +91,7 @@ export class EmfPublisher {
       const ctx = MetricsContext.empty();
       ctx.setNamespace(this.options.namespace ?? EMF_NAMESPACE);
       ctx.setDimensions([{ Service: this.options.service ?? 'shop', AccessPattern: pattern }], false);
-      ctx.putMetric('Requests', w.count, 'Count');
-      ctx.putMetric('Errors', w.errors, 'Count');
-      ctx.putMetric('ThrottleEvents', w.throttleEvents, 'Count');
-      ctx.putMetric('ThrottledRequests', w.throttledRequests, 'Count');
-      ctx.putMetric('Retries', w.retries, 'Count');
-      ctx.putMetric('ConsumedRCU', w.rcu, 'Count');
-      ctx.putMetric('ConsumedWCU', w.wcu, 'Count');
+      for (const [name, field] of Object.entries(EMF_COUNTERS)) ctx.putMetric(name, w[field], 'Count');
       for (const l of w.latencies) ctx.putMetric('Latency', l, 'Milliseconds');
       ctx.setProperty('LatencySampled', w.seen > w.latencies.length);
       for (const line of this.serializer.serialize(ctx)) {

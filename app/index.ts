@@ -14,7 +14,7 @@ export { isThrottle, PatternClient } from './data/instrument.js';
 export { ensureTable } from './data/setup.js';
 export type { Order, OrderItem, Product, User } from './data/shop.js';
 export { ShopStore } from './data/shop.js';
-export { EMF_NAMESPACE, EmfPublisher } from './emf.js';
+export { EMF_COUNTERS, EMF_NAMESPACE, type EmfCounter, EmfPublisher } from './emf.js';
 export * from './errors.js';
 export {
   decodeSketch,

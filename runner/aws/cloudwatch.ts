@@ -5,7 +5,7 @@ import {
   type MetricDataQuery,
   type MetricDataResult,
 } from '@aws-sdk/client-cloudwatch';
-import { EMF_NAMESPACE, type PatternId, patternIds, tableDefinition } from '../../app/index.js';
+import { EMF_COUNTERS, EMF_NAMESPACE, type PatternId, patternIds, tableDefinition } from '../../app/index.js';
 import type { GateSnapshot } from '../../local/index.js';
 import type { MetricsSource, RunWindow, ServerPattern, ServerView } from '../metrics/index.js';
 
@@ -24,15 +24,6 @@ export interface CloudWatchSourceOptions {
   readonly patterns?: readonly PatternId[];
 }
 
-const APP_SUMS = [
-  'Requests',
-  'Errors',
-  'ThrottleEvents',
-  'ThrottledRequests',
-  'Retries',
-  'ConsumedRCU',
-  'ConsumedWCU',
-] as const;
 const APP_LATENCY = ['p50', 'p95', 'p99', 'Maximum'] as const;
 const KINDS = ['Read', 'Write'] as const;
 const REASONS = [
@@ -79,7 +70,8 @@ export class CloudWatchMetricsSource implements MetricsSource {
   ) {
     this.describe = `CloudWatch (${options.namespace ?? EMF_NAMESPACE} and AWS/DynamoDB ${options.tableName})`;
     for (const pattern of options.patterns ?? patternIds) {
-      for (const metric of APP_SUMS) this.queries.push({ kind: 'app', pattern, metric, stat: 'Sum' });
+      for (const metric of Object.keys(EMF_COUNTERS))
+        this.queries.push({ kind: 'app', pattern, metric, stat: 'Sum' });
       for (const stat of APP_LATENCY) this.queries.push({ kind: 'app', pattern, metric: 'Latency', stat });
     }
     const indexes = options.indexes ?? tableDefinition.indexes.map((i) => i.name);
@@ -209,16 +201,12 @@ export class CloudWatchMetricsSource implements MetricsSource {
 
     const patterns: Partial<Record<PatternId, ServerPattern>> = {};
     for (const [id, m] of apps) {
-      const count = m.Requests ?? 0;
-      if (count === 0) continue;
+      if ((m.Requests ?? 0) === 0) continue;
+      const counts = Object.fromEntries(
+        Object.entries(EMF_COUNTERS).map(([name, field]) => [field, m[name] ?? 0]),
+      ) as Record<(typeof EMF_COUNTERS)[keyof typeof EMF_COUNTERS], number>;
       patterns[id] = {
-        count,
-        errors: m.Errors ?? 0,
-        throttleEvents: m.ThrottleEvents ?? 0,
-        throttledRequests: m.ThrottledRequests ?? 0,
-        retries: m.Retries ?? 0,
-        rcu: m.ConsumedRCU ?? 0,
-        wcu: m.ConsumedWCU ?? 0,
+        ...counts,
         // The EMF metrics carry totals per pattern; per table/GSI capacity comes from AWS/DynamoDB.
         capacity: {},
         latencyMs: { p50: m.p50 ?? 0, p95: m.p95 ?? 0, p99: m.p99 ?? 0, max: m.Maximum ?? 0 },

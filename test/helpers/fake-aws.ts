@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { MetricsSnapshot } from '../../app/index.js';
+import { EMF_COUNTERS, type EmfCounter, type MetricsSnapshot } from '../../app/index.js';
 import type { GateSnapshot } from '../../local/index.js';
 
 /**
@@ -55,16 +55,10 @@ function answer(q: Query, app: MetricsSnapshot | undefined, gate: GateSnapshot |
   if (m.Namespace === 'DynamoLoadtest/App') {
     const p = app?.patterns[dims.AccessPattern as keyof MetricsSnapshot['patterns']];
     if (!p) return [];
-    const sums: Record<string, number> = {
-      Requests: p.count,
-      Errors: p.errors,
-      ThrottleEvents: p.throttleEvents,
-      ThrottledRequests: p.throttledRequests,
-      Retries: p.retries,
-      ConsumedRCU: p.rcu,
-      ConsumedWCU: p.wcu,
-    };
-    if (m.MetricName !== 'Latency') return [sums[m.MetricName] ?? 0];
+    if (m.MetricName !== 'Latency') {
+      const field = EMF_COUNTERS[m.MetricName as EmfCounter];
+      return field ? [p[field]] : [];
+    }
     const l = p.latencyMs;
     return [{ p50: l.p50, p95: l.p95, p99: l.p99, Maximum: l.max }[q.MetricStat.Stat] ?? 0];
   }
