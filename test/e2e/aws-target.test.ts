@@ -92,6 +92,7 @@ describe('loadtest run --target aws (local stand-ins for AWS)', () => {
     expect(code, `${run.stdout()}\n${run.stderr()}`).toBe(0);
     expect(run.stderr()).toMatch(/plan: 3 Lambda worker\(s\) of DynamoLoadtest-Runners-Runner1A2B3C/);
     expect(run.stderr()).toMatch(/estimated cost: Lambda \$/);
+    expect(run.stderr()).toMatch(/seed: 60 products, 50 users written to shop/);
     expect(run.stdout()).toContain(
       'dashboard: https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/DynamoLoadtest-shop',
     );
@@ -167,6 +168,8 @@ describe('loadtest run --target aws (local stand-ins for AWS)', () => {
       });
       expect((await run.exited).code, run.stderr()).toBe(3);
       expect(run.stderr()).toMatch(/the scenario runs 20 s but the runner's timeout is 8 s/);
+      // The first run seeded the table; the same deterministic seed is not written again.
+      expect(run.stderr()).toMatch(/seed: already in shop \(60 products, 50 users\)/);
       const report = JSON.parse(await readFile(output, 'utf8'));
       expect(report.partial).toBe(true);
       for (const w of report.workers) {
