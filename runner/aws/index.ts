@@ -6,7 +6,6 @@ export { deployedTokens } from './secrets.js';
 export {
   dashboardConsoleUrl,
   readStackOutputs,
-  STACK_OUTPUTS,
   StackNotReady,
   type StackOutputs,
 } from './stack.js';

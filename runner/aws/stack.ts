@@ -20,9 +20,6 @@ export interface StackOutputs {
   readonly topicArn: string | undefined;
 }
 
-/** Which stack publishes which output key: the contract, defined once by infra/. */
-export const STACK_OUTPUTS = OUTPUT_KEYS;
-
 export class StackNotReady extends Error {
   override readonly name = 'StackNotReady';
 }
