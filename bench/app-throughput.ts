@@ -47,7 +47,7 @@ import { createDynamoClients, keys } from '../app/index.js';
 import { startEmbeddedStack } from '../local/index.js';
 import { type HttpJob, LoadDriver, type LoadResult, type LoadWindow, type SdkJob } from './load.js';
 import { cpuMs } from './proc.js';
-import { envNumber, median } from './stats.js';
+import { envNumber, median, pairedRounds } from './stats.js';
 import type { BenchContext, BenchSection, Goal, SectionRow } from './types.js';
 
 const GOAL: Goal = { op: '>=', ratio: 0.8 };
@@ -315,9 +315,7 @@ export const appThroughput: BenchSection = {
           ...runs.direct.flatMap((r, i) => failures(r).map((f) => `direct round ${i + 1}: ${f}`)),
         ];
         const roundRatios = runs.app.map((a, i) => a.opsPerSec / (runs.direct[i]?.opsPerSec ?? Number.NaN));
-        // Rounds that disagree by more than NOISY_SPREAD mean other work was competing for the cores.
-        const spread = Math.max(...roundRatios) / Math.min(...roundRatios);
-        const noisy = roundRatios.length > 1 && !(spread <= NOISY_SPREAD);
+        const { noisy, note: roundsNote } = pairedRounds(roundRatios, NOISY_SPREAD, 2);
         const p50 = (side: Side) => median(runs[side].map((r) => r.latencyMs.p50));
         const cpuPerOp = { app: perOp(cpu.app), direct: perOp(cpu.direct) };
         rows.push({
@@ -330,7 +328,7 @@ export const appThroughput: BenchSection = {
           valid: problems.length === 0,
           notes: [
             ...problems,
-            `rounds ${roundRatios.map((r) => r.toFixed(2)).join(' ')}${noisy ? ' NOISY: machine busy, rerun' : ''}`,
+            roundsNote,
             `p50 ${fmt(p50('app'))} vs ${fmt(p50('direct'))} ms`,
             `CPU ms/op app ${describeCpu(cpuPerOp.app)} vs direct ${describeCpu(cpuPerOp.direct)}`,
           ],

@@ -44,7 +44,7 @@ import { createDynamoClients, ensureTable, keys } from '../app/index.js';
 import { CapacityGate, type DynamoDBLocal, startDynamoDBLocal } from '../local/index.js';
 import { LoadDriver, type LoadResult, type LoadWindow, type SdkJob, type SdkSequenceJob } from './load.js';
 import { cpuMs } from './proc.js';
-import { envNumber, median } from './stats.js';
+import { envNumber, median, pairedRounds } from './stats.js';
 import type { BenchContext, BenchSection, Goal, SectionRow } from './types.js';
 
 const ADDED_MS_GOAL = 0.3;
@@ -382,8 +382,7 @@ export const gateCost: BenchSection = {
 
       // Throughput row.
       const roundRatios = tp.gated.map((g, i) => g.opsPerSec / (tp.direct[i]?.opsPerSec ?? Number.NaN));
-      const spread = Math.max(...roundRatios) / Math.min(...roundRatios);
-      const noisy = roundRatios.length > 1 && !(spread <= NOISY_SPREAD);
+      const { noisy, note: roundsNote } = pairedRounds(roundRatios, NOISY_SPREAD, 3);
       const tpP50 = (side: Side) => median(tp[side].map((r) => r.latencyMs.p50));
       const tpProblems = [...shared, ...runProblems(tp)];
       const throughputRow: SectionRow = {
@@ -396,7 +395,7 @@ export const gateCost: BenchSection = {
         valid: tpProblems.length === 0,
         notes: [
           ...tpProblems,
-          `rounds ${roundRatios.map((r) => r.toFixed(3)).join(' ')}${noisy ? ' NOISY: machine busy, rerun' : ''}`,
+          roundsNote,
           `p50 ${fmt(tpP50('gated'), 2)} vs ${fmt(tpP50('direct'), 2)} ms`,
           `CPU ms/op gated ${describeCpu(tpCpu.gated)} vs direct ${describeCpu(tpCpu.direct)}`,
         ],

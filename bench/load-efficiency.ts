@@ -46,13 +46,14 @@ import {
 } from './tool-reports.js';
 import {
   ARTILLERY_BIN,
+  exitProblems,
   LOADTEST_BIN,
   runTool,
   type Service,
   startService,
+  steadyGetsYaml,
   type ToolRun,
   TSX_LOADER,
-  tail,
 } from './tools.js';
 import type { BenchContext, BenchSection, Goal, SectionRow } from './types.js';
 
@@ -62,23 +63,6 @@ const RUN_GRACE_MS = 60_000;
 /** Largest max/min of the per-round ratios still called a steady measurement. */
 const NOISY_SPREAD = 1.1;
 const SERVER = fileURLToPath(new URL('./ok-server.ts', import.meta.url));
-
-function scenarioYaml(target: string, durationS: number, rate: number): string {
-  const gets = Array.from({ length: GETS }, (_, i) => `      - get: { url: /, name: get${i + 1} }`);
-  return [
-    '# bench/load-efficiency.ts: plain GETs against a trivial server; only the load generator costs.',
-    'config:',
-    `  target: ${target}`,
-    '  phases:',
-    `    - duration: ${durationS}`,
-    `      arrivalRate: ${rate}`,
-    'scenarios:',
-    '  - name: gets',
-    '    flow:',
-    ...gets,
-    '',
-  ].join('\n');
-}
 
 type Tool = 'ours' | 'bare';
 
@@ -91,8 +75,7 @@ interface Measurement {
 }
 
 function measurement(tool: Tool, run: ToolRun, report: unknown, expected: number): Measurement {
-  const problems: string[] = [];
-  if (run.code !== 0) problems.push(`exit ${run.code ?? run.signal}: ${tail(run.stderr || run.stdout, 3)}`);
+  const problems: string[] = exitProblems(run);
   problems.push(
     ...(tool === 'ours' ? loadtestProblems(report, expected) : artilleryProblems(report, expected)),
   );
@@ -130,7 +113,18 @@ export const loadEfficiency: BenchSection = {
       await mkdir(stateDir, { recursive: true });
       await writeFile(join(stateDir, 'seed.json'), `${JSON.stringify({ users: [], products: [] })}\n`);
       const scenarioFile = join(dir, 'gets.yml');
-      await writeFile(scenarioFile, scenarioYaml(target, durationS, rate));
+      await writeFile(
+        scenarioFile,
+        steadyGetsYaml({
+          comment:
+            'bench/load-efficiency.ts: plain GETs against a trivial server; only the load generator costs.',
+          target,
+          durationS,
+          rate,
+          scenario: 'gets',
+          gets: Array.from({ length: GETS }, (_, i) => ({ url: '/', name: `get${i + 1}` })),
+        }),
+      );
       const timeoutMs = durationS * 1000 + RUN_GRACE_MS;
 
       const runOnce = async (tool: Tool, round: number): Promise<Measurement> => {

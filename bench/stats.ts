@@ -16,3 +16,20 @@ export function envNumber(name: string, fallback: number, min: number): number {
   if (!Number.isFinite(n) || n < min) throw new Error(`${name}=${raw}: expected a number >= ${min}`);
   return n;
 }
+
+/**
+ * Paired per-round ratios: noisy when they disagree by more than `noisySpread` (max / min), which
+ * means other work was competing for the cores; the note lists them and says so.
+ */
+export function pairedRounds(
+  ratios: readonly number[],
+  noisySpread: number,
+  digits: number,
+): { noisy: boolean; note: string } {
+  const spread = Math.max(...ratios) / Math.min(...ratios);
+  const noisy = ratios.length > 1 && !(spread <= noisySpread);
+  return {
+    noisy,
+    note: `rounds ${ratios.map((r) => r.toFixed(digits)).join(' ')}${noisy ? ' NOISY: machine busy, rerun' : ''}`,
+  };
+}

@@ -31,12 +31,12 @@ import { median } from './stats.js';
 import { artilleryProblems, loadtestProblems, readJson } from './tool-reports.js';
 import {
   ARTILLERY_BIN,
+  exitProblems,
   LOADTEST_BIN,
   runTool,
   type Service,
   startService,
-  type ToolRun,
-  tail,
+  steadyGetsYaml,
 } from './tools.js';
 import type { BenchContext, BenchSection, Goal, SectionRow } from './types.js';
 
@@ -67,27 +67,6 @@ function runsFromEnv(): number {
   return n;
 }
 
-function scenarioYaml(target: string): string {
-  return [
-    '# bench/time-to-first-result.ts: the smallest useful run, 25 health checks in 5 s.',
-    'config:',
-    `  target: ${target}`,
-    '  phases:',
-    `    - duration: ${PHASE_S}`,
-    `      arrivalRate: ${RATE}`,
-    'scenarios:',
-    '  - name: health',
-    '    flow:',
-    '      - get: { url: /health, name: health }',
-    '',
-  ].join('\n');
-}
-
-function exitProblems(run: ToolRun): string[] {
-  if (run.code === 0) return [];
-  return [`exit ${run.code ?? run.signal}: ${tail(run.stderr || run.stdout, 3)}`];
-}
-
 const fmtS = (n: number) => (Number.isFinite(n) ? `${n.toFixed(1)} s` : 'n/a');
 
 export const timeToFirstResult: BenchSection = {
@@ -115,7 +94,17 @@ export const timeToFirstResult: BenchSection = {
         throw new Error(`refusing to load ${appUrl}: not 127.0.0.1`);
       ctx.log(`app: ${appUrl}`);
       const scenarioFile = join(dir, 'health.yml');
-      await writeFile(scenarioFile, scenarioYaml(appUrl));
+      await writeFile(
+        scenarioFile,
+        steadyGetsYaml({
+          comment: 'bench/time-to-first-result.ts: the smallest useful run, 25 health checks in 5 s.',
+          target: appUrl,
+          durationS: PHASE_S,
+          rate: RATE,
+          scenario: 'health',
+          gets: [{ url: '/health', name: 'health' }],
+        }),
+      );
 
       const commands: Record<Kind, (out: string) => { argv: string[]; env?: NodeJS.ProcessEnv }> = {
         url: (out) => ({

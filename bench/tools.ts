@@ -99,6 +99,33 @@ function startChild(argv: readonly string[], cwd: string, env: NodeJS.ProcessEnv
   return child;
 }
 
+/**
+ * An Artillery script with one steady phase and one flow of named GETs, as YAML: what the sections
+ * that compare `loadtest run` with bare `artillery run` both feed the two tools.
+ */
+export function steadyGetsYaml(opts: {
+  readonly comment: string;
+  readonly target: string;
+  readonly durationS: number;
+  readonly rate: number;
+  readonly scenario: string;
+  readonly gets: readonly { url: string; name: string }[];
+}): string {
+  return [
+    `# ${opts.comment}`,
+    'config:',
+    `  target: ${opts.target}`,
+    '  phases:',
+    `    - duration: ${opts.durationS}`,
+    `      arrivalRate: ${opts.rate}`,
+    'scenarios:',
+    `  - name: ${opts.scenario}`,
+    '    flow:',
+    ...opts.gets.map((g) => `      - get: { url: ${g.url}, name: ${g.name} }`),
+    '',
+  ].join('\n');
+}
+
 export interface ToolOptions {
   readonly cwd: string;
   readonly env?: NodeJS.ProcessEnv;
@@ -120,6 +147,12 @@ export interface ToolRun {
   /** The last few KB of each stream. */
   readonly stdout: string;
   readonly stderr: string;
+}
+
+/** A tool that did not exit 0, as a problem line with the end of its output; none when it did. */
+export function exitProblems(run: ToolRun): string[] {
+  if (run.code === 0) return [];
+  return [`exit ${run.code ?? run.signal}: ${tail(run.stderr || run.stdout, 3)}`];
 }
 
 /** Runs one tool to its end: wall time, CPU of its process tree, exit status, output tails. */
