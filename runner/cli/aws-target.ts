@@ -2,29 +2,25 @@ import { readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { fileURLToPath } from 'node:url';
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import {
   GetFunctionConcurrencyCommand,
   GetFunctionConfigurationCommand,
   LambdaClient,
 } from '@aws-sdk/client-lambda';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { bulkWrite, createDynamoClients, generateSeed } from '../../app/index.js';
 import { type SeedFile, seedFileData } from '../../local/index.js';
 import {
   CloudWatchMetricsSource,
   dashboardConsoleUrl,
-  deployedTokens,
   LambdaInvoker,
   planRun,
-  readStackOutputs,
   renderPlan,
-  StackNotReady,
 } from '../aws/index.js';
 import type { Report } from '../report/types.js';
 import type { Scenario } from '../scenario/load.js';
+import { awsRegion, deploymentTokens, readDeployment } from './aws-stack.js';
 import { RunFailed, UsageError } from './errors.js';
 import type { RunTarget } from './target.js';
 
@@ -76,21 +72,8 @@ export async function prepareAwsRun(
   scenario: Scenario,
   log: (line: string) => void,
 ): Promise<RunTarget> {
-  const region = args.awsRegion ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
-  if (!region) throw new UsageError('--target aws: no region; pass --aws-region or set AWS_REGION');
-  const cfn = new CloudFormationClient({ region });
-  let outputs: Awaited<ReturnType<typeof readStackOutputs>>;
-  try {
-    outputs = await readStackOutputs(cfn, args.stack);
-  } catch (err) {
-    if (err instanceof StackNotReady) throw new RunFailed(err.message);
-    const e = err as Error;
-    throw new RunFailed(
-      `--stack ${args.stack}: cannot read the stack outputs in ${region}: ${e.name}: ${e.message}`,
-    );
-  } finally {
-    cfn.destroy();
-  }
+  const region = awsRegion(args.awsRegion);
+  const outputs = await readDeployment(args.stack, region);
   // Load goes to the stack's own app only, unless the user names another target twice.
   const appUrl = (args.url ?? outputs.appUrl).replace(/\/$/, '');
   if (appUrl !== outputs.appUrl && args.allowTarget?.replace(/\/$/, '') !== appUrl) {
@@ -151,7 +134,6 @@ export async function prepareAwsRun(
 
   // The same deterministic seed as the embedded stack, written idempotently to the stack's table;
   // tokens are signed with the stack's secret, as the deployed app verifies them.
-  const secrets = new SecretsManagerClient({ region });
   const { raw, doc } = createDynamoClients({ region });
   let seedFile: SeedFile;
   try {
@@ -175,7 +157,7 @@ export async function prepareAwsRun(
         `seed: ${what} written to ${outputs.tableName} in ${Date.now() - started} ms (their writes count in the run's first minute of table-level capacity)`,
       );
     }
-    const tokens = await deployedTokens(secrets, outputs.authSecretArn);
+    const tokens = await deploymentTokens(args.stack, outputs, region);
     seedFile = await seedFileData(appUrl, seeded, (email) => tokens.sign(email));
   } catch (err) {
     lambda.destroy();
@@ -183,7 +165,6 @@ export async function prepareAwsRun(
     throw new RunFailed(`seeding stack ${args.stack}: ${e.name}: ${e.message}`);
   } finally {
     raw.destroy();
-    secrets.destroy();
   }
 
   const size = Buffer.byteLength(JSON.stringify({ script: scenario.script, seed: seedFile }));

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { isPatternId, patternIds } from '../../../app/index.js';
 import {
@@ -12,10 +11,10 @@ import {
   renderPage,
   type ThresholdLine,
 } from '../../../dashboards/index.js';
-import { dashboardConsoleUrl, readStackOutputs, StackNotReady } from '../../aws/index.js';
 import { fetchAppMetrics } from '../../metrics/index.js';
 import { LIVE_FILE, type LiveFile, type TimelinePoint, TimelineRecorder } from '../../report/timeline.js';
-import { RunFailed, UsageError } from '../errors.js';
+import { awsRegion, readDeployment } from '../aws-stack.js';
+import { UsageError } from '../errors.js';
 import { readStackFile } from '../stack-file.js';
 
 interface DashboardArgs {
@@ -234,21 +233,9 @@ export async function startDashboardServer(
 async function printAwsDashboard(args: DashboardArgs): Promise<void> {
   if (!args.stack)
     throw new UsageError('--target aws needs --stack <name> (the stackName the CDK app was deployed with)');
-  const region = args.awsRegion ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
-  if (!region) throw new UsageError('--target aws: no region; pass --aws-region or set AWS_REGION');
-  let dashboardName: string;
-  try {
-    dashboardName = (await readStackOutputs(new CloudFormationClient({ region }), args.stack)).dashboardName;
-  } catch (err) {
-    if (err instanceof StackNotReady) throw new RunFailed(err.message, { cause: err });
-    const e = err as Error;
-    throw new RunFailed(
-      `--stack ${args.stack}: cannot read the stack outputs in ${region}: ${e.name}: ${e.message}`,
-      {
-        cause: err,
-      },
-    );
-  }
+  const region = awsRegion(args.awsRegion);
+  const { dashboardName } = await readDeployment(args.stack, region);
+  const { dashboardConsoleUrl } = await import('../../aws/index.js');
   console.log(`dashboard: ${dashboardConsoleUrl(region, dashboardName)}`);
 }
 

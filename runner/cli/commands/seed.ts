@@ -11,6 +11,7 @@ import {
   generateSeed,
 } from '../../../app/index.js';
 import { writeSeedFile } from '../../../local/index.js';
+import { awsRegion, deploymentTokens, readDeployment } from '../aws-stack.js';
 import { RunFailed, UsageError } from '../errors.js';
 import { readStackFile } from '../stack-file.js';
 
@@ -188,30 +189,16 @@ async function localTable(args: SeedArgs): Promise<SeedTarget> {
 
 /** The deployed stack's table, with the default credentials; tokens signed with the stack's secret. */
 async function awsTable(args: SeedArgs): Promise<SeedTarget> {
-  const region = args.awsRegion ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
-  if (!region) throw new UsageError('--target aws: no region; pass --aws-region or set AWS_REGION');
-  const { CloudFormationClient } = await import('@aws-sdk/client-cloudformation');
-  const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
-  const { deployedTokens, readStackOutputs } = await import('../../aws/index.js');
-  const cfn = new CloudFormationClient({ region });
-  const secrets = new SecretsManagerClient({ region });
-  try {
-    const outputs = await readStackOutputs(cfn, args.stack ?? '').catch((err: Error) => {
-      throw new RunFailed(`--stack ${args.stack}: ${err.message}`);
-    });
-    const tokens = await deployedTokens(secrets, outputs.authSecretArn).catch((err: Error) => {
-      throw new RunFailed(`--stack ${args.stack}: reading the auth secret: ${err.name}: ${err.message}`);
-    });
-    const { raw, doc } = createDynamoClients({ region });
-    return {
-      raw,
-      doc,
-      tableName: args.table ?? outputs.tableName,
-      where: `stack ${args.stack} (${region})`,
-      mint: (email) => tokens.sign(email),
-    };
-  } finally {
-    cfn.destroy();
-    secrets.destroy();
-  }
+  const region = awsRegion(args.awsRegion);
+  const stack = args.stack ?? '';
+  const outputs = await readDeployment(stack, region);
+  const tokens = await deploymentTokens(stack, outputs, region);
+  const { raw, doc } = createDynamoClients({ region });
+  return {
+    raw,
+    doc,
+    tableName: args.table ?? outputs.tableName,
+    where: `stack ${stack} (${region})`,
+    mint: (email) => tokens.sign(email),
+  };
 }

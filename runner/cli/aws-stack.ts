@@ -1,0 +1,54 @@
+import type { LocalTokens } from '../../app/index.js';
+import type { StackOutputs } from '../aws/index.js';
+import { RunFailed, UsageError } from './errors.js';
+
+/**
+ * What every `--target aws` command needs first: the region, the deployment's outputs and, to sign
+ * users' tokens, the stack's auth secret. The AWS SDK clients are loaded only here, when a command
+ * targets AWS, so local commands do not pay for them at start-up.
+ */
+export function awsRegion(flag: string | undefined): string {
+  const region = flag ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  if (!region) throw new UsageError('--target aws: no region; pass --aws-region or set AWS_REGION');
+  return region;
+}
+
+/** The outputs of deployment `stack`; a missing stack or an AWS error as one line naming it. */
+export async function readDeployment(stack: string, region: string): Promise<StackOutputs> {
+  const { CloudFormationClient } = await import('@aws-sdk/client-cloudformation');
+  const { readStackOutputs, StackNotReady } = await import('../aws/index.js');
+  const cfn = new CloudFormationClient({ region });
+  try {
+    return await readStackOutputs(cfn, stack);
+  } catch (err) {
+    if (err instanceof StackNotReady) throw new RunFailed(err.message, { cause: err });
+    const e = err as Error;
+    throw new RunFailed(
+      `--stack ${stack}: cannot read the stack outputs in ${region}: ${e.name}: ${e.message}`,
+      {
+        cause: err,
+      },
+    );
+  } finally {
+    cfn.destroy();
+  }
+}
+
+/** Signs tokens the deployed app accepts: HS256 with the stack's secret (its AUTH_SECRET). */
+export async function deploymentTokens(
+  stack: string,
+  outputs: StackOutputs,
+  region: string,
+): Promise<LocalTokens> {
+  const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
+  const { deployedTokens } = await import('../aws/index.js');
+  const secrets = new SecretsManagerClient({ region });
+  try {
+    return await deployedTokens(secrets, outputs.authSecretArn);
+  } catch (err) {
+    const e = err as Error;
+    throw new RunFailed(`--stack ${stack}: reading the auth secret: ${e.name}: ${e.message}`, { cause: err });
+  } finally {
+    secrets.destroy();
+  }
+}
