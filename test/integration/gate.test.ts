@@ -1,4 +1,3 @@
-import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   type DynamoDBDocumentClient,
@@ -7,34 +6,19 @@ import {
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDynamoClients, createTableInput } from '../../app/index.js';
+import { describe, expect, it } from 'vitest';
+import { createDynamoClients } from '../../app/index.js';
 import { itemSize, queryUnits, readUnits, writeUnits } from '../../local/gate/capacity.js';
-import { CapacityGate, type DynamoDBLocal, startDynamoDBLocal } from '../../local/index.js';
+import type { GateCapacity } from '../../local/index.js';
+import { gatedTables } from '../helpers/gated-tables.js';
 
-let ddb: DynamoDBLocal;
-let raw: DynamoDBClient;
 let now = 0;
-let tables = 0;
-
-beforeAll(async () => {
-  ddb = await startDynamoDBLocal();
-  raw = createDynamoClients({ endpoint: ddb.endpoint }).raw;
-});
-
-afterAll(async () => {
-  raw?.destroy();
-  await ddb?.stop();
-});
+const local = gatedTables('gated', () => now);
 
 /** A fresh table behind a fresh gate whose clock only moves when the test says so. */
-async function gated(capacity: ConstructorParameters<typeof CapacityGate>[0]['capacity']) {
-  tables += 1;
-  const tableName = `gated-${tables}`;
-  await raw.send(new CreateTableCommand(createTableInput(tableName)));
+async function gated(capacity: GateCapacity) {
   now = 1_000_000;
-  const gate = new CapacityGate({ upstream: ddb.endpoint, tableName, capacity, clock: () => now });
-  const endpoint = await gate.listen();
+  const { gate, endpoint, tableName } = await local.table(capacity);
   // One attempt: every throttle reaches the test instead of being retried away.
   const { doc } = createDynamoClients({ endpoint, maxAttempts: 1 });
   return { gate, doc, tableName };

@@ -1,41 +1,23 @@
-import { CreateTableCommand, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDynamoClients, createTableInput } from '../../app/index.js';
-import { CapacityGate, type DynamoDBLocal, startDynamoDBLocal } from '../../local/index.js';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { createDynamoClients } from '../../app/index.js';
 import { DynamoSink, ImportWriteFailed, marshallItem, type SinkItem } from '../../runner/data/index.js';
+import { gatedTables } from '../helpers/gated-tables.js';
 
 /**
  * The batch writer against real DynamoDB Local behind the capacity gate, whose clock moves only when
  * the writer sleeps: a hot partition key runs out of its 1,000 WCU/s, the gate hands items back as
  * UnprocessedItems (or throttles whole calls), and the writer's backoff is what lets them through.
  */
-let ddb: DynamoDBLocal;
-let raw: DynamoDBClient;
 let now = 1_000_000;
-let tables = 0;
-
-beforeAll(async () => {
-  ddb = await startDynamoDBLocal();
-  raw = createDynamoClients({ endpoint: ddb.endpoint }).raw;
-});
-
-afterAll(async () => {
-  raw?.destroy();
-  await ddb?.stop();
-});
+const local = gatedTables('import', () => now);
 
 async function gatedTable() {
-  tables += 1;
-  const tableName = `import-${tables}`;
-  await raw.send(new CreateTableCommand(createTableInput(tableName)));
   // Plenty of table capacity: only the per-partition limit (1,000 WCU/s, a second of burst) bites.
-  const gate = new CapacityGate({
-    upstream: ddb.endpoint,
-    tableName,
-    capacity: { mode: 'provisioned', table: { read: 1000, write: 10_000 } },
-    clock: () => now,
+  const { gate, endpoint, tableName } = await local.table({
+    mode: 'provisioned',
+    table: { read: 1000, write: 10_000 },
   });
-  const endpoint = await gate.listen();
   // One SDK attempt: every throttle reaches the writer's own retry loop.
   const client = createDynamoClients({ endpoint, maxAttempts: 1 }).raw;
   return { gate, client, tableName };
@@ -54,9 +36,9 @@ async function count(tableName: string): Promise<number> {
   let total = 0;
   let start: Record<string, never> | undefined;
   do {
-    const out = await raw.send(
-      new ScanCommand({ TableName: tableName, Select: 'COUNT', ExclusiveStartKey: start }),
-    );
+    const out = await local
+      .direct()
+      .send(new ScanCommand({ TableName: tableName, Select: 'COUNT', ExclusiveStartKey: start }));
     total += out.Count ?? 0;
     start = out.LastEvaluatedKey as typeof start;
   } while (start);
