@@ -63,7 +63,7 @@ export class LocalProcessInvoker implements Invoker {
   private spawn(worker: number): ChildProcess {
     const child = fork(WORKER, [], {
       execArgv: ['--import', import.meta.resolve('tsx')],
-      env: { ...process.env, ...this.env, LOADTEST_WORKER: String(worker) },
+      env: { ...process.env, ...this.env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.children.add(child);
