@@ -60,7 +60,7 @@ export class LocalProcessInvoker implements Invoker {
 
   constructor(private readonly env: Record<string, string> = {}) {}
 
-  private spawn(worker: number): ChildProcess {
+  private spawn(): ChildProcess {
     const child = fork(WORKER, [], {
       execArgv: ['--import', import.meta.resolve('tsx')],
       env: { ...process.env, ...this.env },
@@ -76,13 +76,13 @@ export class LocalProcessInvoker implements Invoker {
    * happens while the embedded stack starts, not after.
    */
   prestart(workers: number): void {
-    for (let i = 0; i < workers; i += 1) if (!this.warm.has(i)) this.warm.set(i, this.spawn(i));
+    for (let i = 0; i < workers; i += 1) if (!this.warm.has(i)) this.warm.set(i, this.spawn());
   }
 
   invoke(event: RunnerEvent, onProgress: (r: ClientResult) => void): Promise<SliceOutcome> {
     const { worker } = event;
     return new Promise((resolve) => {
-      const child = this.warm.get(worker) ?? this.spawn(worker);
+      const child = this.warm.get(worker) ?? this.spawn();
       this.warm.delete(worker);
       let last: ClientResult | undefined;
       let outcome: SliceOutcome | undefined;
