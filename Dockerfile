@@ -19,6 +19,9 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force
 
 COPY tsconfig.json ./
+# app/ imports the toolkit only as `dynamo-loadtest/instrument`: package.json (above) is this
+# package's own, so its "exports" resolve that self-reference to instrument/.
+COPY instrument ./instrument
 COPY app ./app
 
 USER node

@@ -1,33 +1,28 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { EmfPublisher, PatternMetrics } from 'dynamo-loadtest/instrument';
 import type { FastifyInstance } from 'fastify';
 import type { LocalTokens, TokenVerifier } from './auth.js';
 import { PatternClient } from './data/instrument.js';
 import { ShopStore } from './data/shop.js';
-import { EmfPublisher } from './emf.js';
 import { createApp } from './http/server.js';
-import { PatternMetrics } from './metrics.js';
+import { SHOP_SERVICE } from './patterns.js';
 
 export { type Identity, LocalTokens, type TokenVerifier } from './auth.js';
 export { BulkWriteFailed, bulkWrite } from './data/bulk.js';
 export { createDynamoClients } from './data/client.js';
-export { isThrottle, PatternClient } from './data/instrument.js';
+export { PatternClient } from './data/instrument.js';
 export { ensureTable } from './data/setup.js';
 export type { Order, OrderItem, Product, User } from './data/shop.js';
 export { ShopStore } from './data/shop.js';
-export { EMF_COUNTERS, EMF_NAMESPACE, type EmfCounter, EmfPublisher } from './emf.js';
 export * from './errors.js';
 export {
-  decodeSketch,
-  encodeSketch,
-  type MetricsSnapshot,
-  mergeSketches,
-  PatternMetrics,
-  type PatternSnapshot,
-  quantiles,
-  type SerializedSketch,
-  SKETCH_RELATIVE_ACCURACY,
-} from './metrics.js';
-export { type AccessPattern, accessPatterns, isPatternId, type PatternId, patternIds } from './patterns.js';
+  type AccessPattern,
+  accessPatterns,
+  isPatternId,
+  type PatternId,
+  patternIds,
+  SHOP_SERVICE,
+} from './patterns.js';
 export {
   generateSeed,
   type SeedData,
@@ -62,7 +57,9 @@ export function createShop(options: ShopOptions): Shop {
   const metrics = new PatternMetrics();
   const store = new ShopStore(new PatternClient(options.doc, metrics), { tableName: options.tableName });
   const stopEmf = options.emf
-    ? new EmfPublisher({ write: options.emf.write }).attach(metrics).start(options.emf.intervalMs ?? 10_000)
+    ? new EmfPublisher({ write: options.emf.write, service: SHOP_SERVICE })
+        .attach(metrics)
+        .start(options.emf.intervalMs ?? 10_000)
     : () => {};
   const app = createApp({
     store,

@@ -2,16 +2,28 @@ import { pathToFileURL } from 'node:url';
 import { createDynamoClients, createShop, LocalTokens } from './index.js';
 
 /**
- * The container entry of the app (App Runner: `node --import tsx app/main.ts`). Only translates the
- * environment into `createShop`'s options: tokens are verified with the stack's secret and there is
- * no dev-token route, so on AWS nobody can mint a token without that secret.
+ * The entry of the app (App Runner: `node --import tsx app/main.ts`; locally the toolkit starts it
+ * the same way, from the shop's loadtest.config.ts). Only translates the environment into
+ * `createShop`'s options: tokens are verified with the stack's secret, and the dev-token route exists
+ * only when DEV_TOKENS=1 (the embedded stack), so on AWS nobody can mint a token without that secret.
+ * The DynamoDB endpoint comes from the SDK's own AWS_ENDPOINT_URL_DYNAMODB when set.
  */
 export interface ServerConfig {
   readonly tableName: string;
   readonly port: number;
   readonly authSecret: string;
   readonly region: string | undefined;
+  /** Where to listen: 0.0.0.0 in a container (default), 127.0.0.1 on a developer's machine. */
+  readonly host: string;
+  /** POST /api/dev/token, signing with AUTH_SECRET (local stacks only). */
+  readonly devTokens: boolean;
+  /** GET /__metrics (the app's own per-pattern numbers). */
+  readonly exposeMetrics: boolean;
+  /** EMF lines on stdout (default on: that is how CloudWatch gets the per-pattern metrics). */
+  readonly emf: boolean;
 }
+
+const flag = (v: string | undefined) => v === '1' || v === 'true';
 
 export class ServerConfigError extends Error {
   override readonly name = 'ServerConfigError';
@@ -30,7 +42,16 @@ export function serverConfigFromEnv(env: NodeJS.ProcessEnv): ServerConfig {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new ServerConfigError(`PORT must be an integer 0..65535, got ${JSON.stringify(env.PORT)}`);
   }
-  return { tableName, port, authSecret, region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION };
+  return {
+    tableName,
+    port,
+    authSecret,
+    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
+    host: env.HOST || '0.0.0.0',
+    devTokens: flag(env.DEV_TOKENS),
+    exposeMetrics: flag(env.EXPOSE_METRICS),
+    emf: env.EMF !== 'off',
+  };
 }
 
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
@@ -43,15 +64,18 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     return;
   }
   const { raw, doc } = createDynamoClients(config.region ? { region: config.region } : {});
+  const tokens = new LocalTokens(config.authSecret);
   const shop = createShop({
     doc,
     tableName: config.tableName,
-    verifier: new LocalTokens(config.authSecret),
+    verifier: tokens,
+    ...(config.devTokens ? { devTokens: tokens } : {}),
+    exposeMetrics: config.exposeMetrics,
     // One EMF line per pattern per interval on stdout: App Runner ships stdout to CloudWatch Logs,
     // which turns the lines into metrics.
-    emf: { write: (line) => process.stdout.write(`${line}\n`) },
+    ...(config.emf ? { emf: { write: (line: string) => process.stdout.write(`${line}\n`) } } : {}),
   });
-  await shop.app.listen({ host: '0.0.0.0', port: config.port });
+  await shop.app.listen({ host: config.host, port: config.port });
   const bound = shop.app.server.address();
   const where = bound && typeof bound === 'object' ? `${bound.address}:${bound.port}` : String(bound);
   console.error(`[app] listening on ${where} (table ${config.tableName})`);

@@ -65,3 +65,6 @@ const known = new Set<string>(patternIds);
 export function isPatternId(id: string): id is PatternId {
   return known.has(id);
 }
+
+/** The shop's name as a project, and its EMF `Service` dimension. */
+export const SHOP_SERVICE = 'shop';

@@ -96,26 +96,43 @@ export function createTableInput(
   };
 }
 
+/** The entity prefixes of every key: spelled here and nowhere else. */
+const USER = 'USER#';
+const PRODUCT = 'PRODUCT#';
+const ORDER = 'ORDER#';
+const ORDER_ITEMS = 'ORDERITEMS#';
+const CURRENT = 'CURRENT';
+
 /** Key builders: the only place that knows how entity keys are spelled. */
 export const keys = {
-  user: (email: string) => ({ PK: `USER#${email}`, SK: `USER#${email}` }),
-  product: (id: string) => ({ PK: `PRODUCT#${id}`, SK: `PRODUCT#${id}` }),
+  user: (email: string) => ({ PK: `${USER}${email}`, SK: `${USER}${email}` }),
+  product: (id: string) => ({ PK: `${PRODUCT}${id}`, SK: `${PRODUCT}${id}` }),
   productIndexes: (p: { id: string; category: string; price: number; title: string }) => ({
-    GSI1PK: `PRODUCT#${p.category}`,
-    GSI1SK: `PRODUCT#${p.id}`,
-    GSI2PK: 'PRODUCT#',
+    GSI1PK: keys.productCategory(p.category),
+    GSI1SK: `${PRODUCT}${p.id}`,
+    GSI2PK: keys.productCatalogue,
     GSI2SK: p.price,
-    GSI3PK: 'PRODUCT#',
-    GSI3SK: `PRODUCT#${p.title.toLowerCase()}`,
+    GSI3PK: keys.productCatalogue,
+    GSI3SK: keys.productTitle(p.title),
   }),
-  order: (email: string, orderId: string) => ({ PK: `USER#${email}`, SK: `ORDER#${orderId}` }),
+  /** GSI1's partition: the products of one category. */
+  productCategory: (category: string) => `${PRODUCT}${category}`,
+  /** GSI2's and GSI3's one partition: every product. */
+  productCatalogue: PRODUCT,
+  /** GSI3's sort key: the lower-case title (a prefix of it for title search). */
+  productTitle: (title: string) => `${PRODUCT}${title.toLowerCase()}`,
+  order: (email: string, orderId: string) => ({ PK: `${USER}${email}`, SK: `${ORDER}${orderId}` }),
+  /** A user's partition, holding the user and its orders. */
+  userPartition: (email: string) => `${USER}${email}`,
+  /** The sort key prefix of a user's orders. */
+  orderPrefix: ORDER,
   orderIndex: (email: string, orderId: string, current: boolean) => ({
-    GSI3PK: `ORDER#${email}`,
-    GSI3SK: current ? 'ORDER#CURRENT' : `ORDER#${orderId}`,
+    GSI3PK: `${ORDER}${email}`,
+    GSI3SK: current ? `${ORDER}${CURRENT}` : `${ORDER}${orderId}`,
   }),
   orderItem: (orderId: string, productId: string) => ({
-    PK: `ORDERITEMS#${orderId}`,
-    SK: `ORDERITEMS#${productId}`,
+    PK: `${ORDER_ITEMS}${orderId}`,
+    SK: `${ORDER_ITEMS}${productId}`,
   }),
-  orderItemsPartition: (orderId: string) => `ORDERITEMS#${orderId}`,
+  orderItemsPartition: (orderId: string) => `${ORDER_ITEMS}${orderId}`,
 } as const;

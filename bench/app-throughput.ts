@@ -3,8 +3,8 @@
  * once HTTP, Fastify, validation, per-pattern instrumentation and JSON are in the way.
  *
  * Method
- * - One embedded stack (DynamoDB Local + seeded shop app on 127.0.0.1, in this process) for the whole
- *   section. This process only hosts the app: it generates no load itself.
+ * - One embedded stack (DynamoDB Local + the seeded shop app on 127.0.0.1, started from the shop's
+ *   project config as its own process, the way `loadtest run` starts it) for the whole section.
  * - Every measurement is a closed loop with the same number of operations in flight (CONCURRENCY),
  *   run in a *separate* Node process (bench/load-driver.ts), so the load generator never shares the
  *   app's event loop. It runs WARMUP (same connections, not counted) and then counts the operations
@@ -42,9 +42,15 @@
  * Knobs (environment): BENCH_DURATION_S (5), BENCH_WARMUP_S (1), BENCH_CONCURRENCY (16),
  * BENCH_ROUNDS (3), BENCH_PRIME_MAX_S (20; 0 skips priming).
  */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamoClients, keys } from '../app/index.js';
+import type { ShopFixtures } from '../app/seed-main.js';
 import { startEmbeddedStack } from '../local/index.js';
+import { stackProjectOf } from '../runner/cli/project.js';
+import { DEFAULT_PROJECT_FILE, loadProject } from '../runner/project/index.js';
 import { type HttpJob, LoadDriver, type LoadResult, type LoadWindow, type SdkJob } from './load.js';
 import { cpuMs } from './proc.js';
 import { envNumber, median, pairedRounds } from './stats.js';
@@ -92,7 +98,7 @@ function cases(tableName: string, products: readonly { id: string; category: str
     TableName: tableName,
     IndexName: 'GSI1',
     KeyConditionExpression: 'GSI1PK = :pk',
-    ExpressionAttributeValues: { ':pk': `PRODUCT#${category}` },
+    ExpressionAttributeValues: { ':pk': keys.productCategory(category) },
     Limit: LIST_LIMIT,
     ReturnConsumedCapacity: 'INDEXES' as const,
   });
@@ -248,12 +254,18 @@ export const appThroughput: BenchSection = {
         `${rounds} round(s), priming up to ${primeMaxMs / 1000} s per pattern`,
     );
     // No capacity gate: this compares the app itself against the SDK on the same DynamoDB Local.
+    const scratch = await mkdtemp(join(tmpdir(), 'bench-app-'));
+    const fixturesFile = join(scratch, 'fixtures.json');
+    const shop = await loadProject(DEFAULT_PROJECT_FILE);
     const stack = await startEmbeddedStack({
-      port: 0,
+      project: stackProjectOf(shop),
       seed: { products: 200, users: 10 },
+      fixturesFile,
       capacityGate: false,
       log: ctx.log,
     });
+    const appUrl = stack.appUrl ?? '';
+    const tableName = stack.tables[0]?.name ?? 'shop';
     let stackFailure: string | undefined;
     stack.onFailure((reason) => {
       stackFailure = reason;
@@ -261,13 +273,13 @@ export const appThroughput: BenchSection = {
     const direct = createDynamoClients({ endpoint: stack.dynamodbEndpoint });
     const drivers: LoadDriver[] = [];
     try {
-      for (const url of [stack.appUrl, stack.dynamodbEndpoint]) {
+      for (const url of [appUrl, stack.dynamodbEndpoint]) {
         const host = new URL(url).hostname;
         if (host !== '127.0.0.1') throw new Error(`refusing to load ${url}: not 127.0.0.1`);
       }
-      const products = stack.seeded?.products ?? [];
-      const all = cases(stack.tableName, products);
-      for (const c of all) await c.check(stack.appUrl, direct.doc);
+      const products = (JSON.parse(await readFile(fixturesFile, 'utf8')) as ShopFixtures).products;
+      const all = cases(tableName, products);
+      for (const c of all) await c.check(appUrl, direct.doc);
       const [httpDriver, sdkDriver] = await Promise.all([
         LoadDriver.start(ctx.signal),
         LoadDriver.start(ctx.signal),
@@ -275,7 +287,7 @@ export const appThroughput: BenchSection = {
       drivers.push(httpDriver, sdkDriver);
       const measure = (c: PatternCase, side: Side, w: LoadWindow) =>
         side === 'app'
-          ? httpDriver.run({ kind: 'http', baseUrl: stack.appUrl, ...c.http, ...w }, ctx.signal)
+          ? httpDriver.run({ kind: 'http', baseUrl: appUrl, ...c.http, ...w }, ctx.signal)
           : sdkDriver.run({ kind: 'sdk', endpoint: stack.dynamodbEndpoint, ...c.sdk, ...w }, ctx.signal);
       for (const c of all)
         await prime(c, primeMaxMs, (side, w) => measure(c, side, { ...window, ...w }), ctx);
@@ -289,10 +301,10 @@ export const appThroughput: BenchSection = {
           const sides: readonly Side[] = round % 2 === 0 ? ['direct', 'app'] : ['app', 'direct'];
           for (const side of sides) {
             if (ctx.signal.aborted) throw new Error('aborted');
-            const appBefore = process.cpuUsage();
+            const appBefore = cpuMs(stack.appPid);
             const javaBefore = cpuMs(javaPid);
             const result = await measure(c, side, window);
-            const appUsed = process.cpuUsage(appBefore);
+            const appAfter = cpuMs(stack.appPid);
             const javaAfter = cpuMs(javaPid);
             if (stackFailure) throw new Error(stackFailure);
             runs[side].push(result);
@@ -300,7 +312,8 @@ export const appThroughput: BenchSection = {
             t.ops += result.totalOps;
             t.driverMs += result.driverCpuMs;
             // In the direct runs the app sits idle: its CPU counts for the app side only.
-            if (side === 'app') t.appMs += (appUsed.user + appUsed.system) / 1000;
+            if (side === 'app' && appBefore !== undefined && appAfter !== undefined)
+              t.appMs += appAfter - appBefore;
             if (javaBefore !== undefined && javaAfter !== undefined) t.javaMs += javaAfter - javaBefore;
             else t.javaKnown = false;
             ctx.log(
@@ -351,6 +364,7 @@ export const appThroughput: BenchSection = {
       await Promise.all(drivers.map((d) => d.close()));
       direct.raw.destroy();
       await stack.stop();
+      await rm(scratch, { recursive: true, force: true });
     }
   },
 };

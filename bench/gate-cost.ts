@@ -42,6 +42,7 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamoClients, ensureTable, keys } from '../app/index.js';
 import { CapacityGate, type DynamoDBLocal, startDynamoDBLocal } from '../local/index.js';
+import { DEFAULT_PROJECT_FILE, loadProject, patternRules } from '../runner/project/index.js';
 import { LoadDriver, type LoadResult, type LoadWindow, type SdkJob, type SdkSequenceJob } from './load.js';
 import { cpuMs } from './proc.js';
 import { envNumber, median, pairedRounds } from './stats.js';
@@ -49,7 +50,8 @@ import type { BenchContext, BenchSection, Goal, SectionRow } from './types.js';
 
 const ADDED_MS_GOAL = 0.3;
 const THROUGHPUT_GOAL: Goal = { op: '>=', ratio: 0.9 };
-const TABLE = 'bench-gate-cost';
+// The shop's table name: the gate names the calls with the shop project's rules, which name it.
+const TABLE = 'shop';
 const SEQUENCE_WARMUP_CALLS = 200;
 const PRIME_SLICE_MS = 2000;
 /** Priming ends once consecutive slices of each side differ by less than this fraction. */
@@ -181,7 +183,13 @@ export const gateCost: BenchSection = {
         ddbFailure = `DynamoDB Local exited unexpectedly (code ${code}, signal ${sig})`;
       });
       alive();
-      gate = new CapacityGate({ upstream: ddb.endpoint, tableName: TABLE, capacity: { mode: 'on-demand' } });
+      // Attribution on, as in a run: the shop's project rules name every call (the bench sends no tag).
+      const shop = await loadProject(DEFAULT_PROJECT_FILE);
+      gate = new CapacityGate({
+        upstream: ddb.endpoint,
+        capacity: { mode: 'on-demand' },
+        rules: patternRules(shop),
+      });
       const gateUrl = await gate.listen();
       const endpoints: Record<Side, string> = { direct: ddb.endpoint, gated: gateUrl };
       for (const url of Object.values(endpoints)) {
@@ -220,6 +228,12 @@ export const gateCost: BenchSection = {
         if (!a.ConsumedCapacity?.Table || !same(a.ConsumedCapacity, b.ConsumedCapacity)) {
           throw new Error(
             `pre-check: gated ConsumedCapacity ${JSON.stringify(b.ConsumedCapacity)} != direct ${JSON.stringify(a.ConsumedCapacity)}`,
+          );
+        } // Attribution is on: the gate named the call by the shop's rule for the pattern.
+        const named = gate.snapshot().patterns.getProduct;
+        if (named?.source !== 'rule' || named.count !== 1) {
+          throw new Error(
+            `pre-check: the gate did not name the GetItem getProduct by rule: ${JSON.stringify(named)}`,
           );
         }
       }

@@ -6,6 +6,8 @@ import {
   type CloudWatchMetric,
   type CloudWatchSeries,
   type DashboardDefinition,
+  type DashboardPattern,
+  type DashboardTable,
   dashboardDefinition,
   describeThresholdLine,
   PERIOD_SECONDS,
@@ -16,19 +18,19 @@ import {
 
 /** Renderer 1: the dashboard definition as a CloudWatch dashboard (CDK). */
 export interface LoadtestDashboardProps {
-  /** The DynamoDB table (AWS/DynamoDB `TableName` dimension). */
-  readonly tableName: string;
+  /** The DynamoDB table (AWS/DynamoDB `TableName` dimension), with its GSIs; or `tables` for several. */
+  readonly tableName?: string;
+  readonly indexes?: readonly string[];
+  readonly tables?: readonly DashboardTable[];
   readonly dashboardName?: string;
-  /** The app's EMF `Service` dimension (default "shop"). */
+  /** The app's EMF `Service` dimension (its project name; default "app"). */
   readonly service?: string;
   /** The app's EMF namespace (default `DynamoLoadtest/App`). */
   readonly namespace?: string;
   /** Drawn as horizontal lines: the scenario's shape (`{"*": ["errorRate < 0.01"]}`) or parsed thresholds. */
   readonly thresholds?: ThresholdsInput;
-  /** GSI names (default those of `app/table.ts`). */
-  readonly indexes?: readonly string[];
-  /** Access patterns to draw (default the whole registry). */
-  readonly patterns?: readonly string[];
+  /** The app's access patterns: one row each, with its EMF metrics. */
+  readonly patterns: readonly (string | DashboardPattern)[];
   /** The graphs' period (default 1 minute: DynamoDB publishes per minute). */
   readonly period?: Duration;
 }
@@ -59,12 +61,14 @@ export class LoadtestDashboard extends Construct {
   constructor(scope: Construct, id: string, props: LoadtestDashboardProps) {
     super(scope, id);
     this.definition = dashboardDefinition({
-      tableName: props.tableName,
+      tables: [
+        ...(props.tableName ? [{ name: props.tableName, indexes: props.indexes ?? [] }] : []),
+        ...(props.tables ?? []),
+      ],
       ...(props.service ? { service: props.service } : {}),
       ...(props.namespace ? { namespace: props.namespace } : {}),
       ...(props.thresholds ? { thresholds: props.thresholds } : {}),
-      ...(props.indexes ? { indexes: props.indexes } : {}),
-      ...(props.patterns ? { patterns: props.patterns } : {}),
+      patterns: props.patterns,
     });
     const { cw, Duration } = cdk();
     const period = props.period ?? Duration.minutes(1);

@@ -1,12 +1,4 @@
-import {
-  type AccessPattern,
-  accessPatterns,
-  DEFAULT_TABLE_NAME,
-  EMF_NAMESPACE,
-  isPatternId,
-  patternIds,
-  tableDefinition,
-} from '../app/index.js';
+import { DEFAULT_SERVICE, EMF_NAMESPACE } from '../instrument/index.js';
 // A leaf module (no imports of its own): the thresholds grammar is the scenario's, parsed the same way.
 import { parseThreshold, type ThresholdMetric, type ThresholdOp } from '../runner/scenario/thresholds.js';
 
@@ -154,13 +146,24 @@ export interface Row {
 
 export interface DashboardDefinition {
   readonly title: string;
-  readonly tableName: string;
+  readonly tables: readonly DashboardTable[];
   readonly service: string;
   readonly namespace: string;
-  readonly indexes: readonly string[];
   readonly header: Row;
-  /** One per access pattern, in registry order (then any other request names). */
+  /** One per access pattern, in the project's order (then any other request names). */
   readonly rows: readonly Row[];
+}
+
+/** A table and its GSIs: a capacity chart each in the header row. */
+export interface DashboardTable {
+  readonly name: string;
+  readonly indexes?: readonly string[];
+}
+
+/** A project's declared access pattern; only these have the app's EMF metrics on CloudWatch. */
+export interface DashboardPattern {
+  readonly id: string;
+  readonly description?: string;
 }
 
 /** A parsed threshold: structurally the scenario's `Threshold`, so `scenario.thresholds` fits. */
@@ -179,15 +182,16 @@ export class DashboardDefinitionError extends Error {
 }
 
 export interface DefinitionOptions {
-  readonly tableName?: string;
-  /** The EMF `Service` dimension (default "shop", the app's). */
+  /** The project's tables (one header chart each, and per GSI). */
+  readonly tables?: readonly DashboardTable[];
+  /** The EMF `Service` dimension (default "app"; the project's name). */
   readonly service?: string;
-  /** The EMF namespace (default the app's, `DynamoLoadtest/App`). */
+  /** The EMF namespace (default `DynamoLoadtest/App`). */
   readonly namespace?: string;
-  /** Rows to draw (default every access pattern of the registry). Other names get client-only rows. */
-  readonly patterns?: readonly string[];
-  /** GSI names (default those of `app/table.ts`). */
-  readonly indexes?: readonly string[];
+  /** The project's declared patterns (ids or with descriptions): rows with CloudWatch series too. */
+  readonly patterns?: readonly (string | DashboardPattern)[];
+  /** Rows to draw, in order (default the declared patterns); others get local series only. */
+  readonly rows?: readonly string[];
   readonly thresholds?: ThresholdsInput;
   readonly title?: string;
 }
@@ -207,14 +211,17 @@ const THRESHOLD_WIDGET: Record<ThresholdMetric, WidgetRole | undefined> = {
   requests: undefined,
 };
 
-export function parseThresholds(input: ThresholdsInput | undefined): ThresholdLine[] {
+export function parseThresholds(
+  input: ThresholdsInput | undefined,
+  known: readonly string[],
+): ThresholdLine[] {
   if (!input) return [];
   if (Array.isArray(input)) return [...(input as readonly ThresholdLine[])];
   const out: ThresholdLine[] = [];
   for (const [pattern, list] of Object.entries(input as Record<string, string | readonly string[]>)) {
-    if (pattern !== '*' && !isPatternId(pattern)) {
+    if (pattern !== '*' && !known.includes(pattern)) {
       throw new DashboardDefinitionError(
-        `thresholds: unknown access pattern "${pattern}"; known: * ${patternIds.join(' ')}`,
+        `thresholds: unknown access pattern "${pattern}"; known: * ${known.join(' ')}`,
       );
     }
     for (const text of typeof list === 'string' ? [list] : list) {
@@ -236,14 +243,15 @@ export function describeThresholdLine(t: ThresholdLine): string {
 
 const DYNAMODB = 'AWS/DynamoDB';
 
-/** Builds the definition: a header row for the table and its GSIs, then one row per access pattern. */
+/** Builds the definition: a header row for the tables and their GSIs, then one row per access pattern. */
 export function dashboardDefinition(options: DefinitionOptions = {}): DashboardDefinition {
-  const tableName = options.tableName ?? DEFAULT_TABLE_NAME;
-  const service = options.service ?? 'shop';
+  const tables = options.tables ?? [];
+  const service = options.service ?? DEFAULT_SERVICE;
   const namespace = options.namespace ?? EMF_NAMESPACE;
-  const indexes = [...(options.indexes ?? tableDefinition.indexes.map((i) => i.name))];
-  const patterns = [...new Set(options.patterns ?? patternIds)];
-  const thresholds = parseThresholds(options.thresholds);
+  const declared = (options.patterns ?? []).map((p) => (typeof p === 'string' ? { id: p } : p));
+  const declaredIds = declared.map((p) => p.id);
+  const patterns = [...new Set(options.rows ?? declaredIds)];
+  const thresholds = parseThresholds(options.thresholds, [...new Set([...declaredIds, ...patterns])]);
 
   const app = (metricName: string, pattern: string, stat = 'Sum'): CloudWatchMetric => ({
     namespace,
@@ -251,7 +259,12 @@ export function dashboardDefinition(options: DefinitionOptions = {}): DashboardD
     dimensions: { Service: service, AccessPattern: pattern },
     stat,
   });
-  const dynamodb = (metricName: string, index: string | null, stat = 'Sum'): CloudWatchMetric => ({
+  const dynamodb = (
+    metricName: string,
+    tableName: string,
+    index: string | null,
+    stat = 'Sum',
+  ): CloudWatchMetric => ({
     namespace: DYNAMODB,
     metricName,
     dimensions: index ? { TableName: tableName, GlobalSecondaryIndexName: index } : { TableName: tableName },
@@ -267,8 +280,8 @@ export function dashboardDefinition(options: DefinitionOptions = {}): DashboardD
     expression: 'RUNNING_SUM(m)',
     using: { m },
   });
-  // The app's own metrics exist only for registry patterns (the EMF dimension is the pattern id).
-  const appPatterns = patterns.filter(isPatternId);
+  // The app's own metrics exist only for declared patterns (the EMF dimension is the pattern id).
+  const appPatterns = patterns.filter((p) => declaredIds.includes(p));
   const sumOverPatterns = (metricName: string): CloudWatchSeries | undefined =>
     appPatterns.length === 0
       ? undefined
@@ -279,17 +292,27 @@ export function dashboardDefinition(options: DefinitionOptions = {}): DashboardD
           using: Object.fromEntries(appPatterns.map((p, i) => [`p${i}`, app(metricName, p)])),
         };
 
-  const targets: { id: string; index: string | null; label: string }[] = [
-    { id: 'table', index: null, label: 'table' },
-    ...indexes.map((i) => ({ id: i, index: i, label: i })),
-  ];
+  // Timeline ids: `shop` for a table, `shop/GSI1` for an index (what the gate's counters are keyed by).
+  const targets: { id: string; table: string; index: string | null; label: string }[] = tables.flatMap(
+    (t) => [
+      { id: t.name, table: t.name, index: null, label: t.name },
+      ...(t.indexes ?? []).map((i) => ({
+        id: `${t.name}/${i}`,
+        table: t.name,
+        index: i,
+        label: `${t.name}/${i}`,
+      })),
+    ],
+  );
+  const indexCount = targets.length - tables.length;
   const withCw = (s: Omit<Series, 'cloudwatch'>, cw: CloudWatchSeries | undefined): Series =>
     cw ? { ...s, cloudwatch: cw } : s;
 
   const header: Row = {
     id: 'header',
-    title: `Table ${tableName}`,
-    subtitle: `requests and errors of every pattern; capacity and throttles of the table and ${indexes.length} GSI(s)`,
+    title:
+      tables.length === 1 ? `Table ${tables[0]?.name}` : `Tables ${tables.map((t) => t.name).join(', ')}`,
+    subtitle: `requests and errors of every pattern; capacity and throttles of ${tables.length} table(s) and ${indexCount} GSI(s)`,
     thresholds: [],
     widgets: [
       {
@@ -331,7 +354,7 @@ export function dashboardDefinition(options: DefinitionOptions = {}): DashboardD
             (kind): Series => ({
               id: `${t.id}-${kind.toLowerCase()}-throttles`,
               label: `${t.label} ${kind.toLowerCase()}s`,
-              cloudwatch: perSecond(dynamodb(`${kind}ThrottleEvents`, t.index)),
+              cloudwatch: perSecond(dynamodb(`${kind}ThrottleEvents`, t.table, t.index)),
               local: {
                 of: 'target',
                 target: t.id,
@@ -354,7 +377,7 @@ export function dashboardDefinition(options: DefinitionOptions = {}): DashboardD
             {
               id: 'rcu',
               label: 'consumed RCU/s',
-              cloudwatch: perSecond(dynamodb('ConsumedReadCapacityUnits', t.index)),
+              cloudwatch: perSecond(dynamodb('ConsumedReadCapacityUnits', t.table, t.index)),
               local: { of: 'target', target: t.id, field: 'rcu', as: 'rate' },
             },
             {
@@ -363,14 +386,14 @@ export function dashboardDefinition(options: DefinitionOptions = {}): DashboardD
               dashed: true,
               cloudwatch: {
                 kind: 'metric',
-                metric: dynamodb('ProvisionedReadCapacityUnits', t.index, 'Average'),
+                metric: dynamodb('ProvisionedReadCapacityUnits', t.table, t.index, 'Average'),
               },
               local: { of: 'target', target: t.id, field: 'provisionedRcu', as: 'value' },
             },
             {
               id: 'wcu',
               label: 'consumed WCU/s',
-              cloudwatch: perSecond(dynamodb('ConsumedWriteCapacityUnits', t.index)),
+              cloudwatch: perSecond(dynamodb('ConsumedWriteCapacityUnits', t.table, t.index)),
               local: { of: 'target', target: t.id, field: 'wcu', as: 'rate' },
             },
             {
@@ -379,7 +402,7 @@ export function dashboardDefinition(options: DefinitionOptions = {}): DashboardD
               dashed: true,
               cloudwatch: {
                 kind: 'metric',
-                metric: dynamodb('ProvisionedWriteCapacityUnits', t.index, 'Average'),
+                metric: dynamodb('ProvisionedWriteCapacityUnits', t.table, t.index, 'Average'),
               },
               local: { of: 'target', target: t.id, field: 'provisionedWcu', as: 'value' },
             },
@@ -390,13 +413,22 @@ export function dashboardDefinition(options: DefinitionOptions = {}): DashboardD
     ],
   };
 
-  const rows = patterns.map((pattern) => patternRow(pattern, thresholds, app, running));
+  const rows = patterns.map((pattern) =>
+    patternRow(
+      pattern,
+      declared.find((p) => p.id === pattern),
+      thresholds,
+      app,
+      running,
+    ),
+  );
   return {
-    title: options.title ?? `Load test: ${service} on ${tableName}`,
-    tableName,
+    title:
+      options.title ??
+      `Load test: ${service}${tables.length ? ` on ${tables.map((t) => t.name).join(', ')}` : ''}`,
+    tables,
     service,
     namespace,
-    indexes,
     header,
     rows,
   };
@@ -404,17 +436,17 @@ export function dashboardDefinition(options: DefinitionOptions = {}): DashboardD
 
 function patternRow(
   pattern: string,
+  registered: DashboardPattern | undefined,
   thresholds: readonly ThresholdLine[],
   app: (metricName: string, pattern: string, stat?: string) => CloudWatchMetric,
   running: (m: CloudWatchMetric) => CloudWatchSeries,
 ): Row {
-  const registered: AccessPattern | undefined = accessPatterns.find((p) => p.id === pattern);
   const mine = thresholds.filter((t) => t.pattern === '*' || t.pattern === pattern);
   const annotations = (role: WidgetRole): Annotation[] =>
     mine
       .filter((t) => THRESHOLD_WIDGET[t.metric] === role)
       .map((t) => ({ label: describeThresholdLine(t), value: t.value, threshold: t }));
-  // Only registry patterns have server-side (EMF) metrics.
+  // Only declared patterns have the app's EMF metrics on CloudWatch; locally the gate counts any pattern.
   const cw = registered ? app : undefined;
   const quantiles = ['p50', 'p95', 'p99'] as const;
   const widget = (
@@ -440,8 +472,8 @@ function patternRow(
     pattern,
     title: pattern,
     subtitle: registered
-      ? `${registered.operations.join(' / ')}${registered.index ? ` on ${registered.index}` : ''}: ${registered.description}`
-      : 'not an access pattern: client-side numbers only',
+      ? (registered.description ?? 'an access pattern of the project')
+      : 'not a declared pattern: a request name, or a pattern the capacity gate named',
     thresholds: mine.filter((t) => THRESHOLD_WIDGET[t.metric] === undefined),
     widgets: [
       widget('latency', 'Latency (ms)', 'ms', 6, [
@@ -452,19 +484,17 @@ function patternRow(
             local: { of: 'pattern', pattern, side: 'client', quantile: q, as: 'latency' },
           }),
         ),
-        ...(registered
-          ? quantiles.map(
-              (q): Series =>
-                maybe(
-                  {
-                    id: `server-${q}`,
-                    label: `server ${q}`,
-                    local: { of: 'pattern', pattern, side: 'server', quantile: q, as: 'latency' },
-                  },
-                  cw ? { kind: 'metric', metric: cw('Latency', pattern, q) } : undefined,
-                ),
-            )
-          : []),
+        ...quantiles.map(
+          (q): Series =>
+            maybe(
+              {
+                id: `server-${q}`,
+                label: `DynamoDB ${q}`,
+                local: { of: 'pattern', pattern, side: 'server', quantile: q, as: 'latency' },
+              },
+              cw ? { kind: 'metric', metric: cw('Latency', pattern, q) } : undefined,
+            ),
+        ),
       ]),
       widget('errorRate', 'Error rate (run so far)', 'ratio', 3, [
         maybe(
@@ -482,53 +512,60 @@ function patternRow(
             : undefined,
         ),
       ]),
-      ...(registered && cw
-        ? [
-            widget(
-              'capacityPerRequest',
-              'Capacity per request',
-              'units/request',
-              5,
-              (['rcu', 'wcu'] as const).map(
-                (f): Series => ({
-                  id: `${f}-per-request`,
-                  label: `${f.toUpperCase()}/request`,
-                  cloudwatch: {
+      widget(
+        'capacityPerRequest',
+        'Capacity per DynamoDB call',
+        'units/call',
+        5,
+        (['rcu', 'wcu'] as const).map(
+          (f): Series =>
+            maybe(
+              {
+                id: `${f}-per-request`,
+                label: `${f.toUpperCase()}/call`,
+                local: { of: 'pattern', pattern, field: f, as: 'perRequest' },
+              },
+              cw
+                ? {
                     kind: 'expression',
                     expression: 'c / n',
                     using: {
                       c: cw(f === 'rcu' ? 'ConsumedRCU' : 'ConsumedWCU', pattern),
                       n: cw('Requests', pattern),
                     },
-                  },
-                  local: { of: 'pattern', pattern, field: f, as: 'perRequest' },
-                }),
-              ),
+                  }
+                : undefined,
             ),
-            widget('throttles', 'Throttles (run so far)', 'count', 5, [
-              {
-                id: 'throttle-events',
-                label: 'throttle events',
-                cloudwatch: running(cw('ThrottleEvents', pattern)),
-                local: { of: 'pattern', pattern, field: 'throttleEvents', as: 'running' },
-              },
-              {
-                id: 'throttled-requests',
-                label: 'throttled requests',
-                cloudwatch: running(cw('ThrottledRequests', pattern)),
-                local: { of: 'pattern', pattern, field: 'throttledRequests', as: 'running' },
-              },
-            ]),
-            widget('retries', 'SDK retries (run so far)', 'count', 5, [
-              {
-                id: 'retries',
-                label: 'retries',
-                cloudwatch: running(cw('Retries', pattern)),
-                local: { of: 'pattern', pattern, field: 'retries', as: 'running' },
-              },
-            ]),
-          ]
-        : []),
+        ),
+      ),
+      widget('throttles', 'Throttles (run so far)', 'count', 5, [
+        maybe(
+          {
+            id: 'throttle-events',
+            label: 'throttle events',
+            local: { of: 'pattern', pattern, field: 'throttleEvents', as: 'running' },
+          },
+          cw ? running(cw('ThrottleEvents', pattern)) : undefined,
+        ),
+        maybe(
+          {
+            id: 'throttled-requests',
+            label: 'throttled requests',
+            local: { of: 'pattern', pattern, field: 'throttledRequests', as: 'running' },
+          },
+          cw ? running(cw('ThrottledRequests', pattern)) : undefined,
+        ),
+      ]),
+      widget('retries', 'SDK retries (run so far)', 'count', 5, [
+        maybe(
+          {
+            id: 'retries',
+            label: 'retries',
+            local: { of: 'pattern', pattern, field: 'retries', as: 'running' },
+          },
+          cw ? running(cw('Retries', pattern)) : undefined,
+        ),
+      ]),
     ],
   };
 }

@@ -5,6 +5,8 @@ export {
   type CloudWatchSeries,
   type DashboardDefinition,
   DashboardDefinitionError,
+  type DashboardPattern,
+  type DashboardTable,
   type DefinitionOptions,
   dashboardDefinition,
   describeThresholdLine,

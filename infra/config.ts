@@ -3,6 +3,7 @@ import type { Node } from 'constructs';
 import { z } from 'zod';
 import { type BillingOptions, DEFAULT_BILLING, type IndexName, tableDefinition } from '../app/index.js';
 import { DEFAULT_STACK_PREFIX } from './index.js';
+import { DEFAULT_RUNNER } from './stacks/runners.js';
 
 /**
  * Everything a deployment can be told, read once from CDK context (`cdk.json` or `-c key=value`) and
@@ -21,7 +22,6 @@ export interface LoadtestConfig {
   readonly app: { readonly cpu: string; readonly memory: string };
 }
 
-export const DEFAULT_RUNNER = { memoryMb: 2048, timeoutSec: 900, reservedConcurrency: 100 } as const;
 export const DEFAULT_APP = { cpu: '1 vCPU', memory: '2 GB' } as const;
 
 export class ConfigError extends Error {

@@ -1,4 +1,5 @@
 import type { App, StackProps } from 'aws-cdk-lib';
+import { accessPatterns, SHOP_SERVICE } from '../app/index.js';
 import type { LoadtestConfig } from './config.js';
 import { stackName } from './index.js';
 import { DataStack } from './stacks/data.js';
@@ -15,7 +16,10 @@ export interface LoadtestStacks {
   readonly events: EventsStack;
 }
 
-/** The five stacks of one deployment, wired by props (CloudFormation exports between stacks). */
+/**
+ * The five stacks of the shop's deployment, wired by props (CloudFormation exports between stacks).
+ * The runners and observability stacks are generic; what they know of the shop comes in here.
+ */
 export function buildLoadtestApp(
   app: App,
   config: LoadtestConfig,
@@ -48,6 +52,9 @@ export function buildLoadtestApp(
     ...name('Observability'),
     ...tableRefs,
     dashboardName: config.prefix,
+    // The shop's own patterns and EMF service: the generic stack gets them as props.
+    patterns: accessPatterns.map((p) => ({ id: p.id, description: p.description })),
+    service: SHOP_SERVICE,
   });
   const streamArn = data.table.tableStreamArn;
   if (!streamArn) throw new Error('the table has no stream');

@@ -1,12 +1,18 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
+import { tmpdir, userInfo } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /**
  * Amazon's DynamoDB Local (the Java emulator) as a child process: in memory (or on disk with
- * `dbPath`), on a free loopback port, killed with its parent so no Java process outlives the CLI.
+ * `dbPath`), one database for every access key (`-sharedDb`, so an app, a seed script and the AWS CLI
+ * with different dummy keys all see the same tables), listening on 127.0.0.1 only, killed with its
+ * parent so no Java process outlives the CLI.
  */
 export class JavaMissing extends Error {
   override name = 'JavaMissing';
@@ -33,6 +39,8 @@ export class DynamoDBLocalFailed extends Error {
 
 export interface DynamoDBLocalOptions {
   readonly port?: number;
+  /** One database for every access key (default true); false gives each key its own tables. */
+  readonly sharedDb?: boolean;
   /** Keep data in this folder instead of memory. */
   readonly dbPath?: string;
   readonly startTimeoutMs?: number;
@@ -41,6 +49,10 @@ export interface DynamoDBLocalOptions {
 
 export interface DynamoDBLocal {
   readonly endpoint: string;
+  /** False when it could not be bound to loopback and listens on every interface (see `note`). */
+  readonly loopbackOnly: boolean;
+  /** Said once when something is not as asked (e.g. why it is not loopback-only). */
+  readonly note?: string;
   readonly port: number;
   readonly pid: number;
   /** Resolves when the process is gone. */
@@ -116,6 +128,50 @@ async function answers(endpoint: string): Promise<boolean> {
   }
 }
 
+const LAUNCHER = fileURLToPath(new URL('./java/LoopbackDynamoDBLocal.java', import.meta.url));
+
+/**
+ * The loopback launcher, compiled once per launcher source, emulator and Java version into a cache
+ * folder (the JRE's compiler module does it in source-file mode; about 3 s, the first time only).
+ * Undefined, with the reason, when it cannot be compiled: DynamoDB Local then listens on every
+ * interface as it does by itself.
+ */
+async function loopbackLauncher(java: string, jar: string): Promise<{ dir?: string; problem?: string }> {
+  const version = javaVersion(java);
+  const hash = createHash('sha256')
+    .update(readFileSync(LAUNCHER))
+    .update(jar)
+    .update(version)
+    .digest('hex')
+    .slice(0, 16);
+  let user = 'user';
+  try {
+    user = String(userInfo().uid);
+  } catch {}
+  const dir = join(tmpdir(), `dynamo-loadtest-${user}`, `launcher-${hash}`);
+  if (existsSync(join(dir, 'LoopbackDynamoDBLocal.class'))) return { dir };
+  // Compile next to it and rename: concurrent starts (parallel test files) never see half a class.
+  const scratch = `${dir}.${process.pid}.${Date.now()}`;
+  await mkdir(scratch, { recursive: true });
+  const problem = await new Promise<string | undefined>((resolve) =>
+    execFile(
+      java,
+      ['-cp', jar, LAUNCHER, '--compile-to', scratch, LAUNCHER, jar],
+      { timeout: 60_000 },
+      (err, _out, stderr) => resolve(err ? `${err.message} ${stderr}`.trim() : undefined),
+    ),
+  );
+  if (problem) {
+    await rm(scratch, { recursive: true, force: true });
+    return { problem };
+  }
+  await rename(scratch, dir).catch(async () => {
+    // Another process won the race: its copy is the same class.
+    await rm(scratch, { recursive: true, force: true });
+  });
+  return existsSync(join(dir, 'LoopbackDynamoDBLocal.class')) ? { dir } : { problem: `no class in ${dir}` };
+}
+
 export async function startDynamoDBLocal(options: DynamoDBLocalOptions = {}): Promise<DynamoDBLocal> {
   const java = options.java ?? 'java';
   javaVersion(java);
@@ -126,11 +182,29 @@ export async function startDynamoDBLocal(options: DynamoDBLocalOptions = {}): Pr
   }
   const port = options.port ?? (await freePort());
   const storage = options.dbPath ? ['-dbPath', options.dbPath] : ['-inMemory'];
+  const shared = options.sharedDb === false ? [] : ['-sharedDb'];
+  const launcher = await loopbackLauncher(java, jar);
+  const main = launcher.dir
+    ? ['-cp', `${launcher.dir}${delimiter}${jar}`, 'LoopbackDynamoDBLocal']
+    : ['-jar', jar];
   const child = spawn(
     java,
-    [`-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`, '-jar', jar, ...storage, '-port', String(port)],
-    // Own process group, so a Ctrl-C in the terminal reaches us first and we stop it in order.
-    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    [
+      `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
+      ...main,
+      ...storage,
+      ...shared,
+      '-port',
+      String(port),
+    ],
+    // Own process group, so a Ctrl-C in the terminal reaches us first and we stop it in order. Its
+    // stdin is a pipe we never write: the launcher exits when it closes, i.e. when we die, however.
+    {
+      cwd: dir,
+      stdio: [launcher.dir ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      detached: true,
+      env: { ...process.env, LOADTEST_WATCH_PARENT: '1' },
+    },
   );
   live.add(child);
   installExitHook();
@@ -171,6 +245,12 @@ export async function startDynamoDBLocal(options: DynamoDBLocalOptions = {}): Pr
   return {
     endpoint,
     port,
+    loopbackOnly: launcher.dir !== undefined,
+    ...(launcher.problem
+      ? {
+          note: `DynamoDB Local listens on every interface (port ${port}): the loopback launcher did not compile (${launcher.problem.split('\n')[0]}); keep that port firewalled`,
+        }
+      : {}),
     pid: child.pid ?? -1,
     onExit: (l) => exitListeners.push(l),
     async stop() {

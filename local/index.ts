@@ -6,8 +6,38 @@ export {
   javaVersion,
   startDynamoDBLocal,
 } from './dynamodb-local.js';
-export { CapacityGate, type GateCapacity, type GateSnapshot, type HotKey } from './gate/index.js';
+export { matchesPattern } from './event-filter.js';
+export * from './gate/index.js';
 export { type LocalLambda, type LocalLambdaOptions, startLocalLambda } from './lambda-endpoint.js';
-export { type SeedFile, seedFileData, writeSeedFile, writeStackSeedFile } from './seed-file.js';
-export { type EmbeddedStack, type StackOptions, startEmbeddedStack } from './stack.js';
+export {
+  AppFailed,
+  DataCommandFailed,
+  describeCommand,
+  type ProcessSpec,
+  type RunningProcess,
+  runToEnd,
+  startProcess,
+  waitReady,
+} from './process.js';
+export {
+  type EmbeddedStack,
+  type StackOptions,
+  type StackProject,
+  sdkEnvironment,
+  startEmbeddedStack,
+} from './stack.js';
 export { StreamUnavailable, tailStream } from './streams.js';
+export {
+  type AttributeType,
+  type BillingSpec,
+  createTableInput,
+  describeTableSpec,
+  ensureTables,
+  type GlobalIndexSpec,
+  type KeyAttribute,
+  type LocalIndexSpec,
+  localDynamoClient,
+  type Projection,
+  type StreamView,
+  type TableSpec,
+} from './tables.js';

@@ -1,123 +1,252 @@
-import { randomBytes } from 'node:crypto';
-import {
-  createDynamoClients,
-  createShop,
-  DEFAULT_TABLE_NAME,
-  ensureTable,
-  LocalTokens,
-  type SeedResult,
-  type Shop,
-  seed,
-} from '../app/index.js';
-import { type DynamoDBLocal, startDynamoDBLocal } from './dynamodb-local.js';
-import { CapacityGate } from './gate/index.js';
+import { copyFile, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBLocal, freePort, startDynamoDBLocal } from './dynamodb-local.js';
+import { CapacityGate, type PatternRule } from './gate/index.js';
+import { type ProcessSpec, type RunningProcess, runToEnd, startProcess, waitReady } from './process.js';
+import { describeTableSpec, ensureTables, localDynamoClient, type TableSpec } from './tables.js';
 
 /**
- * The embedded stack: DynamoDB Local (or any endpoint given), the shop table, a seeded catalogue and
- * the shop app on loopback. Everything a `loadtest` command needs with no AWS account.
+ * The embedded stack: DynamoDB Local (or any endpoint given), the capacity gate in front of it, the
+ * project's tables, its data, and its app, started with the environment that points its AWS SDK at
+ * the gate. Everything a `loadtest` command needs with no AWS account, for any app in any language.
  */
+export interface StackProject {
+  readonly name: string;
+  readonly region: string;
+  readonly tables: readonly TableSpec[];
+  readonly describeTables?: true | readonly string[];
+  readonly rules: readonly PatternRule[];
+  readonly app?: {
+    readonly url?: string;
+    readonly start?: ProcessSpec & { readonly port: number | 'auto'; readonly portEnv: string };
+    readonly ready: {
+      readonly path: string;
+      readonly status?: readonly number[];
+      readonly timeoutSec: number;
+    };
+  };
+  readonly data?: { readonly command?: ProcessSpec; readonly fixtures?: string };
+}
+
 export interface StackOptions {
-  /** App port; 0 (default) picks a free one. */
-  readonly port?: number;
+  readonly project: StackProject;
   /** Use this DynamoDB-compatible endpoint instead of starting DynamoDB Local. */
   readonly dynamodbEndpoint?: string;
   /** Keep DynamoDB Local's data in this folder (its -dbPath) instead of memory. */
   readonly persistDir?: string;
-  readonly tableName?: string;
-  readonly seed?: { products?: number; users?: number } | false;
   /**
    * Put the capacity gate between the app and DynamoDB (default true). It starts on-demand, so the
-   * seed is never throttled; a run sets the scenario's capacity with `gate.reset(capacity)`.
+   * data command is never throttled; a run sets its capacity with a reset.
    */
   readonly capacityGate?: boolean;
-  /** Sign and verify tokens with this secret (>= 32 bytes), as the deployed app does with AUTH_SECRET; default random. */
-  readonly authSecret?: string;
+  /** The gate's port for apps (default any free one) and its admin port. */
+  readonly gatePort?: number;
+  readonly adminPort?: number;
+  /** Start the project's app (default true when it has `app.start`). */
+  readonly startApp?: boolean;
+  /** Run the project's data command (default true). */
+  readonly runData?: boolean;
+  /** Where the data command writes the fixtures scenarios read (LOADTEST_FIXTURES). */
+  readonly fixturesFile?: string;
+  /** Parameters for the data command (LOADTEST_SEED, JSON). */
+  readonly seed?: Readonly<Record<string, unknown>>;
+  /** Runs once the tables exist, before the data command (e.g. loading export files), with DynamoDB's endpoint. */
+  readonly beforeData?: (dynamodbEndpoint: string) => Promise<void>;
   readonly log?: (line: string) => void;
+  /** Each line the app and the data command print (default: dropped; the last lines are kept for errors). */
+  readonly output?: (source: 'app' | 'data', line: string) => void;
 }
 
 export interface EmbeddedStack {
-  readonly appUrl: string;
+  /** The app's URL, when the stack started one or the project names one. */
+  readonly appUrl: string | undefined;
+  /** DynamoDB Local's own endpoint (or the one given). */
   readonly dynamodbEndpoint: string;
+  /** What apps must use: the gate's endpoint, or DynamoDB's when there is no gate. */
+  readonly endpoint: string;
+  readonly gate: CapacityGate | undefined;
+  /** The gate's admin endpoint (counters, reset), for other processes. */
+  readonly gateAdminUrl: string | undefined;
   /** The DynamoDB Local process this stack started, if it started one. */
   readonly dynamodbPid: number | undefined;
-  readonly tableName: string;
-  readonly tokens: LocalTokens;
-  readonly shop: Shop;
-  readonly seeded: SeedResult | undefined;
-  /** The capacity gate, when the stack runs one. */
-  readonly gate: CapacityGate | undefined;
-  /** Called once if a component (DynamoDB Local) dies while the stack runs. */
+  readonly appPid: number | undefined;
+  /** The tables, as created or described. */
+  readonly tables: readonly TableSpec[];
+  /** The environment an app needs to use the stack (endpoint, region, dummy keys). */
+  readonly env: Readonly<Record<string, string>>;
+  readonly fixturesFile: string | undefined;
+  /** Called once if a component (DynamoDB Local, the app) dies while the stack runs. */
   onFailure(listener: (reason: string) => void): void;
+  /** Stops the app, the gate and DynamoDB Local, in that order. */
   stop(): Promise<void>;
 }
 
-export async function startEmbeddedStack(options: StackOptions = {}): Promise<EmbeddedStack> {
+/** The variables that point any AWS SDK (JS, Python, Java, Go, the CLI) at an endpoint. */
+export function sdkEnvironment(endpoint: string, region: string): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL_DYNAMODB: endpoint,
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+    // Any key will do: DynamoDB Local runs with -sharedDb, so every key sees the same tables.
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+  };
+}
+
+export async function startEmbeddedStack(options: StackOptions): Promise<EmbeddedStack> {
   const log = options.log ?? (() => {});
-  const tableName = options.tableName ?? DEFAULT_TABLE_NAME;
+  const project = options.project;
   let ddb: DynamoDBLocal | undefined;
-  const failureListeners: ((reason: string) => void)[] = [];
-  let endpoint = options.dynamodbEndpoint;
-  if (!endpoint) {
-    const started = Date.now();
-    ddb = await startDynamoDBLocal(options.persistDir ? { dbPath: options.persistDir } : {});
-    endpoint = ddb.endpoint;
-    log(
-      `dynamodb: ${endpoint} (DynamoDB Local, ${options.persistDir ? `data in ${options.persistDir}` : 'in memory'}, started in ${Date.now() - started} ms)`,
-    );
-    ddb.onExit((code, signal) => {
-      const reason = `DynamoDB Local exited unexpectedly (code ${code}, signal ${signal})`;
-      for (const l of failureListeners) l(reason);
-    });
-  } else {
-    log(`dynamodb: ${endpoint} (given)`);
-  }
   let gate: CapacityGate | undefined;
-  let appEndpoint = endpoint;
-  if (options.capacityGate !== false) {
-    gate = new CapacityGate({ upstream: endpoint, tableName, capacity: { mode: 'on-demand' } });
-    appEndpoint = await gate.listen();
-    log(`capacity gate: ${appEndpoint} -> ${endpoint}`);
-  }
-  const { raw, doc } = createDynamoClients({ endpoint: appEndpoint });
-  let shop: Shop | undefined;
+  let app: RunningProcess | undefined;
+  const failureListeners: ((reason: string) => void)[] = [];
+  const stopping = new AbortController();
+  const fail = (reason: string) => {
+    for (const l of failureListeners) l(reason);
+  };
+  const stopAll = async () => {
+    stopping.abort();
+    await app?.stop().catch(() => {});
+    await gate?.close().catch(() => {});
+    await ddb?.stop().catch(() => {});
+  };
   try {
-    const table = await ensureTable(raw, tableName);
-    log(`table: ${tableName} (${table})`);
-    const tokens = new LocalTokens(options.authSecret ?? randomBytes(32));
-    shop = createShop({ doc, tableName, verifier: tokens, devTokens: tokens, exposeMetrics: true });
-    let seeded: SeedResult | undefined;
-    if (options.seed !== false) {
-      const started = Date.now();
-      // BatchWriteItem straight to the table: the seed is not part of anyone's load test.
-      seeded = await seed(doc, tableName, options.seed ?? {});
-      log(
-        `seed: ${seeded.products.length} products, ${seeded.users.length} users in ${Date.now() - started} ms`,
+    // The gate listens first and holds calls until DynamoDB and the tables are there, so the app
+    // (which knows only the gate's address) starts while DynamoDB Local does.
+    let endpoint: string | undefined;
+    let gateAdminUrl: string | undefined;
+    if (options.capacityGate !== false) {
+      gate = new CapacityGate({
+        capacity: { mode: 'on-demand' },
+        rules: project.rules,
+        region: project.region,
+      });
+      endpoint = await gate.listen(options.gatePort ?? 0);
+      gateAdminUrl = await gate.listenAdmin(options.adminPort ?? 0);
+    } else endpoint = options.dynamodbEndpoint;
+
+    const start = options.startApp === false ? undefined : project.app?.start;
+    const port = start ? (start.port === 'auto' ? await freePort() : start.port) : undefined;
+    const appUrl = start ? (project.app?.url ?? `http://127.0.0.1:${port}`) : project.app?.url;
+    const appStarted = Date.now();
+    const launchApp = (at: string) => {
+      if (!start) return;
+      app = startProcess(
+        start,
+        { ...start.env, ...sdkEnvironment(at, project.region), [start.portEnv]: String(port) },
+        (l) => options.output?.('app', l),
       );
+    };
+    if (endpoint) launchApp(endpoint);
+
+    let dynamodbEndpoint = options.dynamodbEndpoint;
+    if (!dynamodbEndpoint) {
+      const started = Date.now();
+      ddb = await startDynamoDBLocal(options.persistDir ? { dbPath: options.persistDir } : {});
+      dynamodbEndpoint = ddb.endpoint;
+      log(
+        `dynamodb: ${dynamodbEndpoint} (DynamoDB Local, ${options.persistDir ? `data in ${options.persistDir}` : 'in memory'}, started in ${Date.now() - started} ms)`,
+      );
+      if (ddb.note) log(`note: ${ddb.note}`);
+      ddb.onExit((code, signal) =>
+        fail(`DynamoDB Local exited unexpectedly (code ${code}, signal ${signal})`),
+      );
+    } else {
+      log(`dynamodb: ${dynamodbEndpoint} (given)`);
     }
-    const address = await shop.app.listen({ host: '127.0.0.1', port: options.port ?? 0 });
-    const running = shop;
+    if (!endpoint) {
+      endpoint = dynamodbEndpoint;
+      launchApp(endpoint);
+    }
+
+    // Tables straight on DynamoDB: creating them is nobody's load.
+    const direct = localDynamoClient(dynamodbEndpoint, project.region);
+    let tables: TableSpec[] = [...project.tables];
+    try {
+      if (tables.length > 0) {
+        const { created, existed } = await ensureTables(direct, tables);
+        log(
+          `tables: ${[...created.map((n) => `${n} (created)`), ...existed.map((n) => `${n} (existed)`)].join(', ')}`,
+        );
+      }
+      if (project.describeTables) {
+        const names =
+          project.describeTables === true
+            ? ((await direct.send(new ListTablesCommand({}))).TableNames ?? [])
+            : project.describeTables;
+        const described = await Promise.all(names.map((n) => describeTableSpec(direct, n)));
+        tables = [...tables, ...described];
+        log(`tables (described): ${names.join(', ') || '(none)'}`);
+      }
+    } finally {
+      direct.destroy();
+    }
+    if (gate) {
+      gate.open(dynamodbEndpoint);
+      await gate.learnAll();
+      log(`capacity gate: ${endpoint} -> ${dynamodbEndpoint} (admin ${gateAdminUrl})`);
+    }
+    const env = sdkEnvironment(endpoint, project.region);
+    await options.beforeData?.(dynamodbEndpoint);
+
+    const readyApp = async () => {
+      if (!start || !appUrl) return;
+      const command = typeof start.command === 'string' ? start.command : start.command.join(' ');
+      await waitReady(
+        app,
+        { url: appUrl, ...(project.app?.ready ?? { path: '/', timeoutSec: 60 }) },
+        `the app (\`${command}\`)`,
+      );
+      log(`app: ${appUrl} (pid ${app?.pid}, answering ${Date.now() - appStarted} ms after it was started)`);
+      app?.onExit((code, signal) =>
+        fail(`the app exited unexpectedly (code ${code}, signal ${signal})\n${app?.output() ?? ''}`),
+      );
+    };
+
+    const fixturesFile = options.fixturesFile;
+    const runData = async () => {
+      if (fixturesFile) {
+        await mkdir(dirname(fixturesFile), { recursive: true });
+        if (project.data?.fixtures) await copyFile(project.data.fixtures, fixturesFile);
+      }
+      const command = options.runData === false ? undefined : project.data?.command;
+      if (!command) return;
+      const started = Date.now();
+      await runToEnd(
+        command,
+        {
+          ...command.env,
+          ...env,
+          LOADTEST_TABLES: JSON.stringify(tables.map((t) => t.name)),
+          ...(fixturesFile ? { LOADTEST_FIXTURES: fixturesFile } : {}),
+          ...(appUrl ? { LOADTEST_APP_URL: appUrl } : {}),
+          LOADTEST_SEED: JSON.stringify(options.seed ?? {}),
+        },
+        (l) => options.output?.('data', l),
+        stopping.signal,
+      );
+      log(`data: done in ${Date.now() - started} ms`);
+    };
+    // The data command runs while the app gets ready; should either fail, the stack stops both.
+    await Promise.all([readyApp(), runData()]);
+    const running = app as RunningProcess | undefined;
     return {
-      appUrl: address,
-      dynamodbEndpoint: endpoint,
-      dynamodbPid: ddb?.pid,
-      tableName,
-      tokens,
-      shop: running,
-      seeded,
+      appUrl,
+      dynamodbEndpoint,
+      endpoint,
       gate,
+      gateAdminUrl,
+      dynamodbPid: ddb?.pid,
+      appPid: running?.pid,
+      tables,
+      env,
+      fixturesFile,
       onFailure: (l) => failureListeners.push(l),
-      async stop() {
-        await running.close();
-        raw.destroy();
-        await gate?.close();
-        await ddb?.stop();
-      },
+      stop: stopAll,
     };
   } catch (err) {
-    await shop?.close().catch(() => {});
-    raw.destroy();
-    await gate?.close();
-    await ddb?.stop();
+    await stopAll();
     throw err;
   }
 }

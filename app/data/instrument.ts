@@ -1,15 +1,17 @@
 import type { ConsumedCapacity } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient, ServiceInputTypes, ServiceOutputTypes } from '@aws-sdk/lib-dynamodb';
 import type { Command } from '@smithy/types';
+import { type CapacityUse, isThrottle, type PatternMetrics, withPattern } from 'dynamo-loadtest/instrument';
 import { DomainError, translateAwsError } from '../errors.js';
-import type { CapacityUse, PatternMetrics } from '../metrics.js';
 import type { PatternId } from '../patterns.js';
 
 /**
- * The one instrumented path to DynamoDB. Every access pattern runs inside `run(patternId, ...)`:
- * the commands it sends ask for ConsumedCapacity=INDEXES, and the logical operation (which may be
- * several calls: a BatchGet with its UnprocessedKeys retries, a Put that falls back to an Update) is
- * recorded once, with its latency, capacity per table and index, SDK retries and throttles.
+ * The one instrumented path to DynamoDB. Every access pattern runs inside `run(patternId, ...)`,
+ * which names its calls with the toolkit's `withPattern` (the capacity gate reads the tag from the
+ * header `instrument(client)` adds), asks for ConsumedCapacity=INDEXES, and records the logical
+ * operation (which may be several calls: a BatchGet with its UnprocessedKeys retries, a Put that
+ * falls back to an Update) once, with its latency, capacity per table and index, SDK retries and
+ * throttles: the app's own numbers, which it publishes as EMF on AWS where no gate runs.
  */
 
 type DocCommand<I extends ServiceInputTypes, O extends ServiceOutputTypes> = Command<
@@ -24,28 +26,6 @@ type DocCommand<I extends ServiceInputTypes, O extends ServiceOutputTypes> = Com
 export type Send = <I extends ServiceInputTypes, O extends ServiceOutputTypes>(
   command: DocCommand<I, O>,
 ) => Promise<O>;
-
-const THROTTLE_ERRORS = new Set([
-  'ProvisionedThroughputExceededException',
-  'ThrottlingException',
-  'RequestLimitExceeded',
-]);
-const THROTTLE_REASONS = new Set([
-  'ThrottlingError',
-  'ProvisionedThroughputExceeded',
-  'RequestLimitExceeded',
-]);
-
-/** True for the errors DynamoDB returns when a table, index or partition is out of capacity. */
-export function isThrottle(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  if (THROTTLE_ERRORS.has(err.name)) return true;
-  if (err.name === 'TransactionCanceledException') {
-    const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
-    return reasons.some((r) => r.Code !== undefined && THROTTLE_REASONS.has(r.Code));
-  }
-  return false;
-}
 
 /** Split one ConsumedCapacity entry into read and write units per target (table, GSI1, ...). */
 export function capacityUses(consumed: ConsumedCapacity, isRead: boolean): CapacityUse[] {
@@ -118,7 +98,7 @@ export class PatternClient {
     };
     const started = this.now();
     try {
-      const result = await operation(send);
+      const result = await withPattern(pattern, () => operation(send));
       this.metrics.record({
         pattern,
         latencyMs: this.now() - started,

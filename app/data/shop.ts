@@ -230,22 +230,22 @@ export class ShopStore {
 
     if (filters.q !== undefined) {
       pattern = 'searchProductsByTitle';
-      values[':pk'] = 'PRODUCT#';
-      values[':prefix'] = `PRODUCT#${filters.q.toLowerCase()}`;
+      values[':pk'] = keys.productCatalogue;
+      values[':prefix'] = keys.productTitle(filters.q);
       query = { IndexName: 'GSI3', KeyConditionExpression: 'GSI3PK = :pk AND begins_with(GSI3SK, :prefix)' };
     } else if (filters.category !== undefined) {
       pattern = 'listProductsByCategory';
-      values[':pk'] = `PRODUCT#${filters.category}`;
+      values[':pk'] = keys.productCategory(filters.category);
       query = { IndexName: 'GSI1', KeyConditionExpression: 'GSI1PK = :pk' };
     } else if (hasPrice) {
       pattern = 'listProductsByPriceRange';
-      values[':pk'] = 'PRODUCT#';
+      values[':pk'] = keys.productCatalogue;
       values[':min'] = min;
       values[':max'] = max;
       query = { IndexName: 'GSI2', KeyConditionExpression: 'GSI2PK = :pk AND GSI2SK BETWEEN :min AND :max' };
     } else {
       pattern = 'listProducts';
-      values[':pk'] = 'PRODUCT#';
+      values[':pk'] = keys.productCatalogue;
       names['#id'] = 'id';
       names['#title'] = 'title';
       names['#price'] = 'price';
@@ -318,12 +318,13 @@ export class ShopStore {
    */
   getCurrentCart(user: User): Promise<Order> {
     return this.db.run('getCurrentCart', async (send) => {
+      const cartKey = keys.orderIndex(user.email, '', true);
       const out = await send(
         new QueryCommand({
           TableName: this.table,
           IndexName: 'GSI3',
           KeyConditionExpression: 'GSI3PK = :pk AND GSI3SK = :sk',
-          ExpressionAttributeValues: { ':pk': `ORDER#${user.email}`, ':sk': 'ORDER#CURRENT' },
+          ExpressionAttributeValues: { ':pk': cartKey.GSI3PK, ':sk': cartKey.GSI3SK },
         }),
       );
       // GSIs are eventually consistent: a cart just checked out may still show as current. The user
@@ -566,8 +567,8 @@ export class ShopStore {
           FilterExpression: '#status = :completed',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {
-            ':pk': `USER#${email}`,
-            ':order': 'ORDER#',
+            ':pk': keys.userPartition(email),
+            ':order': keys.orderPrefix,
             ':completed': 'COMPLETED',
           },
           ScanIndexForward: false,

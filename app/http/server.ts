@@ -1,3 +1,4 @@
+import type { PatternMetrics } from 'dynamo-loadtest/instrument';
 import Fastify, {
   type FastifyError,
   type FastifyInstance,
@@ -7,7 +8,6 @@ import Fastify, {
 import type { LocalTokens, TokenVerifier } from '../auth.js';
 import type { ShopStore, User } from '../data/shop.js';
 import { DomainError, Throttled, Unauthorized } from '../errors.js';
-import type { PatternMetrics } from '../metrics.js';
 import {
   addToCartBody,
   cartItemParams,

@@ -1,7 +1,7 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import type { Construct } from 'constructs';
-import { LoadtestDashboard } from '../../dashboards/index.js';
+import { type DashboardPattern, LoadtestDashboard } from '../../dashboards/index.js';
 
 export const THROTTLE_METRICS = ['ReadThrottleEvents', 'WriteThrottleEvents'] as const;
 
@@ -9,15 +9,18 @@ export interface ObservabilityStackProps extends StackProps {
   readonly tableName: string;
   readonly indexNames: readonly string[];
   readonly dashboardName: string;
-  /** The app's EMF `Service` dimension (default the app's, "shop"). */
+  /** The project's access patterns (ids, or with descriptions): one dashboard row each. */
+  readonly patterns: readonly (string | DashboardPattern)[];
+  /** The app's EMF `Service` dimension: the project's name (default the instrument's, "app"). */
   readonly service?: string;
-  /** The app's EMF namespace (default the app's). */
+  /** The app's EMF namespace (default the instrument's, `DynamoLoadtest/App`). */
   readonly namespace?: string;
 }
 
 /**
  * The per-access-pattern dashboard (dashboards/, the same definition as the local HTML report) and
- * one alarm per throttle metric of the table and of each GSI: any throttle event in a minute.
+ * one alarm per throttle metric of the table and of each GSI: any throttle event in a minute. Generic:
+ * it knows the app only through its props (a project's patterns, its EMF service), never app/.
  */
 export class ObservabilityStack extends Stack {
   readonly dashboard: cw.Dashboard;
@@ -30,6 +33,7 @@ export class ObservabilityStack extends Stack {
       tableName: props.tableName,
       dashboardName: props.dashboardName,
       indexes: props.indexNames,
+      patterns: props.patterns,
       ...(props.service ? { service: props.service } : {}),
       ...(props.namespace ? { namespace: props.namespace } : {}),
     }).dashboard;

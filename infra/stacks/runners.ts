@@ -4,8 +4,10 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { DEFAULT_RUNNER } from '../config.js';
 import { onlyInContext, REPO_ROOT } from '../paths.js';
+
+/** The runner function's defaults; the shop's deployment (infra/config.ts) takes them as its own. */
+export const DEFAULT_RUNNER = { memoryMb: 2048, timeoutSec: 900, reservedConcurrency: 100 } as const;
 
 export interface RunnersStackProps extends StackProps {
   /** Default 2048. */
@@ -50,12 +52,12 @@ export class RunnersStack extends Stack {
       code: lambda.DockerImageCode.fromImageAsset(REPO_ROOT, {
         file: 'Dockerfile.runner',
         platform: ecrAssets.Platform.LINUX_ARM64,
+        // What runner/aws/lambda-entry.mjs imports (runner/, instrument/), the scenarios it runs, and
+        // package.json, whose "exports" resolve `dynamo-loadtest/...`. No app/: the runner is generic.
         exclude: onlyInContext(
-          'app',
           'runner',
+          'instrument',
           'scenarios',
-          'local',
-          'dashboards',
           'package.json',
           'package-lock.json',
           'tsconfig.json',

@@ -54,10 +54,13 @@ export class ServiceStack extends Stack {
       directory: REPO_ROOT,
       file: 'Dockerfile',
       platform: ecrAssets.Platform.LINUX_AMD64,
-      exclude: onlyInContext('app', 'package.json', 'package-lock.json', 'tsconfig.json'),
+      // app/main.ts imports app/ and `dynamo-loadtest/instrument` (instrument/, through package.json's
+      // "exports"), nothing else of the repository.
+      exclude: onlyInContext('app', 'instrument', 'package.json', 'package-lock.json', 'tsconfig.json'),
     });
 
-    // The HS256 key the app verifies tokens with; the CLI reads it to sign the seeded users' tokens.
+    // The HS256 key the app verifies tokens with; the shop's data command (app/seed-main.ts) reads it
+    // (the AuthSecretArn output) to sign the seeded users' tokens.
     this.authSecret = new secretsmanager.Secret(this, 'AuthSecret', {
       description: 'HS256 signing key of the load-test app tokens (AUTH_SECRET)',
       generateSecretString: { passwordLength: 64, excludePunctuation: true },

@@ -5,23 +5,33 @@ import {
   type MetricDataQuery,
   type MetricDataResult,
 } from '@aws-sdk/client-cloudwatch';
-import { EMF_COUNTERS, EMF_NAMESPACE, type PatternId, patternIds, tableDefinition } from '../../app/index.js';
-import type { GateSnapshot } from '../../local/index.js';
-import type { MetricsSource, RunWindow, ServerPattern, ServerView } from '../metrics/index.js';
+import { EMF_COUNTERS, EMF_NAMESPACE, type EmfCounter } from '../../instrument/index.js';
+import type { GateMetric, TargetStats } from '../../local/index.js';
+import type { DynamoView, MetricsSource, RunWindow, ServerPattern, ServerView } from '../metrics/index.js';
+import { OPERATIONS } from '../project/index.js';
 
 /**
  * The server side of a run on AWS, read back from CloudWatch with GetMetricData for the run's
- * window: the app's per-pattern EMF metrics and DynamoDB's own (AWS/DynamoDB). It fills the same
- * shapes the local app and capacity gate do, so one report builder serves both.
+ * window: the app's per-pattern EMF metrics (what `dynamo-loadtest/instrument`'s EmfPublisher
+ * writes) and DynamoDB's own (AWS/DynamoDB) for every table and GSI of the project. It fills the
+ * same shapes the capacity gate does locally, so one report builder serves both. Nothing here
+ * knows any particular app: the tables, the pattern ids and the EMF `Service` come from the project.
  */
+export interface CloudWatchTable {
+  /** The deployed table's name (the AWS/DynamoDB `TableName` dimension). */
+  readonly name: string;
+  /** Its GSIs (`GlobalSecondaryIndexName`): CloudWatch has no per-LSI metrics. */
+  readonly indexes: readonly string[];
+}
+
 export interface CloudWatchSourceOptions {
-  readonly tableName: string;
-  /** GSI names (default: the app's key definition). */
-  readonly indexes?: readonly string[];
+  readonly tables: readonly CloudWatchTable[];
+  /** The project's declared pattern ids: the EMF `AccessPattern` dimension. */
+  readonly patterns: readonly string[];
+  /** The EMF `Service` dimension: the project's name. */
+  readonly service: string;
+  /** The EMF namespace (default `DynamoLoadtest/App`, the instrument's). */
   readonly namespace?: string;
-  /** The EMF `Service` dimension (the app's default is "shop"). */
-  readonly service?: string;
-  readonly patterns?: readonly PatternId[];
 }
 
 const APP_LATENCY = ['p50', 'p95', 'p99', 'Maximum'] as const;
@@ -39,49 +49,51 @@ const TABLE_SUMS = [
   'WriteThrottleEvents',
   ...KINDS.flatMap((k) => REASONS.map((r) => `${k}${r}ThrottleEvents`)),
 ];
-/** The operations the app's patterns use (plus BatchWriteItem, which the seed uses). */
-const OPERATIONS = [
-  'GetItem',
-  'PutItem',
-  'UpdateItem',
-  'DeleteItem',
-  'Query',
-  'BatchGetItem',
-  'BatchWriteItem',
-  'TransactWriteItems',
-] as const;
+const OPERATION_STATS = ['Average', 'Maximum', 'SampleCount'] as const;
 
 type Query =
-  | { kind: 'app'; pattern: PatternId; metric: string; stat: string }
-  | { kind: 'table'; index: string | null; metric: string }
-  | { kind: 'op'; operation: string; metric: string; stat: string };
+  | { kind: 'app'; pattern: string; metric: string; stat: string }
+  | { kind: 'table'; table: string; index: string | null; metric: string }
+  | { kind: 'op'; table: string; operation: string; metric: string; stat: string };
 
 const EMF_FLUSH_SLACK_MS = 15_000;
 /** CloudWatch takes at most 500 queries per GetMetricData call. */
-const MAX_QUERIES = 500;
+export const MAX_QUERIES_PER_REQUEST = 500;
 
 export class CloudWatchMetricsSource implements MetricsSource {
   readonly describe: string;
   private readonly queries: Query[] = [];
+  private readonly namespace: string;
 
   constructor(
     private readonly cloudwatch: CloudWatchClient,
     private readonly options: CloudWatchSourceOptions,
   ) {
-    this.describe = `CloudWatch (${options.namespace ?? EMF_NAMESPACE} and AWS/DynamoDB ${options.tableName})`;
-    for (const pattern of options.patterns ?? patternIds) {
+    this.namespace = options.namespace ?? EMF_NAMESPACE;
+    const names = options.tables.map((t) => t.name).join(', ') || 'no table';
+    this.describe = `CloudWatch (${this.namespace} Service=${options.service}, AWS/DynamoDB ${names})`;
+    for (const pattern of new Set(options.patterns)) {
       for (const metric of Object.keys(EMF_COUNTERS))
         this.queries.push({ kind: 'app', pattern, metric, stat: 'Sum' });
       for (const stat of APP_LATENCY) this.queries.push({ kind: 'app', pattern, metric: 'Latency', stat });
     }
-    const indexes = options.indexes ?? tableDefinition.indexes.map((i) => i.name);
-    for (const index of [null, ...indexes]) {
-      for (const metric of TABLE_SUMS) this.queries.push({ kind: 'table', index, metric });
-    }
-    for (const operation of OPERATIONS) {
-      for (const stat of ['Average', 'Maximum', 'SampleCount'])
-        this.queries.push({ kind: 'op', operation, metric: 'SuccessfulRequestLatency', stat });
-      this.queries.push({ kind: 'op', operation, metric: 'ThrottledRequests', stat: 'Sum' });
+    for (const t of options.tables) {
+      for (const index of [null, ...new Set(t.indexes)]) {
+        for (const metric of TABLE_SUMS) this.queries.push({ kind: 'table', table: t.name, index, metric });
+      }
+      // Every data-plane operation: a project's patterns may use any of them, and DynamoDB publishes
+      // a metric only for the operations a table saw, so the others cost nothing but a query slot.
+      for (const operation of OPERATIONS) {
+        for (const stat of OPERATION_STATS)
+          this.queries.push({
+            kind: 'op',
+            table: t.name,
+            operation,
+            metric: 'SuccessfulRequestLatency',
+            stat,
+          });
+        this.queries.push({ kind: 'op', table: t.name, operation, metric: 'ThrottledRequests', stat: 'Sum' });
+      }
     }
   }
 
@@ -100,9 +112,6 @@ export class CloudWatchMetricsSource implements MetricsSource {
   /** The GetMetricData requests for a run: exposed so tests check them against the SDK's input type. */
   requests(run: RunWindow): GetMetricDataCommandInput[] {
     const { start, end, period } = CloudWatchMetricsSource.window(run);
-    const table = this.options.tableName;
-    const service = this.options.service ?? 'shop';
-    const namespace = this.options.namespace ?? EMF_NAMESPACE;
     const all: MetricDataQuery[] = this.queries.map((q, i) => {
       const Id = `q${i}`;
       if (q.kind === 'app') {
@@ -111,10 +120,10 @@ export class CloudWatchMetricsSource implements MetricsSource {
           ReturnData: true,
           MetricStat: {
             Metric: {
-              Namespace: namespace,
+              Namespace: this.namespace,
               MetricName: q.metric,
               Dimensions: [
-                { Name: 'Service', Value: service },
+                { Name: 'Service', Value: this.options.service },
                 { Name: 'AccessPattern', Value: q.pattern },
               ],
             },
@@ -126,11 +135,11 @@ export class CloudWatchMetricsSource implements MetricsSource {
       const Dimensions =
         q.kind === 'table'
           ? [
-              { Name: 'TableName', Value: table },
+              { Name: 'TableName', Value: q.table },
               ...(q.index ? [{ Name: 'GlobalSecondaryIndexName', Value: q.index }] : []),
             ]
           : [
-              { Name: 'TableName', Value: table },
+              { Name: 'TableName', Value: q.table },
               { Name: 'Operation', Value: q.operation },
             ];
       return {
@@ -144,9 +153,9 @@ export class CloudWatchMetricsSource implements MetricsSource {
       };
     });
     const requests: GetMetricDataCommandInput[] = [];
-    for (let i = 0; i < all.length; i += MAX_QUERIES) {
+    for (let i = 0; i < all.length; i += MAX_QUERIES_PER_REQUEST) {
       requests.push({
-        MetricDataQueries: all.slice(i, i + MAX_QUERIES),
+        MetricDataQueries: all.slice(i, i + MAX_QUERIES_PER_REQUEST),
         StartTime: start,
         EndTime: end,
         ScanBy: 'TimestampAscending',
@@ -170,7 +179,11 @@ export class CloudWatchMetricsSource implements MetricsSource {
     return this.parse(run, results);
   }
 
-  /** Turns GetMetricData results into the app's and the gate's snapshot shapes. */
+  /**
+   * Turns GetMetricData results into the report's shapes. The per-pattern view is undefined (not
+   * measured, rather than zeros) when CloudWatch holds no EMF datapoint of the project's at all for
+   * the window: the app publishes none, or CloudWatch has not published them yet (--metrics-delay).
+   */
   parse(run: RunWindow, results: readonly MetricDataResult[]): ServerView {
     const values = new Map<string, number[]>();
     for (const r of results) if (r.Id) values.set(r.Id, [...(values.get(r.Id) ?? []), ...(r.Values ?? [])]);
@@ -180,31 +193,41 @@ export class CloudWatchMetricsSource implements MetricsSource {
       return how === 'sum' ? v.reduce((a, b) => a + b, 0) : Math.max(...v);
     };
 
-    const apps = new Map<PatternId, Record<string, number | undefined>>();
-    const tables = new Map<string | null, Record<string, number>>();
-    const ops = new Map<string, Record<string, number | undefined>>();
+    let appDatapoints = 0;
+    const apps = new Map<string, Record<string, number | undefined>>();
+    // Keyed by table, then by index (null: the table itself), in the options' order.
+    const targets = new Map<string, Map<string | null, Record<string, number>>>();
+    const ops = new Map<string, Map<string, Record<string, number | undefined>>>();
     this.queries.forEach((q, i) => {
       if (q.kind === 'app') {
+        const v = value(i, q.metric === 'Latency' ? 'max' : 'sum');
+        if (v !== undefined) appDatapoints += 1;
         const p = apps.get(q.pattern) ?? {};
-        p[q.metric === 'Latency' ? q.stat : q.metric] = value(i, q.metric === 'Latency' ? 'max' : 'sum');
+        p[q.metric === 'Latency' ? q.stat : q.metric] = v;
         apps.set(q.pattern, p);
       } else if (q.kind === 'table') {
-        const t = tables.get(q.index) ?? {};
+        const byIndex = targets.get(q.table) ?? new Map<string | null, Record<string, number>>();
+        const t = byIndex.get(q.index) ?? {};
         t[q.metric] = value(i, 'sum') ?? 0;
-        tables.set(q.index, t);
+        byIndex.set(q.index, t);
+        targets.set(q.table, byIndex);
       } else {
-        const o = ops.get(q.operation) ?? {};
+        const byOp = ops.get(q.table) ?? new Map<string, Record<string, number | undefined>>();
+        const o = byOp.get(q.operation) ?? {};
         o[`${q.metric}:${q.stat}`] = value(i, q.stat === 'Sum' || q.stat === 'SampleCount' ? 'sum' : 'max');
-        ops.set(q.operation, o);
+        byOp.set(q.operation, o);
+        ops.set(q.table, byOp);
       }
     });
 
-    const patterns: Partial<Record<PatternId, ServerPattern>> = {};
+    const patterns: Record<string, ServerPattern> = {};
     for (const [id, m] of apps) {
       if ((m.Requests ?? 0) === 0) continue;
       const counts = Object.fromEntries(
-        Object.entries(EMF_COUNTERS).map(([name, field]) => [field, m[name] ?? 0]),
-      ) as Record<(typeof EMF_COUNTERS)[keyof typeof EMF_COUNTERS], number>;
+        (Object.entries(EMF_COUNTERS) as [EmfCounter, (typeof EMF_COUNTERS)[EmfCounter]][]).map(
+          ([name, field]) => [field, m[name] ?? 0],
+        ),
+      ) as Record<(typeof EMF_COUNTERS)[EmfCounter], number>;
       patterns[id] = {
         ...counts,
         // The EMF metrics carry totals per pattern; per table/GSI capacity comes from AWS/DynamoDB.
@@ -213,52 +236,61 @@ export class CloudWatchMetricsSource implements MetricsSource {
       };
     }
 
-    const table = this.options.tableName;
-    const dynamodb: GateSnapshot = { tables: [], hotKeys: [], metrics: [] };
-    for (const [index, t] of tables) {
-      const dims: Record<string, string> = index
-        ? { TableName: table, GlobalSecondaryIndexName: index }
-        : { TableName: table };
-      const reasons: Record<string, number> = {};
-      for (const k of KINDS) {
-        for (const r of REASONS) {
-          const n = t[`${k}${r}ThrottleEvents`] ?? 0;
-          if (n > 0) reasons[`${index ? 'Index' : 'Table'}${k}${r}Exceeded`] = n;
+    const dynamodb: DynamoView = { tables: [], hotKeys: [], metrics: [] };
+    for (const [table, byIndex] of targets) {
+      for (const [index, t] of byIndex) {
+        const dims: Record<string, string> = index
+          ? { TableName: table, GlobalSecondaryIndexName: index }
+          : { TableName: table };
+        const reasons: Record<string, number> = {};
+        for (const k of KINDS) {
+          for (const r of REASONS) {
+            const n = t[`${k}${r}ThrottleEvents`] ?? 0;
+            if (n > 0) reasons[`${index ? 'Index' : 'Table'}${k}${r}Exceeded`] = n;
+          }
         }
+        const row: TargetStats = {
+          table,
+          index,
+          consumedRcu: t.ConsumedReadCapacityUnits ?? 0,
+          consumedWcu: t.ConsumedWriteCapacityUnits ?? 0,
+          readThrottleEvents: t.ReadThrottleEvents ?? 0,
+          writeThrottleEvents: t.WriteThrottleEvents ?? 0,
+          throttleReasons: reasons,
+          // Not read back: the run's report judges consumption; the dashboard draws provisioned capacity.
+          provisioned: null,
+        };
+        dynamodb.tables.push(row);
+        for (const [name, sum] of Object.entries(t))
+          dynamodb.metrics.push({ name, dimensions: dims, sum, count: 1 });
       }
-      dynamodb.tables.push({
-        table,
-        index,
-        consumedRcu: t.ConsumedReadCapacityUnits ?? 0,
-        consumedWcu: t.ConsumedWriteCapacityUnits ?? 0,
-        readThrottleEvents: t.ReadThrottleEvents ?? 0,
-        writeThrottleEvents: t.WriteThrottleEvents ?? 0,
-        throttleReasons: reasons,
-      });
-      for (const [name, sum] of Object.entries(t))
-        dynamodb.metrics.push({ name, dimensions: dims, sum, count: 1 });
     }
-    for (const [operation, o] of ops) {
-      const dims = { TableName: table, Operation: operation };
-      const samples = o['SuccessfulRequestLatency:SampleCount'] ?? 0;
-      dynamodb.metrics.push({
-        name: 'ThrottledRequests',
-        dimensions: dims,
-        sum: o['ThrottledRequests:Sum'] ?? 0,
-        count: 1,
-      });
-      if (samples > 0) {
-        dynamodb.metrics.push({
-          name: 'SuccessfulRequestLatency',
-          dimensions: dims,
-          sum: (o['SuccessfulRequestLatency:Average'] ?? 0) * samples,
-          count: samples,
-          max: o['SuccessfulRequestLatency:Maximum'] ?? 0,
-        });
+    for (const [table, byOp] of ops) {
+      for (const [operation, o] of byOp) {
+        const dims = { TableName: table, Operation: operation };
+        const throttled = o['ThrottledRequests:Sum'];
+        const samples = o['SuccessfulRequestLatency:SampleCount'] ?? 0;
+        // Only the operations the table saw: DynamoDB publishes nothing for the others.
+        if (throttled !== undefined) {
+          const m: GateMetric = { name: 'ThrottledRequests', dimensions: dims, sum: throttled, count: 1 };
+          dynamodb.metrics.push(m);
+        }
+        if (samples > 0) {
+          dynamodb.metrics.push({
+            name: 'SuccessfulRequestLatency',
+            dimensions: dims,
+            sum: (o['SuccessfulRequestLatency:Average'] ?? 0) * samples,
+            count: samples,
+            max: o['SuccessfulRequestLatency:Maximum'] ?? 0,
+          });
+        }
       }
     }
     return {
-      app: { since: run.start.toISOString(), at: run.end.toISOString(), patterns },
+      patterns:
+        appDatapoints > 0
+          ? { since: run.start.toISOString(), at: run.end.toISOString(), patterns }
+          : undefined,
       dynamodb,
     };
   }

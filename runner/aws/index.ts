@@ -1,8 +1,12 @@
-export { CloudWatchMetricsSource, type CloudWatchSourceOptions } from './cloudwatch.js';
+export {
+  CloudWatchMetricsSource,
+  type CloudWatchSourceOptions,
+  type CloudWatchTable,
+  MAX_QUERIES_PER_REQUEST,
+} from './cloudwatch.js';
 export { LambdaInvoker } from './invoker.js';
 export { handler as lambdaHandler, type LambdaContextLike } from './lambda.js';
 export { LAMBDA_PRICING, type Plan, planRun, renderPlan, requestsPerVuser } from './plan.js';
-export { deployedTokens } from './secrets.js';
 export {
   dashboardConsoleUrl,
   readStackOutputs,

@@ -14,11 +14,20 @@ export interface StackOutputs {
   readonly stackName: string;
   readonly tableName: string;
   readonly appUrl: string;
-  readonly authSecretArn: string;
   readonly runnerFunctionName: string;
   readonly dashboardName: string;
   readonly topicArn: string | undefined;
+  /**
+   * Every output of the deployment's stacks by key (CDK's own `ExportsOutput...` left out): the
+   * project's data command gets them all (LOADTEST_OUTPUT_<KEY>), e.g. the app's AuthSecretArn.
+   */
+  readonly outputs: Readonly<Record<string, string>>;
 }
+
+/** Outputs the toolkit can do without: the events flow's, and what only a data command may read. */
+const OPTIONAL_OUTPUTS: ReadonlySet<string> = new Set(['TopicArn', 'TableArn', 'AuthSecretArn']);
+/** CDK's cross-stack references: plumbing between the stacks, not something to hand a data command. */
+const CDK_EXPORT = /^ExportsOutput/;
 
 export class StackNotReady extends Error {
   override readonly name = 'StackNotReady';
@@ -58,14 +67,14 @@ export async function readStackOutputs(cfn: CloudFormationClient, name: string):
   );
   const all: Record<string, string> = {};
   for (const [suffix, outputs] of entries) {
+    for (const [key, value] of Object.entries(outputs)) if (!CDK_EXPORT.test(key)) all[key] = value;
     for (const key of OUTPUT_KEYS[suffix] as readonly string[]) {
       const value = outputs[key];
-      if (value === undefined && key !== 'TopicArn' && key !== 'TableArn') {
+      if (value === undefined && !OPTIONAL_OUTPUTS.has(key)) {
         throw new StackNotReady(
           `stack ${name}-${suffix} has no output ${key}: redeploy it with this version of infra/ (npx cdk deploy --all)`,
         );
       }
-      if (value !== undefined) all[key] = value;
     }
   }
   const get = (k: string) => all[k] ?? '';
@@ -73,10 +82,10 @@ export async function readStackOutputs(cfn: CloudFormationClient, name: string):
     stackName: name,
     tableName: get('TableName'),
     appUrl: get('AppUrl').replace(/\/$/, ''),
-    authSecretArn: get('AuthSecretArn'),
     runnerFunctionName: get('RunnerFunctionName'),
     dashboardName: get('DashboardName'),
     topicArn: all.TopicArn,
+    outputs: all,
   };
 }
 

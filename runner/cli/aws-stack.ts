@@ -1,11 +1,10 @@
-import type { LocalTokens } from '../../app/index.js';
 import type { StackOutputs } from '../aws/index.js';
 import { RunFailed, UsageError } from './errors.js';
 
 /**
- * What every `--target aws` command needs first: the region, the deployment's outputs and, to sign
- * users' tokens, the stack's auth secret. The AWS SDK clients are loaded only here, when a command
- * targets AWS, so local commands do not pay for them at start-up.
+ * What every `--target aws` command needs first: the region and the deployment's outputs. The AWS
+ * SDK clients are loaded only here, when a command targets AWS, so local commands do not pay for
+ * them at start-up. (Signing the app's tokens is the project's data command's business, not ours.)
  */
 export function awsRegion(flag: string | undefined): string {
   const region = flag ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
@@ -31,24 +30,5 @@ export async function readDeployment(stack: string, region: string): Promise<Sta
     );
   } finally {
     cfn.destroy();
-  }
-}
-
-/** Signs tokens the deployed app accepts: HS256 with the stack's secret (its AUTH_SECRET). */
-export async function deploymentTokens(
-  stack: string,
-  outputs: StackOutputs,
-  region: string,
-): Promise<LocalTokens> {
-  const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
-  const { deployedTokens } = await import('../aws/index.js');
-  const secrets = new SecretsManagerClient({ region });
-  try {
-    return await deployedTokens(secrets, outputs.authSecretArn);
-  } catch (err) {
-    const e = err as Error;
-    throw new RunFailed(`--stack ${stack}: reading the auth secret: ${e.name}: ${e.message}`, { cause: err });
-  } finally {
-    secrets.destroy();
   }
 }

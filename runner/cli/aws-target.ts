@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { fileURLToPath } from 'node:url';
@@ -8,26 +9,29 @@ import {
   GetFunctionConfigurationCommand,
   LambdaClient,
 } from '@aws-sdk/client-lambda';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { bulkWrite, createDynamoClients, generateSeed } from '../../app/index.js';
-import { type SeedFile, seedFileData } from '../../local/index.js';
+import { EMF_NAMESPACE } from '../../instrument/index.js';
+import { DataCommandFailed, describeCommand, runToEnd } from '../../local/index.js';
 import {
   CloudWatchMetricsSource,
   dashboardConsoleUrl,
   LambdaInvoker,
   planRun,
   renderPlan,
+  type StackOutputs,
 } from '../aws/index.js';
+import { type Project, patternIdsOf } from '../project/index.js';
 import type { Report } from '../report/types.js';
 import type { Scenario } from '../scenario/load.js';
-import { awsRegion, deploymentTokens, readDeployment } from './aws-stack.js';
+import { awsRegion, readDeployment } from './aws-stack.js';
 import { RunFailed, UsageError } from './errors.js';
 import type { RunTarget } from './target.js';
 
 /**
- * `loadtest run --target aws`: the deployed stack's app, its runner Lambda as the workers, and
- * CloudWatch for the server side. Every AWS client uses the default credential chain; each honours
- * AWS_ENDPOINT_URL_<SERVICE>, which is how the tests point them at local stand-ins.
+ * `loadtest run --target aws` and `loadtest seed --target aws`: the deployed stack's app, its runner
+ * Lambda as the workers, CloudWatch for the server side, and the project's own data command to fill
+ * the deployed tables and write the scenarios' fixtures. Every AWS client uses the default credential
+ * chain; each honours AWS_ENDPOINT_URL_<SERVICE>, which is how the tests point them at local
+ * stand-ins (the data command inherits those variables too).
  */
 export interface AwsRunArgs {
   readonly stack: string;
@@ -67,8 +71,115 @@ async function confirm(question: string): Promise<boolean> {
 /** Lambda's limit on a synchronous invocation's request payload. */
 const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 
+/**
+ * The environment the project's data command runs with against a deployment (on top of its own
+ * `env` and the CLI's): which stack, every output of it (LOADTEST_OUTPUT_<KEY>, e.g.
+ * LOADTEST_OUTPUT_TABLENAME, LOADTEST_OUTPUT_AUTHSECRETARN), the app's URL, where to write the
+ * fixtures and the seed parameters. No DynamoDB endpoint: the data command talks to AWS itself.
+ */
+export function deploymentDataEnvironment(
+  outputs: StackOutputs,
+  region: string,
+  fixturesFile: string,
+  params: Readonly<Record<string, unknown>>,
+): Record<string, string> {
+  const env: Record<string, string> = {
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+    LOADTEST_TARGET: 'aws',
+    LOADTEST_STACK: outputs.stackName,
+  };
+  for (const [key, value] of Object.entries(outputs.outputs))
+    env[`LOADTEST_OUTPUT_${key.toUpperCase()}`] = value;
+  env.LOADTEST_APP_URL = outputs.appUrl;
+  env.LOADTEST_FIXTURES = fixturesFile;
+  env.LOADTEST_SEED = JSON.stringify(params);
+  return env;
+}
+
+/** What the data command wrote to LOADTEST_FIXTURES: parsed JSON, or a RunFailed naming the file. */
+async function readFixtures(file: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new RunFailed(
+      `${what} wrote no fixtures to LOADTEST_FIXTURES (${file}): ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new RunFailed(`${what}: the fixtures in ${file} are not JSON: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+/** Runs the project's data command against the deployment whose outputs are given; returns its fixtures. */
+async function runDeploymentData(
+  project: Project,
+  outputs: StackOutputs,
+  region: string,
+  params: Readonly<Record<string, unknown>>,
+  log: (line: string) => void,
+): Promise<unknown> {
+  const command = project.data?.command;
+  const where = `stack ${outputs.stackName} (${region})`;
+  if (!command) {
+    throw new UsageError(
+      `project ${project.name} (${project.file}) has no data command: add data.command to it (a script that fills the tables) to seed ${where}`,
+    );
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'loadtest-aws-data-'));
+  const file = join(dir, 'fixtures.json');
+  const started = Date.now();
+  try {
+    try {
+      await runToEnd(
+        command,
+        { ...command.env, ...deploymentDataEnvironment(outputs, region, file, params) },
+        log,
+      );
+    } catch (err) {
+      // Keep the data command's exit code: 2 means it refused its parameters (exit 2 for us too).
+      if (err instanceof DataCommandFailed)
+        throw new DataCommandFailed(`seeding ${where}: ${err.message}`, err.exitCode, { cause: err });
+      throw new RunFailed(`seeding ${where}: \`${describeCommand(command)}\`: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    const fixtures = await readFixtures(file, `seeding ${where}: \`${describeCommand(command)}\``);
+    log(
+      `seeded ${where} with the data command of project ${project.name} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
+    return fixtures;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * `loadtest seed --target aws`: the project's data command against deployment `stack`, with its
+ * outputs in the environment (see `deploymentDataEnvironment`). Returns the fixtures it wrote.
+ */
+export async function seedDeployment(
+  project: Project,
+  stack: string,
+  region: string,
+  params: Record<string, unknown>,
+  log: (line: string) => void,
+): Promise<unknown> {
+  const outputs = await readDeployment(stack, region);
+  return runDeploymentData(project, outputs, region, params, log);
+}
+
 export async function prepareAwsRun(
   args: AwsRunArgs,
+  project: Project,
   scenario: Scenario,
   log: (line: string) => void,
 ): Promise<RunTarget> {
@@ -88,95 +199,81 @@ export async function prepareAwsRun(
     maxAttempts: 1,
     requestHandler: { requestTimeout: 16 * 60_000, httpsAgent: { maxSockets: args.workers } },
   });
-  const fn = await lambda
-    .send(new GetFunctionConfigurationCommand({ FunctionName: outputs.runnerFunctionName }))
-    .catch((err: Error) => {
-      lambda.destroy();
-      throw new RunFailed(`runner function ${outputs.runnerFunctionName}: ${err.name}: ${err.message}`);
-    });
-  const memoryMb = fn.MemorySize ?? 2048;
-  const timeoutSec = fn.Timeout ?? 900;
-  // Invocations past the function's reserved concurrency fail at once (TooManyRequestsException).
-  const reserved = (
-    await lambda
-      .send(new GetFunctionConcurrencyCommand({ FunctionName: outputs.runnerFunctionName }))
-      .catch(() => undefined)
-  )?.ReservedConcurrentExecutions;
-  if (reserved !== undefined && args.workers > reserved) {
-    lambda.destroy();
-    throw new UsageError(
-      `--workers ${args.workers}: the runner function's reserved concurrency is ${reserved}; use at most ${reserved} workers, or redeploy with -c runnerReservedConcurrency=${args.workers}`,
-    );
-  }
-
-  const plan = planRun(
-    scenario.script,
-    args.workers,
-    memoryMb,
-    await localReport(args.stateDir, scenario.name),
-  );
-  log(renderPlan(plan, outputs.runnerFunctionName, appUrl));
-  if (plan.durationSec > timeoutSec - stopBeforeLimitMs(timeoutSec) / 1000) {
-    log(
-      `note: the scenario runs ${plan.durationSec} s but the runner's timeout is ${timeoutSec} s: workers will stop early and the report will be partial`,
-    );
-  }
-  if (!args.yes) {
-    if (!process.stdin.isTTY) {
-      lambda.destroy();
-      throw new UsageError('--target aws: not on a terminal to confirm the plan; pass --yes to start');
-    }
-    if (!(await confirm('start this run? [y/N] '))) {
-      lambda.destroy();
-      throw new RunFailed('not started: the plan was not confirmed');
-    }
-  }
-
-  // The same deterministic seed as the embedded stack, written idempotently to the stack's table;
-  // tokens are signed with the stack's secret, as the deployed app verifies them.
-  const { raw, doc } = createDynamoClients({ region });
-  let seedFile: SeedFile;
+  let fixtures: unknown;
+  let timeoutSec: number;
   try {
-    const started = Date.now();
-    const seeded = generateSeed({
-      users: scenario.loadtest.seed?.users ?? 100,
-      products: scenario.loadtest.seed?.products ?? 60,
-    });
-    // The seed is deterministic: when its last item is there, so is the rest, and writing it again
-    // would only add the seed's writes to the run's first minute of table-level capacity.
-    const last = seeded.items[seeded.items.length - 1] ?? {};
-    const present = await doc.send(
-      new GetCommand({ TableName: outputs.tableName, Key: { PK: last.PK, SK: last.SK } }),
-    );
-    const what = `${seeded.products.length} products, ${seeded.users.length} users`;
-    if (present.Item) {
-      log(`seed: already in ${outputs.tableName} (${what})`);
-    } else {
-      await bulkWrite(doc, outputs.tableName, seeded.items);
-      log(
-        `seed: ${what} written to ${outputs.tableName} in ${Date.now() - started} ms (their writes count in the run's first minute of table-level capacity)`,
+    const fn = await lambda
+      .send(new GetFunctionConfigurationCommand({ FunctionName: outputs.runnerFunctionName }))
+      .catch((err: Error) => {
+        throw new RunFailed(`runner function ${outputs.runnerFunctionName}: ${err.name}: ${err.message}`);
+      });
+    const memoryMb = fn.MemorySize ?? 2048;
+    timeoutSec = fn.Timeout ?? 900;
+    // Invocations past the function's reserved concurrency fail at once (TooManyRequestsException).
+    const reserved = (
+      await lambda
+        .send(new GetFunctionConcurrencyCommand({ FunctionName: outputs.runnerFunctionName }))
+        .catch(() => undefined)
+    )?.ReservedConcurrentExecutions;
+    if (reserved !== undefined && args.workers > reserved) {
+      throw new UsageError(
+        `--workers ${args.workers}: the runner function's reserved concurrency is ${reserved}; use at most ${reserved} workers, or redeploy with -c runnerReservedConcurrency=${args.workers}`,
       );
     }
-    const tokens = await deploymentTokens(args.stack, outputs, region);
-    seedFile = await seedFileData(appUrl, seeded, (email) => tokens.sign(email));
+
+    const plan = planRun(
+      scenario.script,
+      args.workers,
+      memoryMb,
+      await localReport(args.stateDir, scenario.name),
+    );
+    log(renderPlan(plan, outputs.runnerFunctionName, appUrl));
+    if (plan.durationSec > timeoutSec - stopBeforeLimitMs(timeoutSec) / 1000) {
+      log(
+        `note: the scenario runs ${plan.durationSec} s but the runner's timeout is ${timeoutSec} s: workers will stop early and the report will be partial`,
+      );
+    }
+    if (!args.yes) {
+      if (!process.stdin.isTTY) {
+        throw new UsageError('--target aws: not on a terminal to confirm the plan; pass --yes to start');
+      }
+      if (!(await confirm('start this run? [y/N] ')))
+        throw new RunFailed('not started: the plan was not confirmed');
+    }
+
+    // The project's data command fills the stack's tables (its writes count in the run's first
+    // minute of table-level capacity, unless it finds its data already there) and writes the
+    // fixtures the scenarios read; they travel to every runner in its event.
+    if (project.data?.command) {
+      fixtures = await runDeploymentData(project, outputs, region, scenario.loadtest.seed ?? {}, log);
+    } else if (project.data?.fixtures) {
+      fixtures = await readFixtures(project.data.fixtures, `project ${project.name}`);
+      log(
+        `seed: project ${project.name} has no data command: nothing seeded; fixtures from ${project.data.fixtures}`,
+      );
+    } else {
+      log(
+        `seed: project ${project.name} has no data command: nothing seeded, and the scenarios get no fixtures`,
+      );
+    }
+
+    const size = Buffer.byteLength(JSON.stringify({ script: scenario.script, fixtures }));
+    if (size > MAX_PAYLOAD_BYTES * 0.95) {
+      const fixturesSize = Buffer.byteLength(JSON.stringify(fixtures ?? null));
+      throw new UsageError(
+        `the runner event would be ${(size / 1048576).toFixed(1)} MB, over Lambda's 6 MB invoke limit: the fixtures are ${(fixturesSize / 1048576).toFixed(1)} MB; ask the data command for fewer (config.loadtest.seed)`,
+      );
+    }
   } catch (err) {
     lambda.destroy();
-    const e = err as Error;
-    throw new RunFailed(`seeding stack ${args.stack}: ${e.name}: ${e.message}`);
-  } finally {
-    raw.destroy();
+    throw err;
   }
 
-  const size = Buffer.byteLength(JSON.stringify({ script: scenario.script, seed: seedFile }));
-  if (size > MAX_PAYLOAD_BYTES * 0.95) {
-    lambda.destroy();
-    throw new UsageError(
-      `the runner event would be ${(size / 1048576).toFixed(1)} MB, over Lambda's 6 MB invoke limit: lower config.loadtest.seed.users/products (${seedFile.users.length} users, ${seedFile.products.length} products)`,
-    );
-  }
   const cloudwatch = new CloudWatchClient({ region });
   const path = resolve(scenario.path);
   const inRepo = !relative(ROOT, path).startsWith('..');
+  // The deployment has one table (its TableName output): the project's first table, by its GSIs.
+  const indexes = (project.tables[0]?.globalSecondaryIndexes ?? []).map((i) => i.name);
   return {
     appUrl,
     invoker: new LambdaInvoker(lambda, outputs.runnerFunctionName),
@@ -184,13 +281,18 @@ export async function prepareAwsRun(
     abortNote:
       "Lambda invocations already started keep sending load until their scenario ends or their time limit; to stop them now, set the function's reserved concurrency to 0 in the Lambda console and back",
     live: false,
-    seed: seedFile,
+    ...(fixtures !== undefined ? { fixtures } : {}),
     stopBeforeLimitMs: stopBeforeLimitMs(timeoutSec),
     // The runner image holds this repository; a scenario from elsewhere travels in the event, and
     // its processor (if any) must be one of scenarios/lib.
     scriptPath: inRepo ? relative(ROOT, path) : join('scenarios', 'external.yml'),
-    tableName: outputs.tableName,
-    metrics: new CloudWatchMetricsSource(cloudwatch, { tableName: outputs.tableName }),
+    metrics: new CloudWatchMetricsSource(cloudwatch, {
+      tables: [{ name: outputs.tableName, indexes }],
+      patterns: patternIdsOf(project),
+      service: project.name,
+    }),
+    // Said only when CloudWatch held none of the app's per-pattern metrics for the window.
+    notMeasured: `DynamoDB side per pattern not measured: CloudWatch had no ${EMF_NAMESPACE} metrics with Service=${project.name} for the run's window (the app publishes them with dynamo-loadtest/instrument's EmfPublisher; CloudWatch may need longer: --metrics-delay)`,
     links: [`dashboard: ${dashboardConsoleUrl(region, outputs.dashboardName)}`],
     async settle() {
       if (args.metricsDelay > 0) {

@@ -1,6 +1,13 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { DynamoDBLocalFailed, JavaMissing } from '../../local/index.js';
+import {
+  AppFailed,
+  DataCommandFailed,
+  DynamoDBLocalFailed,
+  GateUnreachable,
+  JavaMissing,
+} from '../../local/index.js';
+import { ProjectConfigError } from '../project/index.js';
 import { ScenarioError } from '../scenario/load.js';
 import { compareCommand } from './commands/compare.js';
 import { dashboardCommand } from './commands/dashboard.js';
@@ -18,6 +25,12 @@ import { EXIT, RunFailed, UsageError } from './errors.js';
 export async function main(argv: string[] = hideBin(process.argv)): Promise<number> {
   const parser = yargs(argv)
     .scriptName('loadtest')
+    .option('config', {
+      type: 'string',
+      global: true,
+      describe:
+        'The project config (loadtest.config.{ts,mjs,js,json,yml}); default: the nearest to the scenario or the working directory, else the reference shop',
+    })
     .command(runCommand)
     .command(listCommand)
     .command(validateCommand)
@@ -42,11 +55,22 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
     await parser.parseAsync();
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (err) {
-    if (err instanceof UsageError || err instanceof ScenarioError) {
+    if (err instanceof UsageError || err instanceof ScenarioError || err instanceof ProjectConfigError) {
       console.error(`error: ${err.message}`);
       return EXIT.badInput;
     }
-    if (err instanceof JavaMissing || err instanceof DynamoDBLocalFailed || err instanceof RunFailed) {
+    if (err instanceof DataCommandFailed) {
+      // Exit 2 from the data command: it refused its parameters (e.g. loadtest seed --users abc).
+      console.error(`error: the project's data command: ${err.message}`);
+      return err.exitCode === 2 ? EXIT.badInput : EXIT.runFailed;
+    }
+    if (
+      err instanceof JavaMissing ||
+      err instanceof DynamoDBLocalFailed ||
+      err instanceof RunFailed ||
+      err instanceof AppFailed ||
+      err instanceof GateUnreachable
+    ) {
       console.error(`error: ${err.message}`);
       return EXIT.runFailed;
     }

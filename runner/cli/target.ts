@@ -1,4 +1,3 @@
-import type { SeedFile } from '../../local/index.js';
 import type { Invoker } from '../engine/fanout.js';
 import type { MetricsSource, RunWindow } from '../metrics/index.js';
 
@@ -15,11 +14,17 @@ export interface RunTarget {
   readonly workerKind: string;
   /** Poll the server side during the run for the progress line (cheap locally, not on CloudWatch). */
   readonly live: boolean;
-  /** Seed data carried in each worker's event (AWS); local workers read a seed file. */
-  readonly seed?: SeedFile;
+  /** Fixtures carried in each worker's event (AWS); local workers read the fixtures file. */
+  readonly fixtures?: unknown;
   /** The scenario path as the workers see it (relative to the runner image's root on AWS). */
   readonly scriptPath?: string;
-  readonly tableName?: string;
+  /** Why the DynamoDB side is not measured, when `metrics` cannot measure it. */
+  readonly notMeasured?: string;
+  /**
+   * The endpoint of a gate this run did not start (`loadtest up`'s): the app may not be using it, and a
+   * run in which it saw no DynamoDB call at all has not measured the DynamoDB side.
+   */
+  readonly sharedGate?: string;
   /** How long before the host's time limit a worker stops (Lambda: so its result gets back). */
   readonly stopBeforeLimitMs?: number;
   /** Said when a run is stopped early (e.g. that Lambda invocations go on by themselves). */

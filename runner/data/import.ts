@@ -2,15 +2,34 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { tableDefinition } from '../../app/index.js';
-import { type Entity, itemProblem, mapRow, REQUIRED_FIELDS, type TableItem } from './map.js';
 import { type Format, readRows, SourceError } from './read.js';
 import type { MarshalledItem, Sink } from './sinks.js';
+import { itemProblem, type KeyLimit } from './values.js';
+
+/** One table item, before marshalling. */
+export type TableItem = Record<string, unknown>;
+
+/** What a mapping gives for one source row: its items (the first one identifies the row), or why not. */
+export type Mapped =
+  | { readonly ok: true; readonly items: TableItem[]; readonly ignored: string[] }
+  | { readonly ok: false; readonly error: string };
+
+/** A project's mapping from exported rows to its items (its config's `import`). */
+export interface RowMapper {
+  readonly entities: readonly string[];
+  map(entity: string, row: Record<string, unknown>, options: { now: string }): Mapped;
+  /** Per entity, the fields a CSV header must have (each entry lists alternatives). */
+  readonly required?: Readonly<Record<string, readonly (readonly string[])[]>>;
+}
 
 /** One file of exported rows into a sink: read, map, check, dedupe, write; bad rows go to the rejects file. */
 export interface ImportOptions {
   readonly file: string;
-  readonly entity: Entity;
+  readonly entity: string;
+  readonly mapper: RowMapper;
+  /** The table's key attributes (to tell rows apart) and the size limit of every key attribute. */
+  readonly key: { readonly partitionKey: string; readonly sortKey?: string };
+  readonly limits: readonly KeyLimit[];
   readonly format: Format;
   readonly sink: Sink;
   /** Where rejected rows go, one `{line, error, raw}` a line; written only if a row is rejected. */
@@ -63,9 +82,9 @@ const marshallItem = (item: TableItem): MarshalledItem =>
 /** The same options the app's document client marshals with, so both sinks write what the app would. */
 export { marshallItem };
 
-function keyText(item: TableItem): string {
-  const pk = String(item[tableDefinition.partitionKey.name]);
-  const sk = String(item[tableDefinition.sortKey.name]);
+function keyText(item: TableItem, key: ImportOptions['key']): string {
+  const pk = String(item[key.partitionKey]);
+  const sk = key.sortKey ? String(item[key.sortKey]) : pk;
   return pk === sk ? pk : `${pk} / ${sk}`;
 }
 
@@ -112,7 +131,7 @@ export async function importFile(options: ImportOptions): Promise<ImportSummary>
   };
 
   const onHeader = (fields: readonly string[], line: number) => {
-    for (const alternatives of REQUIRED_FIELDS[options.entity]) {
+    for (const alternatives of options.mapper.required?.[options.entity] ?? []) {
       if (!alternatives.some((f) => fields.includes(f))) {
         throw new ImportInputError(
           `${options.file}:${line}: the CSV header has no ${alternatives.join(' or ')} column, which every ${options.entity} needs (header: ${fields.join(',')})`,
@@ -137,20 +156,22 @@ export async function importFile(options: ImportOptions): Promise<ImportSummary>
         await reject({ line: row.line, error: row.error ?? 'unreadable row', raw: row.raw });
         continue;
       }
-      const mapped = mapRow(options.entity, row.value, { now });
+      const mapped = options.mapper.map(options.entity, row.value, { now });
       if (!mapped.ok) {
         await reject({ line: row.line, error: mapped.error, raw: row.raw });
         continue;
       }
       const [main] = mapped.items;
-      const key = main ? keyText(main) : '';
+      const key = main ? keyText(main, options.key) : '';
       const first = seen.get(key);
       if (first !== undefined) {
         await reject({ line: row.line, error: `duplicate: line ${first} already has ${key}`, raw: row.raw });
         continue;
       }
       const marshalled = mapped.items.map(marshallItem);
-      const problem = marshalled.map(itemProblem).find((p) => p !== undefined);
+      const problem = marshalled
+        .map((m, i) => itemProblem(m, options.limits, `${String(mapped.items[i]?.entity ?? 'row')} item`))
+        .find((p) => p !== undefined);
       if (problem) {
         await reject({ line: row.line, error: problem, raw: row.raw });
         continue;

@@ -4,26 +4,12 @@ export {
   type ImportProgress,
   type ImportSummary,
   importFile,
+  type Mapped,
   marshallItem,
   type Reject,
-} from './import.js';
-export {
-  appId,
-  cartIdFor,
-  deterministicId,
-  ENTITIES,
-  type Entity,
-  fromExtendedJson,
-  itemBytes,
-  itemProblem,
-  MAX_ITEM_BYTES,
-  type MapOptions,
-  type Mapped,
-  mapRow,
-  objectIdTime,
-  REQUIRED_FIELDS,
+  type RowMapper,
   type TableItem,
-} from './map.js';
+} from './import.js';
 export { FORMATS, type Format, formatOf, parseCsvRecord, readRows, type SourceRow } from './read.js';
 export {
   BATCH_WRITE_SIZE,
@@ -35,3 +21,16 @@ export {
   type Sink,
   type SinkItem,
 } from './sinks.js';
+export {
+  fromExtendedJson,
+  isPlainObject,
+  itemBytes,
+  itemProblem,
+  type KeyLimit,
+  keyLimits,
+  MAX_ITEM_BYTES,
+  MAX_PARTITION_KEY_BYTES,
+  MAX_SORT_KEY_BYTES,
+  objectIdTime,
+  unwrapObjectIdText,
+} from './values.js';

@@ -9,7 +9,7 @@ import {
   type DynamoDBClient,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
-import { isThrottle, tableDefinition } from '../../app/index.js';
+import { isThrottle } from '../../instrument/index.js';
 
 /** Where mapped, marshalled items go: a DynamoDB table, or files for DynamoDB's import from S3. */
 export type MarshalledItem = Record<string, AttributeValue>;
@@ -40,6 +40,8 @@ export class ImportWriteFailed extends Error {
 export interface DynamoSinkOptions {
   readonly client: DynamoDBClient;
   readonly tableName: string;
+  /** The table's key attributes. */
+  readonly key: { readonly partitionKey: string; readonly sortKey?: string };
   /** BatchWriteItem calls in flight at once. */
   readonly concurrency?: number;
   /** Calls per batch before giving up on items DynamoDB keeps handing back. */
@@ -50,8 +52,9 @@ export interface DynamoSinkOptions {
   readonly random?: () => number;
 }
 
-const keyOf = (item: MarshalledItem) =>
-  `${item[tableDefinition.partitionKey.name]?.S}\u0000${item[tableDefinition.sortKey.name]?.S}`;
+/** An item's key (to find the source line of an item DynamoDB hands back unprocessed). */
+const keyOf = (item: MarshalledItem, key: DynamoSinkOptions['key']) =>
+  `${JSON.stringify(item[key.partitionKey])}\u0000${key.sortKey ? JSON.stringify(item[key.sortKey]) : ''}`;
 
 function linesOf(items: readonly SinkItem[]): string {
   const lines = [...new Set(items.map((i) => i.line))];
@@ -126,13 +129,15 @@ export class DynamoSink implements Sink {
 
   private async writeBatch(batch: readonly SinkItem[]): Promise<void> {
     const table = this.options.tableName;
-    const byKey = new Map(batch.map((b) => [keyOf(b.item), b]));
+    const byKey = new Map(batch.map((b) => [keyOf(b.item, this.options.key), b]));
     let pending: WriteRequest[] = batch.map((b) => ({ PutRequest: { Item: b.item } }));
     for (let attempt = 1; pending.length > 0; attempt += 1) {
       // Another batch failed the import: stop retrying; the error tells the user to re-run.
       if (attempt > 1 && this.failure !== undefined) return;
       if (attempt > this.maxAttempts) {
-        const left = pending.flatMap((r) => byKey.get(keyOf(r.PutRequest?.Item ?? {})) ?? []);
+        const left = pending.flatMap(
+          (r) => byKey.get(keyOf(r.PutRequest?.Item ?? {}, this.options.key)) ?? [],
+        );
         throw new Error(
           `${pending.length} items (from lines ${linesOf(left)}) stayed unprocessed after ${this.maxAttempts} BatchWriteItem attempts (the table is short of write capacity)`,
         );

@@ -4,7 +4,7 @@ import {
   mergeSketches,
   type SerializedSketch,
   SKETCH_RELATIVE_ACCURACY,
-} from '../../app/index.js';
+} from '../../instrument/index.js';
 
 /**
  * What the load generator saw, per request name: the client side of the report. Portable (JSON) and

@@ -1,6 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { SeedFile } from '../../local/index.js';
 import type { ArtilleryScript } from './artillery.js';
 import { type ClientResult, mergeClientResults } from './client-stats.js';
 import type { RunnerEvent, RunnerResult } from './handler.js';
@@ -132,8 +131,8 @@ export interface FanOutResult {
 }
 
 export interface FanOutOptions {
-  /** Seed data carried in each event (AWS); local workers read LOADTEST_SEED_FILE instead. */
-  readonly seed?: SeedFile;
+  /** Fixtures carried in each event (AWS); local workers read the LOADTEST_FIXTURES file instead. */
+  readonly fixtures?: unknown;
   readonly stopBeforeLimitMs?: number;
   readonly onProgress?: (merged: ClientResult) => void;
 }
@@ -150,7 +149,7 @@ export function workerEvents(
     workers,
     script: sliceScript(script, worker, workers),
     scriptPath,
-    ...(options.seed ? { seed: options.seed } : {}),
+    ...(options.fixtures !== undefined ? { fixtures: options.fixtures } : {}),
     ...(options.stopBeforeLimitMs !== undefined ? { stopBeforeLimitMs: options.stopBeforeLimitMs } : {}),
   }));
 }

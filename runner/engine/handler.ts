@@ -2,7 +2,6 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { SeedFile } from '../../local/index.js';
 import { type ArtilleryScript, runScript } from './artillery.js';
 import type { ClientResult } from './client-stats.js';
 
@@ -18,8 +17,11 @@ export interface RunnerEvent {
   readonly script: ArtilleryScript;
   /** The scenario file, absolute or relative to the working directory; its processor resolves from it. */
   readonly scriptPath: string;
-  /** Users (with tokens) and products for the scenarios' processor; else LOADTEST_SEED_FILE is used. */
-  readonly seed?: SeedFile;
+  /**
+   * The project's fixtures (what its data command wrote: users, tokens, ids) for the scenarios'
+   * processor, carried in the event on AWS; else the LOADTEST_FIXTURES file is used.
+   */
+  readonly fixtures?: unknown;
   /** Stop this long before the time limit, so the result is returned in time (default 10 s). */
   readonly stopBeforeLimitMs?: number;
 }
@@ -46,20 +48,6 @@ export interface RunnerContext {
 
 export const DEFAULT_STOP_BEFORE_LIMIT_MS = 10_000;
 
-const seedSchema = z.object({
-  appUrl: z.string(),
-  users: z.array(z.object({ email: z.string(), token: z.string() })),
-  products: z.array(
-    z.object({
-      id: z.string(),
-      category: z.string(),
-      title: z.string(),
-      price: z.number(),
-      weight: z.number(),
-    }),
-  ),
-});
-
 export const runnerEventSchema = z.object({
   worker: z.number().int().min(0),
   workers: z.number().int().min(1),
@@ -71,7 +59,7 @@ export const runnerEventSchema = z.object({
       'script.scenarios: expected a list',
     ),
   scriptPath: z.string().min(1),
-  seed: seedSchema.optional(),
+  fixtures: z.unknown().optional(),
   stopBeforeLimitMs: z.number().min(0).optional(),
 });
 
@@ -116,13 +104,13 @@ export async function runSlice(event: RunnerEvent, context: RunnerContext = {}):
   let dir: string | undefined;
   let latest: ClientResult | undefined;
   try {
-    if (event.seed) {
+    if (event.fixtures !== undefined) {
       invocation += 1;
       dir = join(tmpdir(), `loadtest-runner-${process.pid}-${invocation}`);
       await mkdir(dir, { recursive: true });
-      const file = join(dir, 'seed.json');
-      await writeFile(file, JSON.stringify(event.seed));
-      process.env.LOADTEST_SEED_FILE = file;
+      const file = join(dir, 'fixtures.json');
+      await writeFile(file, JSON.stringify(event.fixtures));
+      process.env.LOADTEST_FIXTURES = file;
     }
     const result = await runScript(event.script, event.scriptPath, {
       signal: stop.signal,

@@ -1,5 +1,6 @@
-export { fetchAppMetrics, LocalMetricsSource } from './local.js';
+export { GateMetricsSource, gateView, NoDynamoSource } from './local.js';
 export type {
+  DynamoView,
   MetricsSource,
   RunWindow,
   ServerPattern,

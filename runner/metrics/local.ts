@@ -1,29 +1,38 @@
-import type { MetricsSnapshot } from '../../app/index.js';
-import type { GateSnapshot } from '../../local/index.js';
+import { GateAdmin, type GateSnapshot } from '../../local/index.js';
 import type { MetricsSource, ServerView } from './source.js';
 
-/** The app's own counters (GET /__metrics), reset at the start of a run; undefined if unreachable. */
-export async function fetchAppMetrics(appUrl: string): Promise<MetricsSnapshot | undefined> {
-  try {
-    const res = await fetch(`${appUrl}/__metrics`, { signal: AbortSignal.timeout(5000) });
-    return res.ok ? ((await res.json()) as MetricsSnapshot) : undefined;
-  } catch {
-    return undefined;
-  }
+/** A gate snapshot as a server view (the shapes line up: the gate's patterns are ServerPatterns). */
+export function gateView(snapshot: GateSnapshot): ServerView {
+  return {
+    patterns: {
+      since: new Date(snapshot.since).toISOString(),
+      at: new Date(snapshot.at).toISOString(),
+      patterns: snapshot.patterns,
+    },
+    dynamodb: { tables: snapshot.tables, hotKeys: snapshot.hotKeys, metrics: snapshot.metrics },
+  };
 }
 
-/** On one machine: the app's counters and the capacity gate's, both counting since the run began. */
-export class LocalMetricsSource implements MetricsSource {
+/** On one machine: the capacity gate's counters, through its admin endpoint, since the run's reset. */
+export class GateMetricsSource implements MetricsSource {
   readonly describe: string;
+  private readonly admin: GateAdmin;
 
-  constructor(
-    private readonly appUrl: string,
-    private readonly gate?: { snapshot(): GateSnapshot },
-  ) {
-    this.describe = gate ? `${appUrl}/__metrics and the capacity gate` : `${appUrl}/__metrics`;
+  constructor(adminUrl: string) {
+    this.admin = new GateAdmin(adminUrl);
+    this.describe = `the capacity gate (${adminUrl})`;
   }
 
   async read(): Promise<ServerView> {
-    return { app: await fetchAppMetrics(this.appUrl), dynamodb: this.gate?.snapshot() };
+    return gateView(await this.admin.snapshot());
+  }
+}
+
+/** Nothing between the app and DynamoDB: the DynamoDB side is not measured. */
+export class NoDynamoSource implements MetricsSource {
+  constructor(readonly describe: string) {}
+
+  async read(): Promise<ServerView> {
+    return { patterns: undefined, dynamodb: undefined };
   }
 }

@@ -1,32 +1,49 @@
-import type { PatternId, PatternSnapshot } from '../../app/index.js';
-import type { GateSnapshot } from '../../local/index.js';
+import type { PatternSnapshot, SerializedSketch } from '../../instrument/index.js';
+import type { AttributionSource, GateMetric, HotKey, TargetStats } from '../../local/index.js';
 
 /**
- * Where the server-side half of a report comes from: the app's per-pattern numbers and DynamoDB's
- * own metrics (consumed capacity, throttle events by reason, latency per operation). Locally that is
- * the app's /__metrics and the capacity gate; on AWS it is CloudWatch (GetMetricData).
+ * Where the DynamoDB side of a report comes from: per access pattern (calls, capacity, throttles,
+ * retries, latency), and per table and index in DynamoDB's own CloudWatch names. Locally that is the
+ * capacity gate (its admin endpoint); on AWS it is CloudWatch (the app's EMF metrics and
+ * AWS/DynamoDB, with GetMetricData).
  */
 export interface RunWindow {
   readonly start: Date;
   readonly end: Date;
 }
 
-/** One pattern as the server saw it. CloudWatch has no mergeable sketch, so that part is optional. */
+/**
+ * One pattern, DynamoDB side: the instrument's snapshot shape (count: DynamoDB calls at the gate, the
+ * app's operations from EMF), and what the gate adds. CloudWatch has no mergeable sketch: optional.
+ */
 export type ServerPattern = Omit<PatternSnapshot, 'sketch' | 'latencyMs'> & {
   readonly latencyMs: { p50: number; p95: number; p99: number; max?: number };
+  readonly sketch?: SerializedSketch;
+  /** How the gate named it. */
+  readonly source?: AttributionSource;
+  readonly operations?: readonly string[];
+  readonly errorCodes?: Record<string, number>;
+  readonly throttleReasons?: Record<string, number>;
+  readonly items?: number;
 };
 
 export interface ServerSnapshot {
   readonly since: string;
   readonly at: string;
-  readonly patterns: Partial<Record<PatternId, ServerPattern>>;
+  readonly patterns: Partial<Record<string, ServerPattern>>;
+}
+
+/** Per table and index, DynamoDB's CloudWatch metrics, and the hot partition keys. */
+export interface DynamoView {
+  readonly tables: TargetStats[];
+  readonly hotKeys: HotKey[];
+  readonly metrics: GateMetric[];
 }
 
 export interface ServerView {
-  /** The app's per-pattern numbers; undefined when they cannot be read. */
-  readonly app: ServerSnapshot | undefined;
-  /** DynamoDB's view in CloudWatch's names (per table/GSI and per operation), when available. */
-  readonly dynamodb: GateSnapshot | undefined;
+  /** Per access pattern; undefined when nothing measured the DynamoDB side. */
+  readonly patterns: ServerSnapshot | undefined;
+  readonly dynamodb: DynamoView | undefined;
 }
 
 export interface MetricsSource {

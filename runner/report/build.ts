@@ -1,11 +1,10 @@
 import { compileExpression } from 'filtrex';
-import { decodeSketch, isPatternId, mergeSketches, patternIds, quantiles } from '../../app/index.js';
-import type { GateSnapshot } from '../../local/index.js';
+import { decodeSketch, mergeSketches, quantiles } from '../../instrument/index.js';
 import type { ClientResult } from '../engine/client-stats.js';
-import type { ServerPattern, ServerSnapshot } from '../metrics/index.js';
+import type { DynamoView, ServerPattern, ServerSnapshot } from '../metrics/index.js';
 import { type EnsureCheck, ensureIdentifier, rewriteEnsureExpression } from '../scenario/load.js';
-import { compare, type Threshold } from '../scenario/thresholds.js';
-import type { EnsureResult, PatternRow, Report, TableRow, ThresholdResult } from './types.js';
+import { compare, type Threshold, type ThresholdMetric } from '../scenario/thresholds.js';
+import type { EnsureResult, PatternRow, Report, ThresholdResult } from './types.js';
 
 /**
  * On-demand prices we assume unless told otherwise: us-east-1, USD per million request units
@@ -14,13 +13,20 @@ import type { EnsureResult, PatternRow, Report, TableRow, ThresholdResult } from
 export const DEFAULT_PRICING = { region: 'us-east-1', readPerMillionUsd: 0.125, writePerMillionUsd: 0.625 };
 
 export interface BuildInput {
-  /** The capacity gate's view (tables and hot keys as DynamoDB would report them), when it ran. */
-  readonly gate?: GateSnapshot;
   readonly scenario: string;
   readonly target: string;
   readonly client: ClientResult;
-  /** The app's per-pattern numbers for the run window; undefined if it exposes none. */
+  /** The DynamoDB side per pattern for the run window; undefined when nothing measured it. */
   readonly server: ServerSnapshot | undefined;
+  /** Per table and index, and the hot keys, when measured. */
+  readonly dynamodb?: DynamoView | undefined;
+  /** The project's declared pattern ids, in order (rows are sorted by it). */
+  readonly declared?: readonly string[];
+  readonly project?: Report['project'];
+  /** Where each view comes from, for the report (`dynamodb` undefined: not measured). */
+  readonly sources?: { readonly client?: string; readonly dynamodb?: string };
+  /** Why the DynamoDB side was not measured, when it was not. */
+  readonly notMeasured?: string;
   readonly thresholds: readonly Threshold[];
   readonly ensure: readonly EnsureCheck[];
   readonly pricing?: Report['pricing'];
@@ -33,44 +39,71 @@ export interface BuildInput {
 
 const round = (n: number, d = 6) => Math.round(n * 10 ** d) / 10 ** d;
 
-function order(names: Iterable<string>): string[] {
+function order(names: Iterable<string>, declared: readonly string[]): string[] {
   const list = [...new Set(names)];
-  const rank = (n: string) => (isPatternId(n) ? patternIds.indexOf(n) : patternIds.length);
+  const rank = (n: string) => {
+    const i = declared.indexOf(n);
+    return i >= 0 ? i : declared.length;
+  };
   return list.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }
 
 function row(id: string, input: BuildInput, pricing: Report['pricing']): PatternRow {
   const c = input.client.byName[id];
-  const s: ServerPattern | undefined = isPatternId(id) ? input.server?.patterns[id] : undefined;
-  const requests = c?.requests ?? s?.count ?? 0;
-  const errors = c?.errors ?? s?.errors ?? 0;
-  const serverCount = s?.count ?? 0;
-  const rcu = s?.rcu ?? 0;
-  const wcu = s?.wcu ?? 0;
-  const rcuPerRequest = serverCount > 0 ? rcu / serverCount : 0;
-  const wcuPerRequest = serverCount > 0 ? wcu / serverCount : 0;
+  const declared = input.declared ?? [];
+  const measured = input.server !== undefined;
+  const s: ServerPattern | undefined = input.server?.patterns[id];
+  const isPattern = declared.includes(id) || s !== undefined;
+  // The DynamoDB side: measured for a pattern (a declared one with no call has zeros), else null.
+  const ddb = measured && isPattern;
+  const calls = ddb ? (s?.count ?? 0) : null;
+  const perCall = (units: number | undefined) =>
+    calls !== null && calls > 0 && units !== undefined ? round(units / calls) : null;
+  const rcuPerRequest = ddb ? perCall(s?.rcu ?? 0) : null;
+  const wcuPerRequest = ddb ? perCall(s?.wcu ?? 0) : null;
+  const requests = c?.requests ?? calls ?? 0;
+  const errors = c ? c.errors : (s?.errors ?? 0);
   const client = c && c.latency.count > 0 ? quantiles(decodeSketch(c.latency)) : null;
+  const source: PatternRow['source'] = s?.source ?? (declared.includes(id) ? 'declared' : null);
   return {
     id,
-    pattern: isPatternId(id),
+    pattern: isPattern,
+    source,
+    requestName: c !== undefined,
     requests,
     errors,
     errorRate: requests > 0 ? round(errors / requests) : 0,
+    ...(c && Object.keys(c.codes).length > 0 ? { codes: c.codes } : {}),
     latencyMs: client,
-    serverLatencyMs: s ? { p50: s.latencyMs.p50, p95: s.latencyMs.p95, p99: s.latencyMs.p99 } : null,
-    rcu: round(rcu),
-    wcu: round(wcu),
-    rcuPerRequest: round(rcuPerRequest),
-    wcuPerRequest: round(wcuPerRequest),
-    throttleEvents: s?.throttleEvents ?? 0,
-    throttledRequests: s?.throttledRequests ?? 0,
-    retries: s?.retries ?? 0,
-    costPerMillionUsd: round(
-      rcuPerRequest * pricing.readPerMillionUsd + wcuPerRequest * pricing.writePerMillionUsd,
-      4,
-    ),
+    calls,
+    dynamodbErrors: ddb ? (s?.errorCodes ?? {}) : null,
+    serverLatencyMs:
+      s && s.count > 0 ? { p50: s.latencyMs.p50, p95: s.latencyMs.p95, p99: s.latencyMs.p99 } : null,
+    rcu: ddb ? round(s?.rcu ?? 0) : null,
+    wcu: ddb ? round(s?.wcu ?? 0) : null,
+    rcuPerRequest,
+    wcuPerRequest,
+    throttleEvents: ddb ? (s?.throttleEvents ?? 0) : null,
+    throttledRequests: ddb ? (s?.throttledRequests ?? 0) : null,
+    retries: ddb ? (s?.retries ?? 0) : null,
+    ...(s?.throttleReasons && Object.keys(s.throttleReasons).length > 0
+      ? { throttleReasons: s.throttleReasons }
+      : {}),
+    costPerMillionUsd:
+      rcuPerRequest !== null && wcuPerRequest !== null
+        ? round(rcuPerRequest * pricing.readPerMillionUsd + wcuPerRequest * pricing.writePerMillionUsd, 4)
+        : null,
   };
 }
+
+/** Metrics of the DynamoDB side: null on a row that is not a pattern (and on every row when unmeasured). */
+const DYNAMODB_METRICS: ReadonlySet<ThresholdMetric> = new Set([
+  'throttleEvents',
+  'throttledRequests',
+  'retries',
+  'rcuPerRequest',
+  'wcuPerRequest',
+]);
 
 function metricOf(r: PatternRow, metric: Threshold['metric']): number | null {
   switch (metric) {
@@ -88,32 +121,36 @@ function metricOf(r: PatternRow, metric: Threshold['metric']): number | null {
 export function evaluateThresholds(
   rows: readonly PatternRow[],
   thresholds: readonly Threshold[],
+  dynamodbMeasured = true,
 ): ThresholdResult[] {
   const results: ThresholdResult[] = [];
+  const result = (t: Threshold, pattern: string, actual: number | null, note?: string): ThresholdResult => ({
+    pattern,
+    metric: t.metric,
+    op: t.op,
+    value: t.value,
+    actual,
+    passed: actual !== null && compare(actual, t.op, t.value),
+    ...(actual === null && note ? { note } : {}),
+  });
   for (const t of thresholds) {
-    const targets =
-      t.pattern === '*' ? rows.filter((r) => r.requests > 0) : rows.filter((r) => r.id === t.pattern);
+    const ddbMetric = DYNAMODB_METRICS.has(t.metric);
+    if (ddbMetric && !dynamodbMeasured) {
+      // Nothing measured the DynamoDB side: no figure to judge, so the gate cannot pass.
+      results.push(result(t, t.pattern, null, 'not measured'));
+      continue;
+    }
+    let targets = rows.filter((r) => r.id === t.pattern);
+    // "*": every row with traffic; a DynamoDB figure only on the rows that are patterns.
+    if (t.pattern === '*') targets = rows.filter((r) => r.requests > 0 && (!ddbMetric || r.pattern));
     if (targets.length === 0 && t.pattern !== '*') {
       // A gate on a pattern the run never exercised cannot pass.
-      results.push({
-        pattern: t.pattern,
-        metric: t.metric,
-        op: t.op,
-        value: t.value,
-        actual: null,
-        passed: false,
-      });
+      results.push(result(t, t.pattern, null, 'no data'));
     }
     for (const r of targets) {
       const actual = metricOf(r, t.metric);
-      results.push({
-        pattern: r.id,
-        metric: t.metric,
-        op: t.op,
-        value: t.value,
-        actual,
-        passed: actual !== null && compare(actual, t.op, t.value),
-      });
+      const note = ddbMetric && !r.pattern ? 'not measured (not an access pattern)' : 'no data';
+      results.push(result(t, r.id, actual, note));
     }
   }
   return results;
@@ -157,45 +194,23 @@ export function evaluateEnsure(checks: readonly EnsureCheck[], vars: Record<stri
   });
 }
 
-function tables(server: ServerSnapshot | undefined, tableName: string): TableRow[] {
-  if (!server) return [];
-  const sums = new Map<string, { rcu: number; wcu: number }>();
-  for (const p of Object.values(server.patterns)) {
-    for (const [target, c] of Object.entries(p?.capacity ?? {})) {
-      const cur = sums.get(target) ?? { rcu: 0, wcu: 0 };
-      cur.rcu += c.rcu;
-      cur.wcu += c.wcu;
-      sums.set(target, cur);
-    }
-  }
-  return [...sums.entries()]
-    .sort(([a], [b]) => (a === 'table' ? -1 : b === 'table' ? 1 : a.localeCompare(b)))
-    .map(([target, c]) => ({
-      table: tableName,
-      index: target === 'table' ? null : target,
-      consumedRcu: round(c.rcu),
-      consumedWcu: round(c.wcu),
-      readThrottleEvents: null,
-      writeThrottleEvents: null,
-      throttleReasons: {},
-    }));
-}
-
-export function buildReport(input: BuildInput & { tableName?: string }): Report {
+export function buildReport(input: BuildInput): Report {
   const pricing = input.pricing ?? DEFAULT_PRICING;
+  const declared = input.declared ?? [];
   const serverIds = Object.entries(input.server?.patterns ?? {})
     .filter(([, s]) => (s?.count ?? 0) > 0)
     .map(([id]) => id);
-  const rows = order([...Object.keys(input.client.byName), ...serverIds]).map((id) =>
+  const rows = order([...Object.keys(input.client.byName), ...serverIds], declared).map((id) =>
     row(id, input, pricing),
   );
   const started = new Date(input.client.startedAt);
   const ended = new Date(input.client.endedAt);
   const durationSec = round(Math.max(0, (ended.getTime() - started.getTime()) / 1000), 3);
-  const thresholdResults = evaluateThresholds(rows, input.thresholds);
+  const thresholdResults = evaluateThresholds(rows, input.thresholds, input.server !== undefined);
   const ensure = evaluateEnsure(input.ensure, ensureVariables(input.client, durationSec));
   const passed =
     !input.partial && thresholdResults.every((t) => t.passed) && ensure.every((e) => e.passed || !e.strict);
+  const dynamodbSource = input.server !== undefined ? (input.sources?.dynamodb ?? 'measured') : null;
   return {
     scenario: input.scenario,
     target: input.target,
@@ -207,9 +222,18 @@ export function buildReport(input: BuildInput & { tableName?: string }): Report 
     ...(input.error ? { error: input.error } : {}),
     workers: input.workers ?? [],
     pricing,
+    ...(input.project ? { project: input.project } : {}),
+    sources: { client: input.sources?.client ?? "Artillery's engine", dynamodb: dynamodbSource },
+    ...(dynamodbSource === null
+      ? {
+          notMeasured:
+            input.notMeasured ??
+            'DynamoDB side not measured (no capacity gate or CloudWatch source): capacity, throttles and retries are unknown',
+        }
+      : {}),
     patterns: rows,
-    tables: input.gate ? input.gate.tables : tables(input.server, input.tableName ?? 'shop'),
-    hotKeys: input.gate ? input.gate.hotKeys.filter((k) => k.rcu + k.wcu + k.throttleEvents > 0) : [],
+    tables: input.dynamodb?.tables ?? [],
+    hotKeys: (input.dynamodb?.hotKeys ?? []).filter((k) => k.rcu + k.wcu + k.throttleEvents > 0),
     thresholds: thresholdResults,
     ensure,
     ...(input.timeline ? { timeline: input.timeline } : {}),

@@ -7,6 +7,7 @@ import {
   type ThresholdLine,
 } from '../../dashboards/index.js';
 import type { ThresholdMetric, ThresholdOp } from '../scenario/thresholds.js';
+import { targetName, UNKNOWN } from './render.js';
 import type { PatternRow, Report, ThresholdResult } from './types.js';
 
 /**
@@ -16,7 +17,7 @@ import type { PatternRow, Report, ThresholdResult } from './types.js';
  * names come from users' scenarios.
  */
 const fmt = (n: number | null | undefined, digits = 1): string =>
-  n === null || n === undefined ? '-' : Number.isInteger(n) ? String(n) : n.toFixed(digits);
+  n === null || n === undefined ? UNKNOWN : Number.isInteger(n) ? String(n) : n.toFixed(digits);
 
 export function verdictOf(report: Report): 'passed' | 'failed' | 'incomplete' {
   return report.partial ? 'incomplete' : report.passed ? 'passed' : 'failed';
@@ -32,7 +33,7 @@ function thresholdRows(all: readonly ThresholdResult[]): SafeHtml {
     (
       t,
     ) => html`<tr class="threshold" data-pattern="${t.pattern}" data-metric="${t.metric}" data-op="${t.op}" data-value="${t.value}" data-passed="${t.passed}">
-<td><code>${t.pattern}</code></td><td class="text"><code>${t.metric} ${t.op} ${t.value}</code></td><td>${t.actual === null ? 'no data' : fmt(t.actual, 3)}</td><td class="verdict ${t.passed ? 'pass' : 'fail'}">${t.passed ? 'PASS' : 'FAIL'}</td></tr>
+<td><code>${t.pattern}</code></td><td class="text"><code>${t.metric} ${t.op} ${t.value}</code></td><td>${t.actual === null ? (t.note ?? 'no data') : fmt(t.actual, 3)}</td><td class="verdict ${t.passed ? 'pass' : 'fail'}">${t.passed ? 'PASS' : 'FAIL'}</td></tr>
 `,
   )}</tbody></table>`;
 }
@@ -53,7 +54,7 @@ const PATTERN_COLUMNS: [string, (r: PatternRow) => string | SafeHtml][] = [
     'pattern',
     (r) =>
       r.pattern
-        ? html`<code>${r.id}</code>`
+        ? html`<code>${r.id}</code>${r.source === 'auto' ? html` <span class="muted">(named by the gate)</span>` : ''}`
         : html`<code>${r.id}</code> <span class="muted">(not a pattern)</span>`,
   ],
   ['requests', (r) => String(r.requests)],
@@ -63,17 +64,18 @@ const PATTERN_COLUMNS: [string, (r: PatternRow) => string | SafeHtml][] = [
   ['p95 ms', (r) => fmt(r.latencyMs?.p95)],
   ['p99 ms', (r) => fmt(r.latencyMs?.p99)],
   ['max ms', (r) => fmt(r.latencyMs?.max)],
-  ['srv p50', (r) => fmt(r.serverLatencyMs?.p50)],
-  ['srv p95', (r) => fmt(r.serverLatencyMs?.p95)],
-  ['srv p99', (r) => fmt(r.serverLatencyMs?.p99)],
+  ['ddb p50', (r) => fmt(r.serverLatencyMs?.p50)],
+  ['ddb p95', (r) => fmt(r.serverLatencyMs?.p95)],
+  ['ddb p99', (r) => fmt(r.serverLatencyMs?.p99)],
+  ['calls', (r) => fmt(r.calls)],
   ['RCU', (r) => fmt(r.rcu, 1)],
   ['WCU', (r) => fmt(r.wcu, 1)],
-  ['RCU/req', (r) => fmt(r.rcuPerRequest, 2)],
-  ['WCU/req', (r) => fmt(r.wcuPerRequest, 2)],
-  ['throttle events', (r) => String(r.throttleEvents)],
-  ['throttled reqs', (r) => String(r.throttledRequests)],
-  ['retries', (r) => String(r.retries)],
-  ['$/1M req', (r) => r.costPerMillionUsd.toFixed(3)],
+  ['RCU/call', (r) => fmt(r.rcuPerRequest, 2)],
+  ['WCU/call', (r) => fmt(r.wcuPerRequest, 2)],
+  ['throttle events', (r) => fmt(r.throttleEvents)],
+  ['throttled reqs', (r) => fmt(r.throttledRequests)],
+  ['retries', (r) => fmt(r.retries)],
+  ['$/1M calls', (r) => (r.costPerMillionUsd === null ? UNKNOWN : r.costPerMillionUsd.toFixed(3))],
 ];
 
 function patternTable(report: Report): SafeHtml {
@@ -83,17 +85,18 @@ function patternTable(report: Report): SafeHtml {
     (r) => html`<tr data-pattern="${r.id}">${PATTERN_COLUMNS.map(([, f]) => html`<td>${f(r)}</td>`)}</tr>
 `,
   )}</tbody></table>
-<p class="muted">Latency in ms: client = time to first byte seen by the load generator, srv = inside the app. Capacity in DynamoDB units; $ per million requests at on-demand prices (${report.pricing.region}: $${report.pricing.readPerMillionUsd}/M reads, $${report.pricing.writePerMillionUsd}/M writes).</p>`;
+${report.notMeasured ? html`<p class="not-measured" id="not-measured">${UNKNOWN} ${report.notMeasured}</p>` : ''}
+<p class="muted">Latency in ms: client = time to first byte seen by the load generator, ddb = the DynamoDB side (the capacity gate's round trip, or the app's on AWS). Capacity in DynamoDB units, per DynamoDB call of the pattern; $ per million calls at on-demand prices (${report.pricing.region}: $${report.pricing.readPerMillionUsd}/M reads, $${report.pricing.writePerMillionUsd}/M writes). ${UNKNOWN} = not measured.</p>`;
 }
 
 function capacityTable(report: Report): SafeHtml {
   if (report.tables.length === 0)
-    return html`<p class="muted">No table metrics (the app's metrics were not reachable).</p>`;
+    return html`<p class="muted">No table metrics: ${report.notMeasured ?? 'none were measured'}.</p>`;
   return html`<table id="tables">
 <thead><tr><th>table</th><th>index</th><th>consumed RCU</th><th>consumed WCU</th><th>read throttles</th><th>write throttles</th><th class="text">throttle reasons</th></tr></thead>
 <tbody>${report.tables.map((t) => {
     const reasons = Object.entries(t.throttleReasons);
-    return html`<tr data-index="${t.index ?? 'table'}"><td><code>${t.table}</code></td><td>${t.index ?? '(table)'}</td><td>${fmt(t.consumedRcu, 1)}</td><td>${fmt(t.consumedWcu, 1)}</td><td>${t.readThrottleEvents ?? 'not measured'}</td><td>${t.writeThrottleEvents ?? 'not measured'}</td><td class="text throttle-reasons">${
+    return html`<tr data-index="${targetName(t)}"><td><code>${t.table}</code></td><td>${t.index ?? '(table)'}</td><td>${fmt(t.consumedRcu, 1)}</td><td>${fmt(t.consumedWcu, 1)}</td><td>${t.readThrottleEvents ?? 'not measured'}</td><td>${t.writeThrottleEvents ?? 'not measured'}</td><td class="text throttle-reasons">${
       reasons.length === 0
         ? html`<span class="muted">none</span>`
         : reasons.map(([reason, n], i) => html`${i > 0 ? ', ' : ''}<code>${reason}</code> ${n}`)
@@ -141,13 +144,17 @@ function thresholdLines(report: Report): ThresholdLine[] {
 
 export function renderHtml(report: Report): string {
   const verdict = verdictOf(report);
+  const tables = new Map<string, string[]>();
+  for (const t of report.tables) {
+    const list = tables.get(t.table) ?? [];
+    if (t.index) list.push(t.index);
+    tables.set(t.table, list);
+  }
   const definition = dashboardDefinition({
-    patterns: report.patterns.map((p) => p.id),
+    tables: [...tables].map(([name, indexes]) => ({ name, indexes })),
+    patterns: report.patterns.filter((p) => p.source === 'declared' || p.source === 'rule').map((p) => p.id),
+    rows: report.patterns.map((p) => p.id),
     thresholds: thresholdLines(report),
-    ...(report.tables[0] ? { tableName: report.tables[0].table } : {}),
-    ...(report.tables.length > 0
-      ? { indexes: report.tables.flatMap((t) => (t.index ? [t.index] : [])) }
-      : {}),
   });
   const rows = localCharts(definition, report.timeline ?? []);
   const checks = report.thresholds.length + report.ensure.filter((e) => e.strict).length;

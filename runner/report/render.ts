@@ -1,23 +1,37 @@
 import type { PatternRow, Report, ThresholdResult } from './types.js';
 
-/** Console table, JUnit XML and Markdown views of one report. */
+/** Console table, JUnit XML and Markdown views of one report. A figure not measured is shown as –. */
+export const UNKNOWN = '–';
 const fmt = (n: number | null | undefined, digits = 1) =>
-  n === null || n === undefined ? '-' : Number.isInteger(n) ? String(n) : n.toFixed(digits);
+  n === null || n === undefined ? UNKNOWN : Number.isInteger(n) ? String(n) : n.toFixed(digits);
+
+/** What a row is: a pattern and a request of the same name, a pattern only, or a request only. */
+export function rowLabel(r: PatternRow): string {
+  if (!r.pattern) return `${r.id} (not a pattern)`;
+  if (r.source === 'auto') return `${r.id} (auto)`;
+  return r.id;
+}
 
 const COLUMNS: [string, (r: PatternRow) => string][] = [
-  ['pattern', (r) => (r.pattern ? r.id : `${r.id} (not a pattern)`)],
+  ['pattern', rowLabel],
   ['reqs', (r) => String(r.requests)],
   ['err%', (r) => (r.errorRate * 100).toFixed(1)],
   ['p50', (r) => fmt(r.latencyMs?.p50)],
   ['p95', (r) => fmt(r.latencyMs?.p95)],
   ['p99', (r) => fmt(r.latencyMs?.p99)],
-  ['srv p99', (r) => fmt(r.serverLatencyMs?.p99)],
-  ['RCU/req', (r) => fmt(r.rcuPerRequest, 2)],
-  ['WCU/req', (r) => fmt(r.wcuPerRequest, 2)],
-  ['thr', (r) => String(r.throttleEvents)],
-  ['retries', (r) => String(r.retries)],
-  ['$/1M', (r) => r.costPerMillionUsd.toFixed(3)],
+  ['ddb p99', (r) => fmt(r.serverLatencyMs?.p99)],
+  ['calls', (r) => fmt(r.calls)],
+  ['RCU/call', (r) => fmt(r.rcuPerRequest, 2)],
+  ['WCU/call', (r) => fmt(r.wcuPerRequest, 2)],
+  ['thr', (r) => fmt(r.throttleEvents)],
+  ['retries', (r) => fmt(r.retries)],
+  ['$/1M', (r) => (r.costPerMillionUsd === null ? UNKNOWN : r.costPerMillionUsd.toFixed(3))],
 ];
+
+/** `shop` or `shop/GSI1`. */
+export function targetName(t: { table: string; index: string | null }): string {
+  return t.index ? `${t.table}/${t.index}` : t.table;
+}
 
 function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
@@ -32,22 +46,26 @@ function table(rows: string[][]): string {
 }
 
 export function describeThreshold(t: ThresholdResult): string {
-  return `${t.pattern}: ${t.metric} ${t.op} ${t.value} (actual ${t.actual === null ? 'no data' : fmt(t.actual, 3)})`;
+  return `${t.pattern}: ${t.metric} ${t.op} ${t.value} (actual ${t.actual === null ? (t.note ?? 'no data') : fmt(t.actual, 3)})`;
 }
 
 export function renderConsole(report: Report): string {
   const out: string[] = [];
-  out.push(`scenario ${report.scenario} against ${report.target}: ${report.durationSec.toFixed(1)} s`);
   out.push(
-    'latency in ms (client: time to first byte; srv: inside the app); capacity per request; $ per million requests',
+    `scenario ${report.scenario}${report.project ? ` (project ${report.project.name})` : ''} against ${report.target}: ${report.durationSec.toFixed(1)} s`,
+  );
+  out.push(
+    'latency in ms (p50..p99: client, time to first byte; ddb p99: DynamoDB side); capacity per DynamoDB call; $ per million calls',
   );
   out.push(table([COLUMNS.map(([h]) => h), ...report.patterns.map((r) => COLUMNS.map(([, f]) => f(r)))]));
+  if (report.notMeasured) out.push(`${UNKNOWN}: ${report.notMeasured}`);
+  else if (report.sources?.dynamodb) out.push(`DynamoDB side: ${report.sources.dynamodb}`);
   if (report.tables.length > 0) {
     out.push('');
     out.push(
       `consumed capacity: ${report.tables
         .filter((t) => t.index === null || t.consumedRcu + t.consumedWcu > 0)
-        .map((t) => `${t.index ?? 'table'} ${fmt(t.consumedRcu, 1)} RCU / ${fmt(t.consumedWcu, 1)} WCU`)
+        .map((t) => `${targetName(t)} ${fmt(t.consumedRcu, 1)} RCU / ${fmt(t.consumedWcu, 1)} WCU`)
         .join(', ')}`,
     );
   }
@@ -58,7 +76,7 @@ export function renderConsole(report: Report): string {
         .map(([r, n]) => `${r} ${n}`)
         .join(', ');
       out.push(
-        `throttled: ${t.index ?? 'table'} ${t.readThrottleEvents} reads, ${t.writeThrottleEvents} writes (${reasons})`,
+        `throttled: ${targetName(t)} ${t.readThrottleEvents} reads, ${t.writeThrottleEvents} writes (${reasons})`,
       );
     }
   }
@@ -68,7 +86,7 @@ export function renderConsole(report: Report): string {
       `hot keys: ${hot
         .map(
           (k) =>
-            `${k.partitionKey} on ${k.index ?? 'table'} (${fmt(k.rcu, 1)} RCU, ${fmt(k.wcu, 1)} WCU, ${k.throttleEvents} throttles)`,
+            `${k.partitionKey} on ${targetName(k)} (${fmt(k.rcu, 1)} RCU, ${fmt(k.wcu, 1)} WCU, ${k.throttleEvents} throttles)`,
         )
         .join('; ')}`,
     );
@@ -152,11 +170,13 @@ export function renderMarkdown(report: Report): string {
     'p50 ms',
     'p95 ms',
     'p99 ms',
-    'RCU/req',
-    'WCU/req',
+    'ddb p99 ms',
+    'calls',
+    'RCU/call',
+    'WCU/call',
     'throttles',
     'retries',
-    '$/1M req',
+    '$/1M calls',
   ];
   const lines = [
     `### Load test \`${report.scenario}\`: ${report.passed ? 'passed' : report.partial ? 'incomplete' : 'FAILED'}`,
@@ -167,9 +187,10 @@ export function renderMarkdown(report: Report): string {
     `|${head.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`,
     ...report.patterns.map(
       (r) =>
-        `| ${r.pattern ? `\`${r.id}\`` : `${r.id} _(not a pattern)_`} | ${r.requests} | ${r.errors} | ${fmt(r.latencyMs?.p50)} | ${fmt(r.latencyMs?.p95)} | ${fmt(r.latencyMs?.p99)} | ${fmt(r.rcuPerRequest, 2)} | ${fmt(r.wcuPerRequest, 2)} | ${r.throttleEvents} | ${r.retries} | ${r.costPerMillionUsd.toFixed(3)} |`,
+        `| ${r.pattern ? `\`${r.id}\`${r.source === 'auto' ? ' _(auto)_' : ''}` : `${r.id} _(not a pattern)_`} | ${r.requests} | ${r.errors} | ${fmt(r.latencyMs?.p50)} | ${fmt(r.latencyMs?.p95)} | ${fmt(r.latencyMs?.p99)} | ${fmt(r.serverLatencyMs?.p99)} | ${fmt(r.calls)} | ${fmt(r.rcuPerRequest, 2)} | ${fmt(r.wcuPerRequest, 2)} | ${fmt(r.throttleEvents)} | ${fmt(r.retries)} | ${r.costPerMillionUsd === null ? UNKNOWN : r.costPerMillionUsd.toFixed(3)} |`,
     ),
     '',
+    ...(report.notMeasured ? [`${UNKNOWN} ${report.notMeasured}`, ''] : []),
   ];
   const failed = report.thresholds.filter((t) => !t.passed);
   if (failed.length > 0) {

@@ -1,10 +1,14 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DDSketch } from '@datadog/sketches-js';
-import { decodeSketch, quantiles, type SerializedSketch, SKETCH_RELATIVE_ACCURACY } from '../../app/index.js';
-import type { GateCapacity, GateSnapshot } from '../../local/index.js';
+import {
+  decodeSketch,
+  quantiles,
+  type SerializedSketch,
+  SKETCH_RELATIVE_ACCURACY,
+} from '../../instrument/index.js';
 import type { ClientResult } from '../engine/client-stats.js';
-import type { ServerSnapshot } from '../metrics/index.js';
+import type { DynamoView, ServerSnapshot } from '../metrics/index.js';
 
 /**
  * The run over time, for the HTML report's charts and the live dashboard: a point every poll (2 s)
@@ -29,7 +33,7 @@ export interface TimelinePatternPoint {
   errors: number;
   /** Client latency of the interval's responses; absent when there were none. */
   latencyMs?: TimelineQuantiles;
-  /** Server side (the app's own counters for the pattern), in the interval; absent without them. */
+  /** DynamoDB side (the gate's counters for the pattern: calls), in the interval; absent without them. */
   serverRequests?: number;
   serverLatencyMs?: TimelineQuantiles;
   rcu?: number;
@@ -39,7 +43,7 @@ export interface TimelinePatternPoint {
   retries?: number;
 }
 
-/** The table ("table") or a GSI, as the capacity gate (DynamoDB's CloudWatch names) counts it. */
+/** A table (`shop`) or a GSI (`shop/GSI1`), as the capacity gate (DynamoDB's CloudWatch names) counts it. */
 export interface TimelineTargetPoint {
   rcu: number;
   wcu: number;
@@ -71,7 +75,7 @@ export interface TimelineSample {
   /** The app's counters so far; a `sketch` per pattern (the local app's) gives interval quantiles. */
   readonly server?: ServerSnapshot;
   /** The capacity gate's counters so far. */
-  readonly gate?: GateSnapshot;
+  readonly gate?: DynamoView;
 }
 
 export interface TimelineOptions {
@@ -79,8 +83,6 @@ export interface TimelineOptions {
   readonly clock?: () => number;
   /** When the run started (default: when the recorder is made). */
   readonly startedAt?: number;
-  /** What the gate enforces: provisioned capacity is drawn against consumption. */
-  readonly capacity?: GateCapacity;
   /**
    * Past this many points, neighbours are merged in pairs (counts add; quantiles keep the higher of
    * the two, an upper bound), so a long run's report stays small. 500 points = 16 min at 2 s.
@@ -174,7 +176,7 @@ export class TimelineRecorder {
   private readonly list: TimelinePoint[] = [];
   private readonly maxPoints: number;
 
-  constructor(private readonly options: TimelineOptions = {}) {
+  constructor(options: TimelineOptions = {}) {
     this.clock = options.clock ?? Date.now;
     this.started = options.startedAt ?? this.clock();
     this.last = this.started;
@@ -269,14 +271,16 @@ export class TimelineRecorder {
     if (input.gate) {
       point.targets = {};
       for (const t of input.gate.tables) {
-        const id = t.index ?? 'table';
+        const id = t.index ? `${t.table}/${t.index}` : t.table;
         const before = this.targetState.get(id);
         const target: TimelineTargetPoint = {
           rcu: round(delta(t.consumedRcu, before?.rcu)),
           wcu: round(delta(t.consumedWcu, before?.wcu)),
           readThrottleEvents: delta(t.readThrottleEvents, before?.readThrottleEvents),
           writeThrottleEvents: delta(t.writeThrottleEvents, before?.writeThrottleEvents),
-          ...this.provisioned(t.index),
+          ...(t.provisioned
+            ? { provisionedRcu: t.provisioned.read, provisionedWcu: t.provisioned.write }
+            : {}),
         };
         point.targets[id] = target;
         this.targetState.set(id, {
@@ -291,13 +295,6 @@ export class TimelineRecorder {
     this.list.push(point);
     if (this.list.length > this.maxPoints) this.halve();
     return point;
-  }
-
-  private provisioned(index: string | null): Pick<TimelineTargetPoint, 'provisionedRcu' | 'provisionedWcu'> {
-    const c = this.options.capacity;
-    if (c?.mode !== 'provisioned') return {};
-    const cap = (index ? c.indexes?.[index] : undefined) ?? c.table;
-    return cap ? { provisionedRcu: cap.read, provisionedWcu: cap.write } : {};
   }
 
   /** Merges neighbours in pairs: counts add, quantiles keep the higher (an upper bound). */
@@ -397,6 +394,9 @@ export interface LiveFile {
   readonly thresholds: readonly { pattern: string; metric: string; op: string; value: number }[];
   readonly pid: number;
   readonly report?: string;
+  /** The project's name and declared patterns (rows are drawn in their order, with their descriptions). */
+  readonly project?: string;
+  readonly declared?: readonly { id: string; description?: string }[];
   readonly timeline: readonly TimelinePoint[];
 }
 
@@ -415,6 +415,8 @@ export interface RunTimelineOptions extends TimelineOptions {
   readonly target: string;
   readonly plannedSec: number;
   readonly thresholds: LiveFile['thresholds'];
+  readonly project?: string;
+  readonly declared?: LiveFile['declared'];
   /** Where to keep live.json up to date for `loadtest dashboard`; omit to write none. */
   readonly liveFile?: string;
 }
@@ -439,12 +441,15 @@ export class RunTimeline {
     this.recorder.client(result);
   }
 
-  /** One poll: the server view of the local metrics source (app and gate). */
-  async poll(view: { app?: ServerSnapshot | undefined; dynamodb?: GateSnapshot | undefined }): Promise<void> {
+  /** One poll: the server view of the metrics source (the gate's patterns and tables). */
+  async poll(view: {
+    patterns?: ServerSnapshot | undefined;
+    dynamodb?: DynamoView | undefined;
+  }): Promise<void> {
     // A poll still in flight when the run ends must not add a point after the last one.
     if (this.finished) return;
     this.recorder.sample({
-      ...(view.app ? { server: view.app } : {}),
+      ...(view.patterns ? { server: view.patterns } : {}),
       ...(view.dynamodb ? { gate: view.dynamodb } : {}),
     });
     await this.write(true);
@@ -453,13 +458,13 @@ export class RunTimeline {
   /** The last interval (with the final client result and server view); returns the timeline. */
   async finish(
     client: ClientResult,
-    view: { app?: ServerSnapshot | undefined; dynamodb?: GateSnapshot | undefined },
+    view: { patterns?: ServerSnapshot | undefined; dynamodb?: DynamoView | undefined },
     report?: string,
   ): Promise<TimelinePoint[]> {
     this.finished = true;
     this.recorder.sample({
       client,
-      ...(view.app ? { server: view.app } : {}),
+      ...(view.patterns ? { server: view.patterns } : {}),
       ...(view.dynamodb ? { gate: view.dynamodb } : {}),
     });
     await this.write(false, report);
@@ -485,6 +490,8 @@ export class RunTimeline {
       })),
       pid: process.pid,
       ...(report ? { report } : {}),
+      ...(this.options.project ? { project: this.options.project } : {}),
+      ...(this.options.declared ? { declared: this.options.declared } : {}),
       timeline: this.recorder.points(),
     };
     // One write at a time, in order: the last one (running: false) must land last.

@@ -1,4 +1,4 @@
-import type { HotKey } from '../../local/index.js';
+import type { HotKey, TargetStats } from '../../local/index.js';
 import type { TimelinePoint } from './timeline.js';
 
 /** The report: the JSON contract for CI and for `loadtest compare` (see DESIGN.md). */
@@ -9,37 +9,48 @@ export interface Latency {
   max?: number;
 }
 
+/**
+ * One row per id: a request name of the scenario (client side), an access pattern (DynamoDB side), or
+ * both when a request is named after the pattern it exercises. A figure that was not measured is
+ * null, never 0.
+ */
 export interface PatternRow {
   id: string;
-  /** False for a request whose name is not an access-pattern id (a plain Artillery script). */
+  /** The id is an access pattern: declared by the project, or named by the gate (tag, rule, automatic). */
   pattern: boolean;
+  /** How the gate named it; null when no DynamoDB call has this id. */
+  source: 'declared' | 'tag' | 'rule' | 'auto' | null;
+  /** The scenario sends requests of this name (the client side of the row). */
+  requestName: boolean;
+  /** Client requests of this name; for a row with none, the DynamoDB calls of the pattern. */
   requests: number;
   errors: number;
   errorRate: number;
+  /** Client side: answers by HTTP status, or by error code when there was none (ETIMEDOUT, ...). */
+  codes?: Record<string, number>;
   /** Client side (Artillery, time to first byte); null when no request of the scenario has this name. */
   latencyMs: Latency | null;
-  /** App side, from the app's own per-pattern metrics; null when the app's metrics are not reachable. */
+  /** DynamoDB side (null: not measured, or no call of this pattern). Calls that reached DynamoDB. */
+  calls: number | null;
+  /** Non-2xx DynamoDB answers by error code (ConditionalCheckFailedException, ...). */
+  dynamodbErrors: Record<string, number> | null;
+  /** DynamoDB side latency (the gate's round trip to DynamoDB; the app's, from EMF, on AWS). */
   serverLatencyMs: Latency | null;
-  rcu: number;
-  wcu: number;
-  rcuPerRequest: number;
-  wcuPerRequest: number;
-  throttleEvents: number;
-  throttledRequests: number;
-  retries: number;
-  costPerMillionUsd: number;
+  rcu: number | null;
+  wcu: number | null;
+  /** Per DynamoDB call of the pattern. */
+  rcuPerRequest: number | null;
+  wcuPerRequest: number | null;
+  throttleEvents: number | null;
+  throttledRequests: number | null;
+  retries: number | null;
+  throttleReasons?: Record<string, number>;
+  /** DynamoDB cost of a million calls of the pattern, on-demand prices. */
+  costPerMillionUsd: number | null;
 }
 
-export interface TableRow {
-  table: string;
-  index: string | null;
-  consumedRcu: number;
-  consumedWcu: number;
-  /** null: not measured (needs the capacity gate or CloudWatch). */
-  readThrottleEvents: number | null;
-  writeThrottleEvents: number | null;
-  throttleReasons: Record<string, number>;
-}
+/** A table or index as DynamoDB's CloudWatch metrics (or the gate, locally) count it. */
+export type TableRow = Omit<TargetStats, 'provisioned'> & { provisioned?: TargetStats['provisioned'] };
 
 /** The capacity gate's hot-key rows go into the report as they are. */
 export type { HotKey } from '../../local/index.js';
@@ -51,6 +62,8 @@ export interface ThresholdResult {
   value: number;
   actual: number | null;
   passed: boolean;
+  /** Why there is no actual value: "not measured" (no source for it) or "no data" (nothing ran). */
+  note?: string;
 }
 
 export interface EnsureResult {
@@ -72,6 +85,12 @@ export interface Report {
   error?: string;
   workers: { worker: number; status: string; error?: string }[];
   pricing: { region: string; readPerMillionUsd: number; writePerMillionUsd: number };
+  /** The project whose patterns the rows are. */
+  project?: { name: string; file: string };
+  /** Where each view came from; `dynamodb` null when nothing measured it. */
+  sources?: { client: string; dynamodb: string | null };
+  /** One line saying which figures were not measured and why; absent when all were. */
+  notMeasured?: string;
   patterns: PatternRow[];
   tables: TableRow[];
   hotKeys: HotKey[];

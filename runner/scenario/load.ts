@@ -1,11 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, extname, isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { compileExpression } from 'filtrex';
 import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { isPatternId, patternIds, tableDefinition } from '../../app/index.js';
+import { gateCapacitySchema } from '../../local/index.js';
 import type { ArtilleryScript } from '../engine/artillery.js';
+import { type Project, patternIdsOf } from '../project/index.js';
 import { parseThreshold, type Threshold, ThresholdSyntaxError } from './thresholds.js';
 
 /** Bad scenario file: exit code 2, with the file, line and problem. */
@@ -13,30 +13,14 @@ export class ScenarioError extends Error {
   override name = 'ScenarioError';
 }
 
-export const SCENARIOS_DIR = fileURLToPath(new URL('../../scenarios/', import.meta.url));
-
 const HTTP_METHODS = ['get', 'post', 'put', 'patch', 'delete', 'head', 'options'] as const;
 
-const capacity = z.strictObject({ read: z.number().positive(), write: z.number().positive() });
-const indexNames = tableDefinition.indexes.map((i) => i.name) as [string, ...string[]];
-
 const loadtestSchema = z.strictObject({
-  capacity: z
-    .strictObject({
-      mode: z.enum(['provisioned', 'on-demand']),
-      table: capacity.optional(),
-      indexes: z.record(z.enum(indexNames), capacity).optional(),
-      maxRead: z.number().positive().optional(),
-      maxWrite: z.number().positive().optional(),
-    })
-    .optional(),
+  /** What the capacity gate enforces (over the project's `capacity`). */
+  capacity: gateCapacitySchema.optional(),
   thresholds: z.record(z.string(), z.array(z.string()).or(z.string())).optional(),
-  seed: z
-    .strictObject({
-      users: z.int().min(1).max(10_000).optional(),
-      products: z.int().min(1).max(10_000).optional(),
-    })
-    .optional(),
+  /** Parameters for the project's data command (LOADTEST_SEED): what and how much to seed. */
+  seed: z.record(z.string(), z.unknown()).optional(),
   pricing: z
     .strictObject({
       region: z.string().optional(),
@@ -106,15 +90,19 @@ export interface Scenario {
   readonly requestNames: string[];
 }
 
-/** `smoke` -> scenarios/smoke.yml; anything with a slash or an extension is a path. */
-export function resolveScenario(nameOrPath: string, cwd = process.cwd()): string {
-  const looksLikePath = nameOrPath.includes('/') || extname(nameOrPath) !== '';
-  if (looksLikePath) return isAbsolute(nameOrPath) ? nameOrPath : resolve(cwd, nameOrPath);
+/** Anything with a slash or an extension is a path; else a name from the project's scenarios. */
+export function isScenarioPath(nameOrPath: string): boolean {
+  return nameOrPath.includes('/') || nameOrPath.includes('\\') || extname(nameOrPath) !== '';
+}
+
+/** `smoke` -> <project scenarios>/smoke.yml; a path is taken as it is (relative to the cwd). */
+export function resolveScenario(nameOrPath: string, scenariosDir: string, cwd = process.cwd()): string {
+  if (isScenarioPath(nameOrPath)) return isAbsolute(nameOrPath) ? nameOrPath : resolve(cwd, nameOrPath);
   for (const ext of ['.yml', '.yaml']) {
-    const candidate = join(SCENARIOS_DIR, `${nameOrPath}${ext}`);
+    const candidate = join(scenariosDir, `${nameOrPath}${ext}`);
     if (existsSync(candidate)) return candidate;
   }
-  throw new ScenarioError(`no scenario "${nameOrPath}" in ${SCENARIOS_DIR} (see loadtest list)`);
+  throw new ScenarioError(`no scenario "${nameOrPath}" in ${scenariosDir} (see loadtest list)`);
 }
 
 function collectNames(steps: unknown, into: string[]): void {
@@ -131,6 +119,36 @@ function collectNames(steps: unknown, into: string[]): void {
     }
     if (Array.isArray(s.loop)) collectNames(s.loop, into);
     if (Array.isArray(s.parallel)) collectNames(s.parallel, into);
+  }
+}
+
+/** Table and index names in a scenario's capacity must be the project's (when it knows its tables). */
+function checkCapacity(
+  capacity: LoadtestConfig['capacity'],
+  project: Project,
+  where: (keys: string[]) => string,
+): void {
+  if (!capacity || project.describeTables !== undefined) return;
+  const tables = new Map(project.tables.map((t) => [t.name, t]));
+  const gsis = (names: Iterable<string>) =>
+    [...names].flatMap((n) => (tables.get(n)?.globalSecondaryIndexes ?? []).map((g) => g.name));
+  const checkIndexes = (indexes: Record<string, unknown> | undefined, known: string[], keys: string[]) => {
+    for (const name of Object.keys(indexes ?? {})) {
+      if (!known.includes(name)) {
+        throw new ScenarioError(
+          `${where([...keys, 'indexes', name])}: config.loadtest.capacity.${[...keys, 'indexes', name].join('.')}: no GSI "${name}"; the GSIs: ${known.join(', ') || '(none)'}`,
+        );
+      }
+    }
+  };
+  checkIndexes(capacity.indexes, gsis(tables.keys()), []);
+  for (const [name, c] of Object.entries(capacity.tables ?? {})) {
+    if (!tables.has(name)) {
+      throw new ScenarioError(
+        `${where(['tables', name])}: config.loadtest.capacity.tables.${name}: no table "${name}" in project ${project.name}; its tables: ${[...tables.keys()].join(', ') || '(none)'}`,
+      );
+    }
+    checkIndexes(c.indexes, gsis([name]), ['tables', name]);
   }
 }
 
@@ -169,8 +187,9 @@ export function rewriteEnsureExpression(expression: string): string {
   );
 }
 
-export function loadScenario(nameOrPath: string, cwd = process.cwd()): Scenario {
-  const path = resolveScenario(nameOrPath, cwd);
+/** Loads and checks a scenario against its project (pattern ids, tables, indexes). */
+export function loadScenario(nameOrPath: string, project: Project, cwd = process.cwd()): Scenario {
+  const path = resolveScenario(nameOrPath, project.scenariosDir, cwd);
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -211,15 +230,15 @@ export function loadScenario(nameOrPath: string, cwd = process.cwd()): Scenario 
   const requestNames: string[] = [];
   for (const s of parsed.data.scenarios) collectNames(s.flow, requestNames);
 
+  const ids = patternIdsOf(project);
   const thresholds: Threshold[] = [];
   for (const [pattern, list] of Object.entries(loadtest.thresholds ?? {})) {
     const at = where(nodeAt(['config', 'loadtest', 'thresholds', pattern]));
-    if (pattern !== '*' && !isPatternId(pattern) && !requestNames.includes(pattern)) {
+    if (pattern !== '*' && !ids.includes(pattern) && !requestNames.includes(pattern)) {
+      const others = requestNames.filter((n) => !ids.includes(n));
       throw new ScenarioError(
-        `${at}: config.loadtest.thresholds: unknown access pattern "${pattern}"; known: * ${patternIds.join(' ')}` +
-          (requestNames.length
-            ? `; or a request name of this scenario: ${requestNames.filter((n) => !isPatternId(n)).join(', ')}`
-            : ''),
+        `${at}: config.loadtest.thresholds: unknown access pattern "${pattern}"; the patterns of project ${project.name} (${project.file}): * ${ids.join(' ') || '(none declared)'}` +
+          (others.length ? `; or a request name of this scenario: ${others.join(', ')}` : ''),
       );
     }
     for (const text of Array.isArray(list) ? list : [list]) {
@@ -233,6 +252,9 @@ export function loadScenario(nameOrPath: string, cwd = process.cwd()): Scenario 
       }
     }
   }
+  checkCapacity(loadtest.capacity, project, (keys) =>
+    where(nodeAt(['config', 'loadtest', 'capacity', ...keys])),
+  );
   const ensure = parsed.data.config.ensure ? ensureChecks(parsed.data.config.ensure) : [];
   for (const check of ensure) {
     try {

@@ -1,6 +1,7 @@
-// Artillery processor for the shop scenarios. Users (with tokens) and products come from the seed
-// step: `loadtest run` and `loadtest up` write them to a JSON file and point LOADTEST_SEED_FILE at it
-// (default .loadtest/seed.json, so a plain `artillery run` works next to `loadtest up`).
+// Artillery processor for the shop scenarios. Users (with tokens) and products come from the shop's
+// data command: `loadtest run` and `loadtest up` have it write them to a JSON file and point
+// LOADTEST_FIXTURES at it (default .loadtest/fixtures.json, so a plain `artillery run` works next to
+// `loadtest up`).
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -8,7 +9,7 @@ const path = require('node:path');
 let seed;
 let seedFile;
 function load() {
-  const file = process.env.LOADTEST_SEED_FILE || path.resolve('.loadtest/seed.json');
+  const file = process.env.LOADTEST_FIXTURES || path.resolve('.loadtest/fixtures.json');
   if (!seed || seedFile !== file) {
     seed = undefined;
     seedFile = file;
@@ -18,11 +19,11 @@ function load() {
       seed = JSON.parse(fs.readFileSync(file, 'utf8'));
     } catch (err) {
       throw new Error(
-        `no seed data at ${file} (${err.code || err.message}): start the stack with \`loadtest up\`, or use \`loadtest run\``,
+        `no fixtures at ${file} (${err.code || err.message}): start the stack with \`loadtest up\`, or use \`loadtest run\``,
       );
     }
     if (!seed.users?.length || !seed.products?.length)
-      throw new Error(`seed data at ${file} has no users or products`);
+      throw new Error(`the fixtures at ${file} have no users or products`);
   }
   return seed;
 }

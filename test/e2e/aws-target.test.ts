@@ -1,75 +1,136 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoClients, generateSeed } from '../../app/index.js';
+import type { MetricsSnapshot } from '../../instrument/index.js';
 import {
   type EmbeddedStack,
   type LocalLambda,
+  type StackProject,
   startEmbeddedStack,
   startLocalLambda,
 } from '../../local/index.js';
-import { runCli } from '../helpers/cli.js';
+import { stackProjectOf } from '../../runner/cli/project.js';
+import { DEFAULT_PROJECT_FILE, loadProject, type Project } from '../../runner/project/index.js';
+import { ROOT, runCli } from '../helpers/cli.js';
 import { type FakeAws, startFakeAws } from '../helpers/fake-aws.js';
 
 /**
- * `loadtest run --target aws` end to end, with no AWS: the real SDK clients are pointed (through
- * AWS_ENDPOINT_URL_<SERVICE>) at a Lambda Invoke-compatible endpoint that runs the real runner
- * handler in worker processes, at DynamoDB Local behind the capacity gate, and at loopback stand-ins
- * for CloudFormation, Secrets Manager and CloudWatch in those services' wire formats.
+ * `loadtest run --target aws` and `loadtest seed --target aws` end to end, with no AWS: the real SDK
+ * clients are pointed (through AWS_ENDPOINT_URL_<SERVICE>, which the project's data command inherits)
+ * at a Lambda Invoke-compatible endpoint that runs the real runner handler in worker processes, at
+ * DynamoDB Local, and at loopback stand-ins for CloudFormation, Secrets Manager and CloudWatch in
+ * those services' wire formats. The "deployed" shop runs as its container does: the stack's table and
+ * secret, no dev-token route.
  */
 const FUNCTION = 'DynamoLoadtest-Runners-Runner1A2B3C';
+/** The deployed table: not the shop config's local name ("shop"), so the data command must take the stack's. */
+const TABLE = 'DynamoLoadtest-Data-TableCD117FA1-1ABCDEF2345';
+const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:auth-AbCdEf';
 let stack: EmbeddedStack;
 let lambda: LocalLambda;
 let aws: FakeAws;
 let dir: string;
 let env: NodeJS.ProcessEnv;
 
+/** The shop as its CDK deployment runs it: the stack's table and auth secret, and no dev-token route. */
+function asDeployed(project: Project, secret: string): StackProject {
+  const base = stackProjectOf(project);
+  const app = project.app;
+  if (!app?.start) throw new Error(`${project.file}: the shop has no app.start`);
+  return {
+    ...base,
+    tables: base.tables.map((t) => ({ ...t, name: TABLE })),
+    app: {
+      ...app,
+      start: {
+        ...app.start,
+        env: { ...app.start.env, TABLE_NAME: TABLE, AUTH_SECRET: secret, DEV_TOKENS: '0' },
+      },
+    },
+  };
+}
+
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'loadtest-aws-e2e-'));
   const secret = randomBytes(24).toString('hex');
-  stack = await startEmbeddedStack({ port: 0, seed: false, authSecret: secret });
+  const shop = await loadProject(DEFAULT_PROJECT_FILE, true);
+  stack = await startEmbeddedStack({ project: asDeployed(shop, secret), runData: false });
   lambda = await startLocalLambda({
     functionName: FUNCTION,
     timeoutSec: 60,
     memoryMb: 1024,
     reservedConcurrency: 5,
   });
+  const appUrl = stack.appUrl ?? '';
   aws = await startFakeAws({
     stackName: 'DynamoLoadtest',
     secret,
     outputs: {
-      TableName: stack.tableName,
-      AppUrl: stack.appUrl,
-      AuthSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:auth-AbCdEf',
+      TableName: TABLE,
+      TableArn: `arn:aws:dynamodb:us-east-1:123456789012:table/${TABLE}`,
+      AppUrl: appUrl,
+      AuthSecretArn: SECRET_ARN,
       RunnerFunctionName: FUNCTION,
       DashboardName: 'DynamoLoadtest-shop',
       TopicArn: 'arn:aws:sns:us-east-1:123456789012:orders',
     },
-    app: async () => stack.shop.metrics.snapshot(),
+    // What the app's EMF lines carry: its own per-pattern numbers (its /__metrics, on here).
+    app: async () => (await (await fetch(`${appUrl}/__metrics`)).json()) as MetricsSnapshot,
     gate: () => stack.gate?.snapshot(),
   });
   env = {
     ...process.env,
     AWS_REGION: 'us-east-1',
-    // DynamoDB Local keeps tables per access key: the embedded stack signs with "local".
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
     AWS_ENDPOINT_URL_CLOUDFORMATION: aws.endpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.endpoint,
     AWS_ENDPOINT_URL_CLOUDWATCH: aws.endpoint,
     AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint,
+    // Straight to DynamoDB Local, as the data command writes on AWS: the gate counts the app's calls only.
     AWS_ENDPOINT_URL_DYNAMODB: stack.dynamodbEndpoint,
   };
-}, 60_000);
+}, 90_000);
 
 afterAll(async () => {
   await aws?.close();
   await lambda?.close();
   await stack?.stop();
 });
+
+/** Whether the seed the smoke scenario asks for is in the table (its last item, as the data command checks). */
+async function smokeSeedPresent(): Promise<boolean> {
+  const last = generateSeed({ users: 50, products: 60 }).items.at(-1) ?? {};
+  const { raw, doc } = createDynamoClients({ endpoint: stack.dynamodbEndpoint });
+  try {
+    return Boolean(
+      (await doc.send(new GetCommand({ TableName: TABLE, Key: { PK: last.PK, SK: last.SK } }))).Item,
+    );
+  } finally {
+    raw.destroy();
+  }
+}
+
+/** The shop's data command as the CLI runs it, with an environment of the test's choosing. */
+function dataCommand(extra: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'app/seed-main.ts'], {
+      cwd: ROOT,
+      env: { ...env, ...extra },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (b: Buffer) => {
+      stderr += b.toString();
+    });
+    child.on('exit', (code) => resolve({ code, stderr }));
+  });
+}
 
 const base = [
   'run',
@@ -85,7 +146,7 @@ const base = [
 ];
 
 describe('loadtest run --target aws (local stand-ins for AWS)', () => {
-  it('seeds the stack table, invokes N runner functions, merges them and reads the server side back', async () => {
+  it("seeds the stack's table with the project's data command, invokes N runners, merges them and reads the server side back", async () => {
     const output = join(dir, 'aws.json');
     const run = runCli([...base, '--workers', '3', '--yes', '--metrics-delay', '0', '--output', output], {
       env,
@@ -94,17 +155,32 @@ describe('loadtest run --target aws (local stand-ins for AWS)', () => {
     expect(code, `${run.stdout()}\n${run.stderr()}`).toBe(0);
     expect(run.stderr()).toMatch(/plan: 3 Lambda worker\(s\) of DynamoLoadtest-Runners-Runner1A2B3C/);
     expect(run.stderr()).toMatch(/estimated cost: Lambda \$/);
-    expect(run.stderr()).toMatch(/seed: 60 products, 50 users written to shop/);
+    // The shop's data command wrote the scenario's seed into the stack's table (LOADTEST_OUTPUT_TABLENAME
+    // over the config's TABLE_NAME=shop), and signed the users' tokens with the stack's secret.
+    expect(run.stderr()).toContain(`seed: 50 users, 60 products, 0 orders = 110 items into ${TABLE}`);
+    expect(run.stderr()).toMatch(
+      /seeded stack DynamoLoadtest \(us-east-1\) with the data command of project shop/,
+    );
+    expect(aws.calls).toContain(`GetSecretValue ${SECRET_ARN}`);
     expect(run.stdout()).toContain(
       'dashboard: https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/DynamoLoadtest-shop',
     );
     expect(lambda.invocations).toBe(3);
     expect(aws.calls.filter((c) => c.startsWith('DescribeStacks'))).toHaveLength(5);
-    expect(aws.calls).toContain('GetSecretValue');
-    expect(aws.calls).toContain('GetMetricData');
+    // CloudWatch was asked about the project: its patterns under its name, and the stack's table.
+    expect(aws.calls.some((c) => c.startsWith('GetMetricData'))).toBe(true);
+    const emf = aws.queries.filter((q) => q.namespace === 'DynamoLoadtest/App');
+    expect(new Set(emf.map((q) => q.dimensions.Service))).toEqual(new Set(['shop']));
+    const ddb = aws.queries.filter((q) => q.namespace === 'AWS/DynamoDB');
+    expect(new Set(ddb.map((q) => q.dimensions.TableName))).toEqual(new Set([TABLE]));
+    expect(new Set(ddb.map((q) => q.dimensions.GlobalSecondaryIndexName).filter(Boolean))).toEqual(
+      new Set(['GSI1', 'GSI2', 'GSI3']),
+    );
 
     const report = JSON.parse(await readFile(output, 'utf8'));
     expect(report).toMatchObject({ scenario: 'smoke', target: stack.appUrl, passed: true, partial: false });
+    expect(report.sources.dynamodb).toMatch(/^CloudWatch/);
+    expect(report.notMeasured).toBeUndefined();
     expect(report.workers.map((w: { status: string }) => w.status)).toEqual(['ok', 'ok', 'ok']);
     // 3 s at 2 arrivals/s: 6 virtual users, one getProduct each, over 3 workers.
     const row = (id: string) => report.patterns.find((p: { id: string }) => p.id === id);
@@ -113,10 +189,10 @@ describe('loadtest run --target aws (local stand-ins for AWS)', () => {
     expect(row('getProduct').serverLatencyMs.p99).toBeGreaterThan(0);
     expect(row('getProduct').rcuPerRequest).toBe(0.5);
     expect(row('checkout').wcu).toBeGreaterThan(0);
-    expect(report.tables.find((t: { index: string | null }) => t.index === null).consumedWcu).toBeGreaterThan(
-      0,
-    );
-  }, 120_000);
+    const table = report.tables.find((t: { index: string | null }) => t.index === null);
+    expect(table).toMatchObject({ table: TABLE, provisioned: null });
+    expect(table.consumedWcu).toBeGreaterThan(0);
+  }, 180_000);
 
   it('refuses a target URL that is not the stack app unless --allow-target names it', async () => {
     const other = 'http://127.0.0.1:9';
@@ -158,18 +234,13 @@ describe('loadtest run --target aws (local stand-ins for AWS)', () => {
     } finally {
       await slow.close();
     }
-  }, 60_000);
+  }, 90_000);
 
   it('stops runners before the function time limit: named, with what they measured, partial, exit 3', async () => {
     // Long enough that even a slow cold start leaves several seconds of load before the stop.
     const short = await startLocalLambda({ functionName: FUNCTION, timeoutSec: 12 });
     try {
-      const last = generateSeed({ users: 50, products: 60 }).items.at(-1) ?? {};
-      const { doc } = createDynamoClients({ endpoint: stack.dynamodbEndpoint });
-      const seededBefore = Boolean(
-        (await doc.send(new GetCommand({ TableName: stack.tableName, Key: { PK: last.PK, SK: last.SK } })))
-          .Item,
-      );
+      const seededBefore = await smokeSeedPresent();
       const output = join(dir, 'stopped.json');
       const args = [...base.slice(0, -4), '--duration', '20', '--rate', '4', '--workers', '2', '--yes'];
       const run = runCli([...args, '--metrics-delay', '0', '--output', output], {
@@ -177,12 +248,14 @@ describe('loadtest run --target aws (local stand-ins for AWS)', () => {
       });
       expect((await run.exited).code, run.stderr()).toBe(3);
       expect(run.stderr()).toMatch(/the scenario runs 20 s but the runner's timeout is 12 s/);
-      // The same deterministic seed is written once: an earlier run in this file may have done it.
-      expect(run.stderr()).toMatch(
+      // The seed is deterministic: the data command writes it once, and finds it there after that
+      // (an earlier run in this file may have written it).
+      expect(run.stderr()).toContain(
         seededBefore
-          ? /seed: already in shop \(60 products, 50 users\)/
-          : /seed: 60 products, 50 users written to shop/,
+          ? `seed: already in ${TABLE} (50 users, 60 products, 0 orders)`
+          : `seed: 50 users, 60 products, 0 orders = 110 items into ${TABLE}`,
       );
+      expect(await smokeSeedPresent()).toBe(true);
       const report = JSON.parse(await readFile(output, 'utf8'));
       expect(report.partial).toBe(true);
       for (const w of report.workers) {
@@ -195,35 +268,122 @@ describe('loadtest run --target aws (local stand-ins for AWS)', () => {
     } finally {
       await short.close();
     }
-  }, 60_000);
+  }, 90_000);
+});
 
-  it('seeds the deployed table and writes users with tokens the deployed app accepts', async () => {
-    const csv = join(dir, 'users.csv');
-    const run = runCli(
-      [
-        'seed',
-        '--target',
-        'aws',
-        '--stack',
-        'DynamoLoadtest',
-        '--users',
-        '4',
-        '--products',
-        '3',
-        '--csv',
-        csv,
-      ],
-      {
-        env,
-      },
+describe('loadtest run --target aws for a project with no data command', () => {
+  it('seeds nothing, and says the DynamoDB side per pattern was not measured when the app publishes no metrics', async () => {
+    // Another project on the same deployment: its own name (the EMF Service) and patterns, no data command.
+    const project = join(dir, 'bare');
+    await mkdir(project, { recursive: true });
+    const config = join(project, 'loadtest.config.json');
+    await writeFile(
+      config,
+      JSON.stringify({
+        name: 'bare',
+        app: stack.appUrl,
+        tables: [
+          {
+            name: 'things',
+            partitionKey: 'id',
+            globalSecondaryIndexes: [{ name: 'byKind', partitionKey: 'kind' }],
+          },
+        ],
+        patterns: [{ id: 'health', description: 'the health check' }],
+      }),
     );
+    const scenario = join(project, 'health.yml');
+    await writeFile(
+      scenario,
+      'config:\n  target: http://127.0.0.1:1\n  phases: [{ duration: 2, arrivalRate: 2 }]\nscenarios:\n  - flow:\n      - get: { url: /health, name: health }\n',
+    );
+    const output = join(dir, 'bare.json');
+    const before = aws.queries.length;
+    const args = [
+      'run',
+      scenario,
+      '--config',
+      config,
+      '--target',
+      'aws',
+      '--stack',
+      'DynamoLoadtest',
+      '--yes',
+    ];
+    const run = runCli([...args, '--metrics-delay', '0', '--output', output], { env });
+    expect((await run.exited).code, `${run.stdout()}\n${run.stderr()}`).toBe(0);
+    expect(run.stderr()).toContain(
+      'seed: project bare has no data command: nothing seeded, and the scenarios get no fixtures',
+    );
+
+    // CloudWatch was asked about this project: its pattern under its name, its table's GSIs.
+    const asked = aws.queries.slice(before);
+    expect(
+      new Set(
+        asked
+          .filter((q) => q.dimensions.Service)
+          .map((q) => `${q.dimensions.Service}/${q.dimensions.AccessPattern}`),
+      ),
+    ).toEqual(new Set(['bare/health']));
+    expect(new Set(asked.map((q) => q.dimensions.GlobalSecondaryIndexName).filter(Boolean))).toEqual(
+      new Set(['byKind']),
+    );
+
+    const report = JSON.parse(await readFile(output, 'utf8'));
+    // The stand-in app publishes nothing under Service=bare: not measured, rather than zero calls.
+    expect(report.sources.dynamodb).toBeNull();
+    expect(report.notMeasured).toMatch(/CloudWatch had no DynamoLoadtest\/App metrics with Service=bare/);
+    const health = report.patterns.find((p: { id: string }) => p.id === 'health');
+    expect(health).toMatchObject({ requests: 4, errors: 0, calls: null, rcuPerRequest: null });
+  }, 90_000);
+});
+
+describe('loadtest seed --target aws (local stand-ins for AWS)', () => {
+  it('runs the data command against the stack: users with tokens the deployed app accepts', async () => {
+    const csv = join(dir, 'users.csv');
+    const args = ['seed', '--target', 'aws', '--stack', 'DynamoLoadtest', '--users', '4', '--products', '3'];
+    const run = runCli([...args, '--csv', csv], { env });
     expect((await run.exited).code, run.stderr()).toBe(0);
-    expect(run.stdout()).toMatch(/seeded .* at stack DynamoLoadtest \(us-east-1\): 4 users, 3 products/);
+    // Into the stack's table (its first four users and three products may be there from a run).
+    expect(run.stdout()).toMatch(
+      new RegExp(
+        `seed: (already in ${TABLE} \\(4 users, 3 products, 0 orders\\)|4 users, 3 products, 0 orders = 7 items into ${TABLE})`,
+      ),
+    );
+    expect(run.stdout()).toMatch(
+      /seeded stack DynamoLoadtest \(us-east-1\) with the data command of project shop/,
+    );
     const rows = (await readFile(csv, 'utf8')).trim().split('\n').slice(1);
     expect(rows).toHaveLength(4);
     const [email, token] = rows[0]?.split(',') ?? [];
     const me = await fetch(`${stack.appUrl}/api/users/me`, { headers: { authorization: `Bearer ${token}` } });
     expect(me.status).toBe(200);
     expect(((await me.json()) as { email: string }).email).toBe(email);
+  }, 60_000);
+
+  it("passes the data command's refusal of its parameters on: exit 2, naming the stack", async () => {
+    const run = runCli(['seed', '--target', 'aws', '--stack', 'DynamoLoadtest', '--users', 'many'], { env });
+    expect((await run.exited).code).toBe(2);
+    expect(run.stderr()).toMatch(/seeding stack DynamoLoadtest \(us-east-1\): .*failed \(code 2/);
+    expect(run.stderr()).toMatch(/seed parameter users/);
+  }, 60_000);
+
+  it("names the secret it cannot read (exit 1), and never asks a deployed app's dev-token route", async () => {
+    const deployed = {
+      LOADTEST_TARGET: 'aws',
+      LOADTEST_STACK: 'DynamoLoadtest',
+      LOADTEST_OUTPUT_TABLENAME: TABLE,
+    };
+    const missing = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:gone-XyZ';
+    const unreadable = await dataCommand({ ...deployed, LOADTEST_OUTPUT_AUTHSECRETARN: missing });
+    expect(unreadable.code).toBe(1);
+    expect(unreadable.stderr).toContain(`secret ${missing}: ResourceNotFoundException`);
+    expect(aws.calls).toContain(`GetSecretValue ${missing}`);
+    // No secret output and no AUTH_SECRET: it says so rather than minting tokens at the app's URL.
+    const noSecret = await dataCommand({ ...deployed, LOADTEST_APP_URL: stack.appUrl ?? '' });
+    expect(noSecret.code).toBe(2);
+    expect(noSecret.stderr).toMatch(
+      /stack DynamoLoadtest has no AuthSecretArn output and AUTH_SECRET is not set/,
+    );
   }, 60_000);
 });

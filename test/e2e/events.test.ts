@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EmbeddedStack } from '../../local/index.js';
 import { runCli } from '../helpers/cli.js';
+import type { ShopTestStack } from '../helpers/stack.js';
 import { type Api, api, newUser, startTestStack } from '../helpers/stack.js';
 
-let stack: EmbeddedStack;
+let stack: ShopTestStack;
 let call: Api;
 
 beforeAll(async () => {

@@ -6,21 +6,20 @@ import { type AttributeValue, type DynamoDBClient, ScanCommand } from '@aws-sdk/
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoClients } from '../../app/index.js';
-import { type EmbeddedStack, startEmbeddedStack } from '../../local/index.js';
 import { runCli } from '../helpers/cli.js';
-import { type Api, api } from '../helpers/stack.js';
+import { type Api, api, type ShopTestStack, startTestStack } from '../helpers/stack.js';
 
 /**
  * `loadtest import` end to end: the CLI as a process, into real DynamoDB Local (one, for the file),
  * and the reference app reading what it imported.
  */
-let stack: EmbeddedStack;
+let stack: ShopTestStack;
 let raw: DynamoDBClient;
 let call: Api;
 let dir: string;
 
 beforeAll(async () => {
-  stack = await startEmbeddedStack({ port: 0, seed: false, capacityGate: false, tableName: 'shop-import' });
+  stack = await startTestStack(false);
   raw = createDynamoClients({ endpoint: stack.dynamodbEndpoint }).raw;
   call = api(stack);
   dir = await mkdtemp(join(tmpdir(), 'loadtest-import-e2e-'));
@@ -194,10 +193,20 @@ describe('loadtest import', () => {
     await writeFile(
       join(state, 'stack.json'),
       JSON.stringify({
+        version: 2,
+        project: 'app/loadtest.config.ts',
+        name: 'shop',
+        region: 'us-east-1',
         appUrl: stack.appUrl,
+        endpoint: stack.endpoint,
         dynamodbEndpoint: stack.dynamodbEndpoint,
-        tableName: stack.tableName,
+        gateAdminUrl: null,
+        tables: [stack.tableName],
+        fixtures: null,
         pid: process.pid,
+        dynamodbPid: null,
+        appPid: null,
+        startedAt: new Date().toISOString(),
       }),
     );
     const users = join(dir, 'users.csv');

@@ -65,6 +65,8 @@ describe('loadtest run', () => {
         'partial',
         'workers',
         'pricing',
+        'project',
+        'sources',
         'patterns',
         'tables',
         'hotKeys',
@@ -80,10 +82,15 @@ describe('loadtest run', () => {
       [
         'id',
         'pattern',
+        'source',
+        'requestName',
         'requests',
         'errors',
         'errorRate',
+        'codes',
         'latencyMs',
+        'calls',
+        'dynamodbErrors',
         'serverLatencyMs',
         'rcu',
         'wcu',
@@ -95,14 +102,31 @@ describe('loadtest run', () => {
         'costPerMillionUsd',
       ].sort(),
     );
-    expect(get.requests).toBe(8);
+    expect(get).toMatchObject({
+      requests: 8,
+      requestName: true,
+      pattern: true,
+      source: 'tag',
+      codes: { '200': 8 },
+    });
+    // addToCart checks its product with the same GetItem: more calls than getProduct requests.
+    expect(get.calls).toBeGreaterThan(8);
     expect(get.rcuPerRequest).toBe(0.5);
+    // A pattern no request is named after: its DynamoDB side, and no client side.
+    expect(report.patterns.find((p: { id: string }) => p.id === 'getCartItems')).toMatchObject({
+      requestName: false,
+      latencyMs: null,
+      calls: expect.any(Number),
+    });
+    expect(report.project.name).toBe('shop');
+    expect(report.sources.dynamodb).toMatch(/^the capacity gate/);
+    expect(report.notMeasured).toBeUndefined();
     expect(get.costPerMillionUsd).toBeCloseTo(0.0625, 4);
     expect(get.latencyMs.p99).toBeGreaterThan(0);
     expect(report.tables.find((t: { index: string | null }) => t.index === null).consumedRcu).toBeGreaterThan(
       0,
     );
-  });
+  }, 90_000);
 
   it('fails an impossible threshold with exit 1 and names it on stdout and in JUnit; other names get their own row', async () => {
     const path = await scenario(
@@ -150,7 +174,7 @@ describe('loadtest run', () => {
     [
       'unknown-pattern',
       productScenario('  loadtest:\n    thresholds:\n      getProdcut: ["p99 < 100"]'),
-      /unknown-pattern\.yml:\d+:\d+: config\.loadtest\.thresholds: unknown access pattern "getProdcut"; known: \* registerUser/,
+      /unknown-pattern\.yml:\d+:\d+: config\.loadtest\.thresholds: unknown access pattern "getProdcut"; the patterns of project shop \(.*\): \* registerUser/,
     ],
     [
       'unknown-metric',
@@ -167,7 +191,7 @@ describe('loadtest run', () => {
       productScenario(
         '  loadtest:\n    capacity: { mode: provisioned, indexes: { GSI9: { read: 1, write: 1 } } }',
       ),
-      /config\.loadtest\.capacity\.indexes/,
+      /config\.loadtest\.capacity\.indexes\.GSI9: no GSI "GSI9"; the GSIs: GSI1, GSI2, GSI3/,
     ],
   ];
   for (const [name, body, message] of malformed) {
@@ -322,7 +346,7 @@ scenarios:
     const { code } = await run.exited;
     expect(code, run.stderr()).toBe(1);
     expect(run.stdout()).toMatch(/FAILED threshold getProduct: throttleEvents == 0 \(actual [1-9]/);
-    expect(run.stdout()).toMatch(/hot keys: PRODUCT#\S+ on table \(.* [1-9]\d* throttles\)/);
+    expect(run.stdout()).toMatch(/hot keys: PRODUCT#\S+ on shop \(.* [1-9]\d* throttles\)/);
     const report = JSON.parse(await readFile(output, 'utf8'));
     const seed = report.hotKeys[0];
     expect(seed.partitionKey).toMatch(/^PRODUCT#/);
@@ -351,10 +375,90 @@ scenarios:
       '--output',
       output,
     ]);
-    expect((await run.exited).code, run.stdout()).toBe(0);
+    // The gate's threshold cannot be judged: with no gate, throttles are not measured.
+    expect((await run.exited).code, run.stdout()).toBe(1);
+    expect(run.stdout()).toMatch(/FAILED threshold getProduct: throttleEvents == 0 \(actual not measured\)/);
     const report = JSON.parse(await readFile(output, 'utf8'));
-    expect(report.patterns[0]).toMatchObject({ throttleEvents: 0, errors: 0 });
+    expect(report.patterns[0]).toMatchObject({ errors: 0, throttleEvents: null, rcu: null, calls: null });
     expect(report.hotKeys).toEqual([]);
-    expect(report.tables[0].readThrottleEvents).toBeNull();
+    expect(report.tables).toEqual([]);
+    expect(report.notMeasured).toMatch(/--no-capacity-gate/);
+  }, 60_000);
+});
+
+describe('loadtest run --url against an app with no gate in front of it', () => {
+  it('reports the DynamoDB side as not measured (– and null, never 0), fails capacity thresholds as such, and refuses capacity flags', async () => {
+    // Someone's app: any HTTP app, no /health, no seed, no gate.
+    const { createServer } = await import('node:http');
+    const app = createServer((_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'),
+    );
+    await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(app.address() as { port: number }).port}`;
+    const state = await mkdtemp(join(tmpdir(), 'loadtest-run-url-'));
+    try {
+      const path = await scenario(
+        'foreign',
+        `config:
+  target: http://127.0.0.1:1
+  phases: [{ duration: 2, arrivalRate: 5 }]
+  loadtest:
+    thresholds:
+      "*": ["errorRate < 0.01", "throttledRequests == 0"]
+      getThing: ["rcuPerRequest <= 1"]
+scenarios:
+  - flow:
+      - get: { url: /things/1, name: getThing }
+`,
+      );
+      const output = join(dir, 'foreign.json');
+      const run = runCli(['run', path, '--url', url, '--output', output, '--state-dir', state]);
+      const { code } = await run.exited;
+      expect(code, run.stderr()).toBe(1);
+      const report = JSON.parse(await readFile(output, 'utf8'));
+      expect(report.patterns).toEqual([
+        expect.objectContaining({
+          id: 'getThing',
+          pattern: false,
+          requests: 10,
+          calls: null,
+          rcu: null,
+          rcuPerRequest: null,
+          throttleEvents: null,
+          retries: null,
+          costPerMillionUsd: null,
+        }),
+      ]);
+      expect(report.sources.dynamodb).toBeNull();
+      expect(report.notMeasured).toMatch(/no capacity gate in front of the app at http:\/\/127\.0\.0\.1:\d+/);
+      const failed = report.thresholds.filter((t: { passed: boolean }) => !t.passed);
+      expect(failed).toEqual([
+        expect.objectContaining({
+          pattern: '*',
+          metric: 'throttledRequests',
+          actual: null,
+          note: 'not measured',
+        }),
+        expect.objectContaining({
+          pattern: 'getThing',
+          metric: 'rcuPerRequest',
+          actual: null,
+          note: 'not measured',
+        }),
+      ]);
+      expect(run.stdout()).toMatch(/getThing \(not a pattern\) .* – +– +– +– +– +–$/m);
+      expect(run.stdout()).toMatch(/^–: DynamoDB side not measured: no capacity gate/m);
+      expect(run.stdout()).toMatch(/FAILED threshold getThing: rcuPerRequest <= 1 \(actual not measured\)/);
+      expect(run.stdout()).not.toMatch(/0\.000/);
+
+      const flags = runCli(['run', path, '--url', url, '--read-capacity', '5', '--state-dir', state]);
+      expect((await flags.exited).code).toBe(2);
+      expect(flags.stderr()).toMatch(
+        /--read-capacity: capacity is enforced by the capacity gate, and there is none here/,
+      );
+    } finally {
+      app.closeAllConnections();
+      await new Promise<void>((r) => app.close(() => r()));
+    }
   }, 60_000);
 });

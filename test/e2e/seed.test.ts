@@ -1,11 +1,11 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoClients, generateSeed } from '../../app/index.js';
 import { type DynamoDBLocal, startDynamoDBLocal } from '../../local/index.js';
-import { runCli } from '../helpers/cli.js';
+import { ROOT, runCli } from '../helpers/cli.js';
 
 let ddb: DynamoDBLocal;
 
@@ -34,7 +34,7 @@ async function countItems(tableName: string): Promise<Map<string, number>> {
 }
 
 describe('loadtest seed', () => {
-  it('writes 10,000+ items with BatchWriteItem, counts match exactly, and a re-run adds nothing', async () => {
+  it("runs the project's data command: 10,000+ items with BatchWriteItem, counts match exactly, and a re-run adds nothing", async () => {
     const args = [
       'seed',
       '--users',
@@ -45,17 +45,19 @@ describe('loadtest seed', () => {
       '3000',
       '--dynamodb-endpoint',
       ddb.endpoint,
-      '--table',
-      'seeded',
     ];
     const expected = generateSeed({ users: 800, products: 1500, orders: 3000, seed: 42 });
     expect(expected.items.length).toBeGreaterThanOrEqual(10_000);
     const first = runCli(args);
     expect((await first.exited).code, first.stderr()).toBe(0);
-    expect(first.stdout()).toContain(
-      `= ${expected.items.length} items in ${Math.ceil(expected.items.length / 25)} BatchWriteItem calls`,
+    // The toolkit created the project's table from its config, then the shop's data command filled it.
+    expect(first.stdout()).toMatch(/^tables created: shop$/m);
+    expect(first.stdout()).toMatch(
+      new RegExp(
+        `= ${expected.items.length} items into shop in [\\d.]+ s \\(${Math.ceil(expected.items.length / 25)} BatchWriteItem calls`,
+      ),
     );
-    const counts = await countItems('seeded');
+    const counts = await countItems('shop');
     const orderItems = expected.orders.reduce((s, o) => s + o.items.length, 0);
     expect(Object.fromEntries(counts)).toEqual({
       User: 800,
@@ -65,10 +67,11 @@ describe('loadtest seed', () => {
     });
     const again = runCli(args);
     expect((await again.exited).code).toBe(0);
-    expect(Object.fromEntries(await countItems('seeded'))).toEqual(Object.fromEntries(counts));
+    expect(again.stdout()).not.toMatch(/tables created/);
+    expect(Object.fromEntries(await countItems('shop'))).toEqual(Object.fromEntries(counts));
   }, 120_000);
 
-  it('writes a users CSV and refuses bad numbers', async () => {
+  it('writes a users CSV (emails only, with no app to issue tokens) and refuses bad parameters with exit 2', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'loadtest-seed-'));
     const csv = join(dir, 'users.csv');
     const run = runCli([
@@ -77,20 +80,57 @@ describe('loadtest seed', () => {
       '3',
       '--products',
       '2',
+      '--seed',
+      '7',
       '--dynamodb-endpoint',
       ddb.endpoint,
-      '--table',
-      'small',
       '--csv',
       csv,
+      '--state-dir',
+      dir,
     ]);
-    expect((await run.exited).code).toBe(0);
+    expect((await run.exited).code, run.stderr()).toBe(0);
     expect(await readFile(csv, 'utf8')).toBe(
       'email,token\nuser1@example.com,\nuser2@example.com,\nuser3@example.com,\n',
     );
-    expect(run.stderr()).toMatch(/emails only/);
+    expect(run.stdout()).toMatch(/emails only/);
+    // The fixtures the scenarios read went to the state folder.
+    const fixtures = JSON.parse(await readFile(join(dir, 'fixtures.json'), 'utf8'));
+    expect(fixtures.products).toHaveLength(2);
     const bad = runCli(['seed', '--users', '-1', '--dynamodb-endpoint', ddb.endpoint]);
     expect((await bad.exited).code).toBe(2);
-    expect(bad.stderr()).toMatch(/--users/);
-  });
+    expect(bad.stderr()).toMatch(/seed parameter users: /);
+    const none = runCli(['seed', '--state-dir', dir]);
+    expect((await none.exited).code).toBe(3);
+    expect(none.stderr()).toMatch(/start the stack with `loadtest up`, or pass --dynamodb-endpoint/);
+  }, 60_000);
+
+  it("loads a project's data.import files with its import mapping, and reports a rejected row", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'loadtest-seed-import-'));
+    await writeFile(
+      join(dir, 'users.jsonl'),
+      `${JSON.stringify({ email: 'ada@example.com', name: 'Ada' })}\n${JSON.stringify({ email: 'not-an-email' })}\n${JSON.stringify({ email: 'bob@example.com', name: 'Bob' })}\n`,
+    );
+    // .mts: an ES module wherever it is (a .ts config follows the nearest package.json's "type").
+    const config = join(dir, 'loadtest.config.mts');
+    await writeFile(
+      config,
+      `import { shopImport } from ${JSON.stringify(join(ROOT, 'app/data/import-map.ts'))};
+export default {
+  name: 'imports',
+  tables: [{ name: 'imported', partitionKey: 'PK', sortKey: 'SK' }],
+  import: { ...shopImport, entities: [...shopImport.entities], table: 'imported' },
+  data: { import: [{ file: './users.jsonl', entity: 'user' }] },
+};
+`,
+    );
+    const run = runCli(['seed', '--config', config, '--dynamodb-endpoint', ddb.endpoint, '--state-dir', dir]);
+    expect((await run.exited).code, run.stderr()).toBe(0);
+    expect(run.stdout()).toMatch(
+      /data: imported 2 items from .*users\.jsonl \(user\) in \d+ ms; 1 rows rejected, see .*import-0\.rejects\.jsonl/,
+    );
+    expect(Object.fromEntries(await countItems('imported'))).toEqual({ User: 2 });
+    expect(await readFile(join(dir, 'import-0.rejects.jsonl'), 'utf8')).toMatch(/"line":2/);
+  }, 60_000);
 });
+

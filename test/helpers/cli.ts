@@ -34,16 +34,15 @@ export function runCli(
   child.stderr?.on('data', (b: Buffer) => {
     err += b.toString();
   });
+  let done = false;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('exit', (code, signal) => {
+      // Set before the waiters run, so a waitFor still pending fails now instead of at its timeout.
+      done = true;
       resolve({ code, signal });
       for (const w of waiters) w();
     }),
   );
-  let done = false;
-  exited.then(() => {
-    done = true;
-  });
   return {
     child,
     stdout: () => out,

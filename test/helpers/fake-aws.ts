@@ -1,25 +1,44 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { EMF_COUNTERS, type EmfCounter, type MetricsSnapshot } from '../../app/index.js';
+import {
+  EMF_COUNTERS,
+  EMF_NAMESPACE,
+  type EmfCounter,
+  type MetricsSnapshot,
+} from '../../instrument/index.js';
 import type { GateSnapshot } from '../../local/index.js';
 
 /**
- * Stand-ins for the AWS control-plane calls `loadtest run --target aws` makes, on loopback, in the
- * wire formats of the real services (CloudFormation's Query/XML, Secrets Manager's and CloudWatch's
- * JSON). CloudWatch answers GetMetricData from the embedded stack's own numbers (the app's counters
- * and the capacity gate's CloudWatch-named metrics), so the AWS path can be compared with the local.
+ * Stand-ins for the AWS control-plane calls `loadtest run --target aws` makes (and the shop's data
+ * command: Secrets Manager), on loopback, in the wire formats of the real services (CloudFormation's
+ * Query/XML, Secrets Manager's and CloudWatch's JSON). CloudWatch answers GetMetricData from the
+ * embedded stack's own numbers (the app's per-pattern counters, as its EMF lines would carry them, and
+ * the capacity gate's CloudWatch-named metrics), so the AWS path can be compared with the local.
  */
 export interface FakeAwsOptions {
   readonly stackName: string;
   readonly outputs: Record<string, string>;
+  /** The SecretString of the secret the AuthSecretArn output names (any other SecretId: not found). */
   readonly secret: string;
+  /** The app's numbers, as its EMF lines would carry them (undefined: it publishes none). */
   readonly app: () => Promise<MetricsSnapshot | undefined>;
   readonly gate: () => GateSnapshot | undefined;
 }
 
+/** One metric query as CloudWatch received it. */
+export interface SeenQuery {
+  readonly namespace: string;
+  readonly metric: string;
+  readonly stat: string;
+  readonly dimensions: Readonly<Record<string, string>>;
+}
+
 export interface FakeAws {
   readonly endpoint: string;
+  /** Each call by action (`DescribeStacks <name>`, `GetSecretValue <id>`, `GetMetricData <n queries>`). */
   readonly calls: string[];
+  /** Every GetMetricData query received. */
+  readonly queries: SeenQuery[];
   close(): Promise<void>;
 }
 
@@ -52,8 +71,8 @@ interface Query {
 function answer(q: Query, app: MetricsSnapshot | undefined, gate: GateSnapshot | undefined): number[] {
   const m = q.MetricStat.Metric;
   const dims = Object.fromEntries(m.Dimensions.map((d) => [d.Name, d.Value]));
-  if (m.Namespace === 'DynamoLoadtest/App') {
-    const p = app?.patterns[dims.AccessPattern as keyof MetricsSnapshot['patterns']];
+  if (m.Namespace === EMF_NAMESPACE) {
+    const p = app?.patterns[dims.AccessPattern ?? ''];
     if (!p) return [];
     if (m.MetricName !== 'Latency') {
       const field = EMF_COUNTERS[m.MetricName as EmfCounter];
@@ -78,6 +97,7 @@ function answer(q: Query, app: MetricsSnapshot | undefined, gate: GateSnapshot |
 
 export async function startFakeAws(options: FakeAwsOptions): Promise<FakeAws> {
   const calls: string[] = [];
+  const queries: SeenQuery[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -85,16 +105,43 @@ export async function startFakeAws(options: FakeAwsOptions): Promise<FakeAws> {
       const body = Buffer.concat(chunks).toString('utf8');
       const target = String(req.headers['x-amz-target'] ?? '');
       if (target === 'secretsmanager.GetSecretValue') {
-        calls.push('GetSecretValue');
         const { SecretId } = JSON.parse(body) as { SecretId: string };
+        calls.push(`GetSecretValue ${SecretId}`);
+        if (SecretId !== options.outputs.AuthSecretArn) {
+          res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' });
+          return res.end(
+            JSON.stringify({
+              __type: 'ResourceNotFoundException',
+              message: "Secrets Manager can't find the specified secret.",
+            }),
+          );
+        }
         res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
         return res.end(
           JSON.stringify({ ARN: SecretId, Name: 'auth', SecretString: options.secret, VersionId: 'v1' }),
         );
       }
       if (target === 'GraniteServiceVersion20100801.GetMetricData') {
-        calls.push('GetMetricData');
         const { MetricDataQueries } = JSON.parse(body) as { MetricDataQueries: Query[] };
+        calls.push(`GetMetricData ${MetricDataQueries.length}`);
+        if (MetricDataQueries.length > 500) {
+          res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' });
+          return res.end(
+            JSON.stringify({
+              __type: 'InvalidParameterValueException',
+              message: 'The collection MetricDataQueries must not have a size greater than 500.',
+            }),
+          );
+        }
+        for (const q of MetricDataQueries) {
+          const m = q.MetricStat.Metric;
+          queries.push({
+            namespace: m.Namespace,
+            metric: m.MetricName,
+            stat: q.MetricStat.Stat,
+            dimensions: Object.fromEntries(m.Dimensions.map((d) => [d.Name, d.Value])),
+          });
+        }
         const app = await options.app();
         const gate = options.gate();
         res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
@@ -130,6 +177,7 @@ export async function startFakeAws(options: FakeAwsOptions): Promise<FakeAws> {
   return {
     endpoint: `http://127.0.0.1:${port}`,
     calls,
+    queries,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

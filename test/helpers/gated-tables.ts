@@ -38,7 +38,7 @@ export function gatedTables(prefix: string, clock: () => number) {
       tables += 1;
       const tableName = `${prefix}-${tables}`;
       await client().send(new CreateTableCommand(createTableInput(tableName)));
-      const gate = new CapacityGate({ upstream: ddb?.endpoint ?? '', tableName, capacity, clock });
+      const gate = new CapacityGate({ upstream: ddb?.endpoint ?? '', capacity, clock });
       return { gate, endpoint: await gate.listen(), tableName };
     },
   };

@@ -1,10 +1,81 @@
-import { type EmbeddedStack, startEmbeddedStack } from '../../local/index.js';
+import { randomBytes } from 'node:crypto';
+import {
+  createDynamoClients,
+  createShop,
+  DEFAULT_TABLE_NAME,
+  ensureTable,
+  LocalTokens,
+  type SeedResult,
+  type Shop,
+  seed,
+} from '../../app/index.js';
+import { CapacityGate, type DynamoDBLocal, type PatternRule, startDynamoDBLocal } from '../../local/index.js';
 
-/** A real embedded stack (DynamoDB Local + seeded app on 127.0.0.1) for one test file. */
+/**
+ * The shop in this process, for tests of the app itself: DynamoDB Local, the capacity gate in front
+ * of it (on-demand, so it never throttles unless a test says so), the shop table, a seeded catalogue
+ * and the app on 127.0.0.1. (The toolkit runs the shop as a process, from its project config; these
+ * tests look inside it: its metrics, its store, its tokens.)
+ */
+export interface ShopTestStack {
+  readonly appUrl: string;
+  readonly dynamodbEndpoint: string;
+  readonly endpoint: string;
+  readonly tableName: string;
+  readonly tokens: LocalTokens;
+  readonly shop: Shop;
+  readonly seeded: SeedResult | undefined;
+  readonly gate: CapacityGate;
+  /** A second gate between the first and DynamoDB that names calls by these rules alone. */
+  readonly ruleGate: CapacityGate | undefined;
+  stop(): Promise<void>;
+}
+
 export async function startTestStack(
-  seed: { products?: number; users?: number } | false = { products: 12, users: 4 },
-) {
-  return startEmbeddedStack({ port: 0, seed });
+  seedOptions: { products?: number; users?: number } | false = { products: 12, users: 4 },
+  options: { rules?: readonly PatternRule[] } = {},
+): Promise<ShopTestStack> {
+  const ddb: DynamoDBLocal = await startDynamoDBLocal();
+  // The first gate strips the tag header, so the second one sees the calls as an untagged client sends them.
+  const ruleGate = options.rules
+    ? new CapacityGate({ upstream: ddb.endpoint, capacity: { mode: 'on-demand' }, rules: options.rules })
+    : undefined;
+  const upstream = ruleGate ? await ruleGate.listen() : ddb.endpoint;
+  const gate = new CapacityGate({ upstream, capacity: { mode: 'on-demand' } });
+  const endpoint = await gate.listen();
+  const tableName = DEFAULT_TABLE_NAME;
+  const { raw, doc } = createDynamoClients({ endpoint });
+  try {
+    await ensureTable(raw, tableName);
+    const tokens = new LocalTokens(randomBytes(32));
+    const seeded = seedOptions === false ? undefined : await seed(doc, tableName, seedOptions);
+    const shop = createShop({ doc, tableName, verifier: tokens, devTokens: tokens, exposeMetrics: true });
+    const appUrl = await shop.app.listen({ host: '127.0.0.1', port: 0 });
+    return {
+      appUrl,
+      dynamodbEndpoint: ddb.endpoint,
+      endpoint,
+      tableName,
+      tokens,
+      shop,
+      seeded,
+      gate,
+      ruleGate,
+      async stop() {
+        await shop.close();
+        raw.destroy();
+        await gate.close();
+        await ruleGate?.close();
+        await ddb.stop();
+      },
+    };
+  } catch (err) {
+    raw.destroy();
+    await gate.close();
+    await ruleGate?.close();
+    await ddb.stop();
+    throw err;
+  }
 }
 
 export type Api = (
@@ -19,7 +90,7 @@ export type Api = (
 }>;
 
 /** A small fetch wrapper: JSON in, JSON (or text) out. */
-export function api(stack: EmbeddedStack): Api {
+export function api(stack: { appUrl: string }): Api {
   return async (method, path, options = {}) => {
     const headers: Record<string, string> = { ...options.headers };
     let body: string | undefined;

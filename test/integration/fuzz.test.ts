@@ -6,7 +6,7 @@ import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDynamoClients, LocalTokens } from '../../app/index.js';
 import { prng } from '../../app/seed.js';
-import type { EmbeddedStack } from '../../local/index.js';
+import type { ShopTestStack } from '../helpers/stack.js';
 import { type Api, api, newUser, startTestStack } from '../helpers/stack.js';
 
 /**
@@ -347,7 +347,7 @@ function jsonCase(
 // --- the test ------------------------------------------------------------------------------------
 
 describe('fuzz: bad input on every route', () => {
-  let stack: EmbeddedStack;
+  let stack: ShopTestStack;
   let ddbRaw: DynamoDBClient;
   let doc: DynamoDBDocumentClient;
   let call: Api;

@@ -52,6 +52,7 @@ describe('the import batch writer', () => {
     const sink = new DynamoSink({
       client,
       tableName,
+      key: { partitionKey: 'PK', sortKey: 'SK' },
       concurrency: 4,
       random: () => 1,
       sleep: async (ms) => {
@@ -79,6 +80,7 @@ describe('the import batch writer', () => {
     const sink = new DynamoSink({
       client,
       tableName,
+      key: { partitionKey: 'PK', sortKey: 'SK' },
       concurrency: 2,
       maxAttempts: 3,
       random: () => 1,

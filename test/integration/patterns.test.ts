@@ -1,10 +1,12 @@
 import { BatchGetCommand, DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDynamoClients, keys, type MetricsSnapshot, patternIds } from '../../app/index.js';
-import type { EmbeddedStack } from '../../local/index.js';
+import { createDynamoClients, keys, patternIds } from '../../app/index.js';
+import type { MetricsSnapshot } from '../../instrument/index.js';
+import { DEFAULT_PROJECT_FILE, loadProject, patternRules } from '../../runner/project/index.js';
+import type { ShopTestStack } from '../helpers/stack.js';
 import { type Api, api, newUser, startTestStack } from '../helpers/stack.js';
 
-let stack: EmbeddedStack;
+let stack: ShopTestStack;
 let call: Api;
 let doc: ReturnType<typeof createDynamoClients>['doc'];
 let adminToken: string;
@@ -29,7 +31,9 @@ async function metrics(): Promise<MetricsSnapshot> {
 }
 
 beforeAll(async () => {
-  stack = await startTestStack();
+  // The shop's own project config, loaded as the CLI loads it: its rules name untagged calls.
+  const project = await loadProject(DEFAULT_PROJECT_FILE);
+  stack = await startTestStack(undefined, { rules: patternRules(project) });
   call = api(stack);
   doc = createDynamoClients({ endpoint: stack.dynamodbEndpoint }).doc;
   adminToken = await newUser(call, 'admin@example.com', 'Admin');
@@ -326,6 +330,8 @@ describe('per-pattern metrics', () => {
 
   it('exercises every access pattern through HTTP and reports each under its id', async () => {
     await call('POST', '/__metrics/reset');
+    stack.gate.reset();
+    stack.ruleGate?.reset();
     const token = await newUser(call, 'all@example.com');
     const p = await createProduct({ title: 'Everything Bagel', category: 'food' });
     await call('GET', `/api/products/${p.id}`);
@@ -347,5 +353,18 @@ describe('per-pattern metrics', () => {
       expect(m.patterns[id]?.errors, id).toBe(0);
     }
     expect(m.patterns.checkout?.wcu).toBeGreaterThan(0);
+
+    // The gate names every call by the tag the app's instrumented client sends...
+    const tagged = stack.gate.snapshot().patterns;
+    expect(Object.keys(tagged).sort()).toEqual([...patternIds].sort());
+    for (const id of patternIds) expect(tagged[id]?.source, id).toBe('tag');
+    // ...and the shop's rules alone name the same calls the same way (a client that does not tag).
+    const byRule = stack.ruleGate?.snapshot().patterns ?? {};
+    expect(Object.keys(byRule).sort()).toEqual([...patternIds].sort());
+    for (const id of patternIds) {
+      expect(byRule[id]?.source, id).toBe('rule');
+      expect(byRule[id]?.count, id).toBe(tagged[id]?.count);
+      expect(byRule[id]?.wcu, id).toBe(tagged[id]?.wcu);
+    }
   });
 });

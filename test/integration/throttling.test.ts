@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoClients, createShop, LocalTokens, type Shop } from '../../app/index.js';
-import type { EmbeddedStack } from '../../local/index.js';
+import type { ShopTestStack } from '../helpers/stack.js';
 import { startTestStack } from '../helpers/stack.js';
 import { startThrottlingProxy, type ThrottlingProxy } from '../helpers/throttling-proxy.js';
 
-let stack: EmbeddedStack;
+let stack: ShopTestStack;
 let proxy: ThrottlingProxy;
 let shop: Shop;
 let url: string;

@@ -1,19 +1,28 @@
 import { readFileSync } from 'node:fs';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { CloudWatchClient, type GetMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
+import {
+  CloudWatchClient,
+  type GetMetricDataCommandInput,
+  type MetricDataQuery,
+} from '@aws-sdk/client-cloudwatch';
 import { type InvokeCommandInput, LambdaClient } from '@aws-sdk/client-lambda';
 import { DDSketch } from '@datadog/sketches-js';
 import { describe, expect, it } from 'vitest';
-import { encodeSketch, patternIds, tableDefinition } from '../../app/index.js';
+import { patternIds, SHOP_SERVICE, tableDefinition } from '../../app/index.js';
+import { EMF_NAMESPACE, encodeSketch } from '../../instrument/index.js';
 import {
   CloudWatchMetricsSource,
+  type CloudWatchSourceOptions,
   dashboardConsoleUrl,
   LambdaInvoker,
+  MAX_QUERIES_PER_REQUEST,
   planRun,
   readStackOutputs,
   StackNotReady,
 } from '../../runner/aws/index.js';
+import { deploymentDataEnvironment } from '../../runner/cli/aws-target.js';
 import type { RunnerEvent, RunnerResult } from '../../runner/engine/handler.js';
+import { OPERATIONS } from '../../runner/project/index.js';
 import { RecordedHttpHandler, type SeenRequest, TEST_CREDENTIALS } from '../helpers/recorded-aws.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/aws/${name}`, import.meta.url), 'utf8');
@@ -33,14 +42,24 @@ describe('stack outputs (CloudFormation DescribeStacks, recorded responses)', ()
     });
     const cfn = new CloudFormationClient({ region, credentials: TEST_CREDENTIALS, requestHandler: http });
     const outputs = await readStackOutputs(cfn, 'DynamoLoadtest');
-    expect(outputs).toEqual({
-      stackName: 'DynamoLoadtest',
+    const values = {
       tableName: 'DynamoLoadtest-Data-TableCD117FA1-1ABCDEF2345',
       appUrl: 'https://abcd1234ef.eu-west-1.awsapprunner.com',
-      authSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:AuthSecret3D2B1A-AbCdEf',
       runnerFunctionName: 'DynamoLoadtest-Runners-Runner9F2C3D4E-Xy12AbCd34Ef',
       dashboardName: 'DynamoLoadtest-shop',
       topicArn: 'arn:aws:sns:eu-west-1:123456789012:DynamoLoadtest-Events-OrderCompletedTopic-AbC123',
+    };
+    expect(outputs).toMatchObject({ stackName: 'DynamoLoadtest', ...values });
+    // Every output by key, for the project's data command (LOADTEST_OUTPUT_<KEY>); CDK's
+    // cross-stack exports are left out.
+    expect(outputs.outputs).toEqual({
+      TableName: values.tableName,
+      TableArn: expect.stringMatching(/^arn:aws:dynamodb:eu-west-1:123456789012:table\//),
+      AppUrl: values.appUrl,
+      AuthSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:AuthSecret3D2B1A-AbCdEf',
+      RunnerFunctionName: values.runnerFunctionName,
+      DashboardName: values.dashboardName,
+      TopicArn: values.topicArn,
     });
     // The wire requests: the Query protocol, one DescribeStacks per stack.
     expect(http.seen.map((r) => form(r).get('StackName')).sort()).toEqual(
@@ -93,6 +112,39 @@ describe('stack outputs (CloudFormation DescribeStacks, recorded responses)', ()
     expect(dashboardConsoleUrl('eu-west-1', 'DynamoLoadtest-shop')).toBe(
       'https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#dashboards/dashboard/DynamoLoadtest-shop',
     );
+  });
+});
+
+describe("the project's data command against a deployment", () => {
+  it('gets the stack, every output as LOADTEST_OUTPUT_<KEY>, the fixtures file and its parameters', () => {
+    const env = deploymentDataEnvironment(
+      {
+        stackName: 'DynamoLoadtest',
+        tableName: 'T-1',
+        appUrl: 'https://abc.awsapprunner.com',
+        runnerFunctionName: 'R',
+        dashboardName: 'D',
+        topicArn: undefined,
+        outputs: { TableName: 'T-1', AppUrl: 'https://abc.awsapprunner.com/', AuthSecretArn: 'arn:s' },
+      },
+      'eu-west-1',
+      '/tmp/x/fixtures.json',
+      { users: 5 },
+    );
+    expect(env).toEqual({
+      AWS_REGION: 'eu-west-1',
+      AWS_DEFAULT_REGION: 'eu-west-1',
+      LOADTEST_TARGET: 'aws',
+      LOADTEST_STACK: 'DynamoLoadtest',
+      LOADTEST_OUTPUT_TABLENAME: 'T-1',
+      LOADTEST_OUTPUT_APPURL: 'https://abc.awsapprunner.com/',
+      LOADTEST_OUTPUT_AUTHSECRETARN: 'arn:s',
+      LOADTEST_APP_URL: 'https://abc.awsapprunner.com',
+      LOADTEST_FIXTURES: '/tmp/x/fixtures.json',
+      LOADTEST_SEED: '{"users":5}',
+    });
+    // It talks to AWS itself: no endpoint of ours is put in its way.
+    expect(Object.keys(env).filter((k) => k.startsWith('AWS_ENDPOINT_URL'))).toEqual([]);
   });
 });
 
@@ -204,16 +256,65 @@ describe('Lambda invoker (Invoke, recorded responses)', () => {
 
 describe('CloudWatch read-back (GetMetricData, recorded responses)', () => {
   const run = { start: new Date('2026-11-23T10:00:20Z'), end: new Date('2026-11-23T10:02:05Z') };
+  const GSIS = tableDefinition.indexes.map((i) => i.name);
+  // What `loadtest run --target aws` passes for the shop: everything from its project, nothing from app/.
+  const shop: CloudWatchSourceOptions = {
+    tables: [{ name: 'shop-table', indexes: GSIS }],
+    patterns: patternIds,
+    service: SHOP_SERVICE,
+  };
+  type Dims = Record<string, string>;
+  const dimsOf = (q: MetricDataQuery): Dims =>
+    Object.fromEntries((q.MetricStat?.Metric?.Dimensions ?? []).map((d) => [d.Name ?? '', d.Value ?? '']));
+  const finder =
+    (queries: readonly MetricDataQuery[]) =>
+    (ns: string, metric: string, dims: Dims, stat = 'Sum') => {
+      const found = queries.find((q) => {
+        const d = dimsOf(q);
+        return (
+          q.MetricStat?.Metric?.Namespace === ns &&
+          q.MetricStat.Metric.MetricName === metric &&
+          q.MetricStat.Stat === stat &&
+          Object.keys(d).length === Object.keys(dims).length &&
+          Object.entries(dims).every(([k, v]) => d[k] === v)
+        );
+      })?.Id;
+      if (!found) throw new Error(`no query for ${ns} ${metric} ${JSON.stringify(dims)} ${stat}`);
+      return found;
+    };
+  /** GetMetricData's answer (JSON protocol) for the queries of one request, from values by query id. */
+  const page = (
+    queries: readonly MetricDataQuery[],
+    values: Record<string, number[]>,
+    NextToken?: string,
+  ) => ({
+    MetricDataResults: queries.map((q) => ({
+      Id: q.Id,
+      Label: q.MetricStat?.Metric?.MetricName,
+      Timestamps: (values[q.Id ?? ''] ?? []).map(() => 1_795_428_000),
+      Values: values[q.Id ?? ''] ?? [],
+      StatusCode: 'Complete',
+    })),
+    ...(NextToken ? { NextToken } : {}),
+    Messages: [],
+  });
+  const json = (body: unknown) => ({
+    status: 200,
+    headers: { 'content-type': 'application/x-amz-json-1.0' },
+    body: JSON.stringify(body),
+  });
+  const client = (http: RecordedHttpHandler) =>
+    new CloudWatchClient({ region, credentials: TEST_CREDENTIALS, requestHandler: http });
 
   it('asks for the whole run as one period on minute boundaries, within GetMetricData limits', () => {
-    const source = new CloudWatchMetricsSource(new CloudWatchClient({ region }), { tableName: 'shop-table' });
+    const source = new CloudWatchMetricsSource(new CloudWatchClient({ region }), shop);
     const requests: GetMetricDataCommandInput[] = source.requests(run);
     expect(requests).toHaveLength(1);
     const [r] = requests;
     expect(r?.StartTime).toEqual(new Date('2026-11-23T10:00:00Z'));
     expect(r?.EndTime).toEqual(new Date('2026-11-23T10:03:00Z'));
     const queries = r?.MetricDataQueries ?? [];
-    expect(queries.length).toBeLessThanOrEqual(500);
+    expect(queries.length).toBeLessThanOrEqual(MAX_QUERIES_PER_REQUEST);
     expect(new Set(queries.map((q) => q.Id)).size).toBe(queries.length);
     for (const q of queries) {
       expect(q.Id).toMatch(/^[a-z][a-zA-Z0-9_]*$/);
@@ -222,87 +323,175 @@ describe('CloudWatch read-back (GetMetricData, recorded responses)', () => {
     // The app's last EMF flush (every 10 s) after a run that ends late in a minute is still inside.
     const late = CloudWatchMetricsSource.window({ start: run.start, end: new Date('2026-11-23T10:02:50Z') });
     expect(late.end).toEqual(new Date('2026-11-23T10:04:00Z'));
-    const app = queries.filter((q) => q.MetricStat?.Metric?.Namespace === 'DynamoLoadtest/App');
-    expect(new Set(app.map((q) => q.MetricStat?.Metric?.Dimensions?.[1]?.Value))).toEqual(
-      new Set(patternIds),
+    // The app's metrics: the project's patterns, under its name as the EMF Service.
+    const app = queries.filter((q) => q.MetricStat?.Metric?.Namespace === EMF_NAMESPACE);
+    expect(new Set(app.map((q) => dimsOf(q).AccessPattern))).toEqual(new Set(patternIds));
+    expect(new Set(app.map((q) => dimsOf(q).Service))).toEqual(new Set(['shop']));
+    const gsis = queries.filter((q) => dimsOf(q).GlobalSecondaryIndexName !== undefined);
+    expect(new Set(gsis.map((q) => dimsOf(q).GlobalSecondaryIndexName))).toEqual(new Set(GSIS));
+    const ops = queries.filter((q) => dimsOf(q).Operation !== undefined);
+    expect(new Set(ops.map((q) => dimsOf(q).Operation))).toEqual(new Set(OPERATIONS));
+  });
+
+  it('queries every table of the project and its GSIs, and files what comes back under each', async () => {
+    const options: CloudWatchSourceOptions = {
+      tables: [
+        { name: 'orders', indexes: ['byCustomer', 'byStatus'] },
+        { name: 'customers', indexes: [] },
+      ],
+      patterns: ['placeOrder', 'getCustomer'],
+      service: 'orders-app',
+      namespace: 'Orders/App',
+    };
+    const source = new CloudWatchMetricsSource(new CloudWatchClient({ region }), options);
+    const queries = source.requests(run).flatMap((r) => r.MetricDataQueries ?? []);
+    const targetsOf = (metric: string) =>
+      queries
+        .filter((q) => q.MetricStat?.Metric?.MetricName === metric)
+        .map((q) => `${dimsOf(q).TableName}/${dimsOf(q).GlobalSecondaryIndexName ?? '-'}`)
+        .sort();
+    expect(targetsOf('ConsumedReadCapacityUnits')).toEqual([
+      'customers/-',
+      'orders/-',
+      'orders/byCustomer',
+      'orders/byStatus',
+    ]);
+    // Operations are per table, never per index.
+    const opTables = queries.filter(
+      (q) => dimsOf(q).Operation === 'Query' && q.MetricStat?.Stat === 'SampleCount',
     );
-    const gsis = queries.filter((q) =>
-      q.MetricStat?.Metric?.Dimensions?.some((d) => d.Name === 'GlobalSecondaryIndexName'),
-    );
-    expect(new Set(gsis.map((q) => q.MetricStat?.Metric?.Dimensions?.[1]?.Value))).toEqual(
-      new Set(tableDefinition.indexes.map((i) => i.name)),
-    );
+    expect(opTables.map((q) => dimsOf(q).TableName).sort()).toEqual(['customers', 'orders']);
+    expect(
+      new Set(
+        queries.filter((q) => q.MetricStat?.Metric?.Namespace === 'Orders/App').map((q) => dimsOf(q).Service),
+      ),
+    ).toEqual(new Set(['orders-app']));
+
+    const find = finder(queries);
+    const values: Record<string, number[]> = {
+      [find('Orders/App', 'Requests', { Service: 'orders-app', AccessPattern: 'getCustomer' })]: [10],
+      [find('Orders/App', 'ConsumedRCU', { Service: 'orders-app', AccessPattern: 'getCustomer' })]: [5],
+      [find('AWS/DynamoDB', 'ConsumedWriteCapacityUnits', { TableName: 'orders' })]: [70],
+      [find('AWS/DynamoDB', 'ConsumedWriteCapacityUnits', {
+        TableName: 'orders',
+        GlobalSecondaryIndexName: 'byStatus',
+      })]: [30],
+      [find('AWS/DynamoDB', 'WriteThrottleEvents', {
+        TableName: 'orders',
+        GlobalSecondaryIndexName: 'byStatus',
+      })]: [2],
+      [find('AWS/DynamoDB', 'WriteProvisionedThroughputThrottleEvents', {
+        TableName: 'orders',
+        GlobalSecondaryIndexName: 'byStatus',
+      })]: [2],
+      [find('AWS/DynamoDB', 'ConsumedReadCapacityUnits', { TableName: 'customers' })]: [5],
+      [find('AWS/DynamoDB', 'ThrottledRequests', { TableName: 'orders', Operation: 'TransactWriteItems' })]: [
+        1,
+      ],
+    };
+    const http = new RecordedHttpHandler((req) => {
+      const sent = JSON.parse(req.body) as { MetricDataQueries: MetricDataQuery[] };
+      return json(page(sent.MetricDataQueries, values));
+    });
+    const view = await new CloudWatchMetricsSource(client(http), options).read(run);
+    expect(view.patterns?.patterns).toEqual({
+      getCustomer: expect.objectContaining({ count: 10, rcu: 5, wcu: 0, errors: 0 }),
+    });
+    const row = (table: string, index: string | null) =>
+      view.dynamodb?.tables.find((t) => t.table === table && t.index === index);
+    expect(view.dynamodb?.tables).toHaveLength(4);
+    expect(row('orders', null)).toMatchObject({ consumedWcu: 70, writeThrottleEvents: 0, provisioned: null });
+    expect(row('orders', 'byStatus')).toEqual({
+      table: 'orders',
+      index: 'byStatus',
+      consumedRcu: 0,
+      consumedWcu: 30,
+      readThrottleEvents: 0,
+      writeThrottleEvents: 2,
+      throttleReasons: { IndexWriteProvisionedThroughputExceeded: 2 },
+      provisioned: null,
+    });
+    expect(row('customers', null)).toMatchObject({ consumedRcu: 5 });
+    expect(view.dynamodb?.metrics).toContainEqual({
+      name: 'ThrottledRequests',
+      dimensions: { TableName: 'orders', Operation: 'TransactWriteItems' },
+      sum: 1,
+      count: 1,
+    });
+  });
+
+  it('splits a large project into requests of at most 500 queries and reads them all', async () => {
+    const options: CloudWatchSourceOptions = {
+      tables: [
+        { name: 'a', indexes: ['g1', 'g2', 'g3'] },
+        { name: 'b', indexes: ['g1'] },
+      ],
+      patterns: Array.from({ length: 60 }, (_, i) => `pattern${i}`),
+      service: 'big',
+    };
+    const source = new CloudWatchMetricsSource(new CloudWatchClient({ region }), options);
+    const requests: GetMetricDataCommandInput[] = source.requests(run);
+    expect(requests.length).toBeGreaterThan(1);
+    const all = requests.flatMap((r) => r.MetricDataQueries ?? []);
+    for (const r of requests)
+      expect(r.MetricDataQueries?.length).toBeLessThanOrEqual(MAX_QUERIES_PER_REQUEST);
+    expect(new Set(all.map((q) => q.Id)).size).toBe(all.length);
+
+    const find = finder(all);
+    // One figure in the first request's queries and one in the last's.
+    const values: Record<string, number[]> = {
+      [find(EMF_NAMESPACE, 'Requests', { Service: 'big', AccessPattern: 'pattern0' })]: [4],
+      [find('AWS/DynamoDB', 'ConsumedReadCapacityUnits', { TableName: 'b', GlobalSecondaryIndexName: 'g1' })]:
+        [9],
+    };
+    const http = new RecordedHttpHandler((req) => {
+      const sent = JSON.parse(req.body) as { MetricDataQueries: MetricDataQuery[] };
+      return json(page(sent.MetricDataQueries, values));
+    });
+    const view = await new CloudWatchMetricsSource(client(http), options).read(run);
+    expect(http.seen).toHaveLength(requests.length);
+    for (const seen of http.seen) {
+      expect(
+        (JSON.parse(seen.body) as { MetricDataQueries: unknown[] }).MetricDataQueries.length,
+      ).toBeLessThanOrEqual(MAX_QUERIES_PER_REQUEST);
+    }
+    expect(view.patterns?.patterns.pattern0?.count).toBe(4);
+    expect(view.dynamodb?.tables.find((t) => t.table === 'b' && t.index === 'g1')?.consumedRcu).toBe(9);
   });
 
   it('fills the report shapes from the recorded response', async () => {
-    const probe = new CloudWatchMetricsSource(new CloudWatchClient({ region }), { tableName: 'shop-table' });
+    const probe = new CloudWatchMetricsSource(new CloudWatchClient({ region }), shop);
     const queries = probe.requests(run)[0]?.MetricDataQueries ?? [];
-    const find = (ns: string, metric: string, dims: Record<string, string>, stat = 'Sum') =>
-      queries.find(
-        (q) =>
-          q.MetricStat?.Metric?.Namespace === ns &&
-          q.MetricStat.Metric.MetricName === metric &&
-          q.MetricStat.Stat === stat &&
-          (q.MetricStat.Metric.Dimensions ?? []).length === Object.keys(dims).length &&
-          (q.MetricStat.Metric.Dimensions ?? []).every((d) => dims[d.Name ?? ''] === d.Value),
-      )?.Id;
+    const find = finder(queries);
     const app = (metric: string, stat = 'Sum') =>
-      find('DynamoLoadtest/App', metric, { Service: 'shop', AccessPattern: 'getProduct' }, stat);
+      find(EMF_NAMESPACE, metric, { Service: 'shop', AccessPattern: 'getProduct' }, stat);
     const values: Record<string, number[]> = {
-      [app('Requests') ?? '']: [1200, 1800],
-      [app('Errors') ?? '']: [3],
-      [app('ThrottleEvents') ?? '']: [40],
-      [app('ConsumedRCU') ?? '']: [1500],
-      [app('Latency', 'p99') ?? '']: [41.5],
-      [app('Latency', 'p50') ?? '']: [6.25],
-      [find('AWS/DynamoDB', 'ConsumedReadCapacityUnits', { TableName: 'shop-table' }) ?? '']: [1500],
-      [find('AWS/DynamoDB', 'ReadThrottleEvents', { TableName: 'shop-table' }) ?? '']: [40],
-      [find('AWS/DynamoDB', 'ReadKeyRangeThroughputThrottleEvents', { TableName: 'shop-table' }) ?? '']: [40],
+      [app('Requests')]: [1200, 1800],
+      [app('Errors')]: [3],
+      [app('ThrottleEvents')]: [40],
+      [app('ConsumedRCU')]: [1500],
+      [app('Latency', 'p99')]: [41.5],
+      [app('Latency', 'p50')]: [6.25],
+      [find('AWS/DynamoDB', 'ConsumedReadCapacityUnits', { TableName: 'shop-table' })]: [1500],
+      [find('AWS/DynamoDB', 'ReadThrottleEvents', { TableName: 'shop-table' })]: [40],
+      [find('AWS/DynamoDB', 'ReadKeyRangeThroughputThrottleEvents', { TableName: 'shop-table' })]: [40],
       [find(
         'AWS/DynamoDB',
         'SuccessfulRequestLatency',
         { TableName: 'shop-table', Operation: 'GetItem' },
         'SampleCount',
-      ) ?? '']: [2960],
+      )]: [2960],
       [find(
         'AWS/DynamoDB',
         'SuccessfulRequestLatency',
         { TableName: 'shop-table', Operation: 'GetItem' },
         'Average',
-      ) ?? '']: [3.5],
+      )]: [3.5],
     };
-    expect(Object.keys(values)).not.toContain('');
     // A recorded page, then a second page: the reader follows NextToken.
-    const pages = [
-      {
-        MetricDataResults: queries.slice(0, 100).map((q) => ({
-          Id: q.Id,
-          Label: q.MetricStat?.Metric?.MetricName,
-          Timestamps: (values[q.Id ?? ''] ?? []).map(() => 1_795_428_000),
-          Values: values[q.Id ?? ''] ?? [],
-          StatusCode: 'Complete',
-        })),
-        NextToken: 'page-2',
-        Messages: [],
-      },
-      {
-        MetricDataResults: queries.slice(100).map((q) => ({
-          Id: q.Id,
-          Label: q.MetricStat?.Metric?.MetricName,
-          Timestamps: (values[q.Id ?? ''] ?? []).map(() => 1_795_428_000),
-          Values: values[q.Id ?? ''] ?? [],
-          StatusCode: 'Complete',
-        })),
-        Messages: [],
-      },
-    ];
-    const http = new RecordedHttpHandler((req) => ({
-      status: 200,
-      headers: { 'content-type': 'application/x-amz-json-1.0' },
-      body: JSON.stringify(JSON.parse(req.body).NextToken ? pages[1] : pages[0]),
-    }));
-    const cw = new CloudWatchClient({ region, credentials: TEST_CREDENTIALS, requestHandler: http });
-    const view = await new CloudWatchMetricsSource(cw, { tableName: 'shop-table' }).read(run);
+    const pages = [page(queries.slice(0, 100), values, 'page-2'), page(queries.slice(100), values)];
+    const http = new RecordedHttpHandler((req) => json(JSON.parse(req.body).NextToken ? pages[1] : pages[0]));
+    const view = await new CloudWatchMetricsSource(client(http), shop).read(run);
 
     expect(http.seen).toHaveLength(2);
     expect(http.seen[0]?.headers['x-amz-target']).toBe('GraniteServiceVersion20100801.GetMetricData');
@@ -314,7 +503,8 @@ describe('CloudWatch read-back (GetMetricData, recorded responses)', () => {
     expect(sent.StartTime).toBe(Date.parse('2026-11-23T10:00:00Z') / 1000);
     expect(JSON.parse(http.seen[1]?.body ?? '{}').NextToken).toBe('page-2');
 
-    expect(view.app?.patterns.getProduct).toMatchObject({
+    expect(view.patterns).toMatchObject({ since: run.start.toISOString(), at: run.end.toISOString() });
+    expect(view.patterns?.patterns.getProduct).toMatchObject({
       count: 3000,
       errors: 3,
       throttleEvents: 40,
@@ -322,14 +512,17 @@ describe('CloudWatch read-back (GetMetricData, recorded responses)', () => {
       latencyMs: { p50: 6.25, p99: 41.5 },
     });
     // Patterns with no requests in the window are left out, as locally.
-    expect(Object.keys(view.app?.patterns ?? {})).toEqual(['getProduct']);
+    expect(Object.keys(view.patterns?.patterns ?? {})).toEqual(['getProduct']);
     const table = view.dynamodb?.tables.find((t) => t.index === null);
     expect(table).toMatchObject({
       table: 'shop-table',
       consumedRcu: 1500,
       readThrottleEvents: 40,
       throttleReasons: { TableReadKeyRangeThroughputExceeded: 40 },
+      provisioned: null,
     });
+    expect(view.dynamodb?.tables.map((t) => t.index)).toEqual([null, ...GSIS]);
+    expect(view.dynamodb?.hotKeys).toEqual([]);
     expect(view.dynamodb?.metrics).toContainEqual({
       name: 'SuccessfulRequestLatency',
       dimensions: { TableName: 'shop-table', Operation: 'GetItem' },
@@ -337,6 +530,18 @@ describe('CloudWatch read-back (GetMetricData, recorded responses)', () => {
       count: 2960,
       max: 0,
     });
+  });
+
+  it('says the per-pattern side was not measured when CloudWatch holds none of the app metrics', async () => {
+    const probe = new CloudWatchMetricsSource(new CloudWatchClient({ region }), shop);
+    const queries = probe.requests(run)[0]?.MetricDataQueries ?? [];
+    const find = finder(queries);
+    const values = { [find('AWS/DynamoDB', 'ConsumedReadCapacityUnits', { TableName: 'shop-table' })]: [12] };
+    const http = new RecordedHttpHandler(() => json(page(queries, values)));
+    const view = await new CloudWatchMetricsSource(client(http), shop).read(run);
+    // An app that publishes no EMF (or CloudWatch not there yet): unknown, not zero requests.
+    expect(view.patterns).toBeUndefined();
+    expect(view.dynamodb?.tables.find((t) => t.index === null)?.consumedRcu).toBe(12);
   });
 });
 

@@ -4,9 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { PatternMetrics } from '../../app/index.js';
+import { CapacityGate } from '../../local/index.js';
 import { liveData, StackWatcher, startDashboardServer } from '../../runner/cli/commands/dashboard.js';
 import { main } from '../../runner/cli/main.js';
+import type { StackFile } from '../../runner/cli/stack-file.js';
 import type { LiveFile } from '../../runner/report/timeline.js';
 import { type FakeAws, startFakeAws } from '../helpers/fake-aws.js';
 
@@ -139,53 +140,88 @@ describe('loadtest dashboard (local)', () => {
     expect((await liveData(state, watcher)).status).toBe('finished smoke (report: r.json)');
   });
 
-  it("watches loadtest up's app through /__metrics when no run is writing", async () => {
-    const metrics = new PatternMetrics();
-    const app = createServer((_req, res) => res.end(JSON.stringify(metrics.snapshot())));
-    await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
-    const appUrl = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
+  it("watches loadtest up through its gate's admin endpoint when no run is writing", async () => {
+    // A DynamoDB stand-in behind a real gate: GetItem costs 0.5 RCU; the table is `shop` (key PK).
+    const dynamo = createServer((req, res) => {
+      const op = String(req.headers['x-amz-target'] ?? '')
+        .split('.')
+        .pop();
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
+      if (op === 'DescribeTable')
+        res.end(
+          JSON.stringify({
+            Table: { TableName: 'shop', KeySchema: [{ AttributeName: 'PK', KeyType: 'HASH' }] },
+          }),
+        );
+      else
+        res.end(
+          JSON.stringify({
+            Item: { PK: { S: 'P#1' } },
+            ConsumedCapacity: { TableName: 'shop', CapacityUnits: 0.5 },
+          }),
+        );
+    });
+    await new Promise<void>((r) => dynamo.listen(0, '127.0.0.1', r));
+    const gate = new CapacityGate({
+      upstream: `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`,
+      capacity: { mode: 'on-demand' },
+      rules: [{ id: 'getProduct', table: 'shop', operations: ['GetItem'] }],
+    });
+    const endpoint = await gate.listen();
+    const gateAdminUrl = await gate.listenAdmin();
+    const getItem = () =>
+      fetch(endpoint, {
+        method: 'POST',
+        headers: {
+          'x-amz-target': 'DynamoDB_20120810.GetItem',
+          'content-type': 'application/x-amz-json-1.0',
+        },
+        body: JSON.stringify({ TableName: 'shop', Key: { PK: { S: 'P#1' } } }),
+      }).then((r) => r.text());
     const state = join(dir, 'state-up');
     await mkdir(state, { recursive: true });
-    await writeFile(
-      join(state, 'stack.json'),
-      JSON.stringify({ appUrl, dynamodbEndpoint: 'http://127.0.0.1:1', tableName: 'shop', pid: process.pid }),
-    );
+    const stack: StackFile = {
+      version: 2,
+      project: '/x/loadtest.config.yml',
+      name: 'x',
+      region: 'us-east-1',
+      appUrl: null,
+      endpoint,
+      dynamodbEndpoint: 'http://127.0.0.1:1',
+      gateAdminUrl,
+      tables: ['shop'],
+      fixtures: null,
+      pid: process.pid,
+      dynamodbPid: null,
+      appPid: null,
+      startedAt: new Date().toISOString(),
+    };
+    await writeFile(join(state, 'stack.json'), JSON.stringify(stack));
     const watcher = new StackWatcher();
     try {
-      metrics.record({
-        pattern: 'getProduct',
-        latencyMs: 3,
-        ok: true,
-        throttleEvents: 0,
-        throttled: false,
-        retries: 0,
-        capacity: [],
-      });
+      await getItem();
       expect(await liveData(state, watcher)).toMatchObject({ source: 'stack', running: true });
-      // The first /__metrics read (one operation, from before) is the starting line, not a point.
+      // The first snapshot (one call, from before) is the starting line, not a point.
       await new Promise((r) => setTimeout(r, 300));
-      for (let i = 0; i < 12; i += 1) {
-        metrics.record({
-          pattern: 'getProduct',
-          latencyMs: 3,
-          ok: true,
-          throttleEvents: 0,
-          throttled: false,
-          retries: 0,
-          capacity: [{ target: 'table', rcu: 0.5, wcu: 0 }],
-        });
-      }
+      for (let i = 0; i < 12; i += 1) await getItem();
       await new Promise((r) => setTimeout(r, 2300));
       const data = await liveData(state, watcher);
+      expect(data.status).toMatch(/watching loadtest up \(project x\) through its capacity gate/);
       const requests = data.rows[0]?.charts.find((c) => c.id === 'header-requests');
-      // The app's own count stands in for requests: 12 operations in the second interval.
+      // The gate's count of calls stands in for requests: 12 calls in the second interval.
       expect(requests?.data[1]).toHaveLength(1);
       expect(requests?.data[1]?.[0]).toBeGreaterThan(12 / 2.5);
       expect(requests?.data[1]?.[0]).toBeLessThan(12 / 1.5);
       expect(data.rows.map((r) => r.id)).toEqual(['header', 'getProduct']);
+      // The table's charts come from the gate too.
+      const capacity = data.rows[0]?.charts.find((c) => c.id === 'header-capacity-shop');
+      expect(capacity?.data[1]?.[0]).toBeCloseTo(6 / 2, 0);
     } finally {
       watcher.stop();
-      await new Promise<void>((r) => app.close(() => r()));
+      await gate.close();
+      dynamo.closeAllConnections();
+      await new Promise<void>((r) => dynamo.close(() => r()));
     }
   });
 

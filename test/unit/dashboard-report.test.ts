@@ -1,15 +1,15 @@
 import { DDSketch } from '@datadog/sketches-js';
 import { describe, expect, it } from 'vitest';
+import { patternIds } from '../../app/index.js';
+import { dashboardDefinition, localCharts } from '../../dashboards/index.js';
 import {
   encodeSketch,
   type MetricsSnapshot,
   type PatternSnapshot,
-  patternIds,
   SKETCH_RELATIVE_ACCURACY,
-} from '../../app/index.js';
-import { dashboardDefinition, localCharts } from '../../dashboards/index.js';
-import type { GateSnapshot } from '../../local/index.js';
+} from '../../instrument/index.js';
 import type { ClientResult } from '../../runner/engine/client-stats.js';
+import type { DynamoView } from '../../runner/metrics/index.js';
 import { renderHtml } from '../../runner/report/html.js';
 import { intervalQuantiles, type TimelinePoint, TimelineRecorder } from '../../runner/report/timeline.js';
 import type { Report } from '../../runner/report/types.js';
@@ -62,7 +62,8 @@ function server(patterns: Record<string, Partial<PatternSnapshot> & { values?: n
   };
 }
 
-const gate = (rcu: number, readThrottles: number): GateSnapshot => ({
+/** The gate's view: provisioned 50/20 on the table, 10/5 on its GSI. */
+const gate = (rcu: number, readThrottles: number): DynamoView => ({
   tables: [
     {
       table: 'shop',
@@ -72,6 +73,7 @@ const gate = (rcu: number, readThrottles: number): GateSnapshot => ({
       readThrottleEvents: readThrottles,
       writeThrottleEvents: 0,
       throttleReasons: {},
+      provisioned: { read: 50, write: 20 },
     },
     {
       table: 'shop',
@@ -81,6 +83,7 @@ const gate = (rcu: number, readThrottles: number): GateSnapshot => ({
       readThrottleEvents: 0,
       writeThrottleEvents: 0,
       throttleReasons: {},
+      provisioned: { read: 10, write: 5 },
     },
   ],
   hotKeys: [],
@@ -98,16 +101,9 @@ describe('the run timeline', () => {
     expect(intervalQuantiles(encodeSketch(sketchOf(fast)), encodeSketch(sketchOf(fast)))).toBeUndefined();
   });
 
-  it('records counts per interval from cumulative client, app and gate counters, and provisioned capacity', () => {
+  it('records counts per interval from cumulative client and gate counters, and provisioned capacity', () => {
     let now = 1_000_000;
-    const rec = new TimelineRecorder({
-      clock: () => now,
-      capacity: {
-        mode: 'provisioned',
-        table: { read: 50, write: 20 },
-        indexes: { GSI1: { read: 10, write: 5 } },
-      },
-    });
+    const rec = new TimelineRecorder({ clock: () => now });
     now += 2000;
     rec.client(client({ getProduct: { requests: 10, errors: 1, values: range(10, () => 5) } }));
     rec.sample({
@@ -144,7 +140,7 @@ describe('the run timeline', () => {
     });
     expect(b?.patterns.getProduct?.latencyMs?.p50).toBeCloseTo(50, -0.5);
     expect(b?.patterns.getProduct?.serverLatencyMs?.p99).toBeCloseTo(40, -0.5);
-    expect(b?.targets?.table).toEqual({
+    expect(b?.targets?.shop).toEqual({
       rcu: 10,
       wcu: 0,
       readThrottleEvents: 3,
@@ -152,10 +148,10 @@ describe('the run timeline', () => {
       provisionedRcu: 50,
       provisionedWcu: 20,
     });
-    expect(b?.targets?.GSI1).toMatchObject({ rcu: 5, provisionedRcu: 10, provisionedWcu: 5 });
+    expect(b?.targets?.['shop/GSI1']).toMatchObject({ rcu: 5, provisionedRcu: 10, provisionedWcu: 5 });
   });
 
-  it("counts from zero again when the app's counters were reset, and uses the app's counts with no client in view", () => {
+  it("counts from zero again when the gate's counters were reset, and uses its counts with no client in view", () => {
     let now = 0;
     const rec = new TimelineRecorder({ clock: () => now });
     now = 2000;
@@ -222,7 +218,41 @@ describe('the local charts', () => {
     expect(chart('getProduct-errorRate')?.data[1]).toEqual([0, 0.067, 0.033]);
     expect(chart('getProduct-capacityPerRequest')?.data[1]).toEqual([0.5, 0.5, 0.5]);
     // No gate in this timeline: the capacity charts have nothing to draw and are left out.
-    expect(chart('header-capacity-table')).toBeUndefined();
+    expect(chart('header-capacity-shop')).toBeUndefined();
+  });
+
+  it('draws a header chart per table and GSI of the project, and a pattern the gate named with the declared ones', () => {
+    const withTargets = points.map((p) => ({
+      ...p,
+      patterns: {
+        ...p.patterns,
+        'Query orders customerId = ?': { requests: 0, errors: 0, serverRequests: 4, rcu: 2 },
+      },
+      targets: {
+        orders: { rcu: 2, wcu: 0, readThrottleEvents: 0, writeThrottleEvents: 0 },
+        'orders/byProduct': { rcu: 1, wcu: 0, readThrottleEvents: 0, writeThrottleEvents: 0 },
+      },
+    }));
+    const def = dashboardDefinition({
+      tables: [{ name: 'orders', indexes: ['byProduct'] }],
+      patterns: [{ id: 'getProduct', description: 'one product' }],
+      rows: ['getProduct', 'Query orders customerId = ?'],
+    });
+    expect(def.rows.map((r) => r.subtitle)).toEqual([
+      'one product',
+      'not a declared pattern: a request name, or a pattern the capacity gate named',
+    ]);
+    // Only the declared pattern has the app's EMF metrics on CloudWatch.
+    expect(def.rows[0]?.widgets.some((w) => w.series.some((x) => x.cloudwatch))).toBe(true);
+    expect(def.rows[1]?.widgets.some((w) => w.series.some((x) => x.cloudwatch))).toBe(false);
+    const rows = localCharts(def, withTargets);
+    const chart = (id: string) => rows.flatMap((r) => r.charts).find((c) => c.id === id);
+    expect(chart('header-capacity-orders')?.data[1]).toEqual([1, 1, 1]);
+    expect(chart('header-capacity-orders/byProduct')?.title).toBe(
+      'orders/byProduct: consumed vs provisioned capacity',
+    );
+    // The gate's own pattern draws its DynamoDB side (capacity per call) with no client side.
+    expect(chart('Query orders customerId = ?-capacityPerRequest')?.data[1]).toEqual([0.5, 0.5, 0.5]);
   });
 });
 
@@ -249,6 +279,10 @@ function report(overrides: Partial<Report> = {}): Report {
 const row = (id: string, pattern = true): Report['patterns'][number] => ({
   id,
   pattern,
+  source: pattern ? 'declared' : null,
+  requestName: true,
+  calls: 10,
+  dynamodbErrors: {},
   requests: 10,
   errors: 0,
   errorRate: 0,
@@ -291,6 +325,7 @@ describe('the HTML report', () => {
             readThrottleEvents: 1,
             writeThrottleEvents: 0,
             throttleReasons: { '<i>TableReadProvisionedThroughputExceeded</i>': 1 },
+            provisioned: null,
           },
         ],
         timeline: [
@@ -352,7 +387,7 @@ describe('the HTML report', () => {
         ]),
       ),
       targets: Object.fromEntries(
-        ['table', 'GSI1', 'GSI2', 'GSI3'].map((t) => [
+        ['shop', 'shop/GSI1', 'shop/GSI2', 'shop/GSI3'].map((t) => [
           t,
           {
             rcu: 523.5,
@@ -391,5 +426,42 @@ describe('the HTML report', () => {
     const html = renderHtml(report({ patterns: [row('getProduct')] }));
     expect(html).toContain('data-pattern="getProduct"');
     expect(html).toContain('"rows":[');
+  });
+
+  it('shows an unmeasured figure as – and says which source was missing', () => {
+    const blind = {
+      ...row('getProduct'),
+      calls: null,
+      rcu: null,
+      wcu: null,
+      rcuPerRequest: null,
+      wcuPerRequest: null,
+      throttleEvents: null,
+      throttledRequests: null,
+      retries: null,
+      costPerMillionUsd: null,
+      serverLatencyMs: null,
+    };
+    const html = renderHtml(
+      report({
+        patterns: [blind],
+        notMeasured: 'DynamoDB side not measured: no capacity gate in front of the app',
+        thresholds: [
+          {
+            pattern: 'getProduct',
+            metric: 'rcuPerRequest',
+            op: '<=',
+            value: 1,
+            actual: null,
+            passed: false,
+            note: 'not measured',
+          },
+        ],
+      }),
+    );
+    expect(html).toContain('id="not-measured"');
+    expect(html).toContain('– DynamoDB side not measured: no capacity gate in front of the app');
+    expect(html).toContain('<td>not measured</td>');
+    expect(html).not.toMatch(/<td>0\.000<\/td>/);
   });
 });

@@ -1,7 +1,13 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
-import { EMF_NAMESPACE, patternIds, tableDefinition } from '../../app/index.js';
-import { DashboardDefinitionError, dashboardDefinition, LoadtestDashboard } from '../../dashboards/index.js';
+import { accessPatterns, patternIds, SHOP_SERVICE, tableDefinition } from '../../app/index.js';
+import {
+  DashboardDefinitionError,
+  dashboardDefinition,
+  LoadtestDashboard,
+  type LoadtestDashboardProps,
+} from '../../dashboards/index.js';
+import { DEFAULT_SERVICE, EMF_NAMESPACE } from '../../instrument/index.js';
 
 type Json = Record<string, unknown>;
 interface CwWidget {
@@ -19,6 +25,8 @@ interface CwWidget {
 }
 
 const GSIS = tableDefinition.indexes.map((i) => i.name);
+// The shop's project, as its deployment (infra/loadtest-app.ts) hands it to the generic construct.
+const SHOP_PATTERNS = accessPatterns.map((p) => ({ id: p.id, description: p.description }));
 const APP_METRICS = [
   'Requests',
   'Errors',
@@ -40,13 +48,19 @@ const DYNAMODB_METRICS = [
 const STATS = ['Sum', 'Average', 'p50', 'p95', 'p99'];
 
 /** Synthesizes a tiny app and returns the dashboard body with Fn::Join resolved (the region is a Ref). */
-function synth(props: Partial<ConstructorParameters<typeof LoadtestDashboard>[2]> = {}): {
+function synth(props: Partial<LoadtestDashboardProps> = {}): {
   name: unknown;
   widgets: CwWidget[];
 } {
   const app = new App();
   const stack = new Stack(app, 'Observability');
-  new LoadtestDashboard(stack, 'Loadtest', { tableName: 'shop-prod', ...props });
+  new LoadtestDashboard(stack, 'Loadtest', {
+    tableName: 'shop-prod',
+    indexes: GSIS,
+    patterns: SHOP_PATTERNS,
+    service: SHOP_SERVICE,
+    ...props,
+  });
   const template = app.synth().getStackByName('Observability').template as {
     Resources: Record<string, { Type: string; Properties: Json }>;
   };
@@ -127,7 +141,7 @@ describe('the CloudWatch dashboard', () => {
       expect(graphs.map((g) => g.properties.title)).toEqual([
         'Latency (ms)',
         'Error rate (run so far)',
-        'Capacity per request',
+        'Capacity per DynamoDB call',
         'Throttles (run so far)',
         'SDK retries (run so far)',
       ]);
@@ -198,7 +212,7 @@ describe('the CloudWatch dashboard', () => {
     const latency = annotated('Latency (ms)');
     expect(latency[patternIds.indexOf('getProduct')]).toEqual(['p99 < 150=150']);
     expect(latency.filter((a) => a.length > 0)).toHaveLength(1);
-    expect(annotated('Capacity per request')[patternIds.indexOf('getProduct')]).toEqual([
+    expect(annotated('Capacity per DynamoDB call')[patternIds.indexOf('getProduct')]).toEqual([
       'rcuPerRequest <= 0.5=0.5',
     ]);
     // A run total cannot be a line on a per-period graph: it is named in the row's title instead.
@@ -215,14 +229,73 @@ describe('the CloudWatch dashboard', () => {
   });
 
   it('refuses a threshold on an unknown pattern, naming the known ones', () => {
-    expect(() => dashboardDefinition({ thresholds: { getProdct: ['p99 < 1'] } })).toThrow(
+    const patterns = patternIds;
+    expect(() => dashboardDefinition({ patterns, thresholds: { getProdct: ['p99 < 1'] } })).toThrow(
       DashboardDefinitionError,
     );
-    expect(() => dashboardDefinition({ thresholds: { getProdct: ['p99 < 1'] } })).toThrow(
+    expect(() => dashboardDefinition({ patterns, thresholds: { getProdct: ['p99 < 1'] } })).toThrow(
       /known: \* registerUser/,
     );
-    expect(() => dashboardDefinition({ thresholds: { getProduct: ['p42 < 1'] } })).toThrow(
+    expect(() => dashboardDefinition({ patterns, thresholds: { getProduct: ['p42 < 1'] } })).toThrow(
       /unknown metric "p42"/,
     );
+  });
+});
+
+describe('the dashboard of any project (definition options)', () => {
+  it("titles each row with the pattern's description, and uses the instrument's defaults", () => {
+    const def = dashboardDefinition({
+      tables: [{ name: 'orders', indexes: ['byCustomer'] }],
+      patterns: [{ id: 'placeOrder', description: 'a customer places an order' }, 'getOrder'],
+    });
+    expect(def.rows.map((r) => [r.title, r.subtitle])).toEqual([
+      ['placeOrder', 'a customer places an order'],
+      ['getOrder', 'an access pattern of the project'],
+    ]);
+    expect(def.service).toBe(DEFAULT_SERVICE);
+    expect(def.namespace).toBe(EMF_NAMESPACE);
+    expect(def.title).toBe(`Load test: ${DEFAULT_SERVICE} on orders`);
+  });
+
+  it('draws every table of the project and each GSI in the header, by its own TableName', () => {
+    const { widgets } = synth({
+      tableName: undefined,
+      indexes: undefined,
+      tables: [
+        { name: 'orders', indexes: ['byCustomer'] },
+        { name: 'customers', indexes: [] },
+      ],
+      patterns: ['placeOrder'],
+      service: 'orders-app',
+    });
+    const capacity = widgets
+      .filter((w) => w.properties.title?.endsWith(': consumed vs provisioned capacity'))
+      .map((w) => w.properties.title?.split(':')[0]);
+    expect(capacity).toEqual(['orders', 'orders/byCustomer', 'customers']);
+    const tables = new Set(
+      widgets
+        .flatMap(metricsOf)
+        .filter((m) => m[0] === 'AWS/DynamoDB')
+        .map((m) => m[(m as string[]).indexOf('TableName') + 1]),
+    );
+    expect(tables).toEqual(new Set(['orders', 'customers']));
+    const header = widgets.find((w) => w.properties.markdown?.startsWith('# '));
+    expect(header?.properties.markdown).toContain('Load test: orders-app on orders, customers');
+  });
+
+  it('gives CloudWatch series only to declared patterns: other rows are drawn locally only', () => {
+    const def = dashboardDefinition({
+      tables: [{ name: 'orders' }],
+      patterns: ['placeOrder'],
+      rows: ['placeOrder', 'Query orders customerId = ?'],
+    });
+    const cloudwatchSeries = (id: string) =>
+      def.rows
+        .find((r) => r.id === id)
+        ?.widgets.flatMap((w) => w.series)
+        .filter((s) => s.cloudwatch !== undefined).length;
+    expect(cloudwatchSeries('placeOrder')).toBeGreaterThan(0);
+    expect(cloudwatchSeries('Query orders customerId = ?')).toBe(0);
+    expect(def.rows[1]?.subtitle).toMatch(/not a declared pattern/);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EmfPublisher, PatternMetrics } from '../../app/index.js';
+import { EmfPublisher, PatternMetrics } from '../../instrument/index.js';
 
 describe('EMF publishing', () => {
   it('writes one CloudWatch EMF line per pattern per flush, with the pattern as a dimension', () => {

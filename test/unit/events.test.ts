@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  BIG_ORDER_FILTER_POLICY,
-  matchesPattern,
-  ORDER_COMPLETED_PIPE_FILTER,
-  orderNotification,
-} from '../../app/index.js';
+import { BIG_ORDER_FILTER_POLICY, ORDER_COMPLETED_PIPE_FILTER, orderNotification } from '../../app/index.js';
+import { matchesPattern } from '../../local/index.js';
 
 const record = (eventName: string, oldStatus: string | undefined, newStatus: string, entity = 'Order') => ({
   eventName,

@@ -5,22 +5,31 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { keys } from '../../app/index.js';
+import { cartIdFor, deterministicId, type Entity, mapRow, shopImport } from '../../app/data/import-map.js';
+import { keys, tableDefinition } from '../../app/index.js';
 import {
-  cartIdFor,
-  deterministicId,
-  type Entity,
   importFile,
   itemBytes,
   itemProblem,
+  keyLimits,
   MAX_ITEM_BYTES,
-  mapRow,
   marshallItem,
   parseCsvRecord,
   readRows,
   S3ExportSink,
   type SourceRow,
 } from '../../runner/data/index.js';
+
+/** The shop table's key attributes, as the import command derives them from the project's table. */
+const shopKeys = { partitionKey: 'PK', sortKey: 'SK' };
+const shopLimits = keyLimits({
+  ...shopKeys,
+  indexes: tableDefinition.indexes.map((i) => ({
+    partitionKey: i.partitionKey.name,
+    sortKey: i.sortKey.name,
+  })),
+});
+const shop = { mapper: shopImport, key: shopKeys, limits: shopLimits };
 
 const NOW = '2024-06-01T00:00:00.000Z';
 const map = (entity: Entity, row: Record<string, unknown>) => mapRow(entity, row, { now: NOW });
@@ -270,12 +279,20 @@ describe('DynamoDB limits', () => {
     expect(itemBytes({ ab: { S: 'xyz' } })).toBe(5);
     expect(itemBytes({ n: { N: '12.5' } })).toBe(1 + 3);
     const item = marshallItem(ok(map('product', product)).items[0] ?? {});
-    expect(itemProblem(item)).toBeUndefined();
+    expect(itemProblem(item, shopLimits)).toBeUndefined();
     const huge: Record<string, AttributeValue> = { ...item, description: { S: 'x'.repeat(MAX_ITEM_BYTES) } };
-    expect(itemProblem(huge)).toMatch(/over DynamoDB's 400 KB item limit/);
-    expect(itemProblem({ ...item, SK: { S: 'x'.repeat(1025) } })).toMatch(/SK would be 1025 bytes/);
-    expect(itemProblem({ ...item, GSI1PK: { S: '' } })).toMatch(/GSI1PK would be empty/);
-    expect(itemProblem({ ...item, sold: { N: '1e200' } })).toMatch(/^sold: .*out of DynamoDB's number range/);
+    expect(itemProblem(huge, shopLimits, 'Product item')).toMatch(
+      /^the Product item would be \d+ bytes, over DynamoDB's 400 KB item limit/,
+    );
+    expect(itemProblem({ ...item, SK: { S: 'x'.repeat(1025) } }, shopLimits)).toMatch(
+      /SK would be 1025 bytes/,
+    );
+    expect(itemProblem({ ...item, GSI1PK: { S: '' } }, shopLimits)).toMatch(/GSI1PK would be empty/);
+    expect(itemProblem({ ...item, sold: { N: '1e200' } }, shopLimits)).toMatch(
+      /^sold: .*out of DynamoDB's number range/,
+    );
+    // Only the table's key attributes have key limits: the same item with no key list has none.
+    expect(itemProblem({ ...item, SK: { S: 'x'.repeat(1025) } }, [])).toBeUndefined();
   });
 });
 
@@ -358,7 +375,14 @@ describe('importing a file', () => {
     const out = join(dir, 's3-users');
     const sink = await S3ExportSink.create(out, { maxFileBytes: 400 });
     const rejectsPath = `${path}.rejects.jsonl`;
-    const summary = await importFile({ file: path, entity: 'user', format: 'jsonl', sink, rejectsPath });
+    const summary = await importFile({
+      ...shop,
+      file: path,
+      entity: 'user',
+      format: 'jsonl',
+      sink,
+      rejectsPath,
+    });
     expect(summary).toMatchObject({
       rows: 5,
       rejected: 3,
@@ -415,6 +439,7 @@ describe('importing a file', () => {
     const sink = await S3ExportSink.create(join(dir, 's3-p'));
     await expect(
       importFile({
+        ...shop,
         file: path,
         entity: 'product',
         format: 'csv',

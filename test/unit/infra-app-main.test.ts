@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LocalTokens } from '../../app/index.js';
 import { ServerConfigError, serverConfigFromEnv } from '../../app/main.js';
+import { shopProject } from '../../app/project.js';
 
 /** app/main.ts as the container runs it: `node --import tsx app/main.ts`. */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -86,9 +87,13 @@ describe('the app container entry (app/main.ts)', () => {
       .trim()
       .split('\n')
       .filter(Boolean)
-      .map((l) => JSON.parse(l) as { _aws?: unknown; AccessPattern?: string; Errors?: number });
+      .map(
+        (l) => JSON.parse(l) as { _aws?: unknown; AccessPattern?: string; Errors?: number; Service?: string },
+      );
     expect(emf).toEqual([expect.objectContaining({ AccessPattern: 'getUserByEmail', Errors: 1 })]);
     expect(emf[0]?._aws).toBeDefined();
+    // Its Service dimension is the shop project's name: what `loadtest run --target aws` reads back.
+    expect(emf[0]?.Service).toBe(shopProject().name);
   }, 30_000);
 
   it('refuses to start without its table or secret (exit 2)', async () => {
@@ -98,12 +103,29 @@ describe('the app container entry (app/main.ts)', () => {
   }, 30_000);
 
   it('reads its configuration from the environment', () => {
+    // The container's defaults are what AWS needs: every interface, no dev-token route, no
+    // /__metrics, EMF lines on stdout.
     expect(serverConfigFromEnv({ TABLE_NAME: 't', AUTH_SECRET: SECRET })).toEqual({
       tableName: 't',
       port: 8080,
       authSecret: SECRET,
       region: undefined,
+      host: '0.0.0.0',
+      devTokens: false,
+      exposeMetrics: false,
+      emf: true,
     });
+    // The embedded stack's (the shop's loadtest.config.ts) turns them around.
+    expect(
+      serverConfigFromEnv({
+        TABLE_NAME: 't',
+        AUTH_SECRET: SECRET,
+        HOST: '127.0.0.1',
+        DEV_TOKENS: '1',
+        EXPOSE_METRICS: 'true',
+        EMF: 'off',
+      }),
+    ).toMatchObject({ host: '127.0.0.1', devTokens: true, exposeMetrics: true, emf: false });
     expect(
       serverConfigFromEnv({ TABLE_NAME: 't', AUTH_SECRET: SECRET, PORT: '9000', AWS_REGION: 'eu-west-1' }),
     ).toMatchObject({ port: 9000, region: 'eu-west-1' });

@@ -1,6 +1,7 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { App, type Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -9,10 +10,10 @@ import {
   BIG_ORDER_FILTER_POLICY,
   createTableInput,
   DEFAULT_BILLING,
-  matchesPattern,
   ORDER_COMPLETED_PIPE_FILTER,
   orderNotification,
   patternIds,
+  SHOP_SERVICE,
   tableDefinition,
 } from '../../app/index.js';
 import { ConfigError, configFromContext } from '../../infra/config.js';
@@ -21,7 +22,10 @@ import { DEFAULT_STACK_PREFIX, OUTPUT_KEYS, STACK_SUFFIXES, stackName } from '..
 import { buildLoadtestApp, type LoadtestStacks } from '../../infra/loadtest-app.js';
 import { DataStack } from '../../infra/stacks/data.js';
 import { EventsStack } from '../../infra/stacks/events.js';
+import { ObservabilityStack } from '../../infra/stacks/observability.js';
 import { APP_INDEX_ACTIONS, APP_TABLE_ACTIONS, HEALTH_CHECK_PATH } from '../../infra/stacks/service.js';
+import { EMF_NAMESPACE } from '../../instrument/index.js';
+import { matchesPattern } from '../../local/index.js';
 
 type Json = Record<string, unknown>;
 type Resource = { Type: string; Properties?: Json; DependsOn?: string[] };
@@ -96,6 +100,72 @@ function dockerAsset(stack: Stack): { dir: string; dockerFile: string; platform:
     dockerFile: source.dockerFile ?? 'Dockerfile',
     platform: source.platform,
   };
+}
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  name: string;
+  exports: Record<string, string>;
+};
+const IMPORT =
+  /(?:^|[\s;])(?:import|export)\s+(?:type\s+)?(?:[^'";]*?\sfrom\s+)?['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
+
+/**
+ * The repository files a module imports, directly or not, type-only imports included (tsx needs none
+ * of those at run time, but an image that lacks one breaks the day it becomes a value import):
+ * relative specifiers, and the package's self-reference (`dynamo-loadtest/instrument`), which
+ * resolves through package.json's "exports", so package.json is among them.
+ */
+function importGraph(entry: string): Set<string> {
+  const seen = new Set<string>();
+  const file = (path: string) => existsSync(path) && statSync(path).isFile();
+  const resolveSpec = (from: string, spec: string): string | undefined => {
+    if (spec.startsWith('.')) {
+      const base = resolve(dirname(from), spec);
+      return [base, base.replace(/\.js$/, '.ts'), `${base}.ts`, join(base, 'index.ts')].find(file);
+    }
+    if (spec === PACKAGE.name || spec.startsWith(`${PACKAGE.name}/`)) {
+      seen.add('package.json');
+      const target =
+        PACKAGE.exports[spec === PACKAGE.name ? '.' : `./${spec.slice(PACKAGE.name.length + 1)}`];
+      return target ? resolve(ROOT, target) : undefined;
+    }
+    return undefined; // a dependency: node_modules, installed by the image's npm ci
+  };
+  const queue = [resolve(ROOT, entry)];
+  while (queue.length > 0) {
+    const path = queue.pop() as string;
+    const rel = relative(ROOT, path);
+    if (seen.has(rel)) continue;
+    seen.add(rel);
+    for (const m of readFileSync(path, 'utf8').matchAll(IMPORT)) {
+      const spec = m[1] ?? m[2] ?? '';
+      const target = resolveSpec(path, spec);
+      if (target) queue.push(target);
+      else
+        expect(spec, `${rel}: import ${spec} is a file of ours but resolves to none`).not.toMatch(
+          /^\.|^dynamo-loadtest/,
+        );
+    }
+  }
+  return seen;
+}
+
+/** Every file the entry imports is in the image: in the staged build context, and copied by the Dockerfile. */
+function expectImageHolds(stack: Stack, entry: string): void {
+  const asset = dockerAsset(stack);
+  const dockerfile = readFileSync(join(asset.dir, asset.dockerFile), 'utf8');
+  const copied = new Set(
+    [...dockerfile.matchAll(/^COPY\s+(.+)\s+\S+\s*$/gm)].flatMap((m) => (m[1] ?? '').trim().split(/\s+/)),
+  );
+  const graph = importGraph(entry);
+  expect(graph.size).toBeGreaterThan(1);
+  for (const rel of graph) {
+    expect(existsSync(join(asset.dir, rel)), `${rel} (imported from ${entry}) in the build context`).toBe(
+      true,
+    );
+    expect(copied, `${rel}: the Dockerfile copies ${rel.split('/')[0]}`).toContain(rel.split('/')[0]);
+  }
 }
 
 beforeAll(() => {
@@ -297,11 +367,17 @@ describe('service stack', () => {
       '.dockerignore',
       'Dockerfile',
       'app',
+      'instrument',
       'package-lock.json',
       'package.json',
       'tsconfig.json',
     ]);
     expect(existsSync(join(asset.dir, 'app/main.ts'))).toBe(true);
+  });
+
+  it('holds everything app/main.ts imports, the toolkit through package.json\'s "exports" included', () => {
+    expectImageHolds(stacks.service, 'app/main.ts');
+    expect(importGraph('app/main.ts')).toContain('instrument/index.ts');
   });
 });
 
@@ -331,12 +407,11 @@ describe('runners stack', () => {
     const asset = dockerAsset(stacks.runners);
     expect(asset.dockerFile).toBe('Dockerfile.runner');
     expect(asset.platform).toBe('linux/arm64');
+    // The runner is generic: no app/ in its image.
     expect(readdirSync(asset.dir).sort()).toEqual([
       '.dockerignore',
       'Dockerfile.runner',
-      'app',
-      'dashboards',
-      'local',
+      'instrument',
       'package-lock.json',
       'package.json',
       'runner',
@@ -344,6 +419,14 @@ describe('runners stack', () => {
       'tsconfig.json',
     ]);
     expect(existsSync(join(asset.dir, 'runner/aws/lambda-entry.mjs'))).toBe(true);
+  });
+
+  it('holds everything its entry imports, and the scenarios with their processors', () => {
+    expectImageHolds(stacks.runners, 'runner/aws/lambda-entry.mjs');
+    const asset = dockerAsset(stacks.runners);
+    for (const f of readdirSync(join(ROOT, 'scenarios/lib'))) {
+      expect(existsSync(join(asset.dir, 'scenarios/lib', f)), `scenarios/lib/${f}`).toBe(true);
+    }
   });
 
   it('takes memory, timeout and the concurrency cap from context', () => {
@@ -380,6 +463,38 @@ describe('observability stack', () => {
         true,
       );
     }
+  });
+
+  it("draws the shop's patterns from props, under its EMF service", () => {
+    const [, dash] = only(stacks.observability, 'AWS::CloudWatch::Dashboard');
+    const parts = ((dash.Properties as Json).DashboardBody as { 'Fn::Join': [string, unknown[]] })[
+      'Fn::Join'
+    ][1];
+    const body = JSON.parse(parts.map((p) => (typeof p === 'string' ? p : 'TOKEN')).join('')) as {
+      widgets: { properties: { metrics?: unknown[][] } }[];
+    };
+    const emf = body.widgets
+      .flatMap((w) => w.properties.metrics ?? [])
+      .filter((m) => m[0] === EMF_NAMESPACE) as string[][];
+    expect(emf.length).toBeGreaterThan(0);
+    for (const m of emf) expect(m[m.indexOf('Service') + 1]).toBe(SHOP_SERVICE);
+    expect(new Set(emf.map((m) => m[m.indexOf('AccessPattern') + 1]))).toEqual(new Set(patternIds));
+  });
+
+  it("is generic: another project's patterns, service and table make another dashboard", () => {
+    const other = new App();
+    const stack = new ObservabilityStack(other, 'Orders-Observability', {
+      tableName: 'orders',
+      indexNames: ['byCustomer'],
+      dashboardName: 'orders',
+      patterns: [{ id: 'placeOrder', description: 'a customer places an order' }, 'getOrder'],
+      service: 'orders-app',
+    });
+    const body = JSON.stringify(Template.fromStack(stack).toJSON());
+    for (const text of ['placeOrder', 'getOrder', 'a customer places an order', 'orders-app', 'byCustomer'])
+      expect(body).toContain(text);
+    for (const id of patternIds) expect(body).not.toContain(`### ${id}`);
+    expect(Object.keys(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm'))).toHaveLength(4);
   });
 
   it('alarms on any read or write throttle event of the table and of each GSI', () => {

@@ -1,6 +1,6 @@
 import { DDSketch } from '@datadog/sketches-js';
 import { describe, expect, it } from 'vitest';
-import { mergeSketches, PatternMetrics, quantiles } from '../../app/index.js';
+import { mergeSketches, PatternMetrics, quantiles } from '../../instrument/index.js';
 
 function samples(n: number, seed = 7): number[] {
   // A skewed latency-like distribution: mostly a few ms, a long tail to seconds.

@@ -1,11 +1,11 @@
 import { DDSketch } from '@datadog/sketches-js';
 import { describe, expect, it } from 'vitest';
-import { encodeSketch, PatternMetrics } from '../../app/index.js';
+import { encodeSketch, PatternMetrics } from '../../instrument/index.js';
 import { type ClientResult, mergeClientResults } from '../../runner/engine/client-stats.js';
 import { sliceScript } from '../../runner/engine/fanout.js';
 import { buildReport, evaluateEnsure } from '../../runner/report/build.js';
 import { compareReports } from '../../runner/report/compare.js';
-import { renderJUnit } from '../../runner/report/render.js';
+import { renderConsole, renderJUnit, renderMarkdown } from '../../runner/report/render.js';
 import { rewriteEnsureExpression } from '../../runner/scenario/load.js';
 import { parseThreshold } from '../../runner/scenario/thresholds.js';
 
@@ -55,7 +55,7 @@ describe('the report', () => {
     capacity: [{ target: 'table', rcu: 0.5, wcu: 0 }],
   });
 
-  const report = buildReport({
+  const input = {
     scenario: 's',
     target: 'http://127.0.0.1:1',
     client: client(
@@ -70,56 +70,114 @@ describe('the report', () => {
       },
       { 'http.requests': 6, 'vusers.created': 2, 'vusers.completed': 2 },
     ),
-    server: server.snapshot(),
+    declared: ['getUserByEmail', 'getProduct', 'checkout'],
     thresholds: [
       parseThreshold('getProduct', 'rcuPerRequest <= 0.5'),
       parseThreshold('*', 'errorRate < 0.1'),
+      parseThreshold('*', 'throttledRequests == 0'),
       parseThreshold('checkout', 'p99 < 1'),
     ],
     ensure: [
       { expression: 'http.response_time.p99 < 1', strict: false },
       { expression: 'vusers.completed == 2', strict: true },
     ],
+  };
+  const report = buildReport({
+    ...input,
+    server: server.snapshot(),
+    sources: { dynamodb: 'the capacity gate' },
   });
 
-  it('joins client and server numbers per pattern, orders by the registry, marks non-patterns', () => {
+  it("joins the client side by request name and the DynamoDB side by pattern, in the project's order", () => {
     expect(report.patterns.map((p) => p.id)).toEqual(['getUserByEmail', 'getProduct', 'GET /health']);
     const get = report.patterns[1];
     expect(get).toMatchObject({
       pattern: true,
+      requestName: true,
+      source: 'declared',
       requests: 4,
       errors: 1,
       errorRate: 0.25,
+      calls: 4,
       rcu: 2,
       rcuPerRequest: 0.5,
+      wcuPerRequest: 0,
       throttleEvents: 4,
       retries: 4,
+      codes: { '200': 3, '500': 1 },
     });
     // DDSketch ranks at q * (n - 1): the p99 of four samples is the third, within 1 %.
     expect(get?.latencyMs?.p99).toBeCloseTo(30, -0.5);
     expect(get?.latencyMs?.max).toBeCloseTo(40, -0.5);
     expect(get?.costPerMillionUsd).toBeCloseTo(0.0625, 6);
-    expect(report.patterns[2]).toMatchObject({ pattern: false, serverLatencyMs: null, rcu: 0 });
-    // Exercised only inside the app (the auth middleware): server numbers, no client latency.
-    expect(report.patterns[0]).toMatchObject({ requests: 1, latencyMs: null, rcuPerRequest: 0.5 });
-    expect(report.tables).toEqual([
-      {
-        table: 'shop',
-        index: null,
-        consumedRcu: 2.5,
-        consumedWcu: 0,
-        readThrottleEvents: null,
-        writeThrottleEvents: null,
-        throttleReasons: {},
-      },
-    ]);
+    // A request that is not a pattern has no DynamoDB side: unknown, not zero.
+    expect(report.patterns[2]).toMatchObject({
+      pattern: false,
+      requestName: true,
+      calls: null,
+      serverLatencyMs: null,
+      rcu: null,
+      rcuPerRequest: null,
+      throttleEvents: null,
+      retries: null,
+      costPerMillionUsd: null,
+    });
+    // A pattern no request is named after (the auth middleware's): DynamoDB side only.
+    expect(report.patterns[0]).toMatchObject({
+      requestName: false,
+      requests: 1,
+      calls: 1,
+      latencyMs: null,
+      rcuPerRequest: 0.5,
+    });
+    expect(report.sources).toEqual({ client: "Artillery's engine", dynamodb: 'the capacity gate' });
+    expect(report.notMeasured).toBeUndefined();
+    expect(report.tables).toEqual([]);
   });
 
-  it('evaluates thresholds per row, "*" on every row, and fails a gate on an unexercised pattern', () => {
-    const failed = report.thresholds.filter((t) => !t.passed).map((t) => `${t.pattern} ${t.metric}`);
-    expect(failed).toEqual(['getProduct errorRate', 'checkout p99']);
+  it('evaluates thresholds per row, "*" on every row with traffic (a DynamoDB figure on patterns only), and fails a gate on an unexercised pattern', () => {
+    const failed = report.thresholds
+      .filter((t) => !t.passed)
+      .map((t) => `${t.pattern} ${t.metric} ${t.note ?? ''}`);
+    expect(failed).toEqual(['getProduct errorRate ', 'checkout p99 no data']);
+    // throttledRequests == 0 was judged on the two patterns, not on GET /health.
+    expect(report.thresholds.filter((t) => t.metric === 'throttledRequests').map((t) => t.pattern)).toEqual([
+      'getUserByEmail',
+      'getProduct',
+    ]);
     expect(report.passed).toBe(false);
     expect(renderJUnit(report)).toMatch(/failures="2"/);
+  });
+
+  it('reports an unmeasured DynamoDB side as unknown, says why, and fails capacity thresholds as "not measured"', () => {
+    const blind = buildReport({
+      ...input,
+      server: undefined,
+      notMeasured: 'DynamoDB side not measured: no capacity gate in front of the app at http://127.0.0.1:1',
+    });
+    const get = blind.patterns.find((p) => p.id === 'getProduct');
+    expect(get).toMatchObject({
+      calls: null,
+      rcu: null,
+      rcuPerRequest: null,
+      throttleEvents: null,
+      costPerMillionUsd: null,
+    });
+    expect(get?.latencyMs?.p99).toBeCloseTo(30, -0.5);
+    expect(blind.sources?.dynamodb).toBeNull();
+    expect(blind.notMeasured).toMatch(/no capacity gate/);
+    const capacity = blind.thresholds.find((t) => t.metric === 'rcuPerRequest');
+    expect(capacity).toMatchObject({ actual: null, passed: false, note: 'not measured' });
+    // A "*" threshold on a DynamoDB figure fails once, as not measured, instead of passing on nothing.
+    expect(blind.thresholds.filter((t) => t.metric === 'throttledRequests')).toEqual([
+      expect.objectContaining({ pattern: '*', actual: null, passed: false, note: 'not measured' }),
+    ]);
+    const text = renderConsole(blind);
+    expect(text).toMatch(/getProduct .* – +– +– +– +– +–$/m);
+    expect(text).toContain('–: DynamoDB side not measured: no capacity gate');
+    expect(text).toContain('getProduct: rcuPerRequest <= 0.5 (actual not measured)');
+    expect(text).not.toMatch(/\$0\.000|0\.000\s*$/m);
+    expect(renderMarkdown(blind)).toContain('– DynamoDB side not measured');
   });
 
   it('honours Artillery ensure checks; a failing non-strict one only warns', () => {

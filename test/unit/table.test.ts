@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { decodeCursor, encodeCursor } from '../../app/data/cursor.js';
-import { capacityUses, isThrottle } from '../../app/data/instrument.js';
+import { capacityUses } from '../../app/data/instrument.js';
 import { createTableInput, keyAttributes, keys, tableDefinition } from '../../app/index.js';
+import { isThrottle } from '../../instrument/index.js';
 
 describe('the table definition', () => {
   it('creates PK/SK and GSI1..GSI3 from the one key layout, price as a number', () => {

@@ -2,7 +2,6 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { isPatternId, patternIds } from '../../../app/index.js';
 import {
   type ChartRow,
   dashboardDefinition,
@@ -11,7 +10,9 @@ import {
   renderPage,
   type ThresholdLine,
 } from '../../../dashboards/index.js';
-import { fetchAppMetrics } from '../../metrics/index.js';
+import { GateAdmin } from '../../../local/index.js';
+import { gateView } from '../../metrics/index.js';
+import { loadProject } from '../../project/index.js';
 import { LIVE_FILE, type LiveFile, type TimelinePoint, TimelineRecorder } from '../../report/timeline.js';
 import { awsRegion, readDeployment } from '../aws-stack.js';
 import { UsageError } from '../errors.js';
@@ -56,47 +57,100 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Names seen in the timeline: registry patterns in registry order, then any others by name. */
-function namesIn(points: readonly TimelinePoint[]): string[] {
+type Declared = readonly (string | { id: string; description?: string })[];
+
+/** Names seen in the timeline: declared patterns in the project's order, then any others by name. */
+function namesIn(points: readonly TimelinePoint[], declared: readonly string[]): string[] {
   const names = new Set(points.flatMap((p) => Object.keys(p.patterns)));
-  const rank = (n: string) => (isPatternId(n) ? patternIds.indexOf(n) : patternIds.length);
+  const rank = (n: string) => {
+    const i = declared.indexOf(n);
+    return i >= 0 ? i : declared.length;
+  };
   return [...names].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
+
+/** Tables and GSIs seen in the timeline (`shop`, `shop/GSI1`), for the header's charts. */
+export function tablesIn(points: readonly TimelinePoint[]): { name: string; indexes: string[] }[] {
+  const tables = new Map<string, string[]>();
+  for (const id of new Set(points.flatMap((p) => Object.keys(p.targets ?? {})))) {
+    const [table = id, index] = id.split('/');
+    const list = tables.get(table) ?? [];
+    if (index) list.push(index);
+    tables.set(table, list);
+  }
+  return [...tables].map(([name, indexes]) => ({ name, indexes: indexes.sort() }));
 }
 
 export function chartRows(
   points: readonly TimelinePoint[],
   thresholds: readonly ThresholdLine[] = [],
-  tableName?: string,
+  declared: Declared = [],
 ): ChartRow[] {
-  const names = namesIn(points);
+  const patterns = declared.map((d) => (typeof d === 'string' ? { id: d } : d));
+  const names = namesIn(
+    points,
+    patterns.map((p) => p.id),
+  );
   const definition = dashboardDefinition({
-    patterns: names,
+    tables: tablesIn(points),
+    patterns: patterns.filter((d) => names.includes(d.id)),
+    rows: names,
     // A threshold on a pattern with no row yet would have nowhere to go: keep those that fit.
     thresholds: thresholds.filter((t) => t.pattern === '*' || names.includes(t.pattern)),
-    ...(tableName ? { tableName } : {}),
   });
   return localCharts(definition, points);
 }
 
-/** Watches `loadtest up`'s app through GET /__metrics when no run is writing live.json. */
+/**
+ * Watches `loadtest up` through its capacity gate's admin endpoint when no run is writing live.json:
+ * any traffic (curl, an app's own tests, a plain `artillery run`, another language's client) shows,
+ * per pattern and per table, with no client side.
+ */
 export class StackWatcher {
   private recorder: TimelineRecorder | undefined;
-  private appUrl: string | undefined;
+  private adminUrl: string | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** The project's patterns: ids from the gate, descriptions from the project's config when it loads. */
+  declared: Declared = [];
+  private descriptions = new Map<string, string>();
+  private describedFrom: string | undefined;
 
-  watch(appUrl: string): void {
-    if (this.appUrl === appUrl) return;
+  /** Reads the descriptions of the stack's project (once per config file). */
+  describe(configFile: string): void {
+    if (this.describedFrom === configFile) return;
+    this.describedFrom = configFile;
+    loadProject(configFile)
+      .then((p) => {
+        this.descriptions = new Map(
+          p.patterns.flatMap((x) => (x.description ? [[x.id, x.description]] : [])),
+        );
+      })
+      .catch(() => {});
+  }
+
+  watch(adminUrl: string): void {
+    if (this.adminUrl === adminUrl) return;
     this.stop();
-    this.appUrl = appUrl;
+    this.adminUrl = adminUrl;
     const recorder = new TimelineRecorder();
     this.recorder = recorder;
+    const admin = new GateAdmin(adminUrl);
     let primed = false;
     const tick = async () => {
-      const snapshot = await fetchAppMetrics(appUrl);
+      const snapshot = await admin.snapshot().catch(() => undefined);
       if (!snapshot || this.recorder !== recorder) return;
-      // The app has counted since it started: its first numbers are the starting line, not a point.
-      if (primed) recorder.sample({ server: snapshot });
-      else recorder.baseline({ server: snapshot });
+      this.declared = snapshot.declared.map((id) => {
+        const description = this.descriptions.get(id);
+        return description ? { id, description } : id;
+      });
+      const view = gateView(snapshot);
+      const sample = {
+        ...(view.patterns ? { server: view.patterns } : {}),
+        ...(view.dynamodb ? { gate: view.dynamodb } : {}),
+      };
+      // The gate has counted since its last reset: its first numbers are the starting line, not a point.
+      if (primed) recorder.sample(sample);
+      else recorder.baseline(sample);
       primed = true;
     };
     void tick();
@@ -112,7 +166,7 @@ export class StackWatcher {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.recorder = undefined;
-    this.appUrl = undefined;
+    this.adminUrl = undefined;
   }
 }
 
@@ -127,17 +181,18 @@ export async function liveData(stateDir: string, watcher: StackWatcher): Promise
       source: 'run',
       running: true,
       status: `running ${live.scenario}: ${elapsed.toFixed(0)} s of ${live.plannedSec} s`,
-      rows: chartRows(live.timeline, thresholds),
+      rows: chartRows(live.timeline, thresholds, live.declared ?? []),
     };
   }
   const stack = await readStackFile(stateDir);
-  if (stack) {
-    watcher.watch(stack.appUrl);
+  if (stack?.gateAdminUrl) {
+    watcher.describe(stack.project);
+    watcher.watch(stack.gateAdminUrl);
     return {
       source: 'stack',
       running: true,
-      status: `watching loadtest up at ${stack.appUrl} (the app's own metrics; start a run for client latency and capacity)`,
-      rows: chartRows(watcher.points(), [], stack.tableName),
+      status: `watching loadtest up (project ${stack.name}) through its capacity gate: every DynamoDB call, per pattern and table; start a run for client latency`,
+      rows: chartRows(watcher.points(), [], watcher.declared),
     };
   }
   watcher.stop();
@@ -148,7 +203,7 @@ export async function liveData(stateDir: string, watcher: StackWatcher): Promise
       status: live.running
         ? `${live.scenario}: the run stopped writing (ended without finishing?)`
         : `finished ${live.scenario}${live.report ? ` (report: ${live.report})` : ''}`,
-      rows: chartRows(live.timeline, thresholds),
+      rows: chartRows(live.timeline, thresholds, live.declared ?? []),
     };
   }
   return {

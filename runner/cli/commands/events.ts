@@ -1,28 +1,23 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import {
-  BIG_ORDER_FILTER_POLICY,
-  DEFAULT_TABLE_NAME,
-  matchesPattern,
-  ORDER_COMPLETED_PIPE_FILTER,
-  orderNotification,
-} from '../../../app/index.js';
-import { StreamUnavailable, tailStream } from '../../../local/index.js';
+import { matchesPattern, StreamUnavailable, tailStream } from '../../../local/index.js';
 import { RunFailed, UsageError } from '../errors.js';
+import { projectFor } from '../project.js';
 import { readStackFile } from '../stack-file.js';
 
 interface EventsArgs {
+  config?: string;
   dynamodbEndpoint?: string;
   table?: string;
-  email: string;
+  email?: string;
   json: boolean;
   duration?: number;
   stateDir: string;
 }
 
 /**
- * `loadtest events`: the stream -> pipe filter -> SNS (filter policy) path on one machine. Each
- * record the pipe's filter lets through becomes the notification SNS would publish, marked with
- * whether the email subscription's filter policy would deliver it.
+ * `loadtest events`: the stream -> pipe filter -> SNS (filter policy) path on one machine, as the
+ * project's `events` declares it. Each record the pipe's filter lets through becomes the message SNS
+ * would publish, marked with whether the subscription's filter policy would deliver it.
  */
 export const eventsCommand: CommandModule<object, EventsArgs> = {
   command: 'events',
@@ -36,8 +31,7 @@ export const eventsCommand: CommandModule<object, EventsArgs> = {
       .option('table', { type: 'string' })
       .option('email', {
         type: 'string',
-        default: 'orders@example.com',
-        describe: 'The subscription address to show',
+        describe: "The subscription address to show (default: the project's events.subscription)",
       })
       .option('json', { type: 'boolean', default: false, describe: 'One JSON object a line' })
       .option('duration', {
@@ -49,13 +43,18 @@ export const eventsCommand: CommandModule<object, EventsArgs> = {
   handler: async (args: ArgumentsCamelCase<EventsArgs>) => {
     if (args.duration !== undefined && !(args.duration > 0))
       throw new UsageError(`--duration: expected seconds > 0, got ${args.duration}`);
+    const project = await projectFor(args.config);
+    const events = project.events ?? {};
     const stack = await readStackFile(args.stateDir);
     const endpoint = args.dynamodbEndpoint ?? stack?.dynamodbEndpoint;
     if (!endpoint)
       throw new RunFailed(
         'no stream to tail: start the stack with `loadtest up`, or pass --dynamodb-endpoint URL',
       );
-    const tableName = args.table ?? stack?.tableName ?? DEFAULT_TABLE_NAME;
+    const tableName = args.table ?? events.table ?? stack?.tables[0] ?? project.tables[0]?.name;
+    if (!tableName)
+      throw new UsageError(`no table to tail: pass --table, or set events.table in ${project.file}`);
+    const email = args.email ?? events.subscription ?? 'the subscription';
     const controller = new AbortController();
     const stop = () => controller.abort();
     process.once('SIGINT', stop);
@@ -68,16 +67,24 @@ export const eventsCommand: CommandModule<object, EventsArgs> = {
         tableName,
         signal: controller.signal,
         onRecord: (record) => {
-          if (!matchesPattern(record, ORDER_COMPLETED_PIPE_FILTER)) return;
-          const n = orderNotification(
-            (record.dynamodb?.NewImage ?? {}) as Parameters<typeof orderNotification>[0],
-          );
-          const delivered = matchesPattern(n.attributes, BIG_ORDER_FILTER_POLICY);
+          if (events.filter && !matchesPattern(record, events.filter)) return;
+          const image = (record.dynamodb?.NewImage ?? {}) as Record<string, unknown>;
+          // Without a message function, the record's new image is the message and its attributes.
+          const n = events.message
+            ? events.message(image)
+            : {
+                subject: `${record.eventName ?? 'event'} on ${tableName}`,
+                message: image,
+                attributes: image,
+              };
+          const delivered = events.subscriptionFilter
+            ? matchesPattern(n.attributes, events.subscriptionFilter)
+            : true;
           if (args.json) {
-            console.log(JSON.stringify({ ...n, subscription: { email: args.email, delivered } }));
+            console.log(JSON.stringify({ ...n, subscription: { email, delivered } }));
           } else {
             console.log(
-              `notification: ${n.subject}: ${n.message.email}, ${n.message.itemCount} line(s), total ${n.message.total} -> ${args.email}: ${delivered ? 'delivered' : 'filtered out by the subscription policy'}`,
+              `notification: ${n.subject}: ${JSON.stringify(n.message)} -> ${email}: ${delivered ? 'delivered' : 'filtered out by the subscription policy'}`,
             );
           }
         },

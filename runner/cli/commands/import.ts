@@ -1,16 +1,9 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import {
-  createDynamoClients,
-  createTableInput,
-  DEFAULT_TABLE_NAME,
-  ensureTable,
-} from '../../../app/index.js';
+import { createTableInput, ensureTables, localDynamoClient } from '../../../local/index.js';
 import {
   DynamoSink,
-  ENTITIES,
-  type Entity,
   FORMATS,
   type Format,
   formatOf,
@@ -23,11 +16,14 @@ import {
   type Sink,
 } from '../../data/index.js';
 import { EXIT, RunFailed, UsageError } from '../errors.js';
+import { projectFor } from '../project.js';
+import { importPlan } from '../project-data.js';
 import { readStackFile } from '../stack-file.js';
 
 interface ImportArgs {
+  config?: string;
   file: string;
-  entity: Entity;
+  entity: string;
   format?: Format;
   rejects?: string;
   s3Format?: string;
@@ -63,7 +59,7 @@ function printSummary(s: ImportSummary, target: string): void {
   const ignored = Object.entries(s.ignoredFields);
   if (ignored.length > 0) {
     console.error(
-      `note: not imported, the app's model has no place for: ${ignored.map(([f, n]) => `${f} (${n} row${n === 1 ? '' : 's'})`).join(', ')}`,
+      `note: not imported, the project's mapping has no place for: ${ignored.map(([f, n]) => `${f} (${n} row${n === 1 ? '' : 's'})`).join(', ')}`,
     );
   }
   console.log(`imported into ${target}`);
@@ -76,18 +72,22 @@ function printSummary(s: ImportSummary, target: string): void {
   console.log(`items/s        ${Math.round(s.written / Math.max(secs, 0.001))}`);
 }
 
-/** `loadtest import`: rows exported from MongoDB or SQL into the shop's single table (or S3-import files). */
+/** `loadtest import`: rows exported from MongoDB or SQL into the project's table (or S3-import files). */
 export const importCommand: CommandModule<object, ImportArgs> = {
   command: 'import <file>',
   describe:
-    'Load users, products or orders exported from MongoDB or SQL (JSON lines or CSV) into the shop table',
+    "Load rows exported from MongoDB or SQL (JSON lines or CSV) into the project's table with its mapping (the shop's: users, products, orders)",
   builder: (y: Argv) =>
     y
       .positional('file', {
         type: 'string',
         describe: 'JSON lines (.jsonl, .ndjson, .json) or CSV (.csv) with a header row, optionally .gz',
       })
-      .option('entity', { choices: ENTITIES, demandOption: true, describe: 'What each row is' })
+      .option('entity', {
+        type: 'string',
+        demandOption: true,
+        describe: "What each row is: one of the project's import entities (the shop's: user, product, order)",
+      })
       .option('format', { choices: FORMATS, describe: 'Override the format the extension implies' })
       .option('rejects', {
         type: 'string',
@@ -109,7 +109,8 @@ export const importCommand: CommandModule<object, ImportArgs> = {
       })
       .option('table', {
         type: 'string',
-        describe: `Table name (default: the running stack's, else ${DEFAULT_TABLE_NAME}); created if missing`,
+        describe:
+          "Table name (default: the project's import table); created with the project's key schema if missing",
       })
       .option('state-dir', {
         type: 'string',
@@ -133,6 +134,13 @@ export const importCommand: CommandModule<object, ImportArgs> = {
       )
       .strict() as unknown as Argv<ImportArgs>,
   handler: async (args: ArgumentsCamelCase<ImportArgs>) => {
+    const project = await projectFor(args.config);
+    const { mapper, table: spec, key, limits } = importPlan(project, args.table);
+    if (!mapper.entities.includes(args.entity)) {
+      throw new UsageError(
+        `--entity: "${args.entity}" is not one of project ${project.name}'s import entities: ${mapper.entities.join(', ')}`,
+      );
+    }
     const file = args.file;
     const info = await stat(file).catch(() => undefined);
     if (!info?.isFile()) throw new UsageError(`${file}: no such file`);
@@ -165,6 +173,9 @@ export const importCommand: CommandModule<object, ImportArgs> = {
     const common = {
       file,
       entity: args.entity,
+      mapper,
+      key,
+      limits,
       format,
       rejectsPath,
       ...(now ? { now } : {}),
@@ -187,7 +198,6 @@ export const importCommand: CommandModule<object, ImportArgs> = {
       return summary;
     };
 
-    const tableName = args.table;
     if (args.s3Format !== undefined) {
       const dir = resolve(args.s3Format);
       const sink = await S3ExportSink.create(dir, {
@@ -196,7 +206,7 @@ export const importCommand: CommandModule<object, ImportArgs> = {
       });
       await run(sink, `${dir} (DynamoDB JSON, gzip, for import from S3)`);
       for (const f of sink.files) console.log(`file           ${f}`);
-      const { StreamSpecification: _streams, ...params } = createTableInput(tableName ?? DEFAULT_TABLE_NAME);
+      const { StreamSpecification: _streams, ...params } = createTableInput(spec);
       console.log(
         `to create the table from them: upload the files under one S3 prefix, then\n  aws dynamodb import-table --input-format DYNAMODB_JSON --input-compression-type GZIP --s3-bucket-source S3Bucket=<bucket>,S3KeyPrefix=<prefix> --table-creation-parameters '${JSON.stringify(params)}'`,
       );
@@ -210,12 +220,12 @@ export const importCommand: CommandModule<object, ImportArgs> = {
         `no DynamoDB to import into: start the stack with \`loadtest up\` (none is recorded in ${resolve(args.stateDir, 'stack.json')}), or pass --dynamodb-endpoint URL (or --s3-format DIR for files)`,
       );
     }
-    const table = tableName ?? stack?.tableName ?? DEFAULT_TABLE_NAME;
-    const { raw } = createDynamoClients({ endpoint });
+    const table = spec.name;
+    const raw = localDynamoClient(endpoint, project.region);
     try {
       try {
-        const created = await ensureTable(raw, table);
-        if (created === 'created') console.error(`created table ${table}`);
+        const { created } = await ensureTables(raw, [spec]);
+        if (created.length > 0) console.error(`created table ${table}`);
       } catch (err) {
         const from = stack ? ` (recorded by \`loadtest up\` in ${args.stateDir}/stack.json)` : '';
         throw new RunFailed(`cannot use DynamoDB at ${endpoint}${from}: ${(err as Error).message}`);
@@ -223,6 +233,7 @@ export const importCommand: CommandModule<object, ImportArgs> = {
       const sink = new DynamoSink({
         client: raw,
         tableName: table,
+        key,
         concurrency: args.concurrency,
         maxAttempts: args.maxAttempts,
       });

@@ -1,28 +1,40 @@
-import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { DEFAULT_BILLING } from '../../../app/index.js';
 import {
   type EmbeddedStack,
+  GateAdmin,
   type GateCapacity,
+  mergeCapacity,
   startEmbeddedStack,
-  writeStackSeedFile,
 } from '../../../local/index.js';
 import { fanOut, LocalProcessInvoker } from '../../engine/fanout.js';
-import { LocalMetricsSource } from '../../metrics/index.js';
+import { GateMetricsSource, NoDynamoSource } from '../../metrics/index.js';
 import { Progress, phasesSeconds } from '../../progress.js';
+import { type Project, patternIdsOf } from '../../project/index.js';
 import { buildReport, DEFAULT_PRICING } from '../../report/build.js';
 import { renderHtml } from '../../report/html.js';
 import { renderConsole, renderJUnit, renderMarkdown } from '../../report/render.js';
 import { LIVE_FILE, RunTimeline } from '../../report/timeline.js';
 import type { Report } from '../../report/types.js';
 import { loadScenario, type Scenario } from '../../scenario/load.js';
+import {
+  CAPACITY_OPTIONS,
+  type CapacityArgs,
+  capacityFlags,
+  capacityFromFlags,
+  withUnits,
+} from '../capacity-flags.js';
 import { EXIT, RunFailed, UsageError } from '../errors.js';
+import { OutputLog, projectFor, stackProjectOf } from '../project.js';
+import { importProjectData } from '../project-data.js';
+import { readStackFile } from '../stack-file.js';
 import type { RunTarget } from '../target.js';
 
-interface RunArgs {
+interface RunArgs extends CapacityArgs {
   scenario: string;
+  config?: string;
   target: string;
   url?: string;
   duration?: number;
@@ -39,11 +51,6 @@ interface RunArgs {
   region?: string;
   stateDir: string;
   capacityGate: boolean;
-  capacityMode?: string;
-  readCapacity?: number;
-  writeCapacity?: number;
-  maxRead?: number;
-  maxWrite?: number;
   stack?: string;
   awsRegion?: string;
   allowTarget?: string;
@@ -97,31 +104,23 @@ function checkArgs(args: RunArgs): void {
   }
 }
 
-/** The capacity the gate enforces: the scenario's, with flags on top, else the table's default. */
-export function capacityFor(scenario: Scenario, args: RunArgs): GateCapacity {
-  const fromScenario = scenario.loadtest.capacity;
-  const mode = args.capacityMode ?? fromScenario?.mode ?? DEFAULT_BILLING.mode;
-  if (mode !== 'provisioned' && mode !== 'on-demand') {
-    throw new UsageError(`--capacity-mode: expected provisioned or on-demand, got "${mode}"`);
-  }
-  for (const [flag, v] of [
-    ['--read-capacity', args.readCapacity],
-    ['--write-capacity', args.writeCapacity],
-    ['--max-read', args.maxRead],
-    ['--max-write', args.maxWrite],
-  ] as const) {
-    if (v !== undefined && !(v >= 1)) throw new UsageError(`${flag}: expected capacity units >= 1, got ${v}`);
-  }
-  const table = fromScenario?.table ?? { read: 5, write: 5 };
-  const maxRead = args.maxRead ?? fromScenario?.maxRead;
-  const maxWrite = args.maxWrite ?? fromScenario?.maxWrite;
-  return {
-    mode,
-    table: { read: args.readCapacity ?? table.read, write: args.writeCapacity ?? table.write },
-    ...(fromScenario?.indexes ? { indexes: fromScenario.indexes } : {}),
-    ...(maxRead !== undefined ? { maxRead } : {}),
-    ...(maxWrite !== undefined ? { maxWrite } : {}),
-  };
+/**
+ * The capacity the gate enforces: the project's, the scenario's over it, the flags over both (for
+ * every table); what none of them sets is each table's own billing. `overrides` is the scenario's
+ * and the flags' part alone, for a gate that already runs with the project's (loadtest up).
+ */
+export function capacityFor(
+  project: Project,
+  scenario: Scenario,
+  args: RunArgs,
+): { full: GateCapacity; overrides: GateCapacity } {
+  const flags = capacityFromFlags(args);
+  const full = withUnits(
+    mergeCapacity(mergeCapacity(project.capacity, scenario.loadtest.capacity), flags),
+    args,
+  );
+  const overrides = withUnits(mergeCapacity(scenario.loadtest.capacity ?? {}, flags), args);
+  return { full, overrides };
 }
 
 /** --duration / --rate replace the scenario's phases with one steady phase. */
@@ -151,7 +150,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     y
       .positional('scenario', {
         type: 'string',
-        describe: 'A name from scenarios/ (see loadtest list) or a path to a YAML file',
+        describe: "A name from the project's scenarios (see loadtest list) or a path to a YAML file",
       })
       .option('target', {
         type: 'string',
@@ -189,7 +188,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('url', {
         type: 'string',
         describe:
-          'Use an app already running here (e.g. from loadtest up) instead of starting one; with --target aws, the stack app unless --allow-target',
+          "Use an app already running here instead of starting one (with loadtest up running, its gate measures the DynamoDB side); with --target aws, the stack's app unless --allow-target",
       })
       .option('duration', { type: 'number', describe: 'Override: run one steady phase of this many seconds' })
       .option('rate', { type: 'number', describe: 'Override: arrivals per second for that phase' })
@@ -232,7 +231,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('state-dir', {
         type: 'string',
         default: '.loadtest',
-        describe: 'Where stack.json, seed.json and the default report live',
+        describe: 'Where stack.json, fixtures.json and the default report live',
       })
       .option('capacity-gate', {
         type: 'boolean',
@@ -240,25 +239,13 @@ export const runCommand: CommandModule<object, RunArgs> = {
         describe:
           "Throttle like DynamoDB at the scenario's capacity (config.loadtest.capacity); --no-capacity-gate turns it off",
       })
-      .option('capacity-mode', {
-        type: 'string',
-        describe: 'Override the scenario: provisioned or on-demand',
-      })
-      .option('read-capacity', {
-        type: 'number',
-        describe: 'Override: provisioned RCU of the table (and of GSIs not set)',
-      })
-      .option('write-capacity', {
-        type: 'number',
-        describe: 'Override: provisioned WCU of the table (and of GSIs not set)',
-      })
-      .option('max-read', { type: 'number', describe: 'Override: on-demand maximum read throughput' })
-      .option('max-write', { type: 'number', describe: 'Override: on-demand maximum write throughput' })
+      .options(CAPACITY_OPTIONS)
       .strict() as unknown as Argv<RunArgs>,
   handler: async (args: ArgumentsCamelCase<RunArgs>) => {
     checkArgs(args);
-    const scenario = loadScenario(args.scenario);
-    const capacity = capacityFor(scenario, args);
+    const project = await projectFor(args.config, args.scenario);
+    const scenario = loadScenario(args.scenario, project);
+    const capacity = capacityFor(project, scenario, args);
     applyOverrides(scenario, args);
     const log = (line: string) => {
       if (!args.quiet) console.error(line);
@@ -275,10 +262,11 @@ export const runCommand: CommandModule<object, RunArgs> = {
         ? // Loaded only for AWS runs: the SDK clients it needs cost local runs ~0.4 s at start-up.
           await (await import('../aws-target.js')).prepareAwsRun(
             { ...args, stack: args.stack ?? '' },
+            project,
             scenario,
             log,
           )
-        : await prepareLocalRun(args, scenario, capacity, log);
+        : await prepareLocalRun(args, project, scenario, capacity, log);
 
     // An AWS run keeps its own default file: report.json stays the last local run, whose cost per
     // request the next AWS plan prices DynamoDB with.
@@ -325,14 +313,20 @@ export const runCommand: CommandModule<object, RunArgs> = {
         target: target.appUrl,
         plannedSec: total,
         thresholds: scenario.thresholds,
-        ...(args.target === 'local' && !args.url && args.capacityGate ? { capacity } : {}),
+        project: project.name,
+        declared: project.patterns.map((p) => ({
+          id: p.id,
+          ...(p.description ? { description: p.description } : {}),
+        })),
         ...(target.live ? { liveFile: join(args.stateDir, LIVE_FILE) } : {}),
       });
       const poll = target.live
         ? setInterval(async () => {
-            const view = await target.metrics.read({ start: new Date(), end: new Date() });
+            const view = await target.metrics
+              .read({ start: new Date(), end: new Date() })
+              .catch(() => ({ patterns: undefined, dynamodb: undefined }));
             await timeline.poll(view);
-            const m = view.app;
+            const m = view.patterns;
             if (m)
               progress.setThrottles(
                 Object.values(m.patterns).reduce((s, p) => s + (p?.throttleEvents ?? 0), 0),
@@ -347,7 +341,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
         args.workers,
         target.invoker,
         {
-          ...(target.seed ? { seed: target.seed } : {}),
+          ...(target.fixtures !== undefined ? { fixtures: target.fixtures } : {}),
           ...(target.stopBeforeLimitMs !== undefined ? { stopBeforeLimitMs: target.stopBeforeLimitMs } : {}),
           onProgress: (merged) => {
             progress.update(merged);
@@ -367,17 +361,33 @@ export const runCommand: CommandModule<object, RunArgs> = {
       // The fan-out's own clock: it holds even when no worker returned a result.
       const window = { start: loadStarted, end: new Date() };
       if (!interrupted) await target.settle?.(window);
-      const server = await target.metrics.read(window).catch((err: Error) => {
-        log(`note: could not read the server side from ${target.metrics.describe}: ${err.message}`);
-        return { app: undefined, dynamodb: undefined };
+      let unreadable: string | undefined;
+      let server = await target.metrics.read(window).catch((err: Error) => {
+        unreadable = `DynamoDB side not measured: could not read ${target.metrics.describe}: ${err.message}`;
+        log(`note: ${unreadable}`);
+        return { patterns: undefined, dynamodb: undefined };
       });
+      const calls = Object.values(server.patterns?.patterns ?? {}).reduce((n, p) => n + (p?.count ?? 0), 0);
+      const requests = Object.values(result.merged.byName).reduce((n, c) => n + c.requests, 0);
+      if (target.sharedGate && server.patterns && calls === 0 && requests > 0) {
+        // Zero calls is not zero capacity: the app did not go through the gate.
+        unreadable = `DynamoDB side not measured: the capacity gate of loadtest up saw no DynamoDB call during the run; is the app at ${target.appUrl} using AWS_ENDPOINT_URL_DYNAMODB=${target.sharedGate}?`;
+        log(`note: ${unreadable}`);
+        server = { patterns: undefined, dynamodb: undefined };
+      }
       const points = await timeline.finish(result.merged, server, outputPath);
+      const notMeasured = unreadable ?? target.notMeasured;
       report = buildReport({
         timeline: points,
         scenario: scenario.name,
         target: target.appUrl,
         client: result.merged,
-        server: server.app,
+        server: server.patterns,
+        dynamodb: server.dynamodb,
+        declared: patternIdsOf(project),
+        project: { name: project.name, file: project.file },
+        sources: { dynamodb: target.metrics.describe },
+        ...(notMeasured ? { notMeasured } : {}),
         thresholds: scenario.thresholds,
         ensure: scenario.ensure,
         pricing,
@@ -388,8 +398,6 @@ export const runCommand: CommandModule<object, RunArgs> = {
           status: s.status,
           ...(s.error ? { error: s.error } : {}),
         })),
-        ...(target.tableName ? { tableName: target.tableName } : {}),
-        ...(server.dynamodb ? { gate: server.dynamodb } : {}),
       });
     } finally {
       process.off('SIGINT', onSigint);
@@ -420,68 +428,108 @@ export const runCommand: CommandModule<object, RunArgs> = {
   },
 };
 
-/** The embedded stack (or an app already up, with --url) and local worker processes. */
+/**
+ * The embedded stack (DynamoDB Local, the gate, the project's tables, data and app), or an app that is
+ * already up (--url, or the project's app.url) measured through the gate of a running `loadtest up`
+ * when there is one; and local worker processes.
+ */
 async function prepareLocalRun(
   args: RunArgs,
+  project: Project,
   scenario: Scenario,
-  capacity: GateCapacity,
+  capacity: { full: GateCapacity; overrides: GateCapacity },
   log: (line: string) => void,
 ): Promise<RunTarget> {
   const scratch = await mkdtemp(join(tmpdir(), 'loadtest-run-'));
-  // The processor reads the seed lazily, at the first virtual user: after it is written below.
-  const seedFile = args.url ? resolve(args.stateDir, 'seed.json') : join(scratch, 'seed.json');
-  const invoker = new LocalProcessInvoker({ LOADTEST_SEED_FILE: seedFile });
+  const existing = args.url ?? (project.app?.start ? undefined : project.app?.url);
+  const running = existing ? await readStackFile(args.stateDir) : undefined;
+  // The processor reads the fixtures lazily, at the first virtual user: after they are written below.
+  const fixtures = existing
+    ? (running?.fixtures ?? resolve(args.stateDir, 'fixtures.json'))
+    : join(scratch, 'fixtures.json');
+  const invoker = new LocalProcessInvoker({ LOADTEST_FIXTURES: fixtures });
   invoker.prestart(args.workers);
   let stack: EmbeddedStack | undefined;
   let appUrl: string;
+  let gateAdminUrl: string | undefined;
+  let notMeasured: string | undefined;
+  // Only when this run starts the app: `loadtest up` may be writing app.log for its own.
+  let output: OutputLog | undefined;
   try {
-    if (args.url) {
-      appUrl = args.url.replace(/\/$/, '');
-      const health = await fetch(`${appUrl}/health`, { signal: AbortSignal.timeout(5000) }).catch(
-        () => undefined,
-      );
-      if (!health?.ok) throw new RunFailed(`--url ${appUrl}: the app does not answer GET /health`);
-      await readFile(seedFile).catch(() => {
-        throw new RunFailed(
-          `--url: no seed data at ${seedFile}; start the app with \`loadtest up\` (it writes it)`,
-        );
-      });
+    if (existing) {
+      appUrl = existing.replace(/\/$/, '');
+      // Any HTTP answer will do: the app is someone's, with whatever routes it has.
+      const answered = await fetch(`${appUrl}/`, { signal: AbortSignal.timeout(5000) })
+        .then(async (r) => {
+          await r.arrayBuffer();
+          return undefined;
+        })
+        .catch((err: Error) => (err.cause as Error | undefined)?.message ?? err.message);
+      if (answered !== undefined)
+        throw new RunFailed(`the app at ${appUrl} does not answer HTTP: ${answered}`);
+      gateAdminUrl = args.capacityGate ? (running?.gateAdminUrl ?? undefined) : undefined;
+      if (!gateAdminUrl) {
+        const flags = capacityFlags(args);
+        if (flags.length > 0) {
+          throw new UsageError(
+            `${flags.join(', ')}: capacity is enforced by the capacity gate, and there is none here: start the stack with \`loadtest up\` and point the app at its endpoint (AWS_ENDPOINT_URL_DYNAMODB), or drop --url to let \`loadtest run\` start everything`,
+          );
+        }
+        notMeasured = running
+          ? 'DynamoDB side not measured: --no-capacity-gate'
+          : `DynamoDB side not measured: no capacity gate in front of the app at ${appUrl} (start \`loadtest up\` and point the app's AWS_ENDPOINT_URL_DYNAMODB at its gate)`;
+      } else log(`capacity gate: ${gateAdminUrl} (loadtest up, pid ${running?.pid})`);
     } else {
+      if (!project.app?.start) {
+        throw new UsageError(
+          `project ${project.name} (${project.file}) has no app to start: add app.start (or app.url) to it, or pass --url`,
+        );
+      }
+      output = new OutputLog(join(args.stateDir, 'app.log'));
       stack = await startEmbeddedStack({
-        port: 0,
+        project: stackProjectOf(project),
         ...(args.dynamodbEndpoint ? { dynamodbEndpoint: args.dynamodbEndpoint } : {}),
-        seed: {
-          users: scenario.loadtest.seed?.users ?? 100,
-          products: scenario.loadtest.seed?.products ?? 60,
-        },
         capacityGate: args.capacityGate,
+        fixturesFile: fixtures,
+        ...(scenario.loadtest.seed ? { seed: scenario.loadtest.seed } : {}),
+        beforeData: (endpoint) => importProjectData(project, endpoint, scratch, log),
         log,
+        output: output.write,
       });
-      appUrl = stack.appUrl;
-      await writeStackSeedFile(stack, seedFile);
-      log(`app: ${appUrl}`);
+      appUrl = stack.appUrl ?? '';
+      gateAdminUrl = stack.gateAdminUrl;
+      if (!gateAdminUrl) notMeasured = 'DynamoDB side not measured: --no-capacity-gate';
     }
-    await fetch(`${appUrl}/__metrics/reset`, { method: 'POST' }).catch(() => undefined);
-    // Fresh buckets (full burst) at the scenario's capacity, and counters for this run only.
-    stack?.gate?.reset(capacity);
+    // Fresh buckets (full burst) at the run's capacity, and counters for this run only. A gate of
+    // `loadtest up` keeps the capacity it was started with, under what the scenario and flags set.
+    if (gateAdminUrl) {
+      const admin = new GateAdmin(gateAdminUrl);
+      if (stack) await admin.reset(capacity.full);
+      else await admin.reset(capacity.overrides, { merge: true });
+    }
   } catch (err) {
     invoker.close();
     await stack?.stop().catch(() => {});
+    await output?.close();
     await rm(scratch, { recursive: true, force: true });
     throw err;
   }
-  const running = stack;
+  const started = stack;
   return {
     appUrl,
     invoker,
     workerKind: 'worker',
     live: true,
-    metrics: new LocalMetricsSource(appUrl, running?.gate),
-    ...(running ? { tableName: running.tableName } : {}),
-    onFailure: (listener) => running?.onFailure(listener),
+    metrics: gateAdminUrl
+      ? new GateMetricsSource(gateAdminUrl)
+      : new NoDynamoSource('nothing (no capacity gate)'),
+    ...(notMeasured ? { notMeasured } : {}),
+    ...(!stack && gateAdminUrl && running ? { sharedGate: running.endpoint } : {}),
+    onFailure: (listener) => started?.onFailure(listener),
     async stop() {
       invoker.close();
-      await running?.stop();
+      await started?.stop();
+      await output?.close();
       await rm(scratch, { recursive: true, force: true });
     },
   };

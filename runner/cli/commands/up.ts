@@ -1,31 +1,36 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { seedUserEmail } from '../../../app/index.js';
-import { startEmbeddedStack, writeStackSeedFile } from '../../../local/index.js';
+import { GateAdmin, mergeCapacity, startEmbeddedStack } from '../../../local/index.js';
+import { CAPACITY_OPTIONS, type CapacityArgs, capacityFromFlags, withUnits } from '../capacity-flags.js';
 import { UsageError } from '../errors.js';
+import { OutputLog, projectFor, stackProjectOf } from '../project.js';
+import { importProjectData } from '../project-data.js';
+import { seedParams } from '../seed-params.js';
+import { removeStackFile, writeStackFile } from '../stack-file.js';
 
-interface UpArgs {
+interface UpArgs extends CapacityArgs {
+  config?: string;
   port: number;
+  gatePort: number;
+  adminPort: number;
   dynamodbEndpoint?: string;
   persist?: string;
-  products: number;
-  users: number;
+  app: boolean;
   stateDir: string;
+  [param: string]: unknown;
 }
 
-export const STACK_FILE = 'stack.json';
-
 /** Find out before starting DynamoDB Local and seeding, not after. */
-async function assertPortFree(port: number): Promise<void> {
+async function assertPortFree(port: number, flag: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const probe = createServer();
     probe.once('error', (err: NodeJS.ErrnoException) =>
       reject(
         err.code === 'EADDRINUSE'
           ? new UsageError(
-              `--port: 127.0.0.1:${port} is already in use (another loadtest up?); pick another with --port N, or 0 for any`,
+              `${flag}: 127.0.0.1:${port} is already in use (another loadtest up?); pick another with ${flag} N, or 0 for any`,
             )
           : err,
       ),
@@ -34,16 +39,39 @@ async function assertPortFree(port: number): Promise<void> {
   });
 }
 
-/** `loadtest up`: start the embedded stack and keep it up until Ctrl-C or SIGTERM. */
+const OWN_OPTIONS = new Set([
+  'config',
+  'port',
+  'gatePort',
+  'adminPort',
+  'dynamodbEndpoint',
+  'persist',
+  'app',
+  'stateDir',
+  ...Object.keys(CAPACITY_OPTIONS).map((k) => k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())),
+]);
+
+/** `loadtest up`: start the embedded stack for the project and keep it up until Ctrl-C or SIGTERM. */
 export const upCommand: CommandModule<object, UpArgs> = {
   command: 'up',
-  describe: 'Start the embedded stack (DynamoDB Local + seeded shop app) and keep it running',
+  describe:
+    "Start the embedded stack (DynamoDB Local, the capacity gate, the project's tables, data and app) and keep it running",
   builder: (y: Argv) =>
     y
       .option('port', {
         type: 'number',
         default: 8080,
-        describe: 'App port on 127.0.0.1 (0 = any free port)',
+        describe: "The app's port on 127.0.0.1, when the project starts it on any port (0 = any free port)",
+      })
+      .option('gate-port', {
+        type: 'number',
+        default: 8000,
+        describe: 'The capacity gate: the DynamoDB endpoint apps use (0 = any free port)',
+      })
+      .option('admin-port', {
+        type: 'number',
+        default: 0,
+        describe: "The gate's admin endpoint (counters, reset; 0 = any free port)",
       })
       .option('dynamodb-endpoint', {
         type: 'string',
@@ -53,59 +81,107 @@ export const upCommand: CommandModule<object, UpArgs> = {
         type: 'string',
         describe: 'Keep DynamoDB Local data on disk in this folder (default .loadtest/data when given bare)',
       })
-      .option('products', { type: 'number', default: 60, describe: 'Products to seed' })
-      .option('users', { type: 'number', default: 20, describe: 'Users to seed' })
+      .option('app', {
+        type: 'boolean',
+        default: true,
+        describe: "Start the project's app (--no-app: only DynamoDB, the gate, tables and data)",
+      })
       .option('state-dir', { type: 'string', default: '.loadtest', describe: 'Where stack.json is written' })
-      .strict() as unknown as Argv<UpArgs>,
+      .options(CAPACITY_OPTIONS)
+      // Options it does not know are the data command's parameters, not mistakes.
+      .strict(false)
+      .epilogue(
+        "Other --name value options go to the project's data command as its parameters (LOADTEST_SEED), e.g. --users 50 --products 200.",
+      ) as unknown as Argv<UpArgs>,
   handler: async (args: ArgumentsCamelCase<UpArgs>) => {
-    if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) {
-      throw new UsageError(`--port: expected a port number 0-65535, got ${args.port}`);
-    }
-    for (const flag of ['products', 'users'] as const) {
-      if (!Number.isInteger(args[flag]) || args[flag] < 0 || args[flag] > 100_000) {
-        throw new UsageError(`--${flag}: expected a whole number 0-100000, got ${args[flag]}`);
+    for (const [flag, port] of [
+      ['--port', args.port],
+      ['--gate-port', args.gatePort],
+      ['--admin-port', args.adminPort],
+    ] as const) {
+      if (!Number.isInteger(port) || port < 0 || port > 65535) {
+        throw new UsageError(`${flag}: expected a port number 0-65535, got ${port}`);
       }
+      if (port !== 0) await assertPortFree(port, flag);
     }
     if (args.dynamodbEndpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(args.dynamodbEndpoint)) {
       throw new UsageError(`--dynamodb-endpoint: expected an http(s) URL, got "${args.dynamodbEndpoint}"`);
     }
-    if (args.port !== 0) await assertPortFree(args.port);
+    const project = await projectFor(args.config);
+    const seed = seedParams(args, OWN_OPTIONS);
+    const capacity = withUnits(mergeCapacity(project.capacity, capacityFromFlags(args)), args);
     const persistDir =
       args.persist === undefined
         ? undefined
         : resolve(args.persist === '' ? join(args.stateDir, 'data') : args.persist);
     if (persistDir) await mkdir(persistDir, { recursive: true });
+    const fixtures = resolve(args.stateDir, 'fixtures.json');
+    const stackProject = stackProjectOf(project);
+    const start = stackProject.app?.start;
+    const output = new OutputLog(join(args.stateDir, 'app.log'));
+    console.log(`project: ${project.name} (${project.file}${project.isDefault ? ', the default' : ''})`);
     const stack = await startEmbeddedStack({
-      port: args.port,
+      project: {
+        ...stackProject,
+        ...(stackProject.app
+          ? {
+              app: {
+                ...stackProject.app,
+                // --port fixes a port the project leaves to us.
+                ...(start
+                  ? {
+                      start: {
+                        ...start,
+                        port: start.port === 'auto' && args.port !== 0 ? args.port : start.port,
+                      },
+                    }
+                  : {}),
+              },
+            }
+          : {}),
+      },
       ...(args.dynamodbEndpoint ? { dynamodbEndpoint: args.dynamodbEndpoint } : {}),
       ...(persistDir ? { persistDir } : {}),
-      seed: { products: args.products, users: args.users },
+      gatePort: args.gatePort,
+      adminPort: args.adminPort,
+      startApp: args.app,
+      fixturesFile: fixtures,
+      seed,
+      beforeData: (endpoint) => importProjectData(project, endpoint, args.stateDir, (l) => console.log(l)),
       log: (line) => console.log(line),
+      output: (source, line) => {
+        output.write(source, line);
+        // What the data command says (counts, a token to try) is for the user; the app's goes to the log.
+        if (source === 'data') console.log(`  ${line}`);
+      },
     });
-    const stateFile = join(args.stateDir, STACK_FILE);
-    await mkdir(args.stateDir, { recursive: true });
-    await writeFile(
-      stateFile,
-      `${JSON.stringify(
-        {
-          appUrl: stack.appUrl,
-          dynamodbEndpoint: stack.dynamodbEndpoint,
-          dynamodbPid: stack.dynamodbPid ?? null,
-          tableName: stack.tableName,
-          pid: process.pid,
-          startedAt: new Date().toISOString(),
-        },
-        null,
-        2,
-      )}\n`,
+    if (stack.gateAdminUrl) await new GateAdmin(stack.gateAdminUrl).reset(capacity);
+    const stateFile = await writeStackFile(args.stateDir, {
+      version: 2,
+      project: project.file,
+      name: project.name,
+      region: project.region,
+      appUrl: stack.appUrl ?? null,
+      endpoint: stack.endpoint,
+      dynamodbEndpoint: stack.dynamodbEndpoint,
+      gateAdminUrl: stack.gateAdminUrl ?? null,
+      tables: stack.tables.map((t) => t.name),
+      fixtures,
+      pid: process.pid,
+      dynamodbPid: stack.dynamodbPid ?? null,
+      appPid: stack.appPid ?? null,
+      startedAt: new Date().toISOString(),
+    });
+    if (stack.appPid !== undefined) console.log(`app output: ${output.path}`);
+    console.log(`endpoint: ${stack.endpoint}  (DynamoDB for apps: through the capacity gate)`);
+    console.log('Point an app at it (any language, any AWS SDK or the AWS CLI):');
+    for (const [k, v] of Object.entries(stack.env)) console.log(`  export ${k}=${v}`);
+    console.log(
+      stack.appUrl
+        ? `Then: npx loadtest run <scenario> --url ${stack.appUrl}   (live view: npx loadtest dashboard)`
+        : 'Then start your app with those variables and: npx loadtest run <scenario> --url <its URL>   (live view: npx loadtest dashboard)',
     );
-    // Scenarios' processor reads users, tokens and products from here (plain `artillery run` too).
-    const seedFile = join(args.stateDir, 'seed.json');
-    await writeStackSeedFile(stack, seedFile);
-    const email = stack.seeded?.users[0]?.email ?? seedUserEmail(0);
-    console.log(`app: ${stack.appUrl}`);
-    console.log(`token (${email}): ${await stack.tokens.sign(email)}`);
-    console.log(`try: curl ${stack.appUrl}/api/products?limit=3`);
+    console.log(`stack: ${stateFile}`);
     console.log('Press Ctrl-C to stop.');
 
     await new Promise<void>((done) => {
@@ -115,8 +191,9 @@ export const upCommand: CommandModule<object, UpArgs> = {
         stopping = true;
         console.log(`stopping (${why})...`);
         await stack.stop().catch((err) => console.error(err));
-        await rm(stateFile, { force: true });
-        await rm(seedFile, { force: true });
+        await output.close();
+        await removeStackFile(args.stateDir);
+        await rm(fixtures, { force: true });
         process.exitCode = code;
         done();
       };

@@ -1,9 +1,11 @@
 import { DDSketch } from '@datadog/sketches-js';
-import type { PatternId } from './patterns.js';
 
 /**
  * Per-access-pattern counters and a mergeable latency sketch (DDSketch, 1 % relative accuracy),
- * so the numbers of many app instances or runs can be added up exactly.
+ * so the numbers of many app instances, workers or runs add up exactly. An app that wants its own
+ * per-pattern numbers (for CloudWatch on AWS, where no capacity gate stands in front of DynamoDB)
+ * records one `OperationSample` per logical operation; the toolkit's client stats, the gate and the
+ * report use the same sketches.
  */
 export const SKETCH_RELATIVE_ACCURACY = 0.01;
 
@@ -16,7 +18,7 @@ export interface CapacityUse {
 
 /** What one logical operation of a pattern cost, as recorded by the instrumented path. */
 export interface OperationSample {
-  readonly pattern: PatternId;
+  readonly pattern: string;
   readonly latencyMs: number;
   readonly ok: boolean;
   /** Throttle errors seen on any attempt, including ones the SDK retried away. */
@@ -44,10 +46,11 @@ export interface PatternSnapshot {
 export interface MetricsSnapshot {
   readonly since: string;
   readonly at: string;
-  readonly patterns: Partial<Record<PatternId, PatternSnapshot>>;
+  readonly patterns: Partial<Record<string, PatternSnapshot>>;
 }
 
-class PatternStats {
+/** One pattern's counters: what the app records per operation, and the gate per DynamoDB call. */
+export class PatternStats {
   count = 0;
   errors = 0;
   throttleEvents = 0;
@@ -149,7 +152,7 @@ export function mergeSketches(serialized: readonly SerializedSketch[]): DDSketch
 export type SampleListener = (sample: OperationSample) => void;
 
 export class PatternMetrics {
-  private stats = new Map<PatternId, PatternStats>();
+  private stats = new Map<string, PatternStats>();
   private since: Date;
   private readonly listeners: SampleListener[] = [];
 
@@ -172,7 +175,7 @@ export class PatternMetrics {
   }
 
   snapshot(): MetricsSnapshot {
-    const patterns: Partial<Record<PatternId, PatternSnapshot>> = {};
+    const patterns: Partial<Record<string, PatternSnapshot>> = {};
     for (const [id, s] of this.stats) patterns[id] = s.snapshot();
     return { since: this.since.toISOString(), at: this.clock().toISOString(), patterns };
   }

@@ -1,12 +1,17 @@
 import { createHash } from 'node:crypto';
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import {
+  fromExtendedJson,
+  isPlainObject,
+  type Mapped,
+  objectIdTime,
+  type RowMapper,
+  type TableItem,
+  unwrapObjectIdText,
+} from 'dynamo-loadtest';
 import { z } from 'zod';
 // The app's own request validation: an imported row must be something the app could have accepted.
-import { schemas } from '../../app/index.js';
-
-const { addToCartBody, id: appIdSchema, newProductBody, registerBody } = schemas;
-
-import { keys, tableDefinition } from '../../app/index.js';
+import { addToCartBody, id as appIdSchema, newProductBody, registerBody } from '../http/schemas.js';
+import { keys } from '../table.js';
 
 /**
  * Pure mapping of exported rows (MongoDB Extended JSON, SQL/CSV exports) onto the shop's single-table
@@ -20,17 +25,7 @@ export interface MapOptions {
   readonly now: string;
 }
 
-export type TableItem = Record<string, unknown>;
-
-export type Mapped =
-  | {
-      readonly ok: true;
-      /** The row's items: the entity item first (its key identifies the row), then any OrderItems. */
-      readonly items: TableItem[];
-      /** Source fields the app's model has no place for (top level, or `items[].x` for order lines). */
-      readonly ignored: string[];
-    }
-  | { readonly ok: false; readonly error: string };
+export type { Mapped, TableItem };
 
 /** The fields each entity reads; anything else is reported as ignored. */
 const KNOWN: Record<Entity, ReadonlySet<string>> = {
@@ -82,54 +77,6 @@ export function appId(kind: 'product' | 'order', source: string): string {
 }
 
 // --- MongoDB Extended JSON and export quirks ------------------------------------------------------
-
-const NUMBER_WRAPPERS = ['$numberDecimal', '$numberInt', '$numberLong', '$numberDouble'] as const;
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/**
- * Extended JSON (relaxed or canonical) to plain values: `{$oid}` to the hex string, `{$date}` to an
- * ISO string, `{$numberDecimal|Int|Long|Double}` to the number's text (numeric fields parse it).
- */
-export function fromExtendedJson(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(fromExtendedJson);
-  if (!isPlainObject(value)) return value;
-  const entries = Object.keys(value);
-  if (entries.length === 1) {
-    const [k] = entries as [string];
-    const v = value[k];
-    if (k === '$oid' && typeof v === 'string') return v;
-    if ((NUMBER_WRAPPERS as readonly string[]).includes(k) && typeof v === 'string') return v;
-    if (k === '$date') {
-      const inner = isPlainObject(v) && typeof v.$numberLong === 'string' ? Number(v.$numberLong) : v;
-      const date = typeof inner === 'number' || typeof inner === 'string' ? new Date(inner) : undefined;
-      return date && !Number.isNaN(date.getTime()) ? date.toISOString() : v;
-    }
-  }
-  const out: Record<string, unknown> = {};
-  for (const k of entries) out[k] = fromExtendedJson(value[k]);
-  return out;
-}
-
-const OBJECT_ID_TEXT = /^ObjectId\(["']?([0-9a-fA-F]{24})["']?\)$/;
-
-/** mongoexport's CSV writes ObjectIds as `ObjectId(5f...)`. */
-function unwrapObjectIdText(v: unknown): unknown {
-  if (typeof v !== 'string') return v;
-  const m = OBJECT_ID_TEXT.exec(v.trim());
-  return m ? m[1] : v;
-}
-
-/** When an ObjectId was made: its first 4 bytes are seconds since the epoch. */
-export function objectIdTime(raw: unknown): string | undefined {
-  let hex: string | undefined;
-  if (isPlainObject(raw) && typeof raw.$oid === 'string') hex = raw.$oid;
-  else if (typeof raw === 'string') hex = OBJECT_ID_TEXT.exec(raw.trim())?.[1];
-  if (!hex || !/^[0-9a-fA-F]{24}$/.test(hex)) return undefined;
-  return new Date(Number.parseInt(hex.slice(0, 8), 16) * 1000).toISOString();
-}
 
 const NUMERIC_TEXT = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
@@ -418,92 +365,14 @@ export function mapRow(entity: Entity, row: Record<string, unknown>, options: Ma
   }
 }
 
-// --- DynamoDB limits -----------------------------------------------------------------------------
+const isEntity = (e: string): e is Entity => (ENTITIES as readonly string[]).includes(e);
 
-export const MAX_ITEM_BYTES = 400 * 1024;
-export const MAX_PARTITION_KEY_BYTES = 2048;
-export const MAX_SORT_KEY_BYTES = 1024;
-
-const utf8 = (s: string) => Buffer.byteLength(s, 'utf8');
-
-/** Bytes of a number: about one per two significant digits, plus one. */
-function numberBytes(n: string): number {
-  const digits = n
-    .replace(/^[+-]/, '')
-    .replace(/[eE].*$/, '')
-    .replace('.', '')
-    .replace(/^0+/, '')
-    .replace(/0+$/, '');
-  return Math.ceil(Math.max(digits.length, 1) / 2) + 1;
-}
-
-function valueBytes(v: AttributeValue): number {
-  if (v.S !== undefined) return utf8(v.S);
-  if (v.N !== undefined) return numberBytes(v.N);
-  if (v.B !== undefined) return v.B.byteLength;
-  if (v.BOOL !== undefined || v.NULL !== undefined) return 1;
-  if (v.SS !== undefined) return v.SS.reduce((s, x) => s + utf8(x), 0);
-  if (v.NS !== undefined) return v.NS.reduce((s, x) => s + numberBytes(x), 0);
-  if (v.BS !== undefined) return v.BS.reduce((s, x) => s + x.byteLength, 0);
-  // Lists and maps: 3 bytes of overhead, and (conservatively) one more per element.
-  if (v.L !== undefined) return 3 + v.L.reduce((s, x) => s + 1 + valueBytes(x), 0);
-  if (v.M !== undefined)
-    return 3 + Object.entries(v.M).reduce((s, [k, x]) => s + 1 + utf8(k) + valueBytes(x), 0);
-  return 0;
-}
-
-/** An item's size as DynamoDB counts it against the 400 KB limit: attribute names plus values. */
-export function itemBytes(item: Record<string, AttributeValue>): number {
-  return Object.entries(item).reduce((s, [k, v]) => s + utf8(k) + valueBytes(v), 0);
-}
-
-/** DynamoDB's documented number range: 38 digits of precision, magnitude 1e-130 to 9.99...e125. */
-function numberProblem(n: string): string | undefined {
-  const x = Number(n);
-  if (!Number.isFinite(x)) return `${n} is not a finite number`;
-  if (x !== 0 && (Math.abs(x) >= 1e126 || Math.abs(x) < 1e-130))
-    return `${n} is out of DynamoDB's number range`;
-  return undefined;
-}
-
-function firstNumberProblem(v: AttributeValue): string | undefined {
-  if (v.N !== undefined) return numberProblem(v.N);
-  if (v.NS !== undefined) return v.NS.map(numberProblem).find((p) => p !== undefined);
-  if (v.L !== undefined) return v.L.map(firstNumberProblem).find((p) => p !== undefined);
-  if (v.M !== undefined)
-    return Object.values(v.M)
-      .map(firstNumberProblem)
-      .find((p) => p !== undefined);
-  return undefined;
-}
-
-const KEY_LIMITS: { name: string; max: number }[] = [
-  { name: tableDefinition.partitionKey.name, max: MAX_PARTITION_KEY_BYTES },
-  { name: tableDefinition.sortKey.name, max: MAX_SORT_KEY_BYTES },
-  ...tableDefinition.indexes.flatMap((i) => [
-    { name: i.partitionKey.name, max: MAX_PARTITION_KEY_BYTES },
-    { name: i.sortKey.name, max: MAX_SORT_KEY_BYTES },
-  ]),
-];
-
-/** Why DynamoDB would refuse this (marshalled) item, or undefined. */
-export function itemProblem(item: Record<string, AttributeValue>): string | undefined {
-  const size = itemBytes(item);
-  if (size > MAX_ITEM_BYTES) {
-    return `the ${String(item[tableDefinition.sortKey.name]?.S ?? 'item').split('#')[0]} item would be ${size} bytes, over DynamoDB's 400 KB item limit`;
-  }
-  for (const { name, max } of KEY_LIMITS) {
-    const v = item[name];
-    if (v === undefined) continue;
-    if (v.S !== undefined) {
-      if (v.S === '') return `key attribute ${name} would be empty`;
-      if (utf8(v.S) > max)
-        return `key attribute ${name} would be ${utf8(v.S)} bytes, over DynamoDB's ${max}-byte limit`;
-    }
-  }
-  for (const [name, v] of Object.entries(item)) {
-    const p = firstNumberProblem(v);
-    if (p) return `${name}: ${p}`;
-  }
-  return undefined;
-}
+/** The shop's mapping as the toolkit's import takes it (the project config's `import`). */
+export const shopImport: RowMapper = {
+  entities: ENTITIES,
+  required: REQUIRED_FIELDS,
+  map: (entity, row, options) =>
+    isEntity(entity)
+      ? mapRow(entity, row, options)
+      : { ok: false, error: `unknown entity ${entity}; known: ${ENTITIES.join(', ')}` },
+};

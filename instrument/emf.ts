@@ -3,11 +3,15 @@ import { LogSerializer } from 'aws-embedded-metrics/lib/serializers/LogSerialize
 import type { OperationSample, PatternMetrics } from './metrics.js';
 
 /**
- * Publishes the per-pattern numbers as CloudWatch Embedded Metric Format log lines, so on App Runner
- * (or Lambda) the logs become CloudWatch metrics with no agent. Samples are aggregated per pattern and
- * flushed on an interval: one log line per pattern per interval, not one per request.
+ * Publishes per-pattern numbers as CloudWatch Embedded Metric Format log lines (on Lambda, or any
+ * host whose log path sends the `x-amzn-logs-format: json/emf` header, the lines become CloudWatch
+ * metrics). Samples are aggregated per pattern and flushed on an interval: one log line per pattern
+ * per interval, not one per request. The namespace, dimensions and counter names are the contract
+ * the toolkit's CloudWatch read-back and dashboards use.
  */
 export const EMF_NAMESPACE = 'DynamoLoadtest/App';
+/** The `Service` dimension when an app names none. */
+export const DEFAULT_SERVICE = 'app';
 /** CloudWatch takes at most 100 values per metric in one EMF event; we keep a uniform sample of that size. */
 const MAX_LATENCY_VALUES = 100;
 
@@ -32,6 +36,7 @@ type Window = Record<CounterField, number> & { latencies: number[]; seen: number
 
 export interface EmfOptions {
   readonly write: (line: string) => void;
+  /** The `Service` dimension (default "app"). */
   readonly service?: string;
   readonly namespace?: string;
   readonly random?: () => number;
@@ -90,7 +95,10 @@ export class EmfPublisher {
     for (const [pattern, w] of windows) {
       const ctx = MetricsContext.empty();
       ctx.setNamespace(this.options.namespace ?? EMF_NAMESPACE);
-      ctx.setDimensions([{ Service: this.options.service ?? 'shop', AccessPattern: pattern }], false);
+      ctx.setDimensions(
+        [{ Service: this.options.service ?? DEFAULT_SERVICE, AccessPattern: pattern }],
+        false,
+      );
       for (const [name, field] of Object.entries(EMF_COUNTERS)) ctx.putMetric(name, w[field], 'Count');
       for (const l of w.latencies) ctx.putMetric('Latency', l, 'Milliseconds');
       ctx.setProperty('LatencySampled', w.seen > w.latencies.length);

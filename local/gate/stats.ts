@@ -1,0 +1,185 @@
+import { type PatternSnapshot, PatternStats } from '../../instrument/index.js';
+import type { AttributionSource } from './attribution.js';
+import type { Charge } from './policy.js';
+
+/**
+ * What the gate counts per access pattern (the DynamoDB side of a report) and per table and
+ * operation (DynamoDB's CloudWatch metrics by name). Every figure here was measured at the gate.
+ */
+export interface CallRecord {
+  readonly pattern: string;
+  readonly source: AttributionSource;
+  readonly op: string;
+  readonly tables: readonly string[];
+  /** HTTP status DynamoDB (or the gate, for a throttle) answered. */
+  readonly status: number;
+  /** DynamoDB's error code (`ConditionalCheckFailedException`, ...), for a non-2xx answer. */
+  readonly code?: string;
+  /** From the request to the answer, at the gate. */
+  readonly latencyMs: number;
+  /** The SDK's `amz-sdk-request: attempt=N; max=M`, when it sent one. */
+  readonly attempt?: number;
+  readonly maxAttempts?: number;
+  /** DynamoDB's throttling reason, when the gate throttled the call. */
+  readonly throttleReason?: string;
+  readonly charges: readonly Charge[];
+  /** Items a read returned (Count of a Query or Scan, 0 or 1 for GetItem, the items of a batch). */
+  readonly items?: number;
+}
+
+/** One pattern, DynamoDB side: the instrument's snapshot shape (so the report and timeline read both) and more. */
+export interface GatePatternSnapshot extends PatternSnapshot {
+  readonly source: AttributionSource;
+  readonly operations: string[];
+  readonly tables: string[];
+  /** Non-2xx answers by DynamoDB error code (throttles included). */
+  readonly errorCodes: Record<string, number>;
+  readonly throttleReasons: Record<string, number>;
+  readonly items: number;
+}
+
+export interface GateMetric {
+  name: string;
+  dimensions: Record<string, string>;
+  sum: number;
+  count: number;
+  max?: number;
+}
+
+const round = (n: number) => Math.round(n * 1e6) / 1e6;
+
+/** `shop` for the table itself, `shop/GSI1` for an index: how capacity per pattern is keyed. */
+export function targetKey(table: string, target: string): string {
+  return target === 'table' ? table : `${table}/${target}`;
+}
+
+/**
+ * A pattern at the gate: the instrument's counters (calls, errors, throttles, retries, capacity per
+ * target, latency sketch), fed one sample per call, and what only the gate sees on the wire.
+ */
+class PatternCounters {
+  private readonly stats = new PatternStats();
+  private items = 0;
+  private readonly operations = new Set<string>();
+  private readonly tables = new Set<string>();
+  private readonly codes = new Map<string, number>();
+  private readonly reasons = new Map<string, number>();
+
+  constructor(readonly source: AttributionSource) {}
+
+  add(r: CallRecord): void {
+    const ok = r.status >= 200 && r.status < 300;
+    this.stats.add({
+      pattern: r.pattern,
+      latencyMs: r.latencyMs,
+      ok,
+      throttleEvents: r.throttleReason ? 1 : 0,
+      // The client's last try, as its attempt header says (attempt=N; max=N), or a client that sends
+      // no header (no retries): the request failed throttled. botocore's first try says attempt=1
+      // with no max: not knowable there, so not counted; its retries carry max.
+      throttled:
+        r.throttleReason !== undefined &&
+        (r.attempt === undefined || (r.maxAttempts !== undefined && r.attempt >= r.maxAttempts)),
+      retries: r.attempt !== undefined && r.attempt > 1 ? 1 : 0,
+      capacity: r.charges.map((c) => ({
+        target: targetKey(c.table, c.target),
+        rcu: c.kind === 'Read' ? c.units : 0,
+        wcu: c.kind === 'Write' ? c.units : 0,
+      })),
+    });
+    this.operations.add(r.op);
+    for (const t of r.tables) this.tables.add(t);
+    if (!ok) {
+      const code = r.code ?? `HTTP ${r.status}`;
+      this.codes.set(code, (this.codes.get(code) ?? 0) + 1);
+    }
+    if (r.throttleReason) this.reasons.set(r.throttleReason, (this.reasons.get(r.throttleReason) ?? 0) + 1);
+    this.items += r.items ?? 0;
+  }
+
+  snapshot(): GatePatternSnapshot {
+    return {
+      ...this.stats.snapshot(),
+      source: this.source,
+      operations: [...this.operations].sort(),
+      tables: [...this.tables].sort(),
+      errorCodes: Object.fromEntries(this.codes),
+      throttleReasons: Object.fromEntries(this.reasons),
+      items: this.items,
+    };
+  }
+}
+
+interface OperationCounters {
+  throttled: number;
+  latency: { sum: number; count: number; max: number };
+}
+
+export class GateStats {
+  private patterns = new Map<string, PatternCounters>();
+  private operations = new Map<string, OperationCounters>();
+  private started: number;
+
+  constructor(private readonly clock: () => number) {
+    this.started = clock();
+  }
+
+  reset(): void {
+    this.patterns = new Map();
+    this.operations = new Map();
+    this.started = this.clock();
+  }
+
+  get since(): number {
+    return this.started;
+  }
+
+  record(r: CallRecord): void {
+    let p = this.patterns.get(r.pattern);
+    if (!p) {
+      p = new PatternCounters(r.source);
+      this.patterns.set(r.pattern, p);
+    }
+    p.add(r);
+    for (const table of r.tables) {
+      const key = `${table}\u0000${r.op}`;
+      let o = this.operations.get(key);
+      if (!o) {
+        o = { throttled: 0, latency: { sum: 0, count: 0, max: 0 } };
+        this.operations.set(key, o);
+      }
+      if (r.throttleReason) o.throttled += 1;
+      else if (r.status >= 200 && r.status < 300) {
+        o.latency.sum += r.latencyMs;
+        o.latency.count += 1;
+        o.latency.max = Math.max(o.latency.max, r.latencyMs);
+      }
+    }
+  }
+
+  patternSnapshots(): Record<string, GatePatternSnapshot> {
+    const out: Record<string, GatePatternSnapshot> = {};
+    for (const [id, p] of this.patterns) out[id] = p.snapshot();
+    return out;
+  }
+
+  /** ThrottledRequests and SuccessfulRequestLatency per table and operation, as CloudWatch names them. */
+  operationMetrics(): GateMetric[] {
+    const out: GateMetric[] = [];
+    for (const [key, o] of this.operations) {
+      const [table = '', op = ''] = key.split('\u0000');
+      const dimensions = { TableName: table, Operation: op };
+      out.push({ name: 'ThrottledRequests', dimensions, sum: o.throttled, count: 1 });
+      if (o.latency.count > 0) {
+        out.push({
+          name: 'SuccessfulRequestLatency',
+          dimensions,
+          sum: round(o.latency.sum),
+          count: o.latency.count,
+          max: round(o.latency.max),
+        });
+      }
+    }
+    return out;
+  }
+}

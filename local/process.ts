@@ -1,0 +1,233 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+
+/**
+ * The user's processes: the app the toolkit starts and stops (`app.start`), and the data command
+ * that fills the tables (`data.command`). Each runs in its own process group, so stopping it stops
+ * whatever it started (a shell, `npm start`, a JVM), and none outlives the CLI.
+ */
+export interface ProcessSpec {
+  /** An argv list (run as it is), or one shell line (run by /bin/sh). */
+  readonly command: readonly string[] | string;
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly timeoutSec?: number;
+}
+
+/** The app did not start, or did not become ready: exit code 3, with what it printed. */
+export class AppFailed extends Error {
+  override name = 'AppFailed';
+}
+
+/** The data command failed; `exitCode` 2 means it refused its input. */
+export class DataCommandFailed extends Error {
+  override name = 'DataCommandFailed';
+  constructor(
+    message: string,
+    readonly exitCode: number | null,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+const groups = new Set<number>();
+let hooked = false;
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {}
+  }
+}
+
+function installExitHook(): void {
+  if (hooked) return;
+  hooked = true;
+  process.on('exit', () => {
+    for (const pid of groups) killGroup(pid, 'SIGKILL');
+  });
+}
+
+export function describeCommand(spec: ProcessSpec): string {
+  return typeof spec.command === 'string' ? spec.command : spec.command.join(' ');
+}
+
+function launch(spec: ProcessSpec, env: Record<string, string>): ChildProcess {
+  const base = {
+    cwd: spec.cwd,
+    env: { ...process.env, ...env },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'],
+  };
+  if (typeof spec.command === 'string') return spawn(spec.command, { ...base, shell: true });
+  const [file, ...args] = spec.command;
+  if (!file) throw new AppFailed('an empty command');
+  return spawn(file, args, base);
+}
+
+/** Keeps the last lines a process printed, for error messages; forwards each line if asked. */
+function tail(child: ChildProcess, onLine?: (line: string) => void): () => string {
+  let kept: string[] = [];
+  let partial = '';
+  const take = (b: Buffer) => {
+    const text = partial + b.toString('utf8');
+    const lines = text.split('\n');
+    partial = lines.pop() ?? '';
+    for (const l of lines) {
+      onLine?.(l);
+      kept.push(l);
+    }
+    if (kept.length > 60) kept = kept.slice(-40);
+  };
+  child.stdout?.on('data', take);
+  child.stderr?.on('data', take);
+  return () => [...kept, ...(partial ? [partial] : [])].slice(-40).join('\n');
+}
+
+export interface RunningProcess {
+  readonly pid: number;
+  /** What it printed last (up to 40 lines). */
+  output(): string;
+  /** Called once if it exits before `stop()`. */
+  onExit(listener: (code: number | null, signal: NodeJS.Signals | null) => void): void;
+  /** SIGTERM to its process group, SIGKILL after `graceMs`; resolves when it is gone. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export function startProcess(
+  spec: ProcessSpec,
+  env: Record<string, string>,
+  onLine?: (line: string) => void,
+): RunningProcess {
+  const child = launch(spec, env);
+  const pid = child.pid;
+  if (pid === undefined) throw new AppFailed(`could not start \`${describeCommand(spec)}\` in ${spec.cwd}`);
+  groups.add(pid);
+  installExitHook();
+  const output = tail(child, onLine);
+  let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  let stopping = false;
+  const listeners: ((code: number | null, signal: NodeJS.Signals | null) => void)[] = [];
+  const gone = new Promise<void>((resolve) => {
+    child.once('error', () => {
+      exited ??= { code: null, signal: null };
+      groups.delete(pid);
+      resolve();
+    });
+    child.once('exit', (code, signal) => {
+      exited = { code, signal };
+      groups.delete(pid);
+      if (!stopping) for (const l of listeners) l(code, signal);
+      resolve();
+    });
+  });
+  return {
+    pid,
+    output,
+    onExit: (l) => {
+      if (exited && !stopping) l(exited.code, exited.signal);
+      else listeners.push(l);
+    },
+    async stop(graceMs = 5000) {
+      if (exited) {
+        // The leader is gone; what it started may not be.
+        killGroup(pid, 'SIGKILL');
+        return;
+      }
+      stopping = true;
+      killGroup(pid, 'SIGTERM');
+      const timer = setTimeout(() => killGroup(pid, 'SIGKILL'), graceMs);
+      await gone;
+      clearTimeout(timer);
+      killGroup(pid, 'SIGKILL');
+    },
+  };
+}
+
+export interface Readiness {
+  readonly url: string;
+  readonly path: string;
+  /** Statuses that mean ready; default any HTTP answer. */
+  readonly status?: readonly number[];
+  readonly timeoutSec: number;
+}
+
+/** Polls until the app answers as ready; fails early if the process exits. */
+export async function waitReady(
+  app: RunningProcess | undefined,
+  ready: Readiness,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + ready.timeoutSec * 1000;
+  let exited: string | undefined;
+  app?.onExit((code, signal) => {
+    exited = `exited (code ${code}, signal ${signal})`;
+  });
+  let last = 'no answer yet';
+  for (;;) {
+    if (exited)
+      throw new AppFailed(
+        `${what} ${exited} before it was ready${app ? `\n--- its output ---\n${app.output()}` : ''}`,
+      );
+    try {
+      const res = await fetch(`${ready.url}${ready.path}`, { signal: AbortSignal.timeout(2000) });
+      await res.arrayBuffer();
+      if (!ready.status || ready.status.includes(res.status)) return;
+      last = `GET ${ready.path} answered ${res.status}, want ${ready.status.join(' or ')}`;
+    } catch (err) {
+      last = `GET ${ready.url}${ready.path}: ${(err as Error).message}`;
+    }
+    if (Date.now() > deadline) {
+      throw new AppFailed(
+        `${what} was not ready after ${ready.timeoutSec} s (${last})${app ? `\n--- its output ---\n${app.output()}` : ''}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Runs a command to its end; rejects with its output when it fails or times out. */
+export async function runToEnd(
+  spec: ProcessSpec,
+  env: Record<string, string>,
+  onLine?: (line: string) => void,
+  signal?: AbortSignal,
+): Promise<void> {
+  const p = startProcess(spec, env, onLine);
+  const timeoutMs = (spec.timeoutSec ?? 600) * 1000;
+  const result = await new Promise<
+    { code: number | null; signal: NodeJS.Signals | null } | 'timeout' | 'aborted'
+  >((resolve) => {
+    const timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    const onAbort = () => resolve('aborted');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) onAbort();
+    p.onExit((code, sig) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      resolve({ code, signal: sig });
+    });
+  });
+  if (result === 'aborted') {
+    await p.stop(1000);
+    throw new DataCommandFailed(`\`${describeCommand(spec)}\` was stopped`, null);
+  }
+  if (result === 'timeout') {
+    await p.stop(1000);
+    throw new DataCommandFailed(
+      `\`${describeCommand(spec)}\` did not finish in ${timeoutMs / 1000} s\n--- its output ---\n${p.output()}`,
+      null,
+    );
+  }
+  // The group may hold children the command left behind.
+  await p.stop(0);
+  if (result.code !== 0) {
+    throw new DataCommandFailed(
+      `\`${describeCommand(spec)}\` failed (code ${result.code}, signal ${result.signal})\n--- its output ---\n${p.output()}`,
+      result.code,
+    );
+  }
+}

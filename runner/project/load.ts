@@ -1,0 +1,447 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import {
+  type GateCapacity,
+  type PatternRule,
+  parseKeyTemplate,
+  RuleSyntaxError,
+  type TableSpec,
+} from '../../local/index.js';
+import { type CommandSpec, type ProjectConfigParsed, projectSchema } from './schema.js';
+
+type MatchInput = Exclude<
+  NonNullable<ProjectConfigParsed['patterns']>[number]['match'],
+  unknown[] | undefined
+>;
+
+import { TemplateError, tablesFromTemplate } from './template.js';
+
+/** A bad project config: exit code 2, with the file and the field. */
+export class ProjectConfigError extends Error {
+  override name = 'ProjectConfigError';
+}
+
+export const CONFIG_NAMES = [
+  'loadtest.config.ts',
+  'loadtest.config.mts',
+  'loadtest.config.mjs',
+  'loadtest.config.js',
+  'loadtest.config.json',
+  'loadtest.config.yml',
+  'loadtest.config.yaml',
+] as const;
+
+/**
+ * The project used when none is found: the reference shop. A path, not an import: the toolkit reads
+ * it as it would read any user's config.
+ */
+export const DEFAULT_PROJECT_FILE = fileURLToPath(new URL('../../app/loadtest.config.ts', import.meta.url));
+
+export interface ResolvedCommand {
+  /** An argv list, or one shell line. */
+  readonly command: readonly string[] | string;
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly timeoutSec?: number;
+}
+
+export interface ProjectApp {
+  /** The app's URL when it is fixed (an app already running, or a start command on a fixed port). */
+  readonly url?: string;
+  readonly start?: ResolvedCommand & { readonly port: number | 'auto'; readonly portEnv: string };
+  readonly ready: { readonly path: string; readonly status?: readonly number[]; readonly timeoutSec: number };
+}
+
+export interface ProjectPattern {
+  readonly id: string;
+  readonly description?: string;
+  /** The gate's rules (any of them names a call); none for a pattern only a tag can name. */
+  readonly rules: readonly PatternRule[];
+}
+
+export interface ProjectEvents {
+  readonly table?: string;
+  readonly filter?: Record<string, unknown>;
+  readonly subscriptionFilter?: Record<string, unknown>;
+  readonly message?: (image: Record<string, unknown>) => {
+    subject: string;
+    message: unknown;
+    attributes: Record<string, unknown>;
+  };
+  readonly subscription?: string;
+}
+
+export interface ProjectImport {
+  readonly table?: string;
+  readonly entities: readonly string[];
+  readonly map: (
+    entity: string,
+    row: Record<string, unknown>,
+    options: { now: string },
+  ) => { ok: true; items: Record<string, unknown>[]; ignored: string[] } | { ok: false; error: string };
+  readonly required?: Readonly<Record<string, readonly (readonly string[])[]>>;
+}
+
+export interface Project {
+  readonly name: string;
+  /** The config file, absolute. */
+  readonly file: string;
+  readonly dir: string;
+  /** True when no config was found and the reference shop stands in. */
+  readonly isDefault: boolean;
+  readonly region: string;
+  readonly app?: ProjectApp;
+  /** Tables known from the config (inline and templates). */
+  readonly tables: readonly TableSpec[];
+  /** Tables to read from the endpoint with DescribeTable at run time: all, or these names. */
+  readonly describeTables?: true | readonly string[];
+  readonly patterns: readonly ProjectPattern[];
+  readonly capacity: GateCapacity;
+  readonly data?: {
+    readonly command?: ResolvedCommand;
+    readonly fixtures?: string;
+    /** Export files to load with the project's import mapping (paths absolute). */
+    readonly imports?: readonly { file: string; entity: string; format?: 'jsonl' | 'csv' }[];
+  };
+  readonly scenariosDir: string;
+  readonly events?: ProjectEvents;
+  readonly importer?: ProjectImport;
+}
+
+/** The pattern rules the gate tries, in the config's order. */
+export function patternRules(project: Project): PatternRule[] {
+  return project.patterns.flatMap((p) => p.rules);
+}
+
+export function patternIdsOf(project: Project): string[] {
+  return project.patterns.map((p) => p.id);
+}
+
+/** The nearest config from `dir` up to the filesystem root. */
+export function findProjectConfig(dir: string): string | undefined {
+  let at = resolve(dir);
+  for (;;) {
+    for (const name of CONFIG_NAMES) {
+      const candidate = join(at, name);
+      if (existsSync(candidate)) return candidate;
+    }
+    const up = dirname(at);
+    if (up === at) return undefined;
+    at = up;
+  }
+}
+
+export interface ResolveOptions {
+  /** --config */
+  readonly config?: string;
+  /** A scenario given as a path: the config nearest to it wins over the working directory's. */
+  readonly scenarioPath?: string;
+  readonly cwd?: string;
+}
+
+/** Which config applies: --config, else the nearest to the scenario, else to the cwd, else the shop. */
+export function locateProject(options: ResolveOptions = {}): { file: string; isDefault: boolean } {
+  const cwd = options.cwd ?? process.cwd();
+  if (options.config) {
+    const file = isAbsolute(options.config) ? options.config : resolve(cwd, options.config);
+    if (!existsSync(file)) throw new ProjectConfigError(`--config: no such file: ${file}`);
+    return { file, isDefault: false };
+  }
+  const near =
+    (options.scenarioPath ? findProjectConfig(dirname(options.scenarioPath)) : undefined) ??
+    findProjectConfig(cwd);
+  return near ? { file: near, isDefault: false } : { file: DEFAULT_PROJECT_FILE, isDefault: true };
+}
+
+async function readConfig(file: string): Promise<{ value: unknown; where: (path: PropertyKey[]) => string }> {
+  const ext = extname(file);
+  const plain = (path: PropertyKey[]) => `${file}${path.length ? `: ${path.join('.')}` : ''}`;
+  if (ext === '.json') {
+    try {
+      return { value: JSON.parse(readFileSync(file, 'utf8')), where: plain };
+    } catch (err) {
+      throw new ProjectConfigError(`${file}: not valid JSON: ${(err as Error).message}`);
+    }
+  }
+  if (ext === '.yml' || ext === '.yaml') {
+    const lines = new LineCounter();
+    const doc = parseDocument(readFileSync(file, 'utf8'), { lineCounter: lines, prettyErrors: false });
+    if (doc.errors.length > 0) {
+      const e = doc.errors[0];
+      const pos = e?.pos[0] !== undefined ? lines.linePos(e.pos[0]) : undefined;
+      throw new ProjectConfigError(
+        `${file}${pos ? `:${pos.line}:${pos.col}` : ''}: YAML: ${e?.message.split('\n')[0] ?? 'invalid'}`,
+      );
+    }
+    const where = (path: PropertyKey[]) => {
+      for (let at = path.length; at >= 0; at -= 1) {
+        const node = doc.getIn(path.slice(0, at) as unknown[], true) as
+          | { range?: [number, number, number] }
+          | undefined;
+        if (node && (node.range || isMap(node) || isSeq(node)) && node.range) {
+          const { line, col } = lines.linePos(node.range[0]);
+          return `${file}:${line}:${col}${path.length ? `: ${path.join('.')}` : ''}`;
+        }
+      }
+      return plain(path);
+    };
+    return { value: doc.toJS(), where };
+  }
+  // TS and JS configs run: the CLI loads TypeScript through tsx.
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  } catch (err) {
+    const message = (err as Error).message.split('\n')[0] ?? '';
+    // A .ts file is CommonJS or ESM as its nearest package.json says; .mts is always ESM.
+    const hint = /require\(\) ES Module|ERR_REQUIRE_ESM/.test(message)
+      ? ' (a .ts config is loaded as the nearest package.json\'s "type" says: name it loadtest.config.mts to load it as an ES module)'
+      : '';
+    throw new ProjectConfigError(`${file}: could not load: ${message}${hint}`, { cause: err });
+  }
+  let value = mod.default ?? mod.config;
+  if (typeof value === 'function') value = await (value as () => unknown)();
+  if (value === undefined)
+    throw new ProjectConfigError(`${file}: exports no config (export default defineProject({...}))`);
+  return { value, where: plain };
+}
+
+function commandOf(spec: CommandSpec, dir: string): ResolvedCommand {
+  if (typeof spec === 'string' || Array.isArray(spec)) return { command: spec, cwd: dir, env: {} };
+  return {
+    command: spec.command,
+    cwd: spec.cwd ? resolve(dir, spec.cwd) : dir,
+    env: spec.env ?? {},
+    ...(spec.timeoutSec !== undefined ? { timeoutSec: spec.timeoutSec } : {}),
+  };
+}
+
+function appOf(app: NonNullable<ProjectConfigParsed['app']>, dir: string): ProjectApp {
+  if (typeof app === 'string') return { url: app.replace(/\/$/, ''), ready: { path: '/', timeoutSec: 60 } };
+  const ready = {
+    path: app.ready?.path ?? '/',
+    ...(app.ready?.status !== undefined
+      ? { status: Array.isArray(app.ready.status) ? app.ready.status : [app.ready.status] }
+      : {}),
+    timeoutSec: app.ready?.timeoutSec ?? 60,
+  };
+  let start: ProjectApp['start'];
+  if (app.start !== undefined) {
+    const s = app.start;
+    const base = typeof s === 'string' || Array.isArray(s) ? { command: s } : s;
+    start = {
+      ...commandOf(
+        {
+          command: base.command,
+          ...('cwd' in base && base.cwd ? { cwd: base.cwd } : {}),
+          ...('env' in base && base.env ? { env: base.env } : {}),
+        },
+        dir,
+      ),
+      port: ('port' in base ? base.port : undefined) ?? 'auto',
+      portEnv: ('portEnv' in base ? base.portEnv : undefined) ?? 'PORT',
+    };
+  }
+  return {
+    ...(app.url ? { url: app.url.replace(/\/$/, '') } : {}),
+    ...(start ? { start } : {}),
+    ready,
+  };
+}
+
+/** Checks what zod cannot: names that refer to each other. */
+function crossCheck(
+  config: ProjectConfigParsed,
+  tables: readonly TableSpec[],
+  known: boolean,
+  where: (p: PropertyKey[]) => string,
+): void {
+  const byName = new Map<string, TableSpec>();
+  for (const t of tables) {
+    if (byName.has(t.name))
+      throw new ProjectConfigError(`${where(['tables'])}: table "${t.name}" is declared twice`);
+    byName.set(t.name, t);
+  }
+  const tableList = () => [...byName.keys()].join(', ') || '(none)';
+  const seen = new Set<string>();
+  const checkMatch = (id: string, m: MatchInput, at: PropertyKey[]) => {
+    const table = m.table !== undefined ? byName.get(m.table) : undefined;
+    if (m.table !== undefined && known && !table) {
+      throw new ProjectConfigError(
+        `${where([...at, 'table'])}: pattern ${id}: no table "${m.table}"; the project's tables: ${tableList()}`,
+      );
+    }
+    const indexes = table
+      ? [...(table.globalSecondaryIndexes ?? []), ...(table.localSecondaryIndexes ?? [])]
+      : [];
+    const index = m.index !== undefined ? indexes.find((x) => x.name === m.index) : undefined;
+    if (m.index !== undefined && table && !index) {
+      throw new ProjectConfigError(
+        `${where([...at, 'index'])}: pattern ${id}: table ${table.name} has no index "${m.index}"; its indexes: ${indexes.map((x) => x.name).join(', ') || '(none)'}`,
+      );
+    }
+    if (m.key === undefined) return;
+    let clauses: ReturnType<typeof parseKeyTemplate>;
+    try {
+      clauses = parseKeyTemplate(m.key);
+    } catch (err) {
+      if (err instanceof RuleSyntaxError)
+        throw new ProjectConfigError(`${where([...at, 'key'])}: pattern ${id}: ${err.message}`);
+      throw err;
+    }
+    if (!table) return;
+    const keyAttrs = new Set<string>();
+    if (index && 'partitionKey' in index) {
+      keyAttrs.add(index.partitionKey.name);
+      if (index.sortKey) keyAttrs.add(index.sortKey.name);
+    } else if (index) {
+      keyAttrs.add(table.partitionKey.name);
+      keyAttrs.add(index.sortKey.name);
+    } else {
+      // No index named: the table's key or any index's (a Query may use one).
+      keyAttrs.add(table.partitionKey.name);
+      if (table.sortKey) keyAttrs.add(table.sortKey.name);
+      for (const g of table.globalSecondaryIndexes ?? []) {
+        keyAttrs.add(g.partitionKey.name);
+        if (g.sortKey) keyAttrs.add(g.sortKey.name);
+      }
+      for (const l of table.localSecondaryIndexes ?? []) keyAttrs.add(l.sortKey.name);
+    }
+    for (const c of clauses) {
+      if (!keyAttrs.has(c.attr)) {
+        throw new ProjectConfigError(
+          `${where([...at, 'key'])}: pattern ${id}: "${c.attr}" is not a key attribute of ${table.name}${m.index ? ` index ${m.index}` : ''} (keys: ${[...keyAttrs].join(', ')})`,
+        );
+      }
+    }
+  };
+  (config.patterns ?? []).forEach((p, i) => {
+    if (seen.has(p.id))
+      throw new ProjectConfigError(`${where(['patterns', i, 'id'])}: pattern id "${p.id}" is declared twice`);
+    seen.add(p.id);
+    const matches = p.match === undefined ? [] : Array.isArray(p.match) ? p.match : [p.match];
+    matches.forEach((m, k) => {
+      const at = ['patterns', i, 'match', ...(Array.isArray(p.match) ? [k] : [])];
+      checkMatch(p.id, m, at);
+    });
+  });
+  if (known) {
+    for (const name of Object.keys(config.capacity?.tables ?? {})) {
+      if (!byName.has(name))
+        throw new ProjectConfigError(
+          `${where(['capacity', 'tables', name])}: no table "${name}"; the project's tables: ${tableList()}`,
+        );
+    }
+  }
+}
+
+/** Loads, validates and resolves a project config (paths relative to its folder). */
+export async function loadProject(file: string, isDefault = false): Promise<Project> {
+  const { value, where } = await readConfig(file);
+  const parsed = projectSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0] as z.core.$ZodIssue | undefined;
+    const path = (issue?.path ?? []) as PropertyKey[];
+    throw new ProjectConfigError(`${where(path)}: ${issue?.message ?? 'invalid'}`);
+  }
+  const config = parsed.data;
+  const dir = dirname(file);
+  const tables: TableSpec[] = [];
+  let describeTables: Project['describeTables'];
+  const t = config.tables;
+  if (Array.isArray(t)) tables.push(...(t as TableSpec[]));
+  else if (t) {
+    tables.push(...((t.inline ?? []) as TableSpec[]));
+    for (const template of t.template === undefined
+      ? []
+      : Array.isArray(t.template)
+        ? t.template
+        : [t.template]) {
+      try {
+        tables.push(...tablesFromTemplate(resolve(dir, template)));
+      } catch (err) {
+        if (err instanceof TemplateError)
+          throw new ProjectConfigError(`${where(['tables', 'template'])}: ${err.message}`);
+        throw err;
+      }
+    }
+    if (t.describe !== undefined) describeTables = t.describe;
+  }
+  crossCheck(config, tables, describeTables === undefined, where);
+
+  let scenariosDir = dir;
+  if (config.scenarios !== undefined) {
+    scenariosDir = resolve(dir, config.scenarios);
+    if (!existsSync(scenariosDir) || !statSync(scenariosDir).isDirectory())
+      throw new ProjectConfigError(`${where(['scenarios'])}: no such folder: ${scenariosDir}`);
+  } else if (existsSync(join(dir, 'scenarios'))) scenariosDir = join(dir, 'scenarios');
+
+  const app = config.app ? appOf(config.app, dir) : undefined;
+  if (app?.start && !existsSync(app.start.cwd))
+    throw new ProjectConfigError(`${where(['app', 'start', 'cwd'])}: no such folder: ${app.start.cwd}`);
+  const fixtures = config.data?.fixtures ? resolve(dir, config.data.fixtures) : undefined;
+  if (fixtures && !existsSync(fixtures))
+    throw new ProjectConfigError(`${where(['data', 'fixtures'])}: no such file: ${fixtures}`);
+  const imports = (config.data?.import ?? []).map((f, i) => {
+    const file = resolve(dir, f.file);
+    if (!existsSync(file))
+      throw new ProjectConfigError(`${where(['data', 'import', i, 'file'])}: no such file: ${file}`);
+    if (!config.import)
+      throw new ProjectConfigError(
+        `${where(['data', 'import'])}: needs the project's import mapping (import: { entities, map })`,
+      );
+    if (!config.import.entities.includes(f.entity))
+      throw new ProjectConfigError(
+        `${where(['data', 'import', i, 'entity'])}: "${f.entity}" is not one of the import entities: ${config.import.entities.join(', ')}`,
+      );
+    return { file, entity: f.entity, ...(f.format ? { format: f.format } : {}) };
+  });
+
+  return {
+    name: config.name ?? basename(dir),
+    file,
+    dir,
+    isDefault,
+    region: config.region ?? 'us-east-1',
+    ...(app ? { app } : {}),
+    tables,
+    ...(describeTables !== undefined ? { describeTables } : {}),
+    patterns: (config.patterns ?? []).map((p) => {
+      const matches = p.match === undefined ? [] : Array.isArray(p.match) ? p.match : [p.match];
+      const rules = matches.map(
+        (m): PatternRule => ({
+          id: p.id,
+          ...(m.table !== undefined ? { table: m.table } : {}),
+          ...(m.index !== undefined ? { index: m.index } : {}),
+          ...(m.operation !== undefined
+            ? { operations: Array.isArray(m.operation) ? m.operation : [m.operation] }
+            : {}),
+          ...(m.key !== undefined ? { key: m.key } : {}),
+        }),
+      );
+      return { id: p.id, ...(p.description ? { description: p.description } : {}), rules };
+    }),
+    capacity: config.capacity ?? {},
+    ...(config.data
+      ? {
+          data: {
+            ...(config.data.command ? { command: commandOf(config.data.command, dir) } : {}),
+            ...(fixtures ? { fixtures } : {}),
+            ...(imports.length > 0 ? { imports } : {}),
+          },
+        }
+      : {}),
+    scenariosDir,
+    ...(config.events ? { events: config.events as ProjectEvents } : {}),
+    ...(config.import ? { importer: config.import as unknown as ProjectImport } : {}),
+  };
+}
+
+/** Locates and loads the project for a command (see `locateProject`). */
+export async function resolveProject(options: ResolveOptions = {}): Promise<Project> {
+  const { file, isDefault } = locateProject(options);
+  return loadProject(file, isDefault);
+}

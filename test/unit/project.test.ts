@@ -1,0 +1,296 @@
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { patternIds } from '../../app/index.js';
+import { createTableInput } from '../../local/index.js';
+import {
+  DEFAULT_PROJECT_FILE,
+  loadProject,
+  locateProject,
+  ProjectConfigError,
+  patternRules,
+  tablesFromTemplate,
+} from '../../runner/project/index.js';
+import { loadScenario, ScenarioError } from '../../runner/scenario/load.js';
+
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'loadtest-project-'));
+});
+
+async function file(path: string, text: string): Promise<string> {
+  const full = join(dir, path);
+  await mkdir(join(full, '..'), { recursive: true });
+  await writeFile(full, text);
+  return full;
+}
+
+/** A CloudFormation template as `cdk synth` writes one: a table with no name, a GSI, an LSI. */
+const template = {
+  Resources: {
+    OrdersTable1A2B3C: {
+      Type: 'AWS::DynamoDB::Table',
+      Metadata: { 'aws:cdk:path': 'Shop/Orders/Resource' },
+      Properties: {
+        KeySchema: [
+          { AttributeName: 'customerId', KeyType: 'HASH' },
+          { AttributeName: 'orderedAt', KeyType: 'RANGE' },
+        ],
+        AttributeDefinitions: [
+          { AttributeName: 'customerId', AttributeType: 'S' },
+          { AttributeName: 'orderedAt', AttributeType: 'N' },
+          { AttributeName: 'status', AttributeType: 'S' },
+          { AttributeName: 'productId', AttributeType: 'S' },
+        ],
+        BillingMode: 'PROVISIONED',
+        ProvisionedThroughput: { ReadCapacityUnits: '10', WriteCapacityUnits: 5 },
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: 'byProduct',
+            KeySchema: [{ AttributeName: 'productId', KeyType: 'HASH' }],
+            Projection: { ProjectionType: 'KEYS_ONLY' },
+            ProvisionedThroughput: { ReadCapacityUnits: 2, WriteCapacityUnits: 2 },
+          },
+        ],
+        LocalSecondaryIndexes: [
+          {
+            IndexName: 'byStatus',
+            KeySchema: [
+              { AttributeName: 'customerId', KeyType: 'HASH' },
+              { AttributeName: 'status', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
+        ],
+        StreamSpecification: { StreamViewType: 'NEW_IMAGE' },
+      },
+    },
+    Customers: {
+      Type: 'AWS::DynamoDB::GlobalTable',
+      Properties: {
+        TableName: 'customers',
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+        BillingMode: 'PAY_PER_REQUEST',
+        Replicas: [{ Region: 'us-east-1' }],
+      },
+    },
+    Bucket: { Type: 'AWS::S3::Bucket' },
+  },
+};
+
+describe('tables from CloudFormation', () => {
+  it('reads tables, keys, GSIs, LSIs, billing and stream from a template and from a cdk.out folder', async () => {
+    const path = await file('cdk.out/Shop.template.json', JSON.stringify(template));
+    await file('cdk.out/manifest.json', '{}');
+    for (const source of [path, join(dir, 'cdk.out')]) {
+      const tables = tablesFromTemplate(source);
+      expect(tables.map((t) => t.name)).toEqual(['Orders', 'customers']);
+      expect(tables[0]).toEqual({
+        name: 'Orders',
+        partitionKey: { name: 'customerId', type: 'S' },
+        sortKey: { name: 'orderedAt', type: 'N' },
+        globalSecondaryIndexes: [
+          {
+            name: 'byProduct',
+            partitionKey: { name: 'productId', type: 'S' },
+            projection: 'KEYS_ONLY',
+            capacity: { read: 2, write: 2 },
+          },
+        ],
+        localSecondaryIndexes: [
+          { name: 'byStatus', sortKey: { name: 'status', type: 'S' }, projection: 'ALL' },
+        ],
+        billing: { mode: 'provisioned', read: 10, write: 5 },
+        stream: 'NEW_IMAGE',
+      });
+      expect(tables[1]).toMatchObject({ name: 'customers', billing: { mode: 'on-demand' } });
+    }
+    // What DynamoDB Local is given is DynamoDB's own CreateTable input.
+    const input = createTableInput(tablesFromTemplate(path)[0] as Parameters<typeof createTableInput>[0]);
+    expect(input).toMatchObject({
+      TableName: 'Orders',
+      BillingMode: 'PROVISIONED',
+      ProvisionedThroughput: { ReadCapacityUnits: 10, WriteCapacityUnits: 5 },
+      LocalSecondaryIndexes: [{ IndexName: 'byStatus' }],
+      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' },
+    });
+    expect(input.AttributeDefinitions?.map((a) => a.AttributeName).sort()).toEqual([
+      'customerId',
+      'orderedAt',
+      'productId',
+      'status',
+    ]);
+  });
+
+  it('names the template and the resource when a table cannot be read', async () => {
+    const broken = structuredClone(template);
+    broken.Resources.OrdersTable1A2B3C.Properties.AttributeDefinitions.splice(1, 1);
+    const path = await file('broken.template.json', JSON.stringify(broken));
+    expect(() => tablesFromTemplate(path)).toThrow(
+      /broken\.template\.json: OrdersTable1A2B3C: key attribute orderedAt has no AttributeDefinitions entry/,
+    );
+    expect(() => tablesFromTemplate(join(dir, 'nothing-here'))).toThrow(/nothing-here: cannot read/);
+  });
+});
+
+describe('project configs', () => {
+  it('loads a YAML config: tables from a template, rules, capacity, app, data and scenarios, paths from its folder', async () => {
+    await file('yaml/template.json', JSON.stringify(template));
+    await file(
+      'yaml/scenarios/a.yml',
+      'config: { phases: [{ duration: 1, arrivalRate: 1 }] }\nscenarios: [{ flow: [{ get: { url: / } }] }]\n',
+    );
+    const path = await file(
+      'yaml/loadtest.config.yml',
+      `name: orders
+app:
+  start: { command: [node, server.mjs], env: { ORDERS_TABLE: Orders } }
+  ready: { path: /health, status: 200 }
+tables: { template: ./template.json }
+patterns:
+  - id: ordersOfCustomer
+    description: a customer's orders, newest first
+    match: { table: Orders, operation: Query, key: "customerId = {id}" }
+  - id: byStatus
+    match:
+      - { table: Orders, index: byStatus, operation: Query }
+      - { table: Orders, operation: Scan }
+capacity:
+  tables: { customers: { mode: provisioned, table: { read: 3, write: 1 } } }
+data: { command: node seed.mjs }
+`,
+    );
+    const project = await loadProject(path);
+    expect(project).toMatchObject({
+      name: 'orders',
+      dir: join(dir, 'yaml'),
+      isDefault: false,
+      region: 'us-east-1',
+      scenariosDir: join(dir, 'yaml', 'scenarios'),
+      app: {
+        start: {
+          command: ['node', 'server.mjs'],
+          cwd: join(dir, 'yaml'),
+          port: 'auto',
+          portEnv: 'PORT',
+          env: { ORDERS_TABLE: 'Orders' },
+        },
+        ready: { path: '/health', status: [200], timeoutSec: 60 },
+      },
+      data: { command: { command: 'node seed.mjs', cwd: join(dir, 'yaml') } },
+      capacity: { tables: { customers: { mode: 'provisioned', table: { read: 3, write: 1 } } } },
+    });
+    expect(project.tables.map((t) => t.name)).toEqual(['Orders', 'customers']);
+    expect(patternRules(project)).toEqual([
+      { id: 'ordersOfCustomer', table: 'Orders', operations: ['Query'], key: 'customerId = {id}' },
+      { id: 'byStatus', table: 'Orders', index: 'byStatus', operations: ['Query'] },
+      { id: 'byStatus', table: 'Orders', operations: ['Scan'] },
+    ]);
+  });
+
+  const bad: [string, string, RegExp][] = [
+    ['unknown-field', 'name: x\ncolour: blue\n', /loadtest\.config\.yml:1:1: .*colour/],
+    ['bad-app', 'app: { start: { command: node, port: 70000 } }\n', /loadtest\.config\.yml:1:\d+: app/],
+    [
+      'unknown-table',
+      'tables: [{ name: orders, partitionKey: id }]\npatterns: [{ id: p, match: { table: order } }]\n',
+      /patterns\.0\.match\.table: pattern p: no table "order"; the project's tables: orders/,
+    ],
+    [
+      'unknown-index',
+      'tables: [{ name: orders, partitionKey: id }]\npatterns: [{ id: p, match: { table: orders, index: byX } }]\n',
+      /pattern p: table orders has no index "byX"; its indexes: \(none\)/,
+    ],
+    [
+      'not-a-key',
+      'tables: [{ name: orders, partitionKey: id }]\npatterns: [{ id: p, match: { table: orders, key: "status = OPEN" } }]\n',
+      /pattern p: "status" is not a key attribute of orders \(keys: id\)/,
+    ],
+    [
+      'bad-template',
+      'patterns: [{ id: p, match: { key: "id ~ 3" } }]\n',
+      /patterns\.0\.match\.key: pattern p: "id ~ 3" is not a key clause/,
+    ],
+    ['twice', 'patterns: [{ id: p }, { id: p }]\n', /patterns\.1\.id: pattern id "p" is declared twice/],
+    ['bad-yaml', 'name: [x\n', /loadtest\.config\.yml:\d+:\d+: YAML/],
+    ['no-folder', 'scenarios: ./nope\n', /scenarios: no such folder: .*nope/],
+  ];
+  for (const [name, text, message] of bad) {
+    it(`refuses a bad config (${name}), naming the file and the field`, async () => {
+      const path = await file(`bad/${name}/loadtest.config.yml`, text);
+      const error = await loadProject(path).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ProjectConfigError);
+      expect((error as Error).message).toContain(path);
+      expect((error as Error).message).toMatch(message);
+    });
+  }
+
+  it('loads JSON and TS configs too, and a TS config may compute itself', async () => {
+    const json = await file(
+      'json/loadtest.config.json',
+      JSON.stringify({ name: 'j', app: 'http://127.0.0.1:3000/' }),
+    );
+    expect(await loadProject(json)).toMatchObject({ name: 'j', app: { url: 'http://127.0.0.1:3000' } });
+    const ts = await file(
+      'ts/loadtest.config.ts',
+      "export default async () => ({ name: 'computed', tables: [{ name: 'things', partitionKey: 'pk:N' }] });\n",
+    );
+    const project = await loadProject(ts);
+    expect(project.tables[0]).toEqual({ name: 'things', partitionKey: { name: 'pk', type: 'N' } });
+    const broken = await file('tsbad/loadtest.config.ts', 'export default {;\n');
+    await expect(loadProject(broken)).rejects.toThrow(/tsbad\/loadtest\.config\.ts: could not load/);
+  });
+
+  it('finds the config nearest to the scenario, else to the working directory, else the shop', async () => {
+    const scenario = await file('near/deep/scenarios/s.yml', 'x');
+    const near = await file('near/loadtest.config.json', '{}');
+    expect(locateProject({ scenarioPath: scenario, cwd: tmpdir() })).toEqual({
+      file: near,
+      isDefault: false,
+    });
+    expect(locateProject({ cwd: join(dir, 'near', 'deep') })).toEqual({ file: near, isDefault: false });
+    expect(locateProject({ config: near, cwd: '/' })).toEqual({ file: near, isDefault: false });
+    expect(() => locateProject({ config: join(dir, 'missing.yml') })).toThrow(/--config: no such file/);
+    // Nothing around: the reference shop, loaded like any other config.
+    const lone = await mkdtemp(join(tmpdir(), 'loadtest-lone-'));
+    expect(locateProject({ cwd: lone })).toEqual({ file: DEFAULT_PROJECT_FILE, isDefault: true });
+    const shop = await loadProject(DEFAULT_PROJECT_FILE, true);
+    expect(shop.patterns.map((p) => p.id)).toEqual([...patternIds]);
+    expect(shop.tables.map((t) => t.name)).toEqual(['shop']);
+  });
+
+  it("checks a scenario against its project: thresholds on the project's patterns, capacity on its tables", async () => {
+    const project = await loadProject(
+      await file(
+        'scen/loadtest.config.yml',
+        'tables: [{ name: orders, partitionKey: id, globalSecondaryIndexes: [{ name: byX, partitionKey: x }] }]\npatterns: [{ id: getOrder }]\n',
+      ),
+    );
+    const scenario = (loadtest: string) =>
+      file(
+        `scen/${loadtest.length}.yml`,
+        `config:\n  phases: [{ duration: 1, arrivalRate: 1 }]\n  loadtest:\n${loadtest}\nscenarios: [{ flow: [{ get: { url: /, name: home } }] }]\n`,
+      );
+    const ok = loadScenario(
+      await scenario(
+        '    thresholds: { getOrder: ["p99 < 5"], home: ["errorRate < 0.1"] }\n    capacity: { tables: { orders: { indexes: { byX: { read: 1, write: 1 } } } } }',
+      ),
+      project,
+    );
+    expect(ok.thresholds.map((t) => t.pattern)).toEqual(['getOrder', 'home']);
+    expect(() => loadScenario('/nope/x.yml', project)).toThrow(ScenarioError);
+    const unknown = await scenario('    thresholds: { getOrdr: ["p99 < 5"] }');
+    expect(() => loadScenario(unknown, project)).toThrow(
+      /unknown access pattern "getOrdr"; the patterns of project scen .*: \* getOrder; or a request name of this scenario: home/,
+    );
+    const table = await scenario('    capacity: { tables: { ordrs: { mode: on-demand } } }');
+    expect(() => loadScenario(table, project)).toThrow(
+      /capacity\.tables\.ordrs: no table "ordrs" in project scen; its tables: orders/,
+    );
+    const index = await scenario('    capacity: { indexes: { byY: { read: 1, write: 1 } } }');
+    expect(() => loadScenario(index, project)).toThrow(/no GSI "byY"; the GSIs: byX/);
+  });
+});
