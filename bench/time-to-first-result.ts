@@ -6,8 +6,9 @@
  * - One trivial scenario, written to a temp dir: one phase {duration: 5, arrivalRate: 5} of
  *   `GET /health` (name: health), 25 requests. Its config.target is the app started below; our CLI
  *   replaces the target with its own app anyway.
- * - One stack is started once with `loadtest up --port 0 --state-dir <tmp>/state` (it writes
- *   seed.json there; its `app: <url>` line gives the URL) and kept up for the whole section.
+ * - One stack is started once with `loadtest up --port 0 --gate-port 0 --state-dir <tmp>/state` (it
+ *   writes fixtures.json there; its `app: <url> ...` line gives the URL) and kept up for the whole
+ *   section.
  * - Three measurements, each a fresh process, wall time from spawn to exit; overhead = wall - 5 s:
  *     - url:      `loadtest run <file> --url <app> --state-dir <tmp>/state --quiet`
  *     - embedded: `loadtest run <file> --quiet` (no --url: the run starts its own DynamoDB Local and
@@ -79,14 +80,15 @@ export const timeToFirstResult: BenchSection = {
     let up: Service<string> | undefined;
     try {
       await mkdir(stateDir, { recursive: true });
-      ctx.log('starting the stack once: loadtest up --port 0');
+      ctx.log('starting the stack once: loadtest up --port 0 --gate-port 0');
       up = await startService(
-        [process.execPath, LOADTEST_BIN, 'up', '--port', '0', '--state-dir', stateDir],
+        [process.execPath, LOADTEST_BIN, 'up', '--port', '0', '--gate-port', '0', '--state-dir', stateDir],
         {
           cwd: dir,
           timeoutMs: UP_TIMEOUT_MS,
           signal: ctx.signal,
-          ready: (out) => /^app: (\S+)$/m.exec(out)?.[1],
+          // Ready once it says so (after the data command): the app's line comes first.
+          ready: (out) => (/^Press Ctrl-C to stop\.$/m.test(out) ? /^app: (\S+)/m.exec(out)?.[1] : undefined),
         },
       );
       const appUrl = up.value.replace(/\/$/, '');

@@ -26,5 +26,12 @@ export {
   type SerializedSketch,
   SKETCH_RELATIVE_ACCURACY,
 } from './metrics.js';
-export { currentPattern, instrument, type MiddlewareClient, PATTERN_HEADER, withPattern } from './tag.js';
+export {
+  currentPattern,
+  instrument,
+  type MiddlewareClient,
+  PATTERN_HEADER,
+  tagCommand,
+  withPattern,
+} from './tag.js';
 export { isThrottle, isThrottleCode } from './throttle.js';

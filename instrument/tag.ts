@@ -42,6 +42,22 @@ interface AddBuild {
   ): void;
 }
 
+/**
+ * Names one command's pattern (every attempt of it carries the header), with no AsyncLocalStorage:
+ * for code that builds its commands in one place, as a data-access layer does.
+ */
+export function tagCommand<C extends MiddlewareClient>(command: C, pattern: string): C {
+  (command.middlewareStack as unknown as AddBuild).add(
+    (next) => async (args) => {
+      if (hasHeaders(args.request)) args.request.headers[PATTERN_HEADER] = pattern;
+      return next(args);
+    },
+    // lib-dynamodb runs a command's stack inside the client's; override keeps one copy.
+    { step: 'build', name: 'loadtestPatternTag', override: true },
+  );
+  return command;
+}
+
 function hasHeaders(request: unknown): request is { headers: Record<string, string> } {
   return (
     typeof request === 'object' &&
@@ -54,6 +70,10 @@ function hasHeaders(request: unknown): request is { headers: Record<string, stri
  * Adds the pattern header to every request the client builds inside `withPattern`. Returns the
  * same client. Document clients (lib-dynamodb) built from it share its middleware, so they are
  * covered too. Outside `withPattern` nothing is added and the client behaves as before.
+ *
+ * Cost: on Node 20 and 22 an AsyncLocalStorage's first `run` turns on the runtime's promise hooks
+ * for the whole process, which makes every await about twice as slow (measured: 2.1 -> 4.5 µs for
+ * 20 awaits). Where that matters, tag the commands themselves with `tagCommand` instead.
  */
 export function instrument<C extends MiddlewareClient>(client: C): C {
   (client.middlewareStack as unknown as AddBuild).add(

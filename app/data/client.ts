@@ -1,6 +1,5 @@
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { instrument } from 'dynamo-loadtest/instrument';
 
 export interface ClientOptions {
   /** A DynamoDB-compatible endpoint (DynamoDB Local, the capacity gate); omit for AWS. */
@@ -25,8 +24,7 @@ export function createDynamoClients(options: ClientOptions = {}): {
     config.endpoint = options.endpoint;
     config.credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
   }
-  // Tagged calls carry their access pattern to the capacity gate (a header; harmless elsewhere).
-  const raw = instrument(new DynamoDBClient(config));
+  const raw = new DynamoDBClient(config);
   const doc = DynamoDBDocumentClient.from(raw, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
   });

@@ -1,14 +1,15 @@
 import type { ConsumedCapacity } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient, ServiceInputTypes, ServiceOutputTypes } from '@aws-sdk/lib-dynamodb';
 import type { Command } from '@smithy/types';
-import { type CapacityUse, isThrottle, type PatternMetrics, withPattern } from 'dynamo-loadtest/instrument';
+import { type CapacityUse, isThrottle, type PatternMetrics, tagCommand } from 'dynamo-loadtest/instrument';
 import { DomainError, translateAwsError } from '../errors.js';
 import type { PatternId } from '../patterns.js';
 
 /**
  * The one instrumented path to DynamoDB. Every access pattern runs inside `run(patternId, ...)`,
- * which names its calls with the toolkit's `withPattern` (the capacity gate reads the tag from the
- * header `instrument(client)` adds), asks for ConsumedCapacity=INDEXES, and records the logical
+ * which names each command it sends with the toolkit's `tagCommand` (the capacity gate reads the
+ * header; `withPattern` would do too, but its AsyncLocalStorage slows every await of the app on
+ * Node 20), asks for ConsumedCapacity=INDEXES, and records the logical
  * operation (which may be several calls: a BatchGet with its UnprocessedKeys retries, a Put that
  * falls back to an Update) once, with its latency, capacity per table and index, SDK retries and
  * throttles: the app's own numbers, which it publishes as EMF on AWS where no gate runs.
@@ -66,6 +67,7 @@ export class PatternClient {
     let retries = 0;
     const send: Send = async (command) => {
       (command.input as { ReturnConsumedCapacity?: string }).ReturnConsumedCapacity = 'INDEXES';
+      tagCommand(command, pattern);
       // Sits inside the SDK's retry loop, so it sees the throttles that retries hide.
       command.middlewareStack.add(
         (next) => async (args) => {
@@ -98,7 +100,7 @@ export class PatternClient {
     };
     const started = this.now();
     try {
-      const result = await withPattern(pattern, () => operation(send));
+      const result = await operation(send);
       this.metrics.record({
         pattern,
         latencyMs: this.now() - started,

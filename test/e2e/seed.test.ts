@@ -133,4 +133,3 @@ export default {
     expect(await readFile(join(dir, 'import-0.rejects.jsonl'), 'utf8')).toMatch(/"line":2/);
   }, 60_000);
 });
-
