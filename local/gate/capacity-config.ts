@@ -13,6 +13,12 @@ const tableCapacity = {
   indexes: z.record(z.string(), units).optional(),
   maxRead: z.number().positive().optional(),
   maxWrite: z.number().positive().optional(),
+  /** On-demand: the warm throughput (what a table takes at once before any peak). */
+  warm: units.optional(),
+  /** On-demand: how old a peak must be before twice it is allowed (DynamoDB: 30 minutes). */
+  peakWindowSeconds: z.number().nonnegative().optional(),
+  /** On-demand: the account's per-table quota (DynamoDB's default: 40,000 a second). */
+  quota: units.optional(),
 };
 
 export const tableCapacitySchema = z.strictObject(tableCapacity);

@@ -22,14 +22,20 @@ function numberSize(n: string): number {
   return Math.ceil(Math.max(1, digits.length) / 2) + 1;
 }
 
+function binarySize(b: unknown): number {
+  if (typeof b === 'string') return Buffer.byteLength(b, 'base64');
+  return (b as Uint8Array).length;
+}
+
 export function valueSize(v: AttributeValue): number {
   if (v.S !== undefined) return utf8(v.S);
   if (v.N !== undefined) return numberSize(v.N);
-  if (v.B !== undefined) return v.B.length;
+  // On the wire a binary is base64 text; in the SDK's types, bytes.
+  if (v.B !== undefined) return binarySize(v.B as unknown);
   if (v.BOOL !== undefined || v.NULL !== undefined) return 1;
   if (v.SS !== undefined) return v.SS.reduce((s, x) => s + utf8(x), 0);
   if (v.NS !== undefined) return v.NS.reduce((s, x) => s + numberSize(x), 0);
-  if (v.BS !== undefined) return v.BS.reduce((s, x) => s + x.length, 0);
+  if (v.BS !== undefined) return (v.BS as unknown[]).reduce((s: number, x) => s + binarySize(x), 0);
   if (v.L !== undefined) return 3 + v.L.reduce((s, x) => s + 1 + valueSize(x), 0);
   if (v.M !== undefined)
     return 3 + Object.entries(v.M).reduce((s, [k, x]) => s + 1 + utf8(k) + valueSize(x), 0);
@@ -65,50 +71,75 @@ export function writeUnits(before: number, after: number, transactional = false)
   return Math.max(1, Math.ceil(Math.max(before, after) / 1024)) * (transactional ? 2 : 1);
 }
 
-export interface IndexKeys {
+/** The shape of an index as the write rules need it: its keys and what it projects. */
+export interface IndexShape {
   readonly name: string;
   readonly partitionKey: string;
-  readonly sortKey: string;
+  readonly sortKey?: string;
+  /** ALL (the default), KEYS_ONLY or INCLUDE. */
+  readonly projection?: string;
+  readonly nonKeyAttributes?: readonly string[];
 }
 
-/** The part of an item an index holds (all attributes here: the shop's GSIs project ALL). */
-function inIndex(item: Item | undefined, index: IndexKeys): boolean {
-  return item !== undefined && item[index.partitionKey] !== undefined && item[index.sortKey] !== undefined;
+/** The table's own key attributes, which every index entry carries. */
+export interface TableKeys {
+  readonly partitionKey: string;
+  readonly sortKey?: string;
 }
 
-function sameKey(a: Item, b: Item, index: IndexKeys): boolean {
-  return (
-    JSON.stringify([a[index.partitionKey], a[index.sortKey]]) ===
-    JSON.stringify([b[index.partitionKey], b[index.sortKey]])
-  );
+/**
+ * The entry an index holds for an item, or undefined when the item is not in the index (a sparse
+ * index: an index key attribute is missing). Developer Guide, "Attribute projections": an entry
+ * holds the table's and the index's key attributes plus the projected ones.
+ */
+export function indexEntry(item: Item | undefined, index: IndexShape, table?: TableKeys): Item | undefined {
+  if (!item || item[index.partitionKey] === undefined) return undefined;
+  if (index.sortKey && item[index.sortKey] === undefined) return undefined;
+  if (!index.projection || index.projection === 'ALL') return item;
+  const keep = new Set<string>([
+    index.partitionKey,
+    ...(index.sortKey ? [index.sortKey] : []),
+    ...(table ? [table.partitionKey, ...(table.sortKey ? [table.sortKey] : [])] : []),
+    ...(index.projection === 'INCLUDE' ? (index.nonKeyAttributes ?? []) : []),
+  ]);
+  const entry: Item = {};
+  for (const [k, v] of Object.entries(item)) if (keep.has(k)) entry[k] = v;
+  return entry;
+}
+
+function sameValue(a: Item[string] | undefined, b: Item[string] | undefined): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 function sameItem(a: Item, b: Item): boolean {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  for (const k of keys) if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) return false;
+  for (const k of keys) if (!sameValue(a[k], b[k])) return false;
   return true;
 }
 
 /**
- * Writes one base-table write causes on a GSI: none if the item is in neither image (or unchanged),
- * 1 to add, update or remove it, 2 when its index key changes (a delete and a put).
+ * Writes one base-table write causes on a secondary index (Developer Guide, "Provisioned throughput
+ * considerations for Global Secondary Indexes" and the same section for local ones): none when the
+ * item is in neither image, or its entry is unchanged (only non-projected attributes changed); one
+ * of the entry's size to add, update or remove it; two (a delete of the old entry and a put of the
+ * new) when its index key changes.
  */
 export function indexWrites(
   before: Item | undefined,
   after: Item | undefined,
-  index: IndexKeys,
+  index: IndexShape,
+  table?: TableKeys,
 ): { units: number; writes: number } {
-  const was = inIndex(before, index);
-  const is = inIndex(after, index);
+  const was = indexEntry(before, index, table);
+  const is = indexEntry(after, index, table);
   if (!was && !is) return { units: 0, writes: 0 };
-  if (was && is && before && after) {
-    if (sameItem(before, after)) return { units: 0, writes: 0 };
-    if (sameKey(before, after, index))
-      return { units: writeUnits(itemSize(before), itemSize(after)), writes: 1 };
-    return { units: writeUnits(itemSize(before), 0) + writeUnits(0, itemSize(after)), writes: 2 };
+  if (was && is) {
+    if (sameItem(was, is)) return { units: 0, writes: 0 };
+    const sameKey =
+      sameValue(was[index.partitionKey], is[index.partitionKey]) &&
+      (!index.sortKey || sameValue(was[index.sortKey], is[index.sortKey]));
+    if (sameKey) return { units: writeUnits(itemSize(was), itemSize(is)), writes: 1 };
+    return { units: writeUnits(itemSize(was), 0) + writeUnits(0, itemSize(is)), writes: 2 };
   }
-  return {
-    units: writeUnits(itemSize(was ? before : undefined), itemSize(is ? after : undefined)),
-    writes: 1,
-  };
+  return { units: writeUnits(itemSize(was), itemSize(is)), writes: 1 };
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   Agent,
   createServer,
@@ -11,7 +12,19 @@ import { crc32 } from 'node:zlib';
 import { PATTERN_HEADER } from '../../instrument/index.js';
 import { serveAdmin } from './admin.js';
 import { Attributor, type PatternRule } from './attribution.js';
-import { itemSize, writeUnits } from './capacity.js';
+import type { Item } from './capacity.js';
+import { capacityJson, editMembers } from './json-edit.js';
+import {
+  type Images,
+  type ItemRef,
+  imagesBefore,
+  type Metered,
+  meter,
+  type ReadsAfter,
+  readsAfter,
+  refKey,
+} from './meter.js';
+import { asAsked } from './metering.js';
 import {
   type Charge,
   type GateCapacity,
@@ -22,19 +35,20 @@ import {
 } from './policy.js';
 import {
   type Access,
-  type Item,
   type Json,
   type Kind,
   keyString,
   PARTIQL_OPS,
   type ParsedCall,
   parseCall,
+  partiqlStatements,
   READ_OPS,
   WRITE_OPS,
   writeRequestItem,
 } from './protocol.js';
 import { schemaFromDescription, type TableDescriptionJson, type TableSchema } from './schema.js';
 import { type CallRecord, type GateMetric, type GatePatternSnapshot, GateStats } from './stats.js';
+import { cancelledTransaction, throttleAnswer } from './throttle-errors.js';
 
 /**
  * The capacity gate: an HTTP proxy in front of DynamoDB Local for any app, in any language. It learns
@@ -73,6 +87,9 @@ export interface GateSnapshot {
   readonly capacity: Record<string, ResolvedCapacity>;
 }
 
+/** Marks the gate's own reads (the images it sizes), so that a gate further up does not count them. */
+const SIDE_READ_HEADER = 'x-loadtest-gate-read';
+
 const METERED = (op: string) => READ_OPS.has(op) || WRITE_OPS.has(op);
 const SCHEMA_CHANGES = new Set(['CreateTable', 'UpdateTable', 'DeleteTable']);
 /** Headers of DynamoDB's answer we pass on (the body's length and checksum are ours when we change it). */
@@ -108,15 +125,7 @@ function attemptOf(header: string | string[] | undefined): { attempt?: number; m
   };
 }
 
-/** What a client that asked for TOTAL gets: the totals, without the per-index split we asked for. */
-function total(c: Json): Json {
-  return {
-    TableName: c.TableName,
-    CapacityUnits: c.CapacityUnits,
-    ...(c.ReadCapacityUnits !== undefined ? { ReadCapacityUnits: c.ReadCapacityUnits } : {}),
-    ...(c.WriteCapacityUnits !== undefined ? { WriteCapacityUnits: c.WriteCapacityUnits } : {}),
-  };
-}
+const list = (c: unknown): Json[] => (Array.isArray(c) ? (c as Json[]) : c ? [c as Json] : []);
 
 function errorCode(out: Json): string | undefined {
   const type = out.__type;
@@ -158,6 +167,8 @@ export class CapacityGate {
   /** Tables being described now, and tables DescribeTable said do not exist (with when). */
   private readonly learning = new Map<string, Promise<void>>();
   private readonly missing = new Map<string, number>();
+  /** Calls being handled, counting included (a PartiQL SELECT is charged after its answer). */
+  private inflight = 0;
 
   constructor(private readonly options: GateOptions) {
     this.clock = options.clock ?? (() => performance.timeOrigin + performance.now());
@@ -189,13 +200,25 @@ export class CapacityGate {
     this.stats.reset();
   }
 
+  /** Resolves once every call so far has been answered and counted. */
+  async settled(): Promise<void> {
+    while (this.inflight > 0) await new Promise((r) => setTimeout(r, 2));
+  }
+
   get capacity(): GateCapacity {
     return this.policy.configured;
   }
 
   /** Serves DynamoDB's protocol on 127.0.0.1; returns its URL. */
   async listen(port = 0): Promise<string> {
-    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server = createServer((req, res) => {
+      this.inflight += 1;
+      this.handle(req, res)
+        .catch((err: unknown) => this.failed(res, err))
+        .finally(() => {
+          this.inflight -= 1;
+        });
+    });
     this.server.keepAliveTimeout = 60_000;
     await new Promise<void>((r) => this.server?.listen(port, '127.0.0.1', r));
     const addr = this.server.address();
@@ -317,7 +340,8 @@ export class CapacityGate {
         .split('.')
         .pop() ?? '';
     const headers = this.forwardHeaders(req);
-    const data = METERED(op) || PARTIQL_OPS.has(op);
+    // Another gate's own metering reads (gates in a chain): not the app's calls, not counted.
+    const data = (METERED(op) || PARTIQL_OPS.has(op)) && req.headers[SIDE_READ_HEADER] === undefined;
     if (!data) return this.passThrough(op, headers, raw, res);
 
     let body: Json = {};
@@ -354,16 +378,7 @@ export class CapacityGate {
         ...r,
       });
 
-    if (call.kind === undefined) {
-      // PartiQL: named and counted, not metered.
-      const up = await this.forwardOr502(headers, raw, res);
-      if (!up) return record({ status: 502, code: 'GateUpstreamUnreachable', charges: [] });
-      const latencyMs = this.clock() - started;
-      this.relay(res, up);
-      const code = up.status !== 200 ? (errorCode(this.parseOut(up.body)) ?? `HTTP ${up.status}`) : undefined;
-      return record({ status: up.status, ...(code ? { code } : {}), charges: [] }, latencyMs);
-    }
-
+    const statements = PARTIQL_OPS.has(op) ? partiqlStatements(op, body) : [];
     let accesses = call.accesses;
     // Batch calls: items on a throttled partition come back unprocessed; the call fails only when
     // every item is throttled.
@@ -386,30 +401,46 @@ export class CapacityGate {
     const refused = accesses.length > 0 ? this.policy.refusal(accesses) : undefined;
     if (refused) {
       const label = this.policy.countThrottle(refused.access, refused.reason);
-      record({
-        status: 400,
-        code: 'ProvisionedThroughputExceededException',
-        throttleReason: label,
-        charges: [],
-      });
-      // Batch calls fail only when every item is throttled; a whole-table refusal throttles all of them.
-      this.send(res, 400, {
-        __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException',
-        message: `The level of configured provisioned throughput for the ${refused.access.target === 'table' ? 'table' : 'index'} was exceeded. Consider increasing your provisioning level with the UpdateTable API.`,
-        ThrottlingReasons: [
-          { reason: label, resource: this.arn(refused.access.table, refused.access.target) },
-        ],
-      });
+      const throttled = {
+        mode: this.policy.capacityOf(refused.access.table)?.mode ?? 'provisioned',
+        reason: refused.reason,
+        label,
+        index: refused.access.target !== 'table',
+        resource: this.arn(refused.access.table, refused.access.target),
+      } as const;
+      // A transaction is cancelled as a whole, naming the throttled item; other calls get the
+      // throttling exception (a batch only when every item is throttled).
+      const transaction =
+        op === 'TransactWriteItems' || op === 'TransactGetItems' || op === 'ExecuteTransaction';
+      const items = transaction
+        ? ((
+            (op === 'ExecuteTransaction' ? body.TransactStatements : body.TransactItems) as
+              | unknown[]
+              | undefined
+          )?.length ?? 0)
+        : 0;
+      const answer = transaction
+        ? cancelledTransaction(throttled, items, refused.access.item ?? 0)
+        : throttleAnswer(throttled);
+      record({ status: 400, code: answer.exception, throttleReason: label, charges: [] });
+      this.send(res, 400, JSON.stringify(answer.body));
       return;
     }
 
-    // Ask for the per-index split whatever the client asked for, and give it back what it asked for.
-    // A request that already asks for all we need (an instrumented client's) goes on as it came.
+    const schemas = (t: string) => this.policy.schema(t);
+    // The items a transaction or a PartiQL write changes, as they are before it (their sizes count).
+    const wanted = imagesBefore(op, body, statements, schemas);
+    const before =
+      wanted.length > 0 ? await this.readItems(headers, wanted) : new Map<string, Item | undefined>();
+
+    // Ask for the per-index split whatever the client asked for, and give it back what it asked for;
+    // a failed single-item write returns the item it failed on, for its size. A request that already
+    // asks for all of that (an instrumented client's) goes on as it came.
     const asked = body.ReturnConsumedCapacity as string | undefined;
     const askedOld = body.ReturnValuesOnConditionCheckFailure as string | undefined;
     const singleWrite = op === 'PutItem' || op === 'UpdateItem' || op === 'DeleteItem';
     let changed = unprocessed !== undefined;
-    if (asked !== 'INDEXES') {
+    if (!PARTIQL_OPS.has(op) && asked !== 'INDEXES') {
       body.ReturnConsumedCapacity = 'INDEXES';
       changed = true;
     }
@@ -420,45 +451,166 @@ export class CapacityGate {
     const up = await this.forwardOr502(headers, changed ? Buffer.from(JSON.stringify(body)) : raw, res);
     if (!up) return record({ status: 502, code: 'GateUpstreamUnreachable', charges: [] });
     const out = this.parseOut(up.body);
-    const kind = call.kind as Kind;
-    // The answer goes first; charging and counting come after it, off the caller's latency.
+    const code = up.status === 200 ? undefined : errorCode(out);
+    const readsAfterwards =
+      up.status === 200 && PARTIQL_OPS.has(op)
+        ? readsAfter(op, body, statements, schemas)
+        : { items: [], scans: [] };
+    const needsReads = readsAfterwards.items.length > 0 || readsAfterwards.scans.length > 0;
+    const meterWith = (after: Images, scanned: ReadonlyMap<number, Json>) =>
+      meter({
+        op,
+        body,
+        statements,
+        schemas,
+        status: up.status,
+        out,
+        ...(code ? { code } : {}),
+        before,
+        after,
+        scanned,
+      });
+    // A PartiQL SELECT is sized by reading what it read (whole items, or the Query or Scan it stands
+    // for): after the answer, unless the client asked for the figure in it.
+    const wantsFigure = asked === 'TOTAL' || asked === 'INDEXES';
+    let metered: Metered | undefined;
+    if (!needsReads) metered = meterWith(new Map(), new Map());
+    else if (wantsFigure) metered = meterWith(...(await this.readWhatWasRead(headers, readsAfterwards)));
+    // The answer: DynamoDB Local's bytes, with only what the gate has a reason to change spliced in.
+    const edits: Record<string, string | undefined> = {};
     if (up.status === 200) {
-      const consumed = out.ConsumedCapacity as Json | Json[] | undefined;
-      const items = itemsReturned(op, out);
-      if (unprocessed) this.addUnprocessed(op, out, unprocessed.dropped, unprocessed.extra);
-      if (asked !== 'INDEXES' && consumed) {
-        if (asked === 'TOTAL')
-          out.ConsumedCapacity = Array.isArray(consumed) ? consumed.map(total) : total(consumed);
-        else delete out.ConsumedCapacity;
+      if (unprocessed) this.addUnprocessed(op, out, unprocessed.dropped, unprocessed.extra, edits);
+      if (PARTIQL_OPS.has(op)) {
+        // DynamoDB Local answers PartiQL without capacity; a client that asked gets the gate's figure.
+        if ((asked === 'TOTAL' || asked === 'INDEXES') && metered)
+          edits.ConsumedCapacity = capacityJson(
+            asAsked(asked, op === 'ExecuteStatement' ? (metered.consumed[0] ?? {}) : metered.consumed),
+          );
+      } else if (out.ConsumedCapacity !== undefined && (asked !== 'INDEXES' || metered?.corrected)) {
+        const consumed = metered?.corrected ? metered.consumed : list(out.ConsumedCapacity);
+        const shaped = asAsked(asked, Array.isArray(out.ConsumedCapacity) ? consumed : (consumed[0] ?? {}));
+        edits.ConsumedCapacity = shaped === undefined ? undefined : capacityJson(shaped);
       }
-      const latencyMs = this.clock() - started;
-      // Unchanged (the client asked for INDEXES, nothing held back): DynamoDB's bytes as they came.
-      if (unprocessed || (asked !== 'INDEXES' && consumed)) this.send(res, up.status, out, up.headers);
+    } else if (singleWrite && code === 'ConditionalCheckFailedException' && askedOld !== 'ALL_OLD') {
+      edits.Item = undefined;
+    }
+    const latencyMs = this.clock() - started;
+    if (Object.keys(edits).length > 0) {
+      const edited = editMembers(up.body.toString('utf8'), edits);
+      if (edited !== undefined) this.send(res, up.status, edited, up.headers);
       else this.relay(res, up);
+    } else this.relay(res, up);
+
+    // Charging and counting come after the answer, off the caller's latency.
+    const items = up.status === 200 ? itemsReturned(op, out) : undefined;
+    const charge = (m: Metered | undefined): Charge[] => {
       const charges: Charge[] = [];
-      for (const c of Array.isArray(consumed) ? consumed : consumed ? [consumed] : [])
-        charges.push(...this.policy.charge(accesses, c, kind));
-      record({ status: 200, charges, items }, latencyMs);
+      for (const c of m?.consumed ?? [])
+        charges.push(...this.policy.charge(accesses, c, call.kind ?? 'Read'));
+      return charges;
+    };
+    const result = {
+      status: up.status,
+      ...(code ? { code } : up.status !== 200 ? { code: `HTTP ${up.status}` } : {}),
+      ...(items !== undefined ? { items } : {}),
+    };
+    if (metered || !needsReads) return record({ ...result, charges: charge(metered) }, latencyMs);
+    const late = meterWith(...(await this.readWhatWasRead(headers, readsAfterwards)));
+    record({ ...result, charges: charge(late) }, latencyMs);
+  }
+
+  /** The items and the Query/Scan figures a PartiQL SELECT stands for (nothing, where they fail). */
+  private async readWhatWasRead(
+    headers: Record<string, string>,
+    reads: ReadsAfter,
+  ): Promise<[Map<string, Item | undefined>, Map<number, Json>]> {
+    const after = await this.readItems(headers, reads.items).catch(() => new Map<string, Item | undefined>());
+    const scanned = new Map<number, Json>();
+    for (const s of reads.scans) {
+      const r = await this.sideCall(headers, s.op, s.body).catch(() => undefined);
+      const c = r?.ConsumedCapacity as Json | undefined;
+      if (c) scanned.set(s.statement, c);
+    }
+    return [after, scanned];
+  }
+
+  /** A fault of the gate's own: DynamoDB's retryable InternalServerError, with the cause. */
+  private failed(res: ServerResponse, err: unknown): void {
+    if (res.headersSent) {
+      res.destroy();
       return;
     }
-    const code = errorCode(out);
-    // A failed condition still consumes the write: DynamoDB Local does not report it, so count it.
-    const failedWrite =
-      code === 'ConditionalCheckFailedException'
-        ? writeUnits(itemSize(out.Item as Item | undefined), itemSize(body.Item as Item | undefined))
-        : undefined;
-    if (failedWrite !== undefined && askedOld !== 'ALL_OLD') delete out.Item;
-    const latencyMs = this.clock() - started;
-    this.send(res, up.status, out, up.headers);
-    const charges =
-      failedWrite === undefined
-        ? []
-        : this.policy.charge(
-            accesses.filter((a) => a.target === 'table'),
-            { TableName: call.tables[0] ?? '', Table: { CapacityUnits: failedWrite } },
-            'Write',
-          );
-    record({ status: up.status, code: code ?? `HTTP ${up.status}`, charges }, latencyMs);
+    this.send(
+      res,
+      500,
+      JSON.stringify({
+        __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError',
+        message: `capacity gate: ${(err as Error)?.message ?? String(err)}`,
+      }),
+    );
+  }
+
+  /** One call of the gate's own to DynamoDB Local (with the client's credentials): its answer, parsed. */
+  private async sideCall(headers: Record<string, string>, op: string, body: Json): Promise<Json> {
+    const up = await this.forward(
+      {
+        ...headers,
+        'x-amz-target': `DynamoDB_20120810.${op}`,
+        'content-type': 'application/x-amz-json-1.0',
+        [SIDE_READ_HEADER]: '1',
+      },
+      Buffer.from(JSON.stringify(body)),
+    );
+    const out = this.parseOut(up.body);
+    if (up.status !== 200) throw new Error(`${op}: ${errorCode(out) ?? up.status}`);
+    return out;
+  }
+
+  /**
+   * Items as they are now, read whole and strongly consistent with BatchGetItem (100 keys a call,
+   * each key once, unprocessed keys asked again): the images whose sizes DynamoDB charges.
+   */
+  private async readItems(
+    headers: Record<string, string>,
+    refs: readonly ItemRef[],
+  ): Promise<Map<string, Item | undefined>> {
+    const found = new Map<string, Item | undefined>();
+    const unique = new Map<string, ItemRef>();
+    for (const r of refs) unique.set(refKey(r.table, r.key, this.policy.schema(r.table)), r);
+    let pending = [...unique.values()];
+    for (let round = 0; pending.length > 0 && round < 5; round += 1) {
+      const next: ItemRef[] = [];
+      for (let i = 0; i < pending.length; i += 100) {
+        const chunk = pending.slice(i, i + 100);
+        const requestItems: Record<string, { Keys: Item[]; ConsistentRead: boolean }> = {};
+        for (const r of chunk) {
+          requestItems[r.table] ??= { Keys: [], ConsistentRead: true };
+          requestItems[r.table]?.Keys.push(r.key);
+        }
+        const out = await this.sideCall(headers, 'BatchGetItem', { RequestItems: requestItems });
+        for (const [table, items] of Object.entries(
+          (out.Responses as Record<string, Item[]> | undefined) ?? {},
+        )) {
+          const schema = this.policy.schema(table);
+          for (const item of items) {
+            const key: Item = {};
+            for (const a of schema
+              ? [schema.partitionKey, ...(schema.sortKey ? [schema.sortKey] : [])]
+              : []) {
+              const v = item[a];
+              if (v !== undefined) key[a] = v;
+            }
+            found.set(refKey(table, key, schema), item);
+          }
+        }
+        for (const [table, spec] of Object.entries(
+          (out.UnprocessedKeys as Record<string, { Keys?: Item[] }> | undefined) ?? {},
+        ))
+          for (const key of spec.Keys ?? []) next.push({ table, key });
+      }
+      pending = next;
+    }
+    return found;
   }
 
   private parseOut(body: Buffer): Json {
@@ -512,8 +664,17 @@ export class CapacityGate {
         headers[k] = v;
     }
     headers['content-length'] = String(up.body.length);
-    res.writeHead(up.status, headers);
+    this.writeHead(res, up.status, headers);
     res.end(up.body);
+  }
+
+  /**
+   * Only the headers given: Node's own `Connection`/`Keep-Alive` are left out as DynamoDB (Local)
+   * leaves them out (HTTP/1.1 keeps the connection open all the same).
+   */
+  private writeHead(res: ServerResponse, status: number, headers: Record<string, string | string[]>): void {
+    res.removeHeader('connection');
+    res.writeHead(status, headers);
   }
 
   /** Takes the items whose partition would throttle out of a batch request, table by table. */
@@ -575,11 +736,13 @@ export class CapacityGate {
     };
   }
 
+  /** The batch's throttled items, added to what DynamoDB Local left unprocessed, as a member edit. */
   private addUnprocessed(
     op: string,
     out: Json,
     dropped: Record<string, Json[]>,
     extra: Record<string, Json>,
+    edits: Record<string, string | undefined>,
   ): void {
     if (op === 'BatchGetItem') {
       const u = ((out.UnprocessedKeys as Json | undefined) ?? {}) as Record<string, { Keys: Json[] }>;
@@ -592,10 +755,12 @@ export class CapacityGate {
         };
       }
       out.UnprocessedKeys = u;
+      edits.UnprocessedKeys = JSON.stringify(u);
     } else {
       const u = ((out.UnprocessedItems as Json | undefined) ?? {}) as Record<string, Json[]>;
       for (const [table, reqs] of Object.entries(dropped)) u[table] = [...(u[table] ?? []), ...reqs];
       out.UnprocessedItems = u;
+      edits.UnprocessedItems = JSON.stringify(u);
     }
   }
 
@@ -621,17 +786,22 @@ export class CapacityGate {
     });
   }
 
-  /** A body the gate changed (or made): its own length and checksum, DynamoDB's request id kept. */
-  private send(res: ServerResponse, status: number, body: Json, upstream?: IncomingHttpHeaders): void {
-    const payload = Buffer.from(JSON.stringify(body));
+  /**
+   * A body the gate changed (or made): its own length and checksum, DynamoDB's headers (request id
+   * first of all) kept; an answer of the gate's own gets a request id of its own.
+   */
+  private send(res: ServerResponse, status: number, body: string, upstream?: IncomingHttpHeaders): void {
+    const payload = Buffer.from(body);
     const headers: Record<string, string | string[]> = {};
     for (const [k, v] of Object.entries(upstream ?? {})) {
       if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
     }
+    headers['x-amzn-requestid'] ??= randomUUID();
     headers['content-type'] = 'application/x-amz-json-1.0';
     headers['content-length'] = String(payload.length);
-    headers['x-amz-crc32'] = String(crc32(payload));
-    res.writeHead(status, headers);
+    // A checksum where DynamoDB sent one (DynamoDB Local sends none with its errors), and on the gate's own answers.
+    if (!upstream || upstream['x-amz-crc32'] !== undefined) headers['x-amz-crc32'] = String(crc32(payload));
+    this.writeHead(res, status, headers);
     res.end(payload);
   }
 

@@ -8,8 +8,12 @@ import type { TableSchema } from './schema.js';
  *
  * - provisioned: a token bucket per table and per GSI at its RCU/WCU, keeping up to 300 s of unused
  *   capacity as burst; a GSI short of write capacity throttles the base-table write;
- * - on-demand: up to twice the previous peak (a new table: 12,000 RCU / 4,000 WCU), capped by an
- *   optional maximum throughput;
+ * - on-demand: the table's warm throughput (a new table: 12,000 read / 4,000 write units a second,
+ *   more when `warm` says so) or twice the previous peak, a peak counting as "previous" once it is
+ *   30 minutes old ("DynamoDB on-demand capacity mode", "Initial throughput and scaling properties":
+ *   throttling can occur if you exceed double your previous peak within 30 minutes); capped by an
+ *   optional maximum throughput and by the per-table quota (40,000 units a second, "Quotas in
+ *   Amazon DynamoDB", applied to the table and to each GSI);
  * - per partition key: 3,000 RCU / 1,000 WCU a second, whatever the table has.
  * A request is admitted while its buckets are above zero and charged what it consumed afterwards.
  */
@@ -26,6 +30,12 @@ export interface TableCapacity {
   /** On-demand maximum throughput, per second. */
   readonly maxRead?: number;
   readonly maxWrite?: number;
+  /** On-demand: what the table (and each GSI) takes at once before any peak (WarmThroughput). */
+  readonly warm?: Capacity;
+  /** On-demand: how old a peak must be before twice it is allowed (default 1,800 s). */
+  readonly peakWindowSeconds?: number;
+  /** On-demand: the account's per-table throughput quota (default 40,000 units a second). */
+  readonly quota?: Capacity;
 }
 
 /** What the gate enforces: the top level for every table, `tables` per table on top of it. */
@@ -40,17 +50,24 @@ export interface ResolvedCapacity {
   readonly indexes: Readonly<Record<string, Capacity>>;
   readonly maxRead?: number;
   readonly maxWrite?: number;
+  /** On-demand only. */
+  readonly warm?: Capacity;
+  readonly peakWindowSeconds?: number;
+  readonly quota?: Capacity;
 }
 
 export const PARTITION_LIMIT: Capacity = { read: 3000, write: 1000 };
 export const ON_DEMAND_INITIAL: Capacity = { read: 12_000, write: 4_000 };
 export const BURST_SECONDS = 300;
+export const PEAK_WINDOW_SECONDS = 30 * 60;
+export const TABLE_QUOTA: Capacity = { read: 40_000, write: 40_000 };
 export const DEFAULT_PROVISIONED: Capacity = { read: 5, write: 5 };
 
 export type Reason =
   | 'ProvisionedThroughputExceeded'
   | 'KeyRangeThroughputExceeded'
-  | 'MaxOnDemandThroughputExceeded';
+  | 'MaxOnDemandThroughputExceeded'
+  | 'AccountLimitExceeded';
 
 export function resolveCapacity(schema: TableSchema, capacity: GateCapacity): ResolvedCapacity {
   const own = capacity.tables?.[schema.name] ?? {};
@@ -73,12 +90,18 @@ export function resolveCapacity(schema: TableSchema, capacity: GateCapacity): Re
     schema.billing.mode === 'on-demand' ? schema.billing : {};
   const maxRead = own.maxRead ?? capacity.maxRead ?? onDemandMax.maxRead;
   const maxWrite = own.maxWrite ?? capacity.maxWrite ?? onDemandMax.maxWrite;
+  const warm = own.warm ?? capacity.warm ?? schema.warm;
+  const peakWindowSeconds = own.peakWindowSeconds ?? capacity.peakWindowSeconds;
+  const quota = own.quota ?? capacity.quota;
   return {
     mode,
     table: { read: table.read, write: table.write },
     indexes,
     ...(maxRead !== undefined ? { maxRead } : {}),
     ...(maxWrite !== undefined ? { maxWrite } : {}),
+    ...(mode === 'on-demand' && warm ? { warm } : {}),
+    ...(mode === 'on-demand' && peakWindowSeconds !== undefined ? { peakWindowSeconds } : {}),
+    ...(mode === 'on-demand' && quota ? { quota } : {}),
   };
 }
 
@@ -89,9 +112,9 @@ class Target {
   consumed = { Read: 0, Write: 0 };
   throttles = { Read: 0, Write: 0 };
   readonly reasons = new Map<string, number>();
-  // On-demand: peak units in any one second, and this second's running total.
+  // On-demand: this second's running total, and each second that set a new peak (rising).
   private second = { at: -1, Read: 0, Write: 0 };
-  private peak = { Read: 0, Write: 0 };
+  private readonly peaks: Record<Kind, { at: number; units: number }[]> = { Read: [], Write: [] };
 
   constructor(
     private readonly capacity: ResolvedCapacity,
@@ -99,17 +122,36 @@ class Target {
     now: number,
   ) {
     const rate = (k: Kind) =>
-      capacity.mode === 'provisioned' ? provisioned[k === 'Read' ? 'read' : 'write'] : this.onDemandLimit(k);
+      capacity.mode === 'provisioned'
+        ? provisioned[k === 'Read' ? 'read' : 'write']
+        : this.ceiling(k, now).units;
     const burst = (k: Kind) => (capacity.mode === 'provisioned' ? rate(k) * BURST_SECONDS : rate(k));
     this.read = new TokenBucket(rate('Read'), burst('Read'), now);
     this.write = new TokenBucket(rate('Write'), burst('Write'), now);
   }
 
-  private onDemandLimit(kind: Kind): number {
-    const initial = kind === 'Read' ? ON_DEMAND_INITIAL.read : ON_DEMAND_INITIAL.write;
-    const cap = kind === 'Read' ? this.capacity.maxRead : this.capacity.maxWrite;
-    const limit = Math.max(initial, 2 * (this.peak?.[kind] ?? 0));
-    return cap !== undefined ? Math.min(cap, limit) : limit;
+  /** The highest second that is at least the peak window old: the "previous peak". */
+  private previousPeak(kind: Kind, now: number): number {
+    const window = (this.capacity.peakWindowSeconds ?? PEAK_WINDOW_SECONDS) * 1000;
+    let peak = 0;
+    for (const p of this.peaks[kind]) if (p.at * 1000 + 1000 <= now - window) peak = Math.max(peak, p.units);
+    return peak;
+  }
+
+  /** On-demand: what this target takes a second now, and which limit sets it. */
+  private ceiling(kind: Kind, now: number): { units: number; reason: Reason } {
+    const pick = (c: Capacity | undefined) => (c ? (kind === 'Read' ? c.read : c.write) : undefined);
+    const warm = pick(this.capacity.warm) ?? pick(ON_DEMAND_INITIAL) ?? 0;
+    const scaled = Math.max(warm, 2 * this.previousPeak(kind, now));
+    const quota = pick(this.capacity.quota) ?? pick(TABLE_QUOTA) ?? Number.POSITIVE_INFINITY;
+    const max = kind === 'Read' ? this.capacity.maxRead : this.capacity.maxWrite;
+    // A table past what its partitions serve today is throttled per partition (key range); the
+    // quota and a configured maximum have reasons of their own.
+    let limit: { units: number; reason: Reason } = { units: scaled, reason: 'KeyRangeThroughputExceeded' };
+    if (quota < limit.units) limit = { units: quota, reason: 'AccountLimitExceeded' };
+    if (max !== undefined && max <= limit.units)
+      limit = { units: max, reason: 'MaxOnDemandThroughputExceeded' };
+    return limit;
   }
 
   bucket(kind: Kind): TokenBucket {
@@ -118,11 +160,16 @@ class Target {
 
   /** Why this target would throttle now, if it would. */
   refuses(kind: Kind, now: number): Reason | undefined {
-    if (this.bucket(kind).admits(now)) return undefined;
-    const capped = kind === 'Read' ? this.capacity.maxRead : this.capacity.maxWrite;
-    return this.capacity.mode === 'on-demand' && capped !== undefined
-      ? 'MaxOnDemandThroughputExceeded'
-      : 'ProvisionedThroughputExceeded';
+    const b = this.bucket(kind);
+    if (this.capacity.mode === 'provisioned')
+      return b.admits(now) ? undefined : 'ProvisionedThroughputExceeded';
+    const c = this.ceiling(kind, now);
+    if (c.units !== b.rate) {
+      b.available(now);
+      b.rate = c.units;
+      b.burst = c.units;
+    }
+    return b.admits(now) ? undefined : c.reason;
   }
 
   charge(kind: Kind, units: number, now: number): void {
@@ -132,12 +179,11 @@ class Target {
     const sec = Math.floor(now / 1000);
     if (sec !== this.second.at) this.second = { at: sec, Read: 0, Write: 0 };
     this.second[kind] += units;
-    if (this.second[kind] > this.peak[kind]) {
-      this.peak[kind] = this.second[kind];
-      const limit = this.onDemandLimit(kind);
-      const b = this.bucket(kind);
-      b.rate = limit;
-      b.burst = limit;
+    const peaks = this.peaks[kind];
+    const last = peaks[peaks.length - 1];
+    if (!last || this.second[kind] > last.units) {
+      if (last?.at === sec) last.units = this.second[kind];
+      else peaks.push({ at: sec, units: this.second[kind] });
     }
   }
 }

@@ -1,5 +1,6 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { Item } from './capacity.js';
+import { type PartiqlStatement, parsePartiql } from './partiql.js';
 import { keysOf, type TableSchema } from './schema.js';
 
 /**
@@ -25,7 +26,7 @@ export const WRITE_OPS: ReadonlySet<string> = new Set([
   'BatchWriteItem',
   'TransactWriteItems',
 ]);
-/** PartiQL: attributed by name only (the statement is not parsed). */
+/** PartiQL: read like the item operations its statements stand for (partiql.ts). */
 export const PARTIQL_OPS: ReadonlySet<string> = new Set([
   'ExecuteStatement',
   'BatchExecuteStatement',
@@ -40,6 +41,8 @@ export interface Access {
   readonly kind: Kind;
   /** The partition key value, when the call names one. */
   readonly pk: string | undefined;
+  /** In a transaction: which of its items (a throttle cancels the transaction naming it). */
+  readonly item?: number;
 }
 
 export type KeyOperator = '=' | '<' | '<=' | '>' | '>=' | 'BETWEEN' | 'begins_with';
@@ -134,14 +137,66 @@ export function writeRequestItem(r: Json): Item | undefined {
     | undefined;
 }
 
-/** A write reaches the table and every GSI of it (whether the item lands in the GSI is known only after). */
-function writeAccesses(table: string, schema: TableSchema | undefined, pk: string | undefined): Access[] {
+/**
+ * A write reaches the table and every GSI of it (whether the item lands in a GSI is known only
+ * after). A GSI's partition is known when the written item carries its key (a Put).
+ */
+function writeAccesses(
+  table: string,
+  schema: TableSchema | undefined,
+  pk: string | undefined,
+  item?: Item,
+  index?: number,
+): Access[] {
+  const at = index !== undefined ? { item: index } : {};
   return [
-    { table, target: 'table', kind: 'Write', pk },
+    { table, target: 'table', kind: 'Write', pk, ...at },
     ...(schema?.indexes ?? [])
       .filter((i) => i.kind === 'GSI')
-      .map((i) => ({ table, target: i.name, kind: 'Write' as const, pk: undefined })),
+      .map((i) => ({
+        table,
+        target: i.name,
+        kind: 'Write' as const,
+        pk: keyString(item?.[i.partitionKey]),
+        ...at,
+      })),
   ];
+}
+
+/** The statements of a PartiQL call, each read (undefined where it cannot be). */
+export function partiqlStatements(op: string, body: Json): (PartiqlStatement | undefined)[] {
+  const read = (s: Json | undefined) => {
+    if (typeof s?.Statement !== 'string') return undefined;
+    try {
+      return parsePartiql(s.Statement, (s.Parameters as AttributeValue[] | undefined) ?? []);
+    } catch {
+      // DynamoDB answers what it cannot run; what the gate cannot read it does not meter.
+      return undefined;
+    }
+  };
+  if (op === 'ExecuteStatement') return [read(body)];
+  const list = (op === 'BatchExecuteStatement' ? body.Statements : body.TransactStatements) as
+    | Json[]
+    | undefined;
+  return (list ?? []).map(read);
+}
+
+/** A statement's key: the table's (or index's) key attributes it pins with `=`. */
+export function statementKey(
+  statement: PartiqlStatement,
+  schema: TableSchema | undefined,
+): { pk?: string; key?: Item } {
+  if (!schema) return {};
+  const keys = keysOf(schema, statement.index);
+  if (!keys) return {};
+  const source = statement.item ?? statement.equalities;
+  const pkValue = source[keys.partitionKey];
+  const skValue = keys.sortKey ? source[keys.sortKey] : undefined;
+  const pk = keyString(pkValue);
+  if (statement.index !== undefined || !pkValue || (keys.sortKey && !skValue)) return pk ? { pk } : {};
+  const key: Item = { [keys.partitionKey]: pkValue };
+  if (keys.sortKey && skValue) key[keys.sortKey] = skValue;
+  return { pk, key };
 }
 
 export interface ParsedCall {
@@ -156,7 +211,7 @@ export interface ParsedCall {
 
 /** What a request touches, with the schemas known so far (unknown tables give no partition keys). */
 export function parseCall(op: string, body: Json, schemas: Schemas): ParsedCall {
-  const kind: Kind | undefined = READ_OPS.has(op) ? 'Read' : WRITE_OPS.has(op) ? 'Write' : undefined;
+  let kind: Kind | undefined = READ_OPS.has(op) ? 'Read' : WRITE_OPS.has(op) ? 'Write' : undefined;
   const accesses: Access[] = [];
   const shapes: CallShape[] = [];
   const tables = new Set<string>();
@@ -189,7 +244,9 @@ export function parseCall(op: string, body: Json, schemas: Schemas): ParsedCall 
     case 'DeleteItem': {
       if (!tableName) break;
       const item = (op === 'PutItem' ? body.Item : body.Key) as Item | undefined;
-      accesses.push(...writeAccesses(tableName, schema, pkOf(item, schema)));
+      accesses.push(
+        ...writeAccesses(tableName, schema, pkOf(item, schema), op === 'PutItem' ? item : undefined),
+      );
       shapes.push({ table: tableName, clauses: keyClauses(item, schema) });
       break;
     }
@@ -210,7 +267,8 @@ export function parseCall(op: string, body: Json, schemas: Schemas): ParsedCall 
         const s = schemas(table);
         for (const r of (reqs as Json[] | undefined) ?? []) {
           const item = writeRequestItem(r);
-          accesses.push(...writeAccesses(table, s, pkOf(item, s)));
+          const put = (r.PutRequest as Json | undefined)?.Item as Item | undefined;
+          accesses.push(...writeAccesses(table, s, pkOf(item, s), put));
           shapes.push({ table, clauses: keyClauses(item, s) });
         }
       }
@@ -218,7 +276,7 @@ export function parseCall(op: string, body: Json, schemas: Schemas): ParsedCall 
     }
     case 'TransactGetItems':
     case 'TransactWriteItems': {
-      for (const t of (body.TransactItems as Json[] | undefined) ?? []) {
+      for (const [n, t] of ((body.TransactItems as Json[] | undefined) ?? []).entries()) {
         const [action, spec] = Object.entries(t)[0] ?? [];
         const sp = spec as Json | undefined;
         const table = typeof sp?.TableName === 'string' ? sp.TableName : undefined;
@@ -228,16 +286,60 @@ export function parseCall(op: string, body: Json, schemas: Schemas): ParsedCall 
         const item = (sp?.Item ?? sp?.Key) as Item | undefined;
         const pk = pkOf(item, s);
         shapes.push({ table, clauses: keyClauses(item, s) });
-        if (op === 'TransactGetItems') accesses.push({ table, target: 'table', kind: 'Read', pk });
+        if (op === 'TransactGetItems') accesses.push({ table, target: 'table', kind: 'Read', pk, item: n });
         else if (action === 'Put' || action === 'Update' || action === 'Delete')
-          accesses.push(...writeAccesses(table, s, pk));
+          accesses.push(...writeAccesses(table, s, pk, action === 'Put' ? item : undefined, n));
         // A ConditionCheck reads; it is still charged as a transactional write.
-        else accesses.push({ table, target: 'table', kind: 'Write', pk });
+        else accesses.push({ table, target: 'table', kind: 'Write', pk, item: n });
+      }
+      break;
+    }
+    case 'ExecuteStatement':
+    case 'BatchExecuteStatement':
+    case 'ExecuteTransaction': {
+      for (const [n, st] of partiqlStatements(op, body).entries()) {
+        if (!st) continue;
+        tables.add(st.table);
+        const s = schemas(st.table);
+        const { pk } = statementKey(st, s);
+        const at = op === 'ExecuteTransaction' ? n : undefined;
+        const clauses = Object.entries(st.equalities).map(([attr, v]) => ({
+          attr,
+          op: '=' as const,
+          values: [v],
+        }));
+        shapes.push({
+          table: st.table,
+          ...(st.index ? { index: st.index } : {}),
+          clauses: st.item ? keyClauses(st.item, s) : clauses,
+        });
+        if (st.action === 'select') {
+          const lsi = st.index !== undefined && s?.indexes.find((i) => i.name === st.index)?.kind === 'LSI';
+          const target = st.index === undefined || lsi ? 'table' : st.index;
+          accesses.push({
+            table: st.table,
+            target,
+            kind: 'Read',
+            pk,
+            ...(at !== undefined ? { item: at } : {}),
+          });
+        } else if (st.action === 'exists')
+          accesses.push({
+            table: st.table,
+            target: 'table',
+            kind: 'Write',
+            pk,
+            ...(at !== undefined ? { item: at } : {}),
+          });
+        else accesses.push(...writeAccesses(st.table, s, pk, st.item, at));
       }
       break;
     }
     default:
       break;
   }
+  // A PartiQL call is all reads or all writes (DynamoDB refuses a mix in a batch or transaction).
+  if (PARTIQL_OPS.has(op) && accesses.length > 0)
+    kind = accesses.every((a) => a.kind === 'Read') ? 'Read' : 'Write';
   return { op, kind, accesses, shapes, tables: [...tables] };
 }

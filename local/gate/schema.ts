@@ -11,14 +11,18 @@ export interface KeySchema {
 export interface IndexSchema extends KeySchema {
   readonly name: string;
   readonly kind: 'GSI' | 'LSI';
-  /** GSIs only: ALL, KEYS_ONLY or INCLUDE. */
+  /** ALL, KEYS_ONLY or INCLUDE: which attributes an index entry holds (its write size). */
   readonly projection?: string;
+  /** INCLUDE: the non-key attributes projected. */
+  readonly nonKeyAttributes?: readonly string[];
   readonly provisioned?: { read: number; write: number };
 }
 
 export interface TableSchema extends KeySchema {
   readonly name: string;
   readonly indexes: readonly IndexSchema[];
+  /** DescribeTable's WarmThroughput, when it reports one: what an on-demand table takes at once. */
+  readonly warm?: { readonly read: number; readonly write: number };
   readonly billing:
     | { readonly mode: 'on-demand'; readonly maxRead?: number; readonly maxWrite?: number }
     | { readonly mode: 'provisioned'; readonly read: number; readonly write: number };
@@ -32,6 +36,10 @@ interface Throughput {
   ReadCapacityUnits?: number;
   WriteCapacityUnits?: number;
 }
+interface Projection {
+  ProjectionType?: string;
+  NonKeyAttributes?: string[];
+}
 interface OnDemand {
   MaxReadRequestUnits?: number;
   MaxWriteRequestUnits?: number;
@@ -44,13 +52,14 @@ export interface TableDescriptionJson {
   BillingModeSummary?: { BillingMode?: string };
   ProvisionedThroughput?: Throughput;
   OnDemandThroughput?: OnDemand;
+  WarmThroughput?: { ReadUnitsPerSecond?: number; WriteUnitsPerSecond?: number };
   GlobalSecondaryIndexes?: {
     IndexName?: string;
     KeySchema?: KeyElement[];
-    Projection?: { ProjectionType?: string };
+    Projection?: Projection;
     ProvisionedThroughput?: Throughput;
   }[];
-  LocalSecondaryIndexes?: { IndexName?: string; KeySchema?: KeyElement[] }[];
+  LocalSecondaryIndexes?: { IndexName?: string; KeySchema?: KeyElement[]; Projection?: Projection }[];
 }
 
 function keys(schema: KeyElement[] | undefined): KeySchema {
@@ -58,6 +67,14 @@ function keys(schema: KeyElement[] | undefined): KeySchema {
   const range = schema?.find((k) => k.KeyType === 'RANGE')?.AttributeName;
   if (!hash) throw new Error('a key schema without a HASH key');
   return range ? { partitionKey: hash, sortKey: range } : { partitionKey: hash };
+}
+
+function projection(p: Projection | undefined): Pick<IndexSchema, 'projection' | 'nonKeyAttributes'> {
+  if (!p?.ProjectionType) return {};
+  return {
+    projection: p.ProjectionType,
+    ...(p.ProjectionType === 'INCLUDE' ? { nonKeyAttributes: p.NonKeyAttributes ?? [] } : {}),
+  };
 }
 
 const positive = (n: number | undefined) => (n !== undefined && n > 0 ? n : undefined);
@@ -80,18 +97,26 @@ export function schemaFromDescription(table: TableDescriptionJson): TableSchema 
         name: g.IndexName ?? '',
         kind: 'GSI',
         ...keys(g.KeySchema),
-        ...(g.Projection?.ProjectionType ? { projection: g.Projection.ProjectionType } : {}),
+        ...projection(g.Projection),
         ...(!onDemand && r && w ? { provisioned: { read: r, write: w } } : {}),
       };
     }),
     ...(table.LocalSecondaryIndexes ?? []).map(
-      (l): IndexSchema => ({ name: l.IndexName ?? '', kind: 'LSI', ...keys(l.KeySchema) }),
+      (l): IndexSchema => ({
+        name: l.IndexName ?? '',
+        kind: 'LSI',
+        ...keys(l.KeySchema),
+        ...projection(l.Projection),
+      }),
     ),
   ];
+  const warmRead = positive(table.WarmThroughput?.ReadUnitsPerSecond);
+  const warmWrite = positive(table.WarmThroughput?.WriteUnitsPerSecond);
   return {
     name,
     ...keys(table.KeySchema),
     indexes,
+    ...(warmRead && warmWrite ? { warm: { read: warmRead, write: warmWrite } } : {}),
     billing:
       onDemand || !read || !write
         ? {

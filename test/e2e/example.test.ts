@@ -139,7 +139,7 @@ async function copyTable(name: string): Promise<void> {
 }
 
 describe('the orders example (a project nobody wrote the toolkit for)', () => {
-  it('charges each access pattern exactly the capacity DynamoDB Local reports for the same calls', async () => {
+  it('charges each access pattern what DynamoDB Local reports for the same calls, corrected by the documented rules', async () => {
     const app = up.stack.appUrl ?? '';
     expect(app).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect([...up.stack.tables].sort()).toEqual(['customers', 'orders']);
@@ -169,6 +169,19 @@ describe('the orders example (a project nobody wrote the toolkit for)', () => {
       const consumed = Array.isArray(out.ConsumedCapacity) ? out.ConsumedCapacity : [out.ConsumedCapacity];
       for (const c of consumed) {
         if (!c?.TableName) throw new Error(`${pattern}: DynamoDB Local returned no ConsumedCapacity`);
+        // A Query that found nothing costs the minimum read (API reference, Query: "Queries that do
+        // not return results consume the minimum number of read capacity units"); DynamoDB Local
+        // says 0, the gate charges the rule. These replays are eventually consistent: half a unit,
+        // on the index queried (or the table).
+        if (kind === 'rcu' && c.CapacityUnits === 0) {
+          c.CapacityUnits = 0.5;
+          const index = [
+            ...Object.values(c.LocalSecondaryIndexes ?? {}),
+            ...Object.values(c.GlobalSecondaryIndexes ?? {}),
+          ][0];
+          if (index) index.CapacityUnits = 0.5;
+          else c.Table = { CapacityUnits: 0.5 };
+        }
         const table = c.TableName.slice(SHADOW.length);
         e[kind] += c.CapacityUnits ?? 0;
         const parts: [string, number][] = [
