@@ -101,7 +101,7 @@ export function editMembers(
   const seen = new Set<string>();
   for (const m of members) {
     seen.add(m.name);
-    if (!(m.name in edits)) kept.push(text.slice(m.start, m.end));
+    if (!Object.hasOwn(edits, m.name)) kept.push(text.slice(m.start, m.end));
     else {
       const value = edits[m.name];
       if (value !== undefined) kept.push(`${JSON.stringify(m.name)}:${value}`);

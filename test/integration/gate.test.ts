@@ -151,6 +151,45 @@ describe('the capacity gate', () => {
     await gate.close();
   });
 
+  it('on-demand: takes its warm throughput at once, twice a peak only once the peak is 30 minutes old', async () => {
+    // Warm throughput of 10 WCU (a setting, as WarmThroughput is on AWS): the on-demand rules at a scale
+    // a test can drive. DG "DynamoDB on-demand capacity mode": "throttling can occur if you exceed
+    // double your previous peak within 30 minutes".
+    const { gate, doc, tableName } = await gated({ mode: 'on-demand', warm: { read: 10, write: 10 } });
+    const writes = async (perSecond: number, seconds: number) => {
+      const start = now;
+      let throttled = 0;
+      let error: (Error & { throttlingReasons?: { reason: string }[] }) | undefined;
+      for (let i = 0; i < perSecond * seconds; i += 1) {
+        now = start + (i * 1000) / perSecond;
+        try {
+          await doc.send(new PutCommand({ TableName: tableName, Item: { PK: `K#${i % 50}`, SK: 'x' } }));
+        } catch (err) {
+          throttled += 1;
+          error ??= err as Error & { throttlingReasons?: { reason: string }[] };
+        }
+      }
+      now = start + seconds * 1000;
+      return { throttled, error };
+    };
+    // The warm 10 a second, sustained: fine. That is now the peak.
+    expect((await writes(10, 20)).throttled).toBe(0);
+    // 20 a second (twice the peak) 29 minutes on: the peak is not 30 minutes old yet, 10 is the limit.
+    now += 29 * 60_000;
+    // 60 writes in 3 s against 10 a second (and 10 of burst): about 20 throttled.
+    const early = await writes(20, 3);
+    expect(early.throttled).toBeGreaterThanOrEqual(19);
+    expect(early.error?.name).toBe('ThrottlingException');
+    expect(early.error?.throttlingReasons?.[0]?.reason).toBe('TableWriteKeyRangeThroughputExceeded');
+    // Two minutes later the 10-a-second peak is past the window: twice it, 20 a second, goes through...
+    now += 2 * 60_000;
+    expect((await writes(20, 10)).throttled).toBe(0);
+    // ...and three times it does not (the 20 a second just now is not "previous" for 30 minutes).
+    // 150 writes in 5 s against 20 a second (and 20 of burst): about 30 throttled.
+    expect((await writes(30, 5)).throttled).toBeGreaterThanOrEqual(29);
+    await gate.close();
+  });
+
   it('charges a failed conditional write, which DynamoDB Local does not report', async () => {
     const { gate, doc, tableName } = await gated({ mode: 'on-demand' });
     await doc.send(new PutCommand({ TableName: tableName, Item: { PK: 'A', SK: 'x', v: 'y'.repeat(1500) } }));

@@ -72,4 +72,27 @@ describe('capacity per table', () => {
     expect(stats[0]).toMatchObject({ writeThrottleEvents: 1, provisioned: { read: 1, write: 1 } });
     expect(policy.hotKeys()[0]).toMatchObject({ table: 'a', partitionKey: 'k', wcu: 300, throttleEvents: 1 });
   });
+
+  it('on-demand: warm throughput first, then the quota and a maximum, each with its own reason', () => {
+    let now = 0;
+    const write = (t: string, pk = 'k') => ({ table: t, target: 'table', kind: 'Write' as const, pk });
+    const policy = new ThrottlePolicy(() => now, {
+      tables: {
+        warm: { mode: 'on-demand', warm: { read: 3000, write: 2 } },
+        quota: { mode: 'on-demand', quota: { read: 5, write: 1 } },
+        max: { mode: 'on-demand', maxWrite: 1, quota: { read: 5, write: 3 } },
+      },
+    });
+    for (const t of ['warm', 'quota', 'max']) policy.learn(table(t));
+    expect(policy.capacityOf('warm')).toMatchObject({ mode: 'on-demand', warm: { read: 3000, write: 2 } });
+    // Different keys, so only the table's ceiling can refuse.
+    policy.charge([write('warm', 'a')], { TableName: 'warm', CapacityUnits: 2 }, 'Write');
+    expect(policy.refusal([write('warm', 'b')])?.reason).toBe('KeyRangeThroughputExceeded');
+    policy.charge([write('quota', 'a')], { TableName: 'quota', CapacityUnits: 1 }, 'Write');
+    expect(policy.refusal([write('quota', 'b')])?.reason).toBe('AccountLimitExceeded');
+    policy.charge([write('max', 'a')], { TableName: 'max', CapacityUnits: 1 }, 'Write');
+    expect(policy.refusal([write('max', 'b')])?.reason).toBe('MaxOnDemandThroughputExceeded');
+    now += 1000;
+    for (const t of ['warm', 'quota', 'max']) expect(policy.refusal([write(t, 'c')]), t).toBeUndefined();
+  });
 });
