@@ -162,6 +162,15 @@ describe('throttle answers per mode and limit', () => {
       attempts: 3,
       reasons: [{ reason: 'TableWriteProvisionedThroughputExceeded', resource: arn('thr-prov') }],
     });
+    // PartiQL is throttled like the PutItem it stands for.
+    const insert = await wireCall(endpoint, 'ExecuteStatement', {
+      Statement: `INSERT INTO "thr-prov" VALUE {'pk': 'pq'}`,
+    });
+    expect(insert.status).toBe(400);
+    expect(insert.json).toMatchObject({
+      __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException',
+      ThrottlingReasons: [{ reason: 'TableWriteProvisionedThroughputExceeded', resource: arn('thr-prov') }],
+    });
     const py = await pyCalls([
       { name: 'put', op: 'put_item', params: { TableName: 'thr-prov', Item: { pk: { S: 'b' } } } },
     ]);
