@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GateAdmin, type GateSnapshot } from '../../local/index.js';
 import { ROOT } from '../helpers/cli.js';
 import { clientEnv, type UpStack, upExample } from '../helpers/example-project.js';
+import { PYTHON, requireBoto3 } from '../helpers/python.js';
 
 /**
  * A client in another language: Debian's python3-boto3 (and Debian's AWS CLI) against the capacity
@@ -15,7 +16,6 @@ import { clientEnv, type UpStack, upExample } from '../helpers/example-project.j
  * checked against what the script itself saw it send and receive.
  */
 const run = promisify(execFile);
-const PYTHON = process.env.LOADTEST_PYTHON ?? '/usr/bin/python3';
 const AWS_CLI = process.env.LOADTEST_AWS_CLI ?? '/usr/bin/aws';
 const SCRIPT = join(ROOT, 'test/fixtures/python/orders_client.py');
 const BULK_CUSTOMER = 'py-bulk';
@@ -37,13 +37,7 @@ interface ScriptOutput {
 let up: UpStack;
 
 beforeAll(async () => {
-  try {
-    execFileSync(PYTHON, ['-c', 'import boto3'], { stdio: 'pipe' });
-  } catch (err) {
-    throw new Error(
-      `${PYTHON} cannot import boto3: install Debian's \`apt-get install -y python3-boto3\` (or set LOADTEST_PYTHON): ${(err as Error).message}`,
-    );
-  }
+  requireBoto3();
   if (!existsSync(AWS_CLI))
     throw new Error(
       `no AWS CLI at ${AWS_CLI}: install Debian's \`apt-get install -y awscli\` (or set LOADTEST_AWS_CLI)`,

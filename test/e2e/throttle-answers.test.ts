@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import {
   startDynamoDBLocal,
 } from '../../local/index.js';
 import { ROOT } from '../helpers/cli.js';
+import { PYTHON, requireBoto3 } from '../helpers/python.js';
 import { wireCall } from '../helpers/wire.js';
 
 /**
@@ -27,7 +28,6 @@ import { wireCall } from '../helpers/wire.js';
  * still, so no bucket refills between a call and its retries.
  */
 const run = promisify(execFile);
-const PYTHON = process.env.LOADTEST_PYTHON ?? '/usr/bin/python3';
 const SCRIPT = join(ROOT, 'test/fixtures/python/throttled_calls.py');
 
 const NOW = 1_800_000_000_000;
@@ -55,13 +55,7 @@ let gate: CapacityGate;
 let endpoint: string;
 
 beforeAll(async () => {
-  try {
-    execFileSync(PYTHON, ['-c', 'import boto3'], { stdio: 'pipe' });
-  } catch (err) {
-    throw new Error(
-      `${PYTHON} cannot import boto3: install Debian's \`apt-get install -y python3-boto3\` (or set LOADTEST_PYTHON): ${(err as Error).message}`,
-    );
-  }
+  requireBoto3();
   ddb = await startDynamoDBLocal();
   for (const name of Object.keys(CAPACITY.tables ?? {}))
     await wireCall(ddb.endpoint, 'CreateTable', {

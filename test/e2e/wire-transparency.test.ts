@@ -1,10 +1,11 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CapacityGate, type DynamoDBLocal, startDynamoDBLocal } from '../../local/index.js';
 import { ROOT } from '../helpers/cli.js';
+import { PYTHON, requireBoto3 } from '../helpers/python.js';
 
 /**
  * The gate is transparent to a client nobody here wrote: the same sequence of 50-odd calls made by
@@ -14,7 +15,6 @@ import { ROOT } from '../helpers/cli.js';
  * here with the rule that corrects them.
  */
 const run = promisify(execFile);
-const PYTHON = process.env.LOADTEST_PYTHON ?? '/usr/bin/python3';
 const SCRIPT = join(ROOT, 'test/fixtures/python/wire_sequence.py');
 
 interface Recorded {
@@ -37,13 +37,7 @@ async function sequence(endpoint: string): Promise<Recorded[]> {
 }
 
 beforeAll(async () => {
-  try {
-    execFileSync(PYTHON, ['-c', 'import boto3'], { stdio: 'pipe' });
-  } catch (err) {
-    throw new Error(
-      `${PYTHON} cannot import boto3: install Debian's \`apt-get install -y python3-boto3\` (or set LOADTEST_PYTHON): ${(err as Error).message}`,
-    );
-  }
+  requireBoto3();
   ddb = await startDynamoDBLocal();
   gate = new CapacityGate({ upstream: ddb.endpoint });
   const endpoint = await gate.listen();
