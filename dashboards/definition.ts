@@ -196,7 +196,7 @@ export interface DefinitionOptions {
   readonly title?: string;
 }
 
-/** Which widget of a pattern row draws a threshold on which metric; `requests` is a run total: listed, not drawn. */
+/** Which widget of a pattern row draws a threshold on which metric; `requests` (a run total) and the forecast's are listed, not drawn. */
 const THRESHOLD_WIDGET: Record<ThresholdMetric, WidgetRole | undefined> = {
   p50: 'latency',
   p95: 'latency',
@@ -209,6 +209,8 @@ const THRESHOLD_WIDGET: Record<ThresholdMetric, WidgetRole | undefined> = {
   throttledRequests: 'throttles',
   retries: 'retries',
   requests: undefined,
+  'forecast.maxRate': undefined,
+  'forecast.headroom': undefined,
 };
 
 export function parseThresholds(

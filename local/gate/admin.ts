@@ -8,7 +8,7 @@ import type { TableSchema } from './schema.js';
  * The gate's admin endpoint, on its own loopback port so apps never see it: `loadtest run`,
  * `dashboard` and `report` read the counters from any process.
  *
- *   GET  /snapshot   every counter (GateSnapshot, JSON)
+ *   GET  /snapshot   every counter (GateSnapshot, JSON); ?keys=0 without the partition-key load
  *   GET  /tables     the schemas it learned and the capacity it enforces
  *   POST /reset      new run: counters to zero, buckets full; body {"capacity": {...}} to set the
  *                    capacity, with "merge": true to set only what it names over the current one
@@ -40,7 +40,8 @@ export async function serveAdmin(gate: CapacityGate, port: number): Promise<{ se
     const path = (req.url ?? '/').split('?')[0];
     const route = `${req.method} ${path}`;
     if (route === 'GET /health') return json(res, 200, { ok: true });
-    if (route === 'GET /snapshot') return json(res, 200, gate.snapshot());
+    if (route === 'GET /snapshot')
+      return json(res, 200, gate.snapshot({ keys: !/[?&]keys=0(&|$)/.test(req.url ?? '') }));
     if (route === 'GET /tables')
       return json(res, 200, { tables: gate.tables(), capacity: gate.snapshot().capacity });
     if (route === 'POST /reset') {
@@ -118,8 +119,9 @@ export class GateAdmin {
     return JSON.parse(text) as T;
   }
 
-  snapshot(): Promise<GateSnapshot> {
-    return this.request('GET', '/snapshot');
+  /** `keys: false`: without the partition-key load (cheaper, for polls). */
+  snapshot(options: { keys?: boolean } = {}): Promise<GateSnapshot> {
+    return this.request('GET', options.keys === false ? '/snapshot?keys=0' : '/snapshot');
   }
 
   tables(): Promise<{ tables: TableSchema[] }> {

@@ -47,7 +47,14 @@ import {
   writeRequestItem,
 } from './protocol.js';
 import { schemaFromDescription, type TableDescriptionJson, type TableSchema } from './schema.js';
-import { type CallRecord, type GateMetric, type GatePatternSnapshot, GateStats } from './stats.js';
+import {
+  type CallRecord,
+  type GateMetric,
+  type GatePatternSnapshot,
+  GateStats,
+  type KeyLoad,
+  type KeySpread,
+} from './stats.js';
 import { cancelledTransaction, throttleAnswer } from './throttle-errors.js';
 
 /**
@@ -81,6 +88,10 @@ export interface GateSnapshot {
   readonly declared: string[];
   readonly tables: TargetStats[];
   readonly hotKeys: HotKey[];
+  /** Per pattern, the units its busiest partition keys took (see GateStats.keyLoad). */
+  readonly keyLoad: KeyLoad[];
+  /** Per pattern and target, how many partition keys its units spread over. */
+  readonly keySpread: KeySpread[];
   /** CloudWatch-style datapoints: metric name, dimensions, sum. */
   readonly metrics: GateMetric[];
   /** What the gate enforces on each table it knows. */
@@ -808,7 +819,8 @@ export class CapacityGate {
     res.end(payload);
   }
 
-  snapshot(): GateSnapshot {
+  /** Every counter; `keys: false` skips the partition-key load (what a poll during a run has no use for). */
+  snapshot(options: { keys?: boolean } = {}): GateSnapshot {
     const tables = this.policy.targets();
     const metrics: GateMetric[] = [];
     for (const t of tables) {
@@ -833,6 +845,7 @@ export class CapacityGate {
       const c = this.policy.capacityOf(s.name);
       if (c) capacity[s.name] = c;
     }
+    const keys = options.keys === false ? { keys: [], spread: [] } : this.stats.keyLoad();
     return {
       since: this.stats.since,
       at: this.clock(),
@@ -840,6 +853,8 @@ export class CapacityGate {
       declared: this.attributor.ids,
       tables,
       hotKeys: this.policy.hotKeys(),
+      keyLoad: keys.keys,
+      keySpread: keys.spread,
       metrics,
       capacity,
     };

@@ -21,12 +21,24 @@ export {
   type HotKey,
   ON_DEMAND_INITIAL,
   PARTITION_LIMIT,
+  PEAK_WINDOW_SECONDS,
+  type Reason,
   type ResolvedCapacity,
   resolveCapacity,
+  TABLE_QUOTA,
   type TableCapacity,
   type TargetStats,
   ThrottlePolicy,
+  throttleLabel,
 } from './policy.js';
 export { type KeyOperator, parseCall, parseKeyCondition } from './protocol.js';
 export { type IndexSchema, schemaFromDescription, type TableSchema } from './schema.js';
-export { type GateMetric, type GatePatternSnapshot, targetKey } from './stats.js';
+export {
+  type GateMetric,
+  type GatePatternSnapshot,
+  KEYS_PER_TARGET,
+  type KeyLoad,
+  type KeySpread,
+  targetKey,
+} from './stats.js';
+export { exceptionFor } from './throttle-errors.js';

@@ -69,6 +69,11 @@ export type Reason =
   | 'MaxOnDemandThroughputExceeded'
   | 'AccountLimitExceeded';
 
+/** DynamoDB's name for a throttle: `<Table|Index><Read|Write><limit>`, e.g. TableWriteKeyRangeThroughputExceeded. */
+export function throttleLabel(index: boolean, kind: Kind, reason: Reason): string {
+  return `${index ? 'Index' : 'Table'}${kind}${reason}`;
+}
+
 export function resolveCapacity(schema: TableSchema, capacity: GateCapacity): ResolvedCapacity {
   const own = capacity.tables?.[schema.name] ?? {};
   // A table's units mean provisioned mode unless a mode is named: an on-demand table has none.
@@ -208,6 +213,17 @@ export interface Charge {
   readonly target: string;
   readonly kind: Kind;
   readonly units: number;
+  /**
+   * The partition keys that paid, with their shares of the units: on `payer`, the target whose
+   * partitions serve it (the table for an LSI, which lives in its table's partitions). Absent when
+   * the request named no partition key there (a Scan spreads over every partition).
+   */
+  readonly partitions?: { readonly payer: string; readonly keys: readonly KeyShare[] };
+}
+
+export interface KeyShare {
+  readonly pk: string;
+  readonly units: number;
 }
 
 /** One ConsumedCapacity entry, as DynamoDB (Local) returns it with ReturnConsumedCapacity=INDEXES. */
@@ -343,7 +359,7 @@ export class ThrottlePolicy {
   /** Counts a throttle event; returns DynamoDB's label for it (e.g. TableWriteKeyRangeThroughputExceeded). */
   countThrottle(a: Access, reason: Reason): string {
     const t = this.target(a);
-    const label = `${a.target === 'table' ? 'Table' : 'Index'}${a.kind}${reason}`;
+    const label = throttleLabel(a.target !== 'table', a.kind, reason);
     if (t) {
       t.throttles[a.kind] += 1;
       t.reasons.set(label, (t.reasons.get(label) ?? 0) + 1);
@@ -383,17 +399,26 @@ export class ThrottlePolicy {
       for (const k of ['Read', 'Write'] as const) {
         const u = units(c, k);
         if (u <= 0) continue;
-        charges.push({ table, target, kind: k, units: u });
         this.target({ table, target: payer })?.charge(k, u, now);
         const keyed = accesses.filter(
           (a) => a.table === table && a.target === payer && a.pk !== undefined && a.kind === k,
         );
+        const keys: KeyShare[] = [];
         for (const a of keyed) {
+          const share = u / keyed.length;
           const p = this.partition(table, payer, a.pk as string);
-          (k === 'Read' ? p.read : p.write).take(u / keyed.length, now);
-          if (k === 'Read') p.rcu += u / keyed.length;
-          else p.wcu += u / keyed.length;
+          (k === 'Read' ? p.read : p.write).take(share, now);
+          if (k === 'Read') p.rcu += share;
+          else p.wcu += share;
+          keys.push({ pk: a.pk as string, units: share });
         }
+        charges.push({
+          table,
+          target,
+          kind: k,
+          units: u,
+          ...(keys.length > 0 ? { partitions: { payer, keys } } : {}),
+        });
       }
     }
     return charges;

@@ -27,6 +27,47 @@ export interface CallRecord {
   readonly items?: number;
 }
 
+/**
+ * Units one partition key took on one table or GSI, per pattern: what a forecast scales up to find
+ * the key that reaches DynamoDB's per-partition limit first.
+ */
+export interface KeyLoad {
+  readonly table: string;
+  readonly index: string | null;
+  readonly kind: 'read' | 'write';
+  readonly partitionKey: string;
+  /** By pattern id: units consumed on this key since the reset. */
+  readonly units: Record<string, number>;
+}
+
+/** How one pattern's units on one table or GSI spread over partition keys. */
+export interface KeySpread {
+  readonly pattern: string;
+  readonly table: string;
+  readonly index: string | null;
+  readonly kind: 'read' | 'write';
+  /** Distinct partition keys seen (at most KEYS_PER_TARGET; `truncated` says more were). */
+  readonly keys: number;
+  /** Units that named a partition key (a Scan's do not). */
+  readonly keyedUnits: number;
+  readonly truncated: boolean;
+}
+
+/**
+ * Partition keys counted one by one per pattern and target; past this many, a new key's units are
+ * counted together (a key first seen that late cannot be named). Bounded so that a long run with
+ * millions of user ids keeps a flat memory.
+ */
+export const KEYS_PER_TARGET = 10_000;
+
+interface KeyCounter {
+  readonly table: string;
+  readonly payer: string;
+  readonly kind: 'read' | 'write';
+  readonly units: Map<string, number>;
+  overflow: number;
+}
+
 /** One pattern, DynamoDB side: the instrument's snapshot shape (so the report and timeline read both) and more. */
 export interface GatePatternSnapshot extends PatternSnapshot {
   readonly source: AttributionSource;
@@ -64,8 +105,26 @@ class PatternCounters {
   private readonly tables = new Set<string>();
   private readonly codes = new Map<string, number>();
   private readonly reasons = new Map<string, number>();
+  readonly keys = new Map<string, KeyCounter>();
 
   constructor(readonly source: AttributionSource) {}
+
+  private addKeys(c: Charge): void {
+    if (!c.partitions) return;
+    const kind = c.kind === 'Read' ? 'read' : 'write';
+    const id = `${c.table}\u0000${c.partitions.payer}\u0000${kind}`;
+    let k = this.keys.get(id);
+    if (!k) {
+      k = { table: c.table, payer: c.partitions.payer, kind, units: new Map(), overflow: 0 };
+      this.keys.set(id, k);
+    }
+    for (const { pk, units } of c.partitions.keys) {
+      const had = k.units.get(pk);
+      if (had !== undefined) k.units.set(pk, had + units);
+      else if (k.units.size < KEYS_PER_TARGET) k.units.set(pk, units);
+      else k.overflow += units;
+    }
+  }
 
   add(r: CallRecord): void {
     const ok = r.status >= 200 && r.status < 300;
@@ -87,6 +146,7 @@ class PatternCounters {
         wcu: c.kind === 'Write' ? c.units : 0,
       })),
     });
+    for (const c of r.charges) this.addKeys(c);
     this.operations.add(r.op);
     for (const t of r.tables) this.tables.add(t);
     if (!ok) {
@@ -161,6 +221,73 @@ export class GateStats {
     const out: Record<string, GatePatternSnapshot> = {};
     for (const [id, p] of this.patterns) out[id] = p.snapshot();
     return out;
+  }
+
+  /**
+   * The busiest partition keys: per table or GSI and kind, the `perTarget` keys that took the most
+   * units over all patterns, and each pattern's own `perPattern` busiest, each with every pattern's
+   * units on it (so any mix of the patterns can be weighed).
+   */
+  keyLoad(perTarget = 10, perPattern = 3): { keys: KeyLoad[]; spread: KeySpread[] } {
+    const byTarget = new Map<
+      string,
+      {
+        table: string;
+        payer: string;
+        kind: 'read' | 'write';
+        totals: Map<string, number>;
+        picked: Set<string>;
+      }
+    >();
+    const spread: KeySpread[] = [];
+    const top = (m: Map<string, number>, n: number) =>
+      [...m]
+        .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+        .slice(0, n)
+        .map(([pk]) => pk);
+    for (const [pattern, p] of this.patterns) {
+      for (const [id, k] of p.keys) {
+        let t = byTarget.get(id);
+        if (!t) {
+          t = { table: k.table, payer: k.payer, kind: k.kind, totals: new Map(), picked: new Set() };
+          byTarget.set(id, t);
+        }
+        let keyed = k.overflow;
+        for (const [pk, u] of k.units) {
+          t.totals.set(pk, (t.totals.get(pk) ?? 0) + u);
+          keyed += u;
+        }
+        for (const pk of top(k.units, perPattern)) t.picked.add(pk);
+        spread.push({
+          pattern,
+          table: k.table,
+          index: k.payer === 'table' ? null : k.payer,
+          kind: k.kind,
+          keys: k.units.size,
+          keyedUnits: round(keyed),
+          truncated: k.overflow > 0,
+        });
+      }
+    }
+    const keys: KeyLoad[] = [];
+    for (const [id, t] of [...byTarget].sort(([a], [b]) => a.localeCompare(b))) {
+      for (const pk of top(t.totals, perTarget)) t.picked.add(pk);
+      for (const pk of [...t.picked].sort((a, b) => (t.totals.get(b) ?? 0) - (t.totals.get(a) ?? 0))) {
+        const units: Record<string, number> = {};
+        for (const [pattern, p] of this.patterns) {
+          const u = p.keys.get(id)?.units.get(pk);
+          if (u !== undefined && u > 0) units[pattern] = round(u);
+        }
+        keys.push({
+          table: t.table,
+          index: t.payer === 'table' ? null : t.payer,
+          kind: t.kind,
+          partitionKey: pk,
+          units,
+        });
+      }
+    }
+    return { keys, spread };
   }
 
   /** ThrottledRequests and SuccessfulRequestLatency per table and operation, as CloudWatch names them. */

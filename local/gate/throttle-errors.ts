@@ -50,7 +50,11 @@ export interface ThrottleAnswer {
 }
 
 /** Which exception, and which message, a throttle of this limit in this mode comes with. */
-function exceptionFor(mode: Mode, reason: Reason, index: boolean): { exception: string; message: string } {
+export function exceptionFor(
+  mode: Mode,
+  reason: Reason,
+  index: boolean,
+): { exception: string; message: string } {
   switch (reason) {
     case 'ProvisionedThroughputExceeded':
       return {

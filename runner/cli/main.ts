@@ -12,6 +12,7 @@ import { ScenarioError } from '../scenario/load.js';
 import { compareCommand } from './commands/compare.js';
 import { dashboardCommand } from './commands/dashboard.js';
 import { eventsCommand } from './commands/events.js';
+import { forecastCommand } from './commands/forecast.js';
 import { importCommand } from './commands/import.js';
 import { listCommand } from './commands/list.js';
 import { reportCommand } from './commands/report.js';
@@ -40,6 +41,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
     .command(importCommand)
     .command(upCommand)
     .command(reportCommand)
+    .command(forecastCommand)
     .command(dashboardCommand)
     .demandCommand(1, 'Name a command: loadtest <command> (see --help)')
     .strict()

@@ -1,5 +1,5 @@
 import { GateAdmin, type GateSnapshot } from '../../local/index.js';
-import type { MetricsSource, ServerView } from './source.js';
+import type { MetricsSource, RunWindow, ServerView } from './source.js';
 
 /** A gate snapshot as a server view (the shapes line up: the gate's patterns are ServerPatterns). */
 export function gateView(snapshot: GateSnapshot): ServerView {
@@ -9,7 +9,14 @@ export function gateView(snapshot: GateSnapshot): ServerView {
       at: new Date(snapshot.at).toISOString(),
       patterns: snapshot.patterns,
     },
-    dynamodb: { tables: snapshot.tables, hotKeys: snapshot.hotKeys, metrics: snapshot.metrics },
+    dynamodb: {
+      tables: snapshot.tables,
+      hotKeys: snapshot.hotKeys,
+      metrics: snapshot.metrics,
+      keyLoad: snapshot.keyLoad,
+      keySpread: snapshot.keySpread,
+      capacity: snapshot.capacity,
+    },
   };
 }
 
@@ -23,8 +30,8 @@ export class GateMetricsSource implements MetricsSource {
     this.describe = `the capacity gate (${adminUrl})`;
   }
 
-  async read(): Promise<ServerView> {
-    return gateView(await this.admin.snapshot());
+  async read(_window?: RunWindow, options: { keys?: boolean } = {}): Promise<ServerView> {
+    return gateView(await this.admin.snapshot(options));
   }
 }
 

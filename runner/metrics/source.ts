@@ -1,5 +1,13 @@
 import type { PatternSnapshot, SerializedSketch } from '../../instrument/index.js';
-import type { AttributionSource, GateMetric, HotKey, TargetStats } from '../../local/index.js';
+import type {
+  AttributionSource,
+  GateMetric,
+  HotKey,
+  KeyLoad,
+  KeySpread,
+  ResolvedCapacity,
+  TargetStats,
+} from '../../local/index.js';
 
 /**
  * Where the DynamoDB side of a report comes from: per access pattern (calls, capacity, throttles,
@@ -38,6 +46,10 @@ export interface DynamoView {
   readonly tables: TargetStats[];
   readonly hotKeys: HotKey[];
   readonly metrics: GateMetric[];
+  /** The capacity gate only: partition keys per pattern, and the capacity it enforced. */
+  readonly keyLoad?: KeyLoad[];
+  readonly keySpread?: KeySpread[];
+  readonly capacity?: Record<string, ResolvedCapacity>;
 }
 
 export interface ServerView {
@@ -49,5 +61,6 @@ export interface ServerView {
 export interface MetricsSource {
   /** Where the numbers come from, for the report and for messages. */
   readonly describe: string;
-  read(window: RunWindow): Promise<ServerView>;
+  /** `keys: false`: a poll during the run, with no use for per-key figures (the gate skips them). */
+  read(window: RunWindow, options?: { keys?: boolean }): Promise<ServerView>;
 }

@@ -10,6 +10,7 @@ import {
   RuleSyntaxError,
   type TableSpec,
 } from '../../local/index.js';
+import { type ForecastConfig, ForecastError, forecastOptions } from '../forecast/index.js';
 import { type CommandSpec, type ProjectConfigParsed, projectSchema } from './schema.js';
 
 type MatchInput = Exclude<
@@ -100,6 +101,8 @@ export interface Project {
   readonly describeTables?: true | readonly string[];
   readonly patterns: readonly ProjectPattern[];
   readonly capacity: GateCapacity;
+  /** The traffic expected in production, when the config states it. */
+  readonly forecast?: ForecastConfig;
   readonly data?: {
     readonly command?: ResolvedCommand;
     readonly fixtures?: string;
@@ -328,6 +331,15 @@ function crossCheck(
       checkMatch(p.id, m, at);
     });
   });
+  if (config.forecast) {
+    try {
+      forecastOptions(config.forecast);
+    } catch (err) {
+      if (err instanceof ForecastError)
+        throw new ProjectConfigError(`${where(['forecast'])}: ${err.message}`);
+      throw err;
+    }
+  }
   if (known) {
     for (const name of Object.keys(config.capacity?.tables ?? {})) {
       if (!byName.has(name))
@@ -425,6 +437,7 @@ export async function loadProject(file: string, isDefault = false): Promise<Proj
       return { id: p.id, ...(p.description ? { description: p.description } : {}), rules };
     }),
     capacity: config.capacity ?? {},
+    ...(config.forecast ? { forecast: config.forecast } : {}),
     ...(config.data
       ? {
           data: {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { gateCapacitySchema } from '../../local/index.js';
+import { forecastConfigSchema } from '../forecast/config.js';
 
 /**
  * The project config (`loadtest.config.{ts,mjs,js,json,yml,yaml}`): everything the toolkit knows
@@ -204,6 +205,8 @@ export const projectSchema = z.strictObject({
   tables: tablesSchema.optional(),
   patterns: z.array(patternSchema).optional(),
   capacity: gateCapacitySchema.optional(),
+  /** The traffic expected in production: every run is forecast at it (see runner/forecast). */
+  forecast: forecastConfigSchema.optional(),
   data: dataSchema.optional(),
   /** Where the project's scenarios live (default ./scenarios, else the config's folder). */
   scenarios: z.string().optional(),

@@ -1,10 +1,16 @@
 import { compileExpression } from 'filtrex';
 import { decodeSketch, mergeSketches, quantiles } from '../../instrument/index.js';
 import type { ClientResult } from '../engine/client-stats.js';
+import {
+  type Forecast,
+  ForecastError,
+  type ForecastOptions,
+  forecast as forecastOf,
+} from '../forecast/index.js';
 import type { DynamoView, ServerPattern, ServerSnapshot } from '../metrics/index.js';
 import { type EnsureCheck, ensureIdentifier, rewriteEnsureExpression } from '../scenario/load.js';
 import { compare, type Threshold, type ThresholdMetric } from '../scenario/thresholds.js';
-import type { EnsureResult, PatternRow, Report, ThresholdResult } from './types.js';
+import type { EnsureResult, LoadProfile, PatternRow, Report, ThresholdResult } from './types.js';
 
 /**
  * On-demand prices we assume unless told otherwise: us-east-1, USD per million request units
@@ -33,6 +39,8 @@ export interface BuildInput {
   readonly partial?: boolean;
   readonly error?: string;
   readonly workers?: Report['workers'];
+  /** The traffic to forecast the run at (the scenario's or project's `forecast`). */
+  readonly forecast?: ForecastOptions;
   /** The run over time (see timeline.ts), carried into the report as recorded. */
   readonly timeline?: Report['timeline'];
 }
@@ -107,6 +115,9 @@ const DYNAMODB_METRICS: ReadonlySet<ThresholdMetric> = new Set([
 
 function metricOf(r: PatternRow, metric: Threshold['metric']): number | null {
   switch (metric) {
+    case 'forecast.maxRate':
+    case 'forecast.headroom':
+      return null;
     case 'p50':
     case 'p95':
     case 'p99':
@@ -118,10 +129,33 @@ function metricOf(r: PatternRow, metric: Threshold['metric']): number | null {
   }
 }
 
+/**
+ * A forecast threshold: per pattern, the rate at which it first throttles (or that over the forecast's
+ * rate). A pattern that takes no capacity never throttles: it passes, with a note.
+ */
+function forecastThreshold(t: Threshold, forecast: Forecast | string | undefined): ThresholdResult[] {
+  const base = { metric: t.metric, op: t.op, value: t.value };
+  if (forecast === undefined || typeof forecast === 'string') {
+    const note = forecast ?? 'no forecast (the DynamoDB side was not measured by the capacity gate)';
+    return [{ ...base, pattern: t.pattern, actual: null, passed: false, note }];
+  }
+  const rows = t.pattern === '*' ? forecast.patterns : forecast.patterns.filter((p) => p.id === t.pattern);
+  if (rows.length === 0)
+    return [{ ...base, pattern: t.pattern, actual: null, passed: false, note: 'no data' }];
+  return rows.map((p) => {
+    const actual = t.metric === 'forecast.maxRate' ? p.maxRate : p.headroom;
+    if (actual === null)
+      return { ...base, pattern: p.id, actual, passed: true, note: 'takes no capacity: never throttles' };
+    return { ...base, pattern: p.id, actual, passed: compare(actual, t.op, t.value) };
+  });
+}
+
 export function evaluateThresholds(
   rows: readonly PatternRow[],
   thresholds: readonly Threshold[],
   dynamodbMeasured = true,
+  /** The run's forecast, or why there is none. */
+  forecast?: Forecast | string,
 ): ThresholdResult[] {
   const results: ThresholdResult[] = [];
   const result = (t: Threshold, pattern: string, actual: number | null, note?: string): ThresholdResult => ({
@@ -134,6 +168,10 @@ export function evaluateThresholds(
     ...(actual === null && note ? { note } : {}),
   });
   for (const t of thresholds) {
+    if (t.metric.startsWith('forecast.')) {
+      results.push(...forecastThreshold(t, forecast));
+      continue;
+    }
     const ddbMetric = DYNAMODB_METRICS.has(t.metric);
     if (ddbMetric && !dynamodbMeasured) {
       // Nothing measured the DynamoDB side: no figure to judge, so the gate cannot pass.
@@ -194,6 +232,24 @@ export function evaluateEnsure(checks: readonly EnsureCheck[], vars: Record<stri
   });
 }
 
+/** The load profile a forecast scales: only when the capacity gate measured the run. */
+function loadProfile(
+  input: BuildInput,
+  rows: readonly PatternRow[],
+  durationSec: number,
+): LoadProfile | undefined {
+  const d = input.dynamodb;
+  if (!input.server || !d?.capacity || !d.keyLoad || !d.keySpread) return undefined;
+  const patterns: LoadProfile['patterns'] = [];
+  for (const r of rows) {
+    const s = input.server.patterns[r.id];
+    if (!s || s.count === 0) continue;
+    patterns.push({ id: r.id, calls: s.count, capacity: s.capacity });
+  }
+  const requests = Object.values(input.client.byName).reduce((n, c) => n + c.requests, 0);
+  return { requests, durationSec, patterns, keys: d.keyLoad, keySpread: d.keySpread, capacity: d.capacity };
+}
+
 export function buildReport(input: BuildInput): Report {
   const pricing = input.pricing ?? DEFAULT_PRICING;
   const declared = input.declared ?? [];
@@ -206,7 +262,26 @@ export function buildReport(input: BuildInput): Report {
   const started = new Date(input.client.startedAt);
   const ended = new Date(input.client.endedAt);
   const durationSec = round(Math.max(0, (ended.getTime() - started.getTime()) / 1000), 3);
-  const thresholdResults = evaluateThresholds(rows, input.thresholds, input.server !== undefined);
+  const load = loadProfile(input, rows, durationSec);
+  // A forecast the run's data cannot make (a mix naming a pattern this run never called) is said,
+  // not thrown: the run's report must still be written.
+  let forecast: Forecast | undefined;
+  let forecastError: string | undefined;
+  if (input.forecast && load) {
+    try {
+      forecast = forecastOf(load, input.forecast);
+    } catch (err) {
+      if (!(err instanceof ForecastError)) throw err;
+      forecastError = `no forecast: ${err.message}`;
+    }
+  } else if (input.forecast)
+    forecastError = 'no forecast: the DynamoDB side was not measured by the capacity gate';
+  const thresholdResults = evaluateThresholds(
+    rows,
+    input.thresholds,
+    input.server !== undefined,
+    forecast ?? forecastError,
+  );
   const ensure = evaluateEnsure(input.ensure, ensureVariables(input.client, durationSec));
   const passed =
     !input.partial && thresholdResults.every((t) => t.passed) && ensure.every((e) => e.passed || !e.strict);
@@ -236,6 +311,9 @@ export function buildReport(input: BuildInput): Report {
     hotKeys: (input.dynamodb?.hotKeys ?? []).filter((k) => k.rcu + k.wcu + k.throttleEvents > 0),
     thresholds: thresholdResults,
     ensure,
+    ...(load ? { load } : {}),
+    ...(forecast ? { forecast } : {}),
+    ...(forecastError ? { forecastError } : {}),
     ...(input.timeline ? { timeline: input.timeline } : {}),
   };
 }

@@ -118,6 +118,57 @@ function hotKeyTable(report: Report): SafeHtml {
   )}</tbody></table>`;
 }
 
+const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22'];
+
+/**
+ * The forecast: per pattern, the share of its first limit it uses as the request rate grows (a line
+ * through the origin reaching 100 % at the rate where it throttles), the forecast's rate marked; then
+ * the per-pattern figures and the verdict. Inline SVG: the report stays one file with no network.
+ */
+function forecastSection(report: Report): SafeHtml {
+  const f = report.forecast;
+  if (!f) return html``;
+  const limited = f.patterns.filter((p) => p.maxRate !== null);
+  const xMax = Math.max(f.rate, f.maxRate ?? 0) * 1.25;
+  const [w, h, left, bottom, top] = [720, 300, 56, 36, 12];
+  const x = (rate: number) => left + ((w - left - 12) * rate) / xMax;
+  const yTop = 150;
+  const y = (pct: number) => top + (h - top - bottom) * (1 - Math.min(pct, yTop) / yTop);
+  const lines = limited.map((p, i) => {
+    const maxRate = p.maxRate ?? 1;
+    // Utilisation is linear in the rate: 100 % at maxRate; clipped at the top of the chart.
+    const end = Math.min(xMax, (maxRate * yTop) / 100);
+    return html`<polyline class="forecast-line" data-pattern="${p.id}" fill="none" stroke="${PALETTE[i % PALETTE.length] ?? '#000'}" stroke-width="2" points="${x(0).toFixed(1)},${y(0).toFixed(1)} ${x(end).toFixed(1)},${y((100 * end) / maxRate).toFixed(1)}"/>`;
+  });
+  // Round ticks: a step of 1, 2 or 5 times a power of ten, about four of them.
+  const raw = xMax / 4;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = ([1, 2, 5, 10].find((m) => m * power >= raw) ?? 10) * power;
+  const ticks = Array.from({ length: Math.floor(xMax / step) + 1 }, (_, i) => i * step);
+  const chart = html`<svg id="forecast-chart" viewBox="0 0 ${w} ${h}" width="${w}" role="img" aria-label="share of each pattern's first limit used, by request rate">
+<line x1="${left}" y1="${y(0)}" x2="${w - 12}" y2="${y(0)}" stroke="#888"/><line x1="${left}" y1="${top}" x2="${left}" y2="${y(0)}" stroke="#888"/>
+<line x1="${left}" y1="${y(100)}" x2="${w - 12}" y2="${y(100)}" stroke="#d62728" stroke-dasharray="6 4"/><text x="${left + 4}" y="${y(100) - 4}" font-size="11" fill="#d62728">100 %: throttling</text>
+<line x1="${x(f.rate)}" y1="${top}" x2="${x(f.rate)}" y2="${y(0)}" stroke="#555" stroke-dasharray="2 3"/><text x="${x(f.rate) + 4}" y="${top + 10}" font-size="11">forecast ${Math.round(f.rate)} rps</text>
+${[0, 50, 100, 150].map((pct) => html`<text x="${left - 6}" y="${y(pct) + 4}" font-size="11" text-anchor="end">${pct}%</text>`)}
+${ticks.map((r) => html`<text x="${x(r)}" y="${h - bottom + 16}" font-size="11" text-anchor="middle">${Math.round(r).toLocaleString('en-US')}</text>`)}
+<text x="${(left + w) / 2}" y="${h - 4}" font-size="11" text-anchor="middle">client requests a second</text>
+${lines}
+</svg>
+<p>${limited.map((p, i) => html`<svg width="10" height="10" aria-hidden="true"><rect width="10" height="10" fill="${PALETTE[i % PALETTE.length] ?? '#000'}"/></svg> <code>${p.id}</code> throttles at ${Math.round(p.maxRate ?? 0).toLocaleString('en-US')} rps &nbsp; `)}</p>`;
+  const limitOf = (i: number | null) => (i === null ? undefined : f.limits[i]);
+  return html`<h2>Forecast at ${f.rate} requests/s</h2>
+<p id="forecast-verdict"><strong>${f.verdict}</strong></p>
+${chart}
+<table id="forecast">
+<thead><tr><th>pattern</th><th>mix</th><th>calls/s</th><th class="text">busiest key</th><th>throttles at (rps)</th><th class="text">first limit</th><th>headroom</th></tr></thead>
+<tbody>${f.patterns.map((p) => {
+    const l = limitOf(p.firstLimit);
+    return html`<tr data-pattern="${p.id}"><td><code>${p.id}</code></td><td>${((f.mix[p.id] ?? 0) * 100).toFixed(1)}%</td><td>${fmt(p.callsPerSecond, 1)}</td><td class="text">${p.busiestKey ? html`<code>${p.busiestKey.partitionKey}</code> ${Math.round(p.busiestKey.share * 100)}% of ${p.busiestKey.keys}` : UNKNOWN}</td><td>${p.maxRate === null ? 'never' : Math.round(p.maxRate).toLocaleString('en-US')}</td><td class="text">${l ? html`<code>${l.reason}</code> on ${targetName(l)}${l.partitionKey !== null ? html` key <code>${l.partitionKey}</code>` : ''}: ${l.limit}` : UNKNOWN}</td><td class="verdict ${p.throttles ? 'fail' : 'pass'}">${p.headroom === null ? UNKNOWN : `${p.headroom.toFixed(2)}x`}</td></tr>
+`;
+  })}</tbody></table>
+<p class="muted">Monthly cost at that rate: on-demand $${f.cost.onDemandMonthlyUsd}, provisioned $${f.cost.provisionedMonthlyUsd} (at ${Math.round(f.cost.utilization * 100)} % utilisation; ${f.cost.region} prices). Assumes: ${f.assumptions.join('; ')}.${f.notes.length > 0 ? ` Notes: ${f.notes.join('; ')}.` : ''}</p>`;
+}
+
 function workerNotes(report: Report): SafeHtml {
   const bad = report.workers.filter((w) => w.status !== 'ok');
   return html`${report.partial ? html`<p class="error" id="partial">Partial run: ${report.error ?? 'the run did not complete'}</p>` : ''}${
@@ -175,7 +226,8 @@ ${workerNotes(report)}
 </header>
 <h2>Thresholds</h2>
 ${thresholdRows(report.thresholds)}
-${ensureRows(report)}`;
+${ensureRows(report)}
+${forecastSection(report)}`;
   const after = html`<h2>Per access pattern</h2>
 ${patternTable(report)}
 <h2>Capacity and throttles per table and GSI</h2>

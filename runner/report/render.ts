@@ -33,7 +33,7 @@ export function targetName(t: { table: string; index: string | null }): string {
   return t.index ? `${t.table}/${t.index}` : t.table;
 }
 
-function table(rows: string[][]): string {
+export function textTable(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   return rows
     .map((r, k) =>
@@ -57,7 +57,7 @@ export function renderConsole(report: Report): string {
   out.push(
     'latency in ms (p50..p99: client, time to first byte; ddb p99: DynamoDB side); capacity per DynamoDB call; $ per million calls',
   );
-  out.push(table([COLUMNS.map(([h]) => h), ...report.patterns.map((r) => COLUMNS.map(([, f]) => f(r)))]));
+  out.push(textTable([COLUMNS.map(([h]) => h), ...report.patterns.map((r) => COLUMNS.map(([, f]) => f(r)))]));
   if (report.notMeasured) out.push(`${UNKNOWN}: ${report.notMeasured}`);
   else if (report.sources?.dynamodb) out.push(`DynamoDB side: ${report.sources.dynamodb}`);
   if (report.tables.length > 0) {
@@ -94,6 +94,11 @@ export function renderConsole(report: Report): string {
   out.push(
     `prices: on-demand ${report.pricing.region}, $${report.pricing.readPerMillionUsd}/M reads, $${report.pricing.writePerMillionUsd}/M writes`,
   );
+  if (report.forecast)
+    out.push(
+      `forecast at ${report.forecast.rate} requests/s: ${report.forecast.verdict} (details: loadtest forecast <report.json>)`,
+    );
+  else if (report.forecastError) out.push(report.forecastError);
   out.push('');
   for (const t of report.thresholds.filter((x) => !x.passed))
     out.push(`FAILED threshold ${describeThreshold(t)}`);
@@ -191,6 +196,9 @@ export function renderMarkdown(report: Report): string {
     ),
     '',
     ...(report.notMeasured ? [`${UNKNOWN} ${report.notMeasured}`, ''] : []),
+    ...(report.forecast
+      ? [`**Forecast at ${report.forecast.rate} requests/s:** ${report.forecast.verdict}`, '']
+      : []),
   ];
   const failed = report.thresholds.filter((t) => !t.passed);
   if (failed.length > 0) {

@@ -1,4 +1,5 @@
-import type { HotKey, TargetStats } from '../../local/index.js';
+import type { HotKey, KeyLoad, KeySpread, ResolvedCapacity, TargetStats } from '../../local/index.js';
+import type { Forecast } from '../forecast/index.js';
 import type { TimelinePoint } from './timeline.js';
 
 /** The report: the JSON contract for CI and for `loadtest compare` (see DESIGN.md). */
@@ -55,6 +56,27 @@ export type TableRow = Omit<TargetStats, 'provisioned'> & { provisioned?: Target
 /** The capacity gate's hot-key rows go into the report as they are. */
 export type { HotKey } from '../../local/index.js';
 
+/**
+ * What a forecast scales up (see runner/forecast): per pattern, the DynamoDB calls the run made and
+ * the units they took per table and index; the partition keys those units went to; the capacity the
+ * gate enforced. Present when the capacity gate measured the run.
+ */
+export interface LoadProfile {
+  /** Client requests the scenario sent (a forecast's rate counts these), and over how many seconds. */
+  requests: number;
+  durationSec: number;
+  patterns: {
+    id: string;
+    calls: number;
+    /** Units by target: `table` or `table/index` (an LSI's units are its table's partitions'). */
+    capacity: Record<string, { rcu: number; wcu: number }>;
+  }[];
+  keys: KeyLoad[];
+  keySpread: KeySpread[];
+  /** By table: its mode and limits as the gate enforced them. */
+  capacity: Record<string, ResolvedCapacity>;
+}
+
 export interface ThresholdResult {
   pattern: string;
   metric: string;
@@ -96,6 +118,12 @@ export interface Report {
   hotKeys: HotKey[];
   thresholds: ThresholdResult[];
   ensure: EnsureResult[];
+  /** What a forecast needs (absent when the DynamoDB side was not measured by the capacity gate). */
+  load?: LoadProfile;
+  /** The forecast at the project's or scenario's expected rate, when one is configured. */
+  forecast?: Forecast;
+  /** Why a configured forecast was not made (a mix naming a pattern this run never called, ...). */
+  forecastError?: string;
   /** The run over time (a point every 2 s), for the HTML report's charts; absent in older reports. */
   timeline?: TimelinePoint[];
 }

@@ -5,6 +5,12 @@ import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { gateCapacitySchema } from '../../local/index.js';
 import type { ArtilleryScript } from '../engine/artillery.js';
+import {
+  type ForecastConfig,
+  ForecastError,
+  forecastConfigSchema,
+  forecastOptions,
+} from '../forecast/index.js';
 import { type Project, patternIdsOf } from '../project/index.js';
 import { parseThreshold, type Threshold, ThresholdSyntaxError } from './thresholds.js';
 
@@ -19,6 +25,8 @@ const loadtestSchema = z.strictObject({
   /** What the capacity gate enforces (over the project's `capacity`). */
   capacity: gateCapacitySchema.optional(),
   thresholds: z.record(z.string(), z.array(z.string()).or(z.string())).optional(),
+  /** The traffic expected in production (over the project's `forecast`). */
+  forecast: forecastConfigSchema.optional(),
   /** Parameters for the project's data command (LOADTEST_SEED): what and how much to seed. */
   seed: z.record(z.string(), z.unknown()).optional(),
   pricing: z
@@ -86,6 +94,8 @@ export interface Scenario {
   readonly loadtest: LoadtestConfig;
   readonly thresholds: Threshold[];
   readonly ensure: EnsureCheck[];
+  /** The traffic to forecast each run at: the scenario's, else the project's. */
+  readonly forecast?: ForecastConfig;
   /** Request names in the flows, in order of first appearance. */
   readonly requestNames: string[];
 }
@@ -252,6 +262,24 @@ export function loadScenario(nameOrPath: string, project: Project, cwd = process
       }
     }
   }
+  const expected = loadtest.forecast ?? project.forecast;
+  if (loadtest.forecast) {
+    try {
+      forecastOptions(loadtest.forecast);
+    } catch (err) {
+      if (err instanceof ForecastError)
+        throw new ScenarioError(
+          `${where(nodeAt(['config', 'loadtest', 'forecast']))}: config.loadtest.forecast: ${err.message}`,
+        );
+      throw err;
+    }
+  }
+  const forecastGate = thresholds.find((t) => t.metric.startsWith('forecast.'));
+  if (forecastGate && !expected) {
+    throw new ScenarioError(
+      `${where(nodeAt(['config', 'loadtest', 'thresholds', forecastGate.pattern]))}: config.loadtest.thresholds.${forecastGate.pattern}: "${forecastGate.source}" needs the traffic to forecast: set config.loadtest.forecast.rate (or forecast.rate in project ${project.name})`,
+    );
+  }
   checkCapacity(loadtest.capacity, project, (keys) =>
     where(nodeAt(['config', 'loadtest', 'capacity', ...keys])),
   );
@@ -273,6 +301,7 @@ export function loadScenario(nameOrPath: string, project: Project, cwd = process
     loadtest,
     thresholds,
     ensure,
+    ...(expected ? { forecast: expected } : {}),
     requestNames,
   };
 }

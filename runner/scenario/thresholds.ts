@@ -14,6 +14,10 @@ export const THRESHOLD_METRICS = [
   'rcuPerRequest',
   'wcuPerRequest',
   'requests',
+  // From the forecast at the configured rate (config.loadtest.forecast / the project's forecast):
+  // the rate at which the pattern first throttles, and that rate over the forecast's.
+  'forecast.maxRate',
+  'forecast.headroom',
 ] as const;
 export type ThresholdMetric = (typeof THRESHOLD_METRICS)[number];
 
@@ -33,7 +37,7 @@ export class ThresholdSyntaxError extends Error {
   override name = 'ThresholdSyntaxError';
 }
 
-const SYNTAX = /^\s*([A-Za-z0-9_]+)\s*(<=|>=|==|!=|<|>)\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*$/;
+const SYNTAX = /^\s*([A-Za-z0-9_.]+)\s*(<=|>=|==|!=|<|>)\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*$/;
 
 export function parseThreshold(pattern: string, text: string): Threshold {
   const m = SYNTAX.exec(text);

@@ -13,6 +13,7 @@ import type { DynamoView } from '../../runner/metrics/index.js';
 import { renderHtml } from '../../runner/report/html.js';
 import { intervalQuantiles, type TimelinePoint, TimelineRecorder } from '../../runner/report/timeline.js';
 import type { Report } from '../../runner/report/types.js';
+import { emptyReport } from '../helpers/report.js';
 
 const sketchOf = (values: readonly number[]) => {
   const s = new DDSketch({ relativeAccuracy: SKETCH_RELATIVE_ACCURACY });
@@ -256,25 +257,7 @@ describe('the local charts', () => {
   });
 });
 
-function report(overrides: Partial<Report> = {}): Report {
-  return {
-    scenario: 'unit',
-    target: 'http://127.0.0.1:1',
-    startedAt: '2026-01-01T00:00:00.000Z',
-    endedAt: '2026-01-01T00:01:00.000Z',
-    durationSec: 60,
-    passed: false,
-    partial: false,
-    workers: [{ worker: 0, status: 'ok' }],
-    pricing: { region: 'us-east-1', readPerMillionUsd: 0.125, writePerMillionUsd: 0.625 },
-    patterns: [],
-    tables: [],
-    hotKeys: [],
-    thresholds: [],
-    ensure: [],
-    ...overrides,
-  };
-}
+const report = emptyReport;
 
 const row = (id: string, pattern = true): Report['patterns'][number] => ({
   id,

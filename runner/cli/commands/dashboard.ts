@@ -137,7 +137,7 @@ export class StackWatcher {
     const admin = new GateAdmin(adminUrl);
     let primed = false;
     const tick = async () => {
-      const snapshot = await admin.snapshot().catch(() => undefined);
+      const snapshot = await admin.snapshot({ keys: false }).catch(() => undefined);
       if (!snapshot || this.recorder !== recorder) return;
       this.declared = snapshot.declared.map((id) => {
         const description = this.descriptions.get(id);

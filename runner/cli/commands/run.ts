@@ -10,6 +10,7 @@ import {
   startEmbeddedStack,
 } from '../../../local/index.js';
 import { fanOut, LocalProcessInvoker } from '../../engine/fanout.js';
+import { forecastOptions } from '../../forecast/index.js';
 import { GateMetricsSource, NoDynamoSource } from '../../metrics/index.js';
 import { Progress, phasesSeconds } from '../../progress.js';
 import { type Project, patternIdsOf } from '../../project/index.js';
@@ -257,6 +258,20 @@ export const runCommand: CommandModule<object, RunArgs> = {
       writePerMillionUsd:
         args.priceWrite ?? scenario.loadtest.pricing?.writePerMillion ?? DEFAULT_PRICING.writePerMillionUsd,
     };
+    // The run's on-demand prices are the forecast's unless its own config names others.
+    const expected = scenario.forecast
+      ? forecastOptions(
+          {
+            ...scenario.forecast,
+            prices: {
+              readPerMillion: pricing.readPerMillionUsd,
+              writePerMillion: pricing.writePerMillionUsd,
+              ...scenario.forecast.prices,
+            },
+          },
+          pricing.region,
+        )
+      : undefined;
     const target =
       args.target === 'aws'
         ? // Loaded only for AWS runs: the SDK clients it needs cost local runs ~0.4 s at start-up.
@@ -323,7 +338,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       const poll = target.live
         ? setInterval(async () => {
             const view = await target.metrics
-              .read({ start: new Date(), end: new Date() })
+              .read({ start: new Date(), end: new Date() }, { keys: false })
               .catch(() => ({ patterns: undefined, dynamodb: undefined }));
             await timeline.poll(view);
             const m = view.patterns;
@@ -391,6 +406,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
         thresholds: scenario.thresholds,
         ensure: scenario.ensure,
         pricing,
+        ...(expected ? { forecast: expected } : {}),
         partial: failure !== undefined,
         ...(failure ? { error: failure } : {}),
         workers: result.slices.map((s) => ({
