@@ -70,6 +70,7 @@ describe('loadtest run', () => {
         'patterns',
         'tables',
         'hotKeys',
+        'load',
         'thresholds',
         'ensure',
         'timeline',
