@@ -1,4 +1,4 @@
-import type { EventEmitter } from 'node:events';
+import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
@@ -25,7 +25,16 @@ interface IntCore {
       payload: unknown,
       options: Record<string, unknown>,
     ): Promise<EventEmitter & { run(vars?: unknown): void; stop(): Promise<void> }>;
-    runnerFuncs: { loadProcessor(script: unknown, options: { scriptPath: string }): Promise<unknown> };
+    runnerFuncs: {
+      loadProcessor(script: unknown, options: { scriptPath: string }): Promise<unknown>;
+      prepareScript(script: unknown, payload: unknown): unknown;
+      handleScriptHook(
+        hook: 'before' | 'after',
+        script: unknown,
+        events: EventEmitter,
+        vars?: Record<string, unknown>,
+      ): Promise<Record<string, unknown>>;
+    };
   };
   engine_http: { prototype: HttpEngineProto };
 }
@@ -74,27 +83,83 @@ function requestName(params: { name?: unknown; method?: unknown; url?: unknown }
   return `${String(params.method ?? 'GET').toUpperCase()} ${path}`;
 }
 
+interface TracedResponse {
+  statusCode: number;
+  timings?: { phases?: { firstByte?: number } };
+  on(event: 'data', listener: (chunk: Buffer) => void): void;
+  on(event: 'end', listener: () => void): void;
+}
+
+/**
+ * A beforeRequest hook put first on every scenario: it names each request by its id before it is
+ * sent, so a request that never gets as far as a socket (ECONNREFUSED, a bad URL) is still counted
+ * under its name, as Artillery's metrics-by-endpoint counts it.
+ */
+const NAME_HOOK = '__loadtestNameRequest';
+const NAME_EVENT = 'loadtest:request';
+
+function nameRequest(
+  req: { uuid?: string; name?: unknown; method?: unknown; url?: unknown },
+  _context: unknown,
+  ee: EventEmitter,
+  next: (err?: unknown) => void,
+): void {
+  if (req.uuid) ee.emit(NAME_EVENT, req.uuid, requestName(req));
+  next();
+}
+
+/** An onError hook on every scenario: a request that failed before any answer (the .catch path emits no trace event). */
+const ERROR_HOOK = '__loadtestRequestFailed';
+const ERROR_EVENT = 'loadtest:failed';
+
+function requestFailed(
+  err: { name?: string; code?: string; message?: string },
+  req: { uuid?: string },
+  _context: unknown,
+  ee: EventEmitter,
+  next: (err?: unknown) => void,
+): void {
+  if (req?.uuid) ee.emit(ERROR_EVENT, req.uuid, err);
+  next();
+}
+
 function listen(ee: EventEmitter, run: number): void {
   const inflight = new Map<string, string>();
+  ee.on(NAME_EVENT, (uuid: string, name: string) => {
+    inflight.set(uuid, name);
+  });
+  // Counted once: a request still in flight (no answer yet) that failed.
+  const failed = (err: { name?: string; code?: string; message?: string }, uuid: string) => {
+    const name = inflight.get(uuid);
+    if (name === undefined || err?.name === 'HTTPError') return;
+    inflight.delete(uuid);
+    runs.get(run)?.failure(name, err.code ?? err.name ?? 'Error', err.message ?? err.code ?? 'error');
+  };
+  ee.on(ERROR_EVENT, (uuid: string, err: { name?: string; code?: string; message?: string }) =>
+    failed(err, uuid),
+  );
   ee.on('trace:http:request', (params: { name?: unknown; method?: unknown; url?: unknown }, uuid: string) => {
     inflight.set(uuid, requestName(params));
   });
-  ee.on(
-    'trace:http:response',
-    (res: { statusCode: number; timings?: { phases?: { firstByte?: number } } }, uuid: string) => {
-      const name = inflight.get(uuid);
-      if (name === undefined) return;
-      inflight.delete(uuid);
-      // Artillery's http.response_time is time to first byte too: the same clock, per name.
-      runs.get(run)?.response(name, res.statusCode, res.timings?.phases?.firstByte ?? 0);
-    },
-  );
-  ee.on('trace:http:error', (err: { name?: string; code?: string }, uuid: string) => {
+  ee.on('trace:http:response', (res: TracedResponse, uuid: string) => {
     const name = inflight.get(uuid);
-    if (name === undefined || err.name === 'HTTPError') return;
+    if (name === undefined) return;
     inflight.delete(uuid);
-    runs.get(run)?.failure(name, err.code ?? err.name ?? 'Error');
+    const stats = runs.get(run);
+    // Artillery's http.response_time is time to first byte too: the same clock, per name.
+    stats?.response(name, res.statusCode, res.timings?.phases?.firstByte ?? 0);
+    // A failing answer's first bytes, for the report's samples: read only while samples are wanted,
+    // so a successful request (the hot path) costs nothing more.
+    const code = String(res.statusCode);
+    if (stats && res.statusCode >= 400 && stats.wantsSample(name, code)) {
+      let body = '';
+      res.on('data', (chunk: Buffer) => {
+        if (body.length < 200) body += chunk.toString('utf8');
+      });
+      res.on('end', () => stats.sample(name, code, `HTTP ${code}${body ? `: ${body}` : ''}`));
+    }
   });
+  ee.on('trace:http:error', failed);
 }
 
 function interceptHttpEngine(): void {
@@ -135,11 +200,51 @@ function loadPayload(script: ArtilleryScript, scriptPath: string): unknown {
   });
 }
 
+/** A script's `before` or `after` flow failed (a refused login, a capture that found nothing, ...). */
+export class HookFailed extends Error {
+  override name = 'HookFailed';
+}
+
+/**
+ * Runs the script's top-level `before` or `after` flow once, as the artillery CLI does in its main
+ * process before (after) the workers: a virtual user of its own, not counted in the results. Returns
+ * the variables it captured, which every worker's virtual users then start with; Artillery's own
+ * context variables (`$env`, `target`, ...) are left out: each worker has its own.
+ */
+export async function runHook(
+  script: ArtilleryScript,
+  scriptPath: string,
+  hook: 'before' | 'after',
+  vars: Record<string, unknown> = {},
+): Promise<Record<string, unknown>> {
+  if (!script[hook]) return {};
+  const absolute = resolve(scriptPath);
+  const runnable = structuredClone(script);
+  const prepared = core.runner.runnerFuncs.prepareScript(runnable, loadPayload(runnable, absolute));
+  await core.runner.runnerFuncs.loadProcessor(prepared, { scriptPath: absolute });
+  const events = new EventEmitter();
+  const errors: string[] = [];
+  events.on(`${hook}TestError`, (e: unknown) => errors.push(String((e as Error)?.message ?? e)));
+  let out: Record<string, unknown>;
+  try {
+    out = await core.runner.runnerFuncs.handleScriptHook(hook, prepared, events, vars);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new HookFailed(
+      `the script's ${hook} flow failed: ${[message, ...errors].filter(Boolean).join('; ')}`,
+    );
+  }
+  if (errors.length > 0) throw new HookFailed(`the script's ${hook} flow failed: ${errors.join('; ')}`);
+  return Object.fromEntries(Object.entries(out).filter(([k]) => !k.startsWith('$') && k !== 'target'));
+}
+
 export interface RunOptions {
   readonly onProgress?: (result: ClientResult) => void;
   readonly progressIntervalMs?: number;
   /** Stop generating load early (e.g. before a Lambda time limit); resolves with what was seen. */
   readonly signal?: AbortSignal;
+  /** What the script's `before` flow captured: every virtual user starts with these variables. */
+  readonly vars?: Record<string, unknown>;
 }
 
 /** Runs the whole script once in this process and resolves with what the client saw. */
@@ -151,8 +256,22 @@ export async function runScript(
   interceptHttpEngine();
   const absolute = resolve(scriptPath);
   const runnable = structuredClone(script);
+  // The before/after flows run once for the whole run (runHook), never per worker.
+  delete runnable.before;
+  delete runnable.after;
   const payload = loadPayload(runnable, absolute);
   await core.runner.runnerFuncs.loadProcessor(runnable, { scriptPath: absolute });
+  // A copy: the user's processor module (cached by require) stays as it was.
+  runnable.config.processor = {
+    ...((runnable.config.processor ?? {}) as object),
+    [NAME_HOOK]: nameRequest,
+    [ERROR_HOOK]: requestFailed,
+  };
+  const list = (v: unknown) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+  for (const sc of runnable.scenarios) {
+    sc.beforeRequest = [NAME_HOOK, ...list(sc.beforeRequest)];
+    sc.onError = [ERROR_HOOK, ...list(sc.onError)];
+  }
   const stats = new ClientStats();
   const run = ++lastRun;
   runs.set(run, stats);
@@ -173,7 +292,7 @@ export async function runScript(
       ee.once('done', () => done());
       if (options.signal?.aborted) return done();
       options.signal?.addEventListener('abort', () => done(), { once: true });
-      ee.run();
+      ee.run(options.vars ?? {});
     });
     await ee.stop();
   } finally {

@@ -16,7 +16,12 @@ export interface NameStats {
   errors: number;
   codes: Record<string, number>;
   latency: SerializedSketch;
+  /** Up to SAMPLES_PER_CODE messages per failing code: the answer's start, or the error's message. */
+  samples?: Record<string, string[]>;
 }
+
+export const SAMPLES_PER_CODE = 3;
+const SAMPLE_CHARS = 200;
 
 export interface ClientResult {
   readonly startedAt: string;
@@ -30,7 +35,13 @@ export interface ClientResult {
 export class ClientStats {
   private readonly names = new Map<
     string,
-    { requests: number; errors: number; codes: Map<string, number>; sketch: DDSketch }
+    {
+      requests: number;
+      errors: number;
+      codes: Map<string, number>;
+      sketch: DDSketch;
+      samples: Map<string, string[]>;
+    }
   >();
   readonly counters: Record<string, number> = {};
 
@@ -42,6 +53,7 @@ export class ClientStats {
         errors: 0,
         codes: new Map(),
         sketch: new DDSketch({ relativeAccuracy: SKETCH_RELATIVE_ACCURACY }),
+        samples: new Map(),
       };
       this.names.set(name, e);
     }
@@ -57,11 +69,25 @@ export class ClientStats {
     e.sketch.accept(Math.max(0, latencyMs));
   }
 
-  failure(name: string, code: string): void {
+  failure(name: string, code: string, message?: string): void {
     const e = this.entry(name);
     e.requests += 1;
     e.errors += 1;
     e.codes.set(code, (e.codes.get(code) ?? 0) + 1);
+    if (message !== undefined) this.sample(name, code, message);
+  }
+
+  /** Whether another sample of this code would be kept (so a caller reads a body only then). */
+  wantsSample(name: string, code: string): boolean {
+    return (this.names.get(name)?.samples.get(code)?.length ?? 0) < SAMPLES_PER_CODE;
+  }
+
+  sample(name: string, code: string, message: string): void {
+    const e = this.entry(name);
+    const list = e.samples.get(code) ?? [];
+    const text = message.replace(/\s+/g, ' ').trim().slice(0, SAMPLE_CHARS);
+    if (list.length < SAMPLES_PER_CODE && !list.includes(text)) list.push(text);
+    e.samples.set(code, list);
   }
 
   addCounters(counters: Record<string, number>): void {
@@ -86,6 +112,7 @@ export class ClientStats {
         errors: e.errors,
         codes: Object.fromEntries(e.codes),
         latency: encodeSketch(e.sketch),
+        ...(e.samples.size > 0 ? { samples: Object.fromEntries(e.samples) } : {}),
       };
     }
     return {
@@ -109,11 +136,16 @@ export function mergeClientResults(results: readonly ClientResult[]): ClientResu
     const parts = results.flatMap((r) => (r.byName[name] ? [r.byName[name]] : []));
     const codes: Record<string, number> = {};
     for (const p of parts) for (const [c, n] of Object.entries(p.codes)) codes[c] = (codes[c] ?? 0) + n;
+    const samples: Record<string, string[]> = {};
+    for (const p of parts)
+      for (const [c, list] of Object.entries(p.samples ?? {}))
+        samples[c] = [...new Set([...(samples[c] ?? []), ...list])].slice(0, SAMPLES_PER_CODE);
     byName[name] = {
       requests: parts.reduce((s, p) => s + p.requests, 0),
       errors: parts.reduce((s, p) => s + p.errors, 0),
       codes,
       latency: encodeSketch(mergeSketches(parts.map((p) => p.latency))),
+      ...(Object.keys(samples).length > 0 ? { samples } : {}),
     };
   }
   const counters: Record<string, number> = {};

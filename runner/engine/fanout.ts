@@ -18,6 +18,8 @@ export interface SliceOutcome {
   readonly result: ClientResult | undefined;
   /** What went wrong, or why it stopped early. */
   readonly error?: string;
+  /** A hook invocation's captured variables. */
+  readonly vars?: Record<string, unknown>;
 }
 
 export interface Invoker {
@@ -29,7 +31,13 @@ export interface Invoker {
 /** A runner handler's result as a fan-out outcome. */
 export function outcomeOf(r: RunnerResult): SliceOutcome {
   const error = r.status === 'stopped' ? r.stoppedEarly : r.error;
-  return { worker: r.worker, status: r.status, result: r.result, ...(error ? { error } : {}) };
+  return {
+    worker: r.worker,
+    status: r.status,
+    result: r.result,
+    ...(error ? { error } : {}),
+    ...(r.vars ? { vars: r.vars } : {}),
+  };
 }
 
 const RATE_KEYS = ['arrivalRate', 'rampTo', 'maxVusers'] as const;
@@ -128,6 +136,10 @@ export class LocalProcessInvoker implements Invoker {
 export interface FanOutResult {
   readonly merged: ClientResult;
   readonly slices: SliceOutcome[];
+  /** The script's `before` flow failed: no load was sent. */
+  readonly beforeFailed?: string;
+  /** The script's `after` flow failed (the load's results stand). */
+  readonly afterFailed?: string;
 }
 
 export interface FanOutOptions {
@@ -161,17 +173,43 @@ export async function fanOut(
   invoker: Invoker,
   options: FanOutOptions = {},
 ): Promise<FanOutResult> {
+  // The script's before flow runs once, in a worker of its own (local process or Lambda, so with
+  // the workers' environment), and what it captures reaches every worker's virtual users, as the
+  // artillery CLI does; its after flow runs once at the end with the same variables.
+  const hook = async (which: 'before' | 'after', vars?: Record<string, unknown>) => {
+    const [event] = workerEvents(script, scriptPath, 1, options);
+    if (!event) return { worker: 0, status: 'failed' as const, result: undefined, error: 'no event' };
+    return invoker.invoke({ ...event, workers, hook: which, ...(vars ? { vars } : {}) }, () => {});
+  };
+  let vars: Record<string, unknown> | undefined;
+  if (script.before) {
+    const out = await hook('before');
+    if (out.status !== 'ok') {
+      return {
+        merged: mergeClientResults([]),
+        slices: [],
+        beforeFailed: (out.error ?? `the script's before flow ${out.status}`).split('\n')[0] ?? '',
+      };
+    }
+    vars = out.vars ?? {};
+  }
   const latest: (ClientResult | undefined)[] = new Array(workers).fill(undefined);
   const progress = () =>
     options.onProgress?.(mergeClientResults(latest.filter((r): r is ClientResult => r !== undefined)));
   const slices = await Promise.all(
     workerEvents(script, scriptPath, workers, options).map((event) =>
-      invoker.invoke(event, (r) => {
+      invoker.invoke(vars ? { ...event, vars } : event, (r) => {
         latest[event.worker] = r;
         progress();
       }),
     ),
   );
   const results = slices.flatMap((s) => (s.result ? [s.result] : []));
-  return { merged: mergeClientResults(results), slices };
+  let afterFailed: string | undefined;
+  if (script.after) {
+    const out = await hook('after', vars);
+    if (out.status !== 'ok')
+      afterFailed = (out.error ?? `the script's after flow ${out.status}`).split('\n')[0];
+  }
+  return { merged: mergeClientResults(results), slices, ...(afterFailed ? { afterFailed } : {}) };
 }

@@ -2,7 +2,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { type ArtilleryScript, runScript } from './artillery.js';
+import { type ArtilleryScript, HookFailed, runHook, runScript } from './artillery.js';
 import type { ClientResult } from './client-stats.js';
 
 /**
@@ -24,6 +24,10 @@ export interface RunnerEvent {
   readonly fixtures?: unknown;
   /** Stop this long before the time limit, so the result is returned in time (default 10 s). */
   readonly stopBeforeLimitMs?: number;
+  /** Run the script's `before` or `after` flow instead of load (once per run, by the fan-out). */
+  readonly hook?: 'before' | 'after';
+  /** What the `before` flow captured: every virtual user starts with it. */
+  readonly vars?: Record<string, unknown>;
 }
 
 export type RunnerStatus = 'ok' | 'stopped' | 'failed';
@@ -36,6 +40,8 @@ export interface RunnerResult {
   readonly error?: string;
   /** Why the slice ended before the scenario did. */
   readonly stoppedEarly?: string;
+  /** A hook's captured variables. */
+  readonly vars?: Record<string, unknown>;
 }
 
 export interface RunnerContext {
@@ -61,6 +67,8 @@ export const runnerEventSchema = z.object({
   scriptPath: z.string().min(1),
   fixtures: z.unknown().optional(),
   stopBeforeLimitMs: z.number().min(0).optional(),
+  hook: z.enum(['before', 'after']).optional(),
+  vars: z.record(z.string(), z.unknown()).optional(),
 });
 
 /** Validates an event from outside (a Lambda payload); throws a message naming the bad field. */
@@ -112,7 +120,12 @@ export async function runSlice(event: RunnerEvent, context: RunnerContext = {}):
       await writeFile(file, JSON.stringify(event.fixtures));
       process.env.LOADTEST_FIXTURES = file;
     }
+    if (event.hook) {
+      const vars = await runHook(event.script, event.scriptPath, event.hook, event.vars);
+      return { worker, status: 'ok', vars };
+    }
     const result = await runScript(event.script, event.scriptPath, {
+      ...(event.vars ? { vars: event.vars } : {}),
       signal: stop.signal,
       onProgress: (r) => {
         latest = r;
@@ -127,7 +140,13 @@ export async function runSlice(event: RunnerEvent, context: RunnerContext = {}):
       worker,
       status: 'failed',
       ...(latest ? { result: latest } : {}),
-      error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+      // A failed hook is the script's doing: its message says all; anything else keeps its stack.
+      error:
+        err instanceof HookFailed
+          ? err.message
+          : err instanceof Error
+            ? (err.stack ?? err.message)
+            : String(err),
     };
   } finally {
     if (deadline) clearTimeout(deadline);

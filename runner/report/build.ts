@@ -82,6 +82,7 @@ function row(id: string, input: BuildInput, pricing: Report['pricing']): Pattern
     errors,
     errorRate: requests > 0 ? round(errors / requests) : 0,
     ...(c && Object.keys(c.codes).length > 0 ? { codes: c.codes } : {}),
+    ...(c?.samples && Object.keys(c.samples).length > 0 ? { errorSamples: c.samples } : {}),
     latencyMs: client,
     calls,
     dynamodbErrors: ddb ? (s?.errorCodes ?? {}) : null,
@@ -250,6 +251,23 @@ function loadProfile(
   return { requests, durationSec, patterns, keys: d.keyLoad, keySpread: d.keySpread, capacity: d.capacity };
 }
 
+/**
+ * When every request of the run failed: its main cause in one line ("401 x1000 on getUser"), the
+ * most frequent answer first. A run like that never passes, whatever its thresholds say.
+ */
+export function everyRequestFailed(client: ClientResult): string | undefined {
+  const names = Object.entries(client.byName);
+  const requests = names.reduce((n, [, c]) => n + c.requests, 0);
+  const errors = names.reduce((n, [, c]) => n + c.errors, 0);
+  if (requests === 0 || errors < requests) return undefined;
+  const causes = names
+    .flatMap(([name, c]) => Object.entries(c.codes).map(([code, n]) => ({ name, code, n })))
+    .filter((c) => !/^[123]\d\d$/.test(c.code))
+    .sort((a, b) => b.n - a.n || a.name.localeCompare(b.name));
+  const top = causes.slice(0, 3).map((c) => `${c.code} x${c.n} on ${c.name}`);
+  return `every request failed (${requests}): ${top.join(', ')}${causes.length > 3 ? ', ...' : ''}`;
+}
+
 export function buildReport(input: BuildInput): Report {
   const pricing = input.pricing ?? DEFAULT_PRICING;
   const declared = input.declared ?? [];
@@ -283,8 +301,17 @@ export function buildReport(input: BuildInput): Report {
     forecast ?? forecastError,
   );
   const ensure = evaluateEnsure(input.ensure, ensureVariables(input.client, durationSec));
+  const allFailed = everyRequestFailed(input.client);
+  const artilleryErrors = Object.fromEntries(
+    Object.entries(input.client.counters)
+      .filter(([k, n]) => k.startsWith('errors.') && n > 0)
+      .map(([k, n]) => [k.slice('errors.'.length), n]),
+  );
   const passed =
-    !input.partial && thresholdResults.every((t) => t.passed) && ensure.every((e) => e.passed || !e.strict);
+    !input.partial &&
+    allFailed === undefined &&
+    thresholdResults.every((t) => t.passed) &&
+    ensure.every((e) => e.passed || !e.strict);
   const dynamodbSource = input.server !== undefined ? (input.sources?.dynamodb ?? 'measured') : null;
   return {
     scenario: input.scenario,
@@ -314,6 +341,8 @@ export function buildReport(input: BuildInput): Report {
     ...(load ? { load } : {}),
     ...(forecast ? { forecast } : {}),
     ...(forecastError ? { forecastError } : {}),
+    ...(allFailed ? { allFailed } : {}),
+    ...(Object.keys(artilleryErrors).length > 0 ? { errors: artilleryErrors } : {}),
     ...(input.timeline ? { timeline: input.timeline } : {}),
   };
 }

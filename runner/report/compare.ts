@@ -3,7 +3,8 @@ import type { PatternRow, Report } from './types.js';
 /** Per-pattern deltas between two reports; a regression is a rise past the allowed percentage. */
 export interface Delta {
   pattern: string;
-  metric: 'p99' | 'rcuPerRequest' | 'wcuPerRequest';
+  /** `error <code>`: a failing code the base report did not have for this request name. */
+  metric: 'p99' | 'rcuPerRequest' | 'wcuPerRequest' | `error ${string}`;
   base: number | null;
   current: number | null;
   changePct: number | null;
@@ -30,6 +31,24 @@ export function compareReports(base: Report, current: Report, maxRegressionPct: 
       deltas.push({ pattern: b.id, metric, base: bv, current: cv, changePct, regression });
     }
   }
+  // A failing code (401, ETIMEDOUT, ...) the base did not have: something new went wrong.
+  const failing = (r: PatternRow | undefined) =>
+    Object.entries(r?.codes ?? {}).filter(([code, n]) => n > 0 && !/^[123]\d\d$/.test(code));
+  const before = new Map(base.patterns.map((r) => [r.id, r]));
+  for (const c of current.patterns) {
+    const had = new Set(failing(before.get(c.id)).map(([code]) => code));
+    for (const [code, n] of failing(c)) {
+      if (had.has(code)) continue;
+      deltas.push({
+        pattern: c.id,
+        metric: `error ${code}`,
+        base: 0,
+        current: n,
+        changePct: null,
+        regression: true,
+      });
+    }
+  }
   return deltas;
 }
 
@@ -41,7 +60,13 @@ export function renderDeltas(deltas: readonly Delta[], maxRegressionPct: number)
     fmt(d.base),
     fmt(d.current),
     d.changePct === null ? '-' : `${d.changePct >= 0 ? '+' : ''}${d.changePct.toFixed(1)}%`,
-    d.regression ? `REGRESSION (> ${maxRegressionPct}%)` : d.current === null ? 'missing in new report' : '',
+    d.regression
+      ? d.metric.startsWith('error ')
+        ? 'NEW ERROR'
+        : `REGRESSION (> ${maxRegressionPct}%)`
+      : d.current === null
+        ? 'missing in new report'
+        : '',
   ]);
   const head = ['pattern', 'metric', 'base', 'new', 'change', ''];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

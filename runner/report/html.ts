@@ -169,6 +169,30 @@ ${chart}
 <p class="muted">Monthly cost at that rate: on-demand $${f.cost.onDemandMonthlyUsd}, provisioned $${f.cost.provisionedMonthlyUsd} (at ${Math.round(f.cost.utilization * 100)} % utilisation; ${f.cost.region} prices). Assumes: ${f.assumptions.join('; ')}.${f.notes.length > 0 ? ` Notes: ${f.notes.join('; ')}.` : ''}</p>`;
 }
 
+/** What went wrong, per request name: each failing code, its count and up to three samples. */
+function errorTable(report: Report): SafeHtml {
+  const rows = report.patterns.flatMap((r) =>
+    Object.entries(r.codes ?? {})
+      .filter(([code]) => !/^[123]\d\d$/.test(code))
+      .map(([code, n]) => ({ name: r.id, code, n, samples: r.errorSamples?.[code] ?? [] })),
+  );
+  rows.sort((a, b) => b.n - a.n || a.name.localeCompare(b.name));
+  const run = Object.entries(report.errors ?? {});
+  if (rows.length === 0 && run.length === 0) return html``;
+  return html`<h2>Errors</h2>${report.allFailed ? html`<p class="error" id="all-failed">${report.allFailed}</p>` : ''}
+<table id="errors">
+<thead><tr><th>request</th><th>code</th><th>count</th><th class="text">samples</th></tr></thead>
+<tbody>${rows.map(
+    (e) =>
+      html`<tr data-name="${e.name}" data-code="${e.code}"><td><code>${e.name}</code></td><td>${e.code}</td><td>${e.n}</td><td class="text">${e.samples.map((m, i) => html`${i > 0 ? html`<br>` : ''}<code>${m}</code>`)}</td></tr>
+`,
+  )}${run.map(
+    ([code, n]) =>
+      html`<tr data-name="(run)" data-code="${code}"><td class="muted">(whole run)</td><td>${code}</td><td>${n}</td><td class="text muted">Artillery's errors.${code}</td></tr>
+`,
+  )}</tbody></table>`;
+}
+
 function workerNotes(report: Report): SafeHtml {
   const bad = report.workers.filter((w) => w.status !== 'ok');
   return html`${report.partial ? html`<p class="error" id="partial">Partial run: ${report.error ?? 'the run did not complete'}</p>` : ''}${
@@ -230,6 +254,7 @@ ${ensureRows(report)}
 ${forecastSection(report)}`;
   const after = html`<h2>Per access pattern</h2>
 ${patternTable(report)}
+${errorTable(report)}
 <h2>Capacity and throttles per table and GSI</h2>
 ${capacityTable(report)}
 <h2>Hot keys</h2>

@@ -49,6 +49,22 @@ export function describeThreshold(t: ThresholdResult): string {
   return `${t.pattern}: ${t.metric} ${t.op} ${t.value} (actual ${t.actual === null ? (t.note ?? 'no data') : fmt(t.actual, 3)})`;
 }
 
+/** Failing answers per request name, most frequent first: "me: 401 x1000 (HTTP 401: {...})". */
+export function topErrors(report: Report, limit = 5): string[] {
+  const rows = report.patterns.flatMap((r) =>
+    Object.entries(r.codes ?? {})
+      .filter(([code]) => !/^[123]\d\d$/.test(code))
+      .map(([code, n]) => ({ name: r.id, code, n, sample: r.errorSamples?.[code]?.[0] })),
+  );
+  rows.sort((a, b) => b.n - a.n || a.name.localeCompare(b.name));
+  const lines = rows
+    .slice(0, limit)
+    .map((e) => `${e.name}: ${e.code} x${e.n}${e.sample ? ` (${e.sample.slice(0, 120)})` : ''}`);
+  for (const [code, n] of Object.entries(report.errors ?? {}))
+    if (!rows.some((r) => r.code === code)) lines.push(`(run) ${code} x${n}`);
+  return lines;
+}
+
 export function renderConsole(report: Report): string {
   const out: string[] = [];
   out.push(
@@ -58,6 +74,8 @@ export function renderConsole(report: Report): string {
     'latency in ms (p50..p99: client, time to first byte; ddb p99: DynamoDB side); capacity per DynamoDB call; $ per million calls',
   );
   out.push(textTable([COLUMNS.map(([h]) => h), ...report.patterns.map((r) => COLUMNS.map(([, f]) => f(r)))]));
+  const errors = topErrors(report);
+  if (errors.length > 0) out.push(`errors: ${errors.join('; ')}`);
   if (report.notMeasured) out.push(`${UNKNOWN}: ${report.notMeasured}`);
   else if (report.sources?.dynamodb) out.push(`DynamoDB side: ${report.sources.dynamodb}`);
   if (report.tables.length > 0) {
@@ -117,7 +135,9 @@ export function renderConsole(report: Report): string {
       ? `PASSED: ${checks} check(s)`
       : report.partial
         ? 'INCOMPLETE: the run did not finish'
-        : `FAILED: ${failed} of ${checks} check(s)`,
+        : report.allFailed
+          ? `FAILED: ${report.allFailed}`
+          : `FAILED: ${failed} of ${checks} check(s)`,
   );
   return out.join('\n');
 }
@@ -153,14 +173,25 @@ export function renderJUnit(report: Report): string {
       `    <testcase classname="${xml(`loadtest.${report.scenario}`)}" name="run completed"><error message="${xml(report.error ?? 'partial run')}" type="partial"/></testcase>`,
     );
   }
+  if (report.allFailed) {
+    cases.push(
+      `    <testcase classname="${xml(`loadtest.${report.scenario}`)}" name="some request succeeded"><failure message="${xml(report.allFailed)}" type="all-failed"/></testcase>`,
+    );
+  }
+  const errorLines = topErrors(report, 20);
   const failures =
     report.thresholds.filter((t) => !t.passed).length +
-    report.ensure.filter((e) => !e.passed && e.strict).length;
+    report.ensure.filter((e) => !e.passed && e.strict).length +
+    (report.allFailed ? 1 : 0);
+  // What went wrong, per request name: JUnit's place for a suite's output.
+  const systemOut =
+    errorLines.length > 0 ? [`    <system-out>${xml(`errors:\n${errorLines.join('\n')}`)}</system-out>`] : [];
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites name="loadtest" tests="${cases.length}" failures="${failures}" errors="${report.partial ? 1 : 0}">`,
     `  <testsuite name="${xml(`loadtest ${report.scenario}`)}" tests="${cases.length}" failures="${failures}" errors="${report.partial ? 1 : 0}" time="${report.durationSec}" timestamp="${report.startedAt}">`,
     ...cases,
+    ...systemOut,
     '  </testsuite>',
     '</testsuites>',
     '',
@@ -200,6 +231,10 @@ export function renderMarkdown(report: Report): string {
       ? [`**Forecast at ${report.forecast.rate} requests/s:** ${report.forecast.verdict}`, '']
       : []),
   ];
+  if (report.allFailed) lines.push(`**FAILED:** ${report.allFailed}`, '');
+  const errors = topErrors(report, 10);
+  if (errors.length > 0)
+    lines.push('**Errors**', '', ...errors.map((e) => `- ${e.replace(/\|/g, '\\|')}`), '');
   const failed = report.thresholds.filter((t) => !t.passed);
   if (failed.length > 0) {
     lines.push('**Failed thresholds**', '', ...failed.map((t) => `- ${describeThreshold(t)}`), '');

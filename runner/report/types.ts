@@ -29,6 +29,8 @@ export interface PatternRow {
   errorRate: number;
   /** Client side: answers by HTTP status, or by error code when there was none (ETIMEDOUT, ...). */
   codes?: Record<string, number>;
+  /** Client side: up to three sample messages per failing code (the answer's start, the error). */
+  errorSamples?: Record<string, string[]>;
   /** Client side (Artillery, time to first byte); null when no request of the scenario has this name. */
   latencyMs: Latency | null;
   /** DynamoDB side (null: not measured, or no call of this pattern). Calls that reached DynamoDB. */
@@ -122,6 +124,10 @@ export interface Report {
   load?: LoadProfile;
   /** The forecast at the project's or scenario's expected rate, when one is configured. */
   forecast?: Forecast;
+  /** Artillery's `errors.*` counters for the run (failed captures or matches, ...), by its names. */
+  errors?: Record<string, number>;
+  /** Set when every request failed, with the main cause: such a run never passes. */
+  allFailed?: string;
   /** Why a configured forecast was not made (a mix naming a pattern this run never called, ...). */
   forecastError?: string;
   /** The run over time (a point every 2 s), for the HTML report's charts; absent in older reports. */

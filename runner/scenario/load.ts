@@ -14,6 +14,51 @@ import {
 import { type Project, patternIdsOf } from '../project/index.js';
 import { parseThreshold, type Threshold, ThresholdSyntaxError } from './thresholds.js';
 
+/** What a scenario without thresholds (or `ensure` checks) of its own is held to. */
+export const DEFAULT_THRESHOLDS = ['errorRate < 0.01'] as const;
+
+/**
+ * Artillery's plugins that `loadtest run` honours: `ensure` (its checks are judged with the
+ * thresholds) and `metrics-by-endpoint` (per request name rows are what every report has).
+ */
+const SUPPORTED_PLUGINS = new Set(['ensure', 'metrics-by-endpoint']);
+
+/**
+ * Refuses, naming it, what the engine would otherwise skip in silence: a run that quietly drops
+ * part of a script measures something else than its author meant.
+ */
+function checkSupported(raw: Record<string, unknown>, where: (keys: PropertyKey[]) => string): void {
+  const config = (raw.config ?? {}) as Record<string, unknown>;
+  const refuse = (keys: PropertyKey[], what: string) => {
+    throw new ScenarioError(`${where(keys)}: ${keys.join('.')}: ${what}`);
+  };
+  for (const name of Object.keys((config.plugins ?? {}) as Record<string, unknown>)) {
+    if (!SUPPORTED_PLUGINS.has(name))
+      refuse(
+        ['config', 'plugins', name],
+        `plugin "${name}" is not supported by loadtest run (supported: ${[...SUPPORTED_PLUGINS].join(', ')}); run this script with the artillery CLI against loadtest up, or remove it`,
+      );
+  }
+  if (config.engines !== undefined)
+    refuse(['config', 'engines'], 'only the HTTP engine runs in loadtest run (no custom engines)');
+  const scenarios = Array.isArray(raw.scenarios) ? (raw.scenarios as Record<string, unknown>[]) : [];
+  for (const [hook, spec] of [
+    ...scenarios.map((sc, i) => [['scenarios', i], sc] as const),
+    ['before', raw.before] as const,
+    ['after', raw.after] as const,
+  ]) {
+    const engine = (spec as Record<string, unknown> | undefined)?.engine;
+    const at = Array.isArray(hook) ? hook : [hook];
+    if (engine !== undefined && engine !== 'http')
+      refuse([...at, 'engine'], `engine "${String(engine)}" is not supported by loadtest run (HTTP only)`);
+  }
+  for (const hook of ['before', 'after'] as const) {
+    const h = raw[hook] as Record<string, unknown> | undefined;
+    if (h !== undefined && !Array.isArray(h?.flow))
+      refuse([hook, 'flow'], `expected a list of steps (Artillery's ${hook}: { flow: [...] })`);
+  }
+}
+
 /** Bad scenario file: exit code 2, with the file, line and problem. */
 export class ScenarioError extends Error {
   override name = 'ScenarioError';
@@ -96,6 +141,8 @@ export interface Scenario {
   readonly ensure: EnsureCheck[];
   /** The traffic to forecast each run at: the scenario's, else the project's. */
   readonly forecast?: ForecastConfig;
+  /** The scenario set no thresholds (nor `ensure`) of its own: `thresholds` are DEFAULT_THRESHOLDS. */
+  readonly defaultThresholds: boolean;
   /** Request names in the flows, in order of first appearance. */
   readonly requestNames: string[];
 }
@@ -240,6 +287,7 @@ export function loadScenario(nameOrPath: string, project: Project, cwd = process
   const requestNames: string[] = [];
   for (const s of parsed.data.scenarios) collectNames(s.flow, requestNames);
 
+  checkSupported(raw as Record<string, unknown>, (keys) => where(nodeAt(keys)));
   const ids = patternIdsOf(project);
   const thresholds: Threshold[] = [];
   for (const [pattern, list] of Object.entries(loadtest.thresholds ?? {})) {
@@ -284,6 +332,9 @@ export function loadScenario(nameOrPath: string, project: Project, cwd = process
     where(nodeAt(['config', 'loadtest', 'capacity', ...keys])),
   );
   const ensure = parsed.data.config.ensure ? ensureChecks(parsed.data.config.ensure) : [];
+  // A scenario with no gate of its own must not pass on errors: the default (documented) gate.
+  const defaultThresholds = thresholds.length === 0 && ensure.length === 0;
+  if (defaultThresholds) thresholds.push(...DEFAULT_THRESHOLDS.map((t) => parseThreshold('*', t)));
   for (const check of ensure) {
     try {
       compileExpression(rewriteEnsureExpression(check.expression));
@@ -302,6 +353,7 @@ export function loadScenario(nameOrPath: string, project: Project, cwd = process
     thresholds,
     ensure,
     ...(expected ? { forecast: expected } : {}),
+    defaultThresholds,
     requestNames,
   };
 }

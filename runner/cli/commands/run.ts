@@ -19,7 +19,7 @@ import { renderHtml } from '../../report/html.js';
 import { renderConsole, renderJUnit, renderMarkdown } from '../../report/render.js';
 import { LIVE_FILE, RunTimeline } from '../../report/timeline.js';
 import type { Report } from '../../report/types.js';
-import { loadScenario, type Scenario } from '../../scenario/load.js';
+import { DEFAULT_THRESHOLDS, loadScenario, type Scenario } from '../../scenario/load.js';
 import {
   CAPACITY_OPTIONS,
   type CapacityArgs,
@@ -58,6 +58,10 @@ interface RunArgs extends CapacityArgs {
   allowPartial: boolean;
   yes: boolean;
   metricsDelay: number;
+  defaultThresholds: boolean;
+  environment?: string;
+  variables?: string;
+  overrides?: string;
 }
 
 function checkArgs(args: RunArgs): void {
@@ -125,7 +129,58 @@ export function capacityFor(
 }
 
 /** --duration / --rate replace the scenario's phases with one steady phase. */
+/** Objects merge key by key; anything else (arrays too) is replaced: Artillery's --overrides rule. */
+function deepMerge(base: unknown, over: unknown): unknown {
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(base) || !isObject(over)) return structuredClone(over);
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = k in base ? deepMerge(base[k], v) : structuredClone(v);
+  return out;
+}
+
+function jsonObject(flag: string, text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`${flag}: not JSON: ${(err as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new UsageError(`${flag}: expected a JSON object, got ${text.slice(0, 80)}`);
+  return value as Record<string, unknown>;
+}
+
+/** What the artillery CLI applies to a script before it runs: environment, variables, overrides. */
+export function applyScriptFlags(
+  scenario: Scenario,
+  args: Pick<RunArgs, 'environment' | 'variables' | 'overrides' | 'defaultThresholds'>,
+): void {
+  const script = scenario.script;
+  if (args.environment !== undefined) {
+    const envs = (script.config.environments ?? {}) as Record<string, unknown>;
+    const env = envs[args.environment];
+    if (env === undefined)
+      throw new UsageError(
+        `--environment: no environment "${args.environment}" in ${scenario.path} (config.environments: ${Object.keys(envs).join(', ') || 'none'})`,
+      );
+    script.config = deepMerge(script.config, env) as typeof script.config;
+    // Artillery exposes the name as {{ $environment }}.
+    script._environment = args.environment;
+  }
+  if (args.variables !== undefined) {
+    const vars = jsonObject('--variables', args.variables);
+    script.config.variables = { ...((script.config.variables ?? {}) as object), ...vars };
+  }
+  if (args.overrides !== undefined) {
+    const merged = deepMerge(script, jsonObject('--overrides', args.overrides)) as typeof script;
+    Object.assign(script, merged);
+  }
+  if (args.defaultThresholds === false && scenario.defaultThresholds) scenario.thresholds.length = 0;
+}
+
 function applyOverrides(scenario: Scenario, args: RunArgs): void {
+  applyScriptFlags(scenario, args);
   if (args.duration === undefined && args.rate === undefined) return;
   const phases = scenario.script.config.phases ?? [];
   const firstRate = phases.map((p) => p.arrivalRate).find((r): r is number => typeof r === 'number') ?? 1;
@@ -239,6 +294,25 @@ export const runCommand: CommandModule<object, RunArgs> = {
         default: true,
         describe:
           "Throttle like DynamoDB at the scenario's capacity (config.loadtest.capacity); --no-capacity-gate turns it off",
+      })
+      .option('default-thresholds', {
+        type: 'boolean',
+        default: true,
+        describe: `A scenario with no thresholds (nor ensure) of its own is held to "*": ${JSON.stringify(DEFAULT_THRESHOLDS)}; --no-default-thresholds turns that off`,
+      })
+      .option('environment', {
+        alias: 'e',
+        type: 'string',
+        describe: "Use the script's config.environments.<name> over its config (as artillery run -e)",
+      })
+      .option('variables', {
+        alias: 'v',
+        type: 'string',
+        describe: 'JSON object of variables over config.variables (as artillery run --variables)',
+      })
+      .option('overrides', {
+        type: 'string',
+        describe: 'JSON object merged over the whole script (as artillery run --overrides)',
       })
       .options(CAPACITY_OPTIONS)
       .strict() as unknown as Argv<RunArgs>,
@@ -367,6 +441,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
         clearInterval(poll);
         progress.stop();
       });
+      if (!failure && result.beforeFailed) failure = `no load sent: ${result.beforeFailed}`;
+      if (result.afterFailed) log(`warning: ${result.afterFailed}`);
       const failed = result.slices.filter((s) => s.status !== 'ok');
       if (!failure && failed.length > 0) {
         failure = `${failed.length} of ${args.workers} worker(s) did not complete: ${failed
@@ -432,8 +508,11 @@ export const runCommand: CommandModule<object, RunArgs> = {
     console.log(`report: ${outputPath}`);
     if (args.html) console.log(`html: ${args.html}`);
     for (const link of target.links ?? []) console.log(link);
+    // A run in which every request failed never passes, whatever its thresholds say.
     const thresholdsPassed =
-      report.thresholds.every((t) => t.passed) && report.ensure.every((e) => e.passed || !e.strict);
+      report.allFailed === undefined &&
+      report.thresholds.every((t) => t.passed) &&
+      report.ensure.every((e) => e.passed || !e.strict);
     // --allow-partial forgives failed workers, never an interrupted run.
     process.exitCode =
       report.partial && (interrupted || !args.allowPartial)

@@ -1,0 +1,194 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Report } from '../../runner/report/types.js';
+import { type AuthTarget, startAuthTarget } from '../helpers/auth-target.js';
+import { ROOT, runCli } from '../helpers/cli.js';
+
+/**
+ * Artillery as the oracle: scripts written for Artillery (before/after flows and captures, payload
+ * CSVs, variables, match, ifTrue, loop, think, every phase shape, processor hooks, environments,
+ * errors with no answer) run with the `artillery` CLI and with `loadtest run`, against the same local
+ * target. Per request name, the counts and the answers by status or error code must be equal.
+ * Artillery's per-name counts come from its metrics-by-endpoint plugin (useOnlyRequestNames).
+ */
+const FIXTURES = join(ROOT, 'test/fixtures/artillery');
+const ARTILLERY = join(ROOT, 'node_modules/.bin/artillery');
+
+const SCRIPTS: { file: string; args?: string[] }[] = [
+  { file: 'before-capture.yml' },
+  { file: 'loop-think.yml' },
+  { file: 'payload.yml' },
+  { file: 'variables-match.yml' },
+  { file: 'phases.yml' },
+  { file: 'hooks.yml' },
+  { file: 'environments.yml', args: ['--environment', 'staging'] },
+  { file: 'errors.yml' },
+];
+
+let target: AuthTarget;
+let scratch: string;
+
+beforeAll(async () => {
+  target = await startAuthTarget();
+  scratch = await mkdtemp(join(tmpdir(), 'loadtest-oracle-'));
+});
+
+afterAll(async () => {
+  await target?.close();
+  await rm(scratch, { recursive: true, force: true });
+});
+
+type Codes = Record<string, Record<string, number>>;
+
+/** Per request name, answers by status or error code, from Artillery's metrics-by-endpoint counters. */
+function artilleryCodes(counters: Record<string, number>): Codes {
+  const out: Codes = {};
+  for (const [key, n] of Object.entries(counters)) {
+    const m = /^plugins\.metrics-by-endpoint\.(.+)\.(codes|errors)\.(.+)$/.exec(key);
+    if (!m || n === 0) continue;
+    const [, name = '', , code = ''] = m;
+    out[name] = { ...(out[name] ?? {}), [code]: n };
+  }
+  return out;
+}
+
+function loadtestCodes(report: Report): Codes {
+  const out: Codes = {};
+  for (const p of report.patterns) if (p.codes && p.requests > 0) out[p.id] = p.codes;
+  return out;
+}
+
+async function artillery(file: string, args: string[], output: string): Promise<Codes> {
+  const run = runCli(['run', join(FIXTURES, file), '--target', target.url, '--output', output, ...args], {
+    command: [ARTILLERY],
+    // No network here: Artillery's telemetry call would stall the run.
+    env: { ...process.env, ARTILLERY_DISABLE_TELEMETRY: 'true', DO_NOT_TRACK: '1' },
+  });
+  const { code } = await run.exited;
+  expect(code, `artillery ${file}\n${run.stdout()}\n${run.stderr()}`).toBe(0);
+  const json = JSON.parse(await readFile(output, 'utf8')) as {
+    aggregate: { counters: Record<string, number> };
+  };
+  return artilleryCodes(json.aggregate.counters);
+}
+
+async function loadtest(
+  file: string,
+  args: string[],
+  output: string,
+): Promise<{ codes: Codes; report: Report }> {
+  const run = runCli([
+    'run',
+    join(FIXTURES, file),
+    '--url',
+    target.url,
+    '--output',
+    output,
+    '--no-default-thresholds',
+    '--state-dir',
+    scratch,
+    ...args,
+  ]);
+  const { code } = await run.exited;
+  expect(code, `loadtest ${file}\n${run.stdout()}\n${run.stderr()}`).toBe(0);
+  const report = JSON.parse(await readFile(output, 'utf8')) as Report;
+  return { codes: loadtestCodes(report), report };
+}
+
+describe('loadtest run against the artillery CLI on the same scripts', () => {
+  it.each(SCRIPTS)(
+    '$file: the same requests per name and answers per code',
+    async ({ file, args = [] }) => {
+      const [expected, actual] = await Promise.all([
+        artillery(file, args, join(scratch, `${file}.artillery.json`)),
+        loadtest(file, args, join(scratch, `${file}.loadtest.json`)),
+      ]);
+      expect(Object.keys(expected).length).toBeGreaterThan(0);
+      expect(actual.codes).toEqual(expected);
+    },
+    90_000,
+  );
+
+  it('the before flow ran once per run, and its capture reached every virtual user', async () => {
+    const report = JSON.parse(
+      await readFile(join(scratch, 'before-capture.yml.loadtest.json'), 'utf8'),
+    ) as Report;
+    expect(report.patterns.find((p) => p.id === 'me')?.codes).toEqual({ 200: 8 });
+    // Hooks are not load: neither the login nor the after flow's request is a row.
+    expect(report.patterns.map((p) => p.id)).toEqual(['me']);
+    // Each of the two runs (artillery's and ours) logged in once and cleaned up once.
+    expect(target.served.get('POST /login')).toBe(2);
+  });
+});
+
+describe('what went wrong, and runs that must not pass', () => {
+  const run = async (file: string, extra: string[] = []) => {
+    const output = join(scratch, `${file}.json`);
+    const r = runCli([
+      'run',
+      join(FIXTURES, file),
+      '--url',
+      target.url,
+      '--output',
+      output,
+      '--state-dir',
+      scratch,
+      ...extra,
+    ]);
+    const { code } = await r.exited;
+    return { code, out: r.stdout(), err: r.stderr(), output };
+  };
+
+  it('every request refused: exit 1, the cause in one line, the codes and a sample in every view', async () => {
+    const junit = join(scratch, 'no-login.xml');
+    const markdown = join(scratch, 'no-login.md');
+    const r = await run('no-login.yml', ['--junit', junit, '--markdown', markdown]);
+    expect(r.code, `${r.out}\n${r.err}`).toBe(1);
+    expect(r.out).toContain('FAILED: every request failed (8): 401 x8 on me');
+    expect(r.out).toContain('errors: me: 401 x8 (HTTP 401: {"error":"no token"})');
+    const report = JSON.parse(await readFile(r.output, 'utf8')) as Report;
+    // No thresholds of its own: the documented default gate.
+    expect(report.thresholds).toMatchObject([
+      { pattern: 'me', metric: 'errorRate', op: '<', value: 0.01, passed: false },
+    ]);
+    expect(report.patterns[0]).toMatchObject({
+      codes: { 401: 8 },
+      errorSamples: { 401: ['HTTP 401: {"error":"no token"}'] },
+    });
+    expect(report.allFailed).toBe('every request failed (8): 401 x8 on me');
+    expect(await readFile(junit, 'utf8')).toMatch(
+      /<system-out>errors:\nme: 401 x8 \(HTTP 401: \{&quot;error&quot;/,
+    );
+    expect(await readFile(markdown, 'utf8')).toContain('- me: 401 x8 (HTTP 401: {"error":"no token"})');
+    const html = join(scratch, 'no-login.html');
+    const page = runCli(['report', r.output, '--html', html]);
+    expect((await page.exited).code).toBe(0);
+    expect(await readFile(html, 'utf8')).toMatch(/<tr data-name="me" data-code="401">/);
+
+    // Without the default gate it still fails: nothing succeeded.
+    const bare = await run('no-login.yml', ['--no-default-thresholds']);
+    expect(bare.code).toBe(1);
+    expect(bare.out).toContain('FAILED: every request failed (8)');
+  }, 60_000);
+
+  it('a before flow that fails sends no load: exit 3, naming the flow and why', async () => {
+    const before = target.served.get('GET /me') ?? 0;
+    const r = await run('bad-before.yml');
+    expect(r.code, `${r.out}\n${r.err}`).toBe(3);
+    expect(`${r.out}\n${r.err}`).toMatch(/no load sent: the script's before flow failed: .*capture/i);
+    expect(target.served.get('GET /me') ?? 0).toBe(before);
+  }, 60_000);
+
+  it('refuses, naming it, what it would otherwise skip: an unsupported plugin, another engine (exit 2)', async () => {
+    const plugin = await run('expect-plugin.yml');
+    expect(plugin.code).toBe(2);
+    expect(plugin.err).toMatch(
+      /expect-plugin\.yml:\d+:\d+: config\.plugins\.expect: plugin "expect" is not supported by loadtest run/,
+    );
+    const ws = await run('ws-engine.yml');
+    expect(ws.code).toBe(2);
+    expect(ws.err).toMatch(/scenarios\.0\.engine: engine "ws" is not supported by loadtest run/);
+  }, 60_000);
+});
