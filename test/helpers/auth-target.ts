@@ -34,7 +34,9 @@ export async function startAuthTarget(): Promise<AuthTarget> {
       }
       if (route === 'GET /me') {
         const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-        return token && tokens.has(token) ? send(200, { user: 'u1', token }) : send(401, { error: 'no token' });
+        return token && tokens.has(token)
+          ? send(200, { user: 'u1', token })
+          : send(401, { error: 'no token' });
       }
       if (route === 'GET /fail') return send(500, { error: 'boom' });
       if (route === 'GET /soft') return send(200, { success: false });
