@@ -417,14 +417,18 @@ describe('fuzz: bad input on every route', () => {
       } else if (body.length > BODY_LIMIT) {
         // The server answers 413 from Content-Length alone and then closes: give it the chance to
         // answer before the body is written, or the reset can swallow the response.
+        // Up to 2 s (not a fixed 200 ms: on a busy machine the answer takes longer to come).
         r.flushHeaders();
-        setTimeout(() => {
-          if (done) r.destroy();
-          else if (c.chunked) {
+        const started = Date.now();
+        const send = () => {
+          if (done) return r.destroy();
+          if (Date.now() - started < 2000) return void setTimeout(send, 50);
+          if (c.chunked) {
             for (let i = 0; i < body.length; i += 64 * 1024) r.write(body.subarray(i, i + 64 * 1024));
             r.end();
           } else r.end(body);
-        }, 200);
+        };
+        setTimeout(send, 50);
       } else {
         r.end(body);
       }
