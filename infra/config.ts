@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { type BillingOptions, DEFAULT_BILLING, type IndexName, tableDefinition } from '../app/index.js';
 import { DEFAULT_STACK_PREFIX } from './index.js';
 import { DEFAULT_RUNNER } from './stacks/runners.js';
+import { APP_HOSTS, type AppHost } from './stacks/service.js';
 
 /**
  * Everything a deployment can be told, read once from CDK context (`cdk.json` or `-c key=value`) and
@@ -14,6 +15,8 @@ export interface LoadtestConfig {
   readonly billing: BillingOptions;
   readonly removalPolicy: RemovalPolicy;
   readonly notificationEmail: string | undefined;
+  /** Where the reference app runs: ECS Express Mode, or App Runner for accounts that still have it. */
+  readonly host: AppHost;
   readonly runner: {
     readonly memoryMb: number;
     readonly timeoutSec: number;
@@ -55,6 +58,9 @@ const contextSchema = z.object({
   indexCapacity: json(z.partialRecord(z.enum(indexNames), capacity)).optional(),
   removalPolicy: z.enum(['destroy', 'retain', 'snapshot']).default('destroy'),
   notificationEmail: z.email().optional(),
+  host: z
+    .enum(APP_HOSTS, { error: (i) => `no host "${String(i.input)}": one of ${APP_HOSTS.join(', ')}` })
+    .default('ecs'),
   runnerMemoryMb: int(128, 10_240).default(DEFAULT_RUNNER.memoryMb),
   runnerTimeoutSec: int(1, 900).default(DEFAULT_RUNNER.timeoutSec),
   runnerReservedConcurrency: int(1, 10_000).default(DEFAULT_RUNNER.reservedConcurrency),
@@ -64,13 +70,29 @@ const contextSchema = z.object({
     .default(DEFAULT_APP.memory),
 });
 
-/** The CPU and memory pairs App Runner accepts (its service configuration reference). */
-const APP_RUNNER_SIZES: Record<string, readonly string[]> = {
-  '0.25 vCPU': ['0.5 GB', '1 GB'],
-  '0.5 vCPU': ['1 GB'],
-  '1 vCPU': ['2 GB', '3 GB', '4 GB'],
-  '2 vCPU': ['4 GB', '6 GB'],
-  '4 vCPU': ['8 GB', '10 GB', '12 GB'],
+/** The CPU and memory pairs each host accepts (App Runner's service configuration reference; Fargate's task sizes). */
+const HOST_SIZES: Record<AppHost, { name: string; sizes: Record<string, readonly string[]> }> = {
+  apprunner: {
+    name: 'App Runner',
+    sizes: {
+      '0.25 vCPU': ['0.5 GB', '1 GB'],
+      '0.5 vCPU': ['1 GB'],
+      '1 vCPU': ['2 GB', '3 GB', '4 GB'],
+      '2 vCPU': ['4 GB', '6 GB'],
+      '4 vCPU': ['8 GB', '10 GB', '12 GB'],
+    },
+  },
+  // ECS Express Mode runs on Fargate: its CPU/memory table, cut to the sizes appMemory offers.
+  ecs: {
+    name: 'ECS Express Mode (Fargate)',
+    sizes: {
+      '0.25 vCPU': ['0.5 GB', '1 GB'],
+      '0.5 vCPU': ['1 GB', '2 GB', '3 GB', '4 GB'],
+      '1 vCPU': ['2 GB', '3 GB', '4 GB', '6 GB', '8 GB'],
+      '2 vCPU': ['4 GB', '6 GB', '8 GB', '10 GB', '12 GB'],
+      '4 vCPU': ['8 GB', '10 GB', '12 GB'],
+    },
+  },
 };
 
 const KEYS = Object.keys(contextSchema.shape) as (keyof typeof contextSchema.shape)[];
@@ -116,10 +138,11 @@ export function configFromContext(node: Pick<Node, 'tryGetContext'>): LoadtestCo
     }
     billing = { mode: 'on-demand' };
   }
-  const memories = APP_RUNNER_SIZES[ctx.appCpu] ?? [];
+  const host = HOST_SIZES[ctx.host];
+  const memories = host.sizes[ctx.appCpu] ?? [];
   if (!memories.includes(ctx.appMemory)) {
     throw new ConfigError(
-      `bad CDK context: App Runner has no ${ctx.appCpu} with ${ctx.appMemory}; with ${ctx.appCpu} -c appMemory is one of ${memories.join(', ')}`,
+      `bad CDK context: ${host.name} has no ${ctx.appCpu} with ${ctx.appMemory}; with ${ctx.appCpu} -c appMemory is one of ${memories.join(', ')}`,
     );
   }
   return {
@@ -127,6 +150,7 @@ export function configFromContext(node: Pick<Node, 'tryGetContext'>): LoadtestCo
     billing,
     removalPolicy: REMOVAL[ctx.removalPolicy],
     notificationEmail: ctx.notificationEmail,
+    host: ctx.host,
     runner: {
       memoryMb: ctx.runnerMemoryMb,
       timeoutSec: ctx.runnerTimeoutSec,

@@ -39,6 +39,7 @@ export function buildLoadtestApp(
     ...name('Service'),
     ...tableRefs,
     tableArn: data.table.tableArn,
+    host: config.host,
     cpu: config.app.cpu,
     memory: config.app.memory,
   });

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { patternIds, SHOP_SERVICE, tableDefinition } from '../../app/index.js';
 import { EMF_NAMESPACE, encodeSketch } from '../../instrument/index.js';
 import {
+  appUrlOf,
   CloudWatchMetricsSource,
   type CloudWatchSourceOptions,
   dashboardConsoleUrl,
@@ -106,6 +107,26 @@ describe('stack outputs (CloudFormation DescribeStacks, recorded responses)', ()
     }));
     const cfn = new CloudFormationClient({ region, credentials: TEST_CREDENTIALS, requestHandler: http });
     await expect(readStackOutputs(cfn, 'DynamoLoadtest')).rejects.toThrow(/is CREATE_IN_PROGRESS: wait/);
+  });
+
+  it("reads an ECS Express Mode endpoint given as a bare host as the app's https URL", async () => {
+    const host = 'sv-0a1b2c3d4e.ecs.eu-west-1.on.aws';
+    const http = new RecordedHttpHandler((req) => {
+      const suffix = form(req).get('StackName')?.split('-')[1]?.toLowerCase() ?? '';
+      const body = fixture(`describe-stacks-${suffix}.xml`);
+      return {
+        status: 200,
+        headers: xml,
+        body: body.replace('https://abcd1234ef.eu-west-1.awsapprunner.com', `${host}/`),
+      };
+    });
+    const cfn = new CloudFormationClient({ region, credentials: TEST_CREDENTIALS, requestHandler: http });
+    const outputs = await readStackOutputs(cfn, 'DynamoLoadtest');
+    expect(outputs.appUrl).toBe(`https://${host}`);
+    // The project's data command gets the same URL the runners send load to.
+    expect(outputs.outputs.AppUrl).toBe(`https://${host}`);
+    expect(appUrlOf('https://x.awsapprunner.com/')).toBe('https://x.awsapprunner.com');
+    expect(appUrlOf('http://127.0.0.1:8080')).toBe('http://127.0.0.1:8080');
   });
 
   it('links the dashboard in the CloudWatch console', () => {

@@ -23,7 +23,13 @@ import { buildLoadtestApp, type LoadtestStacks } from '../../infra/loadtest-app.
 import { DataStack } from '../../infra/stacks/data.js';
 import { EventsStack } from '../../infra/stacks/events.js';
 import { ObservabilityStack } from '../../infra/stacks/observability.js';
-import { APP_INDEX_ACTIONS, APP_TABLE_ACTIONS, HEALTH_CHECK_PATH } from '../../infra/stacks/service.js';
+import {
+  APP_INDEX_ACTIONS,
+  APP_TABLE_ACTIONS,
+  ECS_SCALING,
+  EXPRESS_INFRASTRUCTURE_POLICY,
+  HEALTH_CHECK_PATH,
+} from '../../infra/stacks/service.js';
 import { EMF_NAMESPACE } from '../../instrument/index.js';
 import { matchesPattern } from '../../local/index.js';
 
@@ -209,7 +215,8 @@ describe('the CDK app', () => {
     }
     expect(Object.keys(acknowledged).sort()).toEqual([
       'DynamoLoadtest-Service/AuthSecret AwsSolutions-SMG4',
-      'DynamoLoadtest-Service/EcrAccessRole AwsSolutions-IAM5[Resource::*]',
+      'DynamoLoadtest-Service/ExecutionRole AwsSolutions-IAM5[Resource::*]',
+      `DynamoLoadtest-Service/InfrastructureRole AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/${EXPRESS_INFRASTRUCTURE_POLICY}]`,
     ]);
     for (const reason of Object.values(acknowledged)) expect(reason.length).toBeGreaterThan(60);
   });
@@ -326,37 +333,147 @@ describe('data stack', () => {
 });
 
 describe('service stack', () => {
-  it('runs the image asset on App Runner with the health check, table name and auth secret', () => {
-    const [, svc] = only(stacks.service, 'AWS::AppRunner::Service');
+  const containerEnv = (vars: { Name: string; Value: unknown }[]) =>
+    Object.fromEntries(vars.map((e) => [e.Name, e.Value]));
+
+  it('runs the image asset on ECS Express Mode by default: health check, port, table name, auth secret', () => {
+    expect(stacks.service.host).toBe('ecs');
+    expect(resources(stacks.service, 'AWS::AppRunner::Service')).toEqual([]);
+    const [, svc] = only(stacks.service, 'AWS::ECS::ExpressGatewayService');
     const p = svc.Properties as {
-      SourceConfiguration: {
-        AutoDeploymentsEnabled: boolean;
-        ImageRepository: {
-          ImageIdentifier: unknown;
-          ImageRepositoryType: string;
-          ImageConfiguration: {
-            Port: string;
-            RuntimeEnvironmentVariables: { Name: string; Value: unknown }[];
-            RuntimeEnvironmentSecrets: { Name: string; Value: unknown }[];
+      Cpu: string;
+      Memory: string;
+      HealthCheckPath: string;
+      PrimaryContainer: {
+        Image: unknown;
+        ContainerPort: number;
+        Environment: { Name: string; Value: unknown }[];
+        Secrets: { Name: string; ValueFrom: unknown }[];
+        AwsLogsConfiguration: { LogGroup: unknown };
+      };
+      ScalingTarget: { MinTaskCount: number; MaxTaskCount: number };
+      TaskRoleArn: unknown;
+      ExecutionRoleArn: unknown;
+      InfrastructureRoleArn: unknown;
+    };
+    expect(p.HealthCheckPath).toBe(HEALTH_CHECK_PATH);
+    // App Runner's default size, in ECS's units.
+    expect([p.Cpu, p.Memory]).toEqual(['1024', '2048']);
+    const c = p.PrimaryContainer;
+    expect(c.Image).toEqual(stacks.service.resolve(stacks.service.image.imageUri));
+    expect(JSON.stringify(c.Image)).toContain(stacks.service.image.assetHash);
+    expect(c.ContainerPort).toBe(8080);
+    expect(exported(containerEnv(c.Environment).TABLE_NAME)).toEqual(
+      template(stacks.data).toJSON().Outputs.TableName.Value,
+    );
+    const [secretId] = only(stacks.service, 'AWS::SecretsManager::Secret');
+    expect(c.Secrets).toEqual([{ Name: 'AUTH_SECRET', ValueFrom: { Ref: secretId } }]);
+    const [logsId, logs] = only(stacks.service, 'AWS::Logs::LogGroup');
+    expect(c.AwsLogsConfiguration.LogGroup).toEqual({ Ref: logsId });
+    expect(logs.Properties?.RetentionInDays).toBe(30);
+    expect(p.ScalingTarget).toMatchObject({ MinTaskCount: 1, MaxTaskCount: ECS_SCALING.maxTaskCount });
+    // The URL the CLI reads, under the output name it has always read.
+    expect(template(stacks.service).toJSON().Outputs.AppUrl.Value).toEqual({
+      'Fn::GetAtt': [only(stacks.service, 'AWS::ECS::ExpressGatewayService')[0], 'Endpoint'],
+    });
+  });
+
+  it('gives the ECS task only the DynamoDB actions, and the secret only to the execution role', () => {
+    const [, svc] = only(stacks.service, 'AWS::ECS::ExpressGatewayService');
+    const roleOf = (arn: unknown) => (arn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    const p = svc.Properties as Record<'TaskRoleArn' | 'ExecutionRoleArn' | 'InfrastructureRoleArn', unknown>;
+    const byRole = (role: string) => {
+      const policies = resources(stacks.service, 'AWS::IAM::Policy').filter(([, r]) =>
+        JSON.stringify(r.Properties?.Roles).includes(`"${role}"`),
+      );
+      return statements().filter((s) => policies.some(([id]) => id === s.logicalId));
+    };
+    const task = byRole(roleOf(p.TaskRoleArn));
+    expect(task.flatMap((s) => s.Action).sort()).toEqual([...APP_TABLE_ACTIONS, ...APP_INDEX_ACTIONS].sort());
+    const execution = byRole(roleOf(p.ExecutionRoleArn)).flatMap((s) => s.Action);
+    expect(execution).toContain('secretsmanager:GetSecretValue');
+    expect(execution).toContain('ecr:BatchGetImage');
+    expect(execution).toEqual(expect.arrayContaining(['logs:CreateLogStream', 'logs:PutLogEvents']));
+    expect(execution.filter((a) => a.startsWith('dynamodb:'))).toEqual([]);
+    // The task role is assumed by ECS tasks; the infrastructure role by ECS, with its documented policy.
+    const role = (id: string) => template(stacks.service).toJSON().Resources[id] as Resource;
+    expect(JSON.stringify(role(roleOf(p.TaskRoleArn)).Properties?.AssumeRolePolicyDocument)).toContain(
+      'ecs-tasks.amazonaws.com',
+    );
+    const infra = role(roleOf(p.InfrastructureRoleArn)).Properties as Json;
+    expect(JSON.stringify(infra.AssumeRolePolicyDocument)).toContain('"ecs.amazonaws.com"');
+    expect(JSON.stringify(infra.ManagedPolicyArns)).toContain(EXPRESS_INFRASTRUCTURE_POLICY);
+    expect(byRole(roleOf(p.InfrastructureRoleArn))).toEqual([]);
+  });
+
+  describe('with -c host=apprunner', () => {
+    let runner: LoadtestStacks;
+    let runnerApp: App;
+    beforeAll(() => {
+      runnerApp = new App({ context: { ...NO_BUNDLING, host: 'apprunner' } });
+      runner = buildLoadtestApp(runnerApp, configFromContext(runnerApp.node));
+    });
+
+    it('runs the same image on App Runner with the health check, table name and auth secret', () => {
+      const t = Template.fromStack(runner.service);
+      t.resourceCountIs('AWS::ECS::ExpressGatewayService', 0);
+      const svcs = Object.values(t.findResources('AWS::AppRunner::Service')) as Resource[];
+      expect(svcs).toHaveLength(1);
+      const p = (svcs[0] as Resource).Properties as {
+        SourceConfiguration: {
+          AutoDeploymentsEnabled: boolean;
+          ImageRepository: {
+            ImageIdentifier: unknown;
+            ImageRepositoryType: string;
+            ImageConfiguration: {
+              Port: string;
+              RuntimeEnvironmentVariables: { Name: string; Value: unknown }[];
+              RuntimeEnvironmentSecrets: { Name: string; Value: unknown }[];
+            };
           };
         };
+        HealthCheckConfiguration: { Protocol: string; Path: string };
+        InstanceConfiguration: { Cpu: string; Memory: string };
       };
-      HealthCheckConfiguration: { Protocol: string; Path: string };
-    };
-    const repo = p.SourceConfiguration.ImageRepository;
-    expect(repo.ImageRepositoryType).toBe('ECR');
-    expect(repo.ImageIdentifier).toEqual(stacks.service.resolve(stacks.service.image.imageUri));
-    expect(JSON.stringify(repo.ImageIdentifier)).toContain(stacks.service.image.assetHash);
-    expect(p.HealthCheckConfiguration).toMatchObject({ Protocol: 'HTTP', Path: HEALTH_CHECK_PATH });
-    const env = Object.fromEntries(
-      repo.ImageConfiguration.RuntimeEnvironmentVariables.map((e) => [e.Name, e.Value]),
-    );
-    expect(exported(env.TABLE_NAME)).toEqual(template(stacks.data).toJSON().Outputs.TableName.Value);
-    const [secretId] = only(stacks.service, 'AWS::SecretsManager::Secret');
-    expect(repo.ImageConfiguration.RuntimeEnvironmentSecrets).toEqual([
-      { Name: 'AUTH_SECRET', Value: { Ref: secretId } },
-    ]);
-    expect(repo.ImageConfiguration.Port).toBe('8080');
+      const repo = p.SourceConfiguration.ImageRepository;
+      expect(repo.ImageRepositoryType).toBe('ECR');
+      expect(JSON.stringify(repo.ImageIdentifier)).toContain(runner.service.image.assetHash);
+      expect(p.HealthCheckConfiguration).toMatchObject({ Protocol: 'HTTP', Path: HEALTH_CHECK_PATH });
+      expect(p.InstanceConfiguration).toMatchObject({ Cpu: '1 vCPU', Memory: '2 GB' });
+      expect(Object.keys(containerEnv(repo.ImageConfiguration.RuntimeEnvironmentVariables))).toContain(
+        'TABLE_NAME',
+      );
+      const [secretId] = Object.keys(t.findResources('AWS::SecretsManager::Secret'));
+      expect(repo.ImageConfiguration.RuntimeEnvironmentSecrets).toEqual([
+        { Name: 'AUTH_SECRET', Value: { Ref: secretId } },
+      ]);
+      expect(repo.ImageConfiguration.Port).toBe('8080');
+      expect(t.toJSON().Outputs.AppUrl.Value).toEqual({
+        'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [expect.any(String), 'ServiceUrl'] }]],
+      });
+    });
+
+    it('passes cdk-nag AwsSolutions, acknowledging only the ECR token and the secret rotation', () => {
+      const report = new AwsSolutionsChecks().validateScope(runnerApp);
+      expect(
+        report.violations.map((v) => `${v.ruleName} ${v.violatingResources.map((r) => r.constructPath)}`),
+      ).toEqual([]);
+      expect(
+        runnerApp.node
+          .findAll()
+          .flatMap((c) =>
+            c.node.metadata
+              .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+              .flatMap((m) =>
+                Object.keys(m.data as Json).map((id) => `${c.node.path} ${id.replace(/^annotation::/i, '')}`),
+              ),
+          )
+          .sort(),
+      ).toEqual([
+        'DynamoLoadtest-Service/AuthSecret AwsSolutions-SMG4',
+        'DynamoLoadtest-Service/EcrAccessRole AwsSolutions-IAM5[Resource::*]',
+      ]);
+    });
   });
 
   it('builds the app image from Dockerfile, for x86_64, with only the files the app needs in its context', () => {
@@ -663,7 +780,21 @@ describe('context', () => {
     );
     expect(() =>
       configFromContext(new App({ context: { appCpu: '4 vCPU', appMemory: '2 GB' } }).node),
-    ).toThrow(/App Runner has no 4 vCPU with 2 GB; with 4 vCPU -c appMemory is one of 8 GB, 10 GB, 12 GB/);
+    ).toThrow(
+      /ECS Express Mode \(Fargate\) has no 4 vCPU with 2 GB; with 4 vCPU -c appMemory is one of 8 GB, 10 GB, 12 GB/,
+    );
+    // Sizes are the host's: Fargate has 1 vCPU with 8 GB, App Runner does not.
+    expect(configFromContext(new App({ context: { appCpu: '1 vCPU', appMemory: '8 GB' } }).node).host).toBe(
+      'ecs',
+    );
+    expect(() =>
+      configFromContext(
+        new App({ context: { host: 'apprunner', appCpu: '1 vCPU', appMemory: '8 GB' } }).node,
+      ),
+    ).toThrow(/App Runner has no 1 vCPU with 8 GB; with 1 vCPU -c appMemory is one of 2 GB, 3 GB, 4 GB/);
+    expect(() => configFromContext(new App({ context: { host: 'fargate' } }).node)).toThrow(
+      /-c host: no host "fargate": one of ecs, apprunner/,
+    );
     expect(configFromContext(new App({ context: { appCpu: '2 vCPU', appMemory: '4 GB' } }).node).app).toEqual(
       {
         cpu: '2 vCPU',
