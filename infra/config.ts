@@ -3,7 +3,7 @@ import type { Node } from 'constructs';
 import { z } from 'zod';
 import { type BillingOptions, DEFAULT_BILLING, type IndexName, tableDefinition } from '../app/index.js';
 import { DEFAULT_STACK_PREFIX } from './index.js';
-import { DEFAULT_RUNNER } from './stacks/runners.js';
+import { DEFAULT_RUNNER, RUNNER_ARCHS, type RunnerArch } from './stacks/runners.js';
 import { APP_HOSTS, type AppHost } from './stacks/service.js';
 
 /**
@@ -20,7 +20,9 @@ export interface LoadtestConfig {
   readonly runner: {
     readonly memoryMb: number;
     readonly timeoutSec: number;
-    readonly reservedConcurrency: number;
+    /** Undefined: no reservation (the default; `-c runnerConcurrency=N` opts in). */
+    readonly reservedConcurrency: number | undefined;
+    readonly arch: RunnerArch;
   };
   readonly app: { readonly cpu: string; readonly memory: string };
 }
@@ -56,14 +58,30 @@ const contextSchema = z.object({
   writeCapacity: int(1, 40_000).optional(),
   /** Per-GSI capacity in provisioned mode, e.g. {"GSI2":{"read":50,"write":10}}; others get the table's. */
   indexCapacity: json(z.partialRecord(z.enum(indexNames), capacity)).optional(),
-  removalPolicy: z.enum(['destroy', 'retain', 'snapshot']).default('destroy'),
+  // No `snapshot`: DynamoDB tables do not support CloudFormation's Snapshot deletion policy (synth
+  // fails); the table keeps point-in-time recovery, and `retain` keeps the table itself.
+  removalPolicy: z
+    .enum(['destroy', 'retain'], {
+      error: (i) =>
+        i.input === 'snapshot'
+          ? 'snapshot is not supported by DynamoDB tables; use retain (the table stays, with its point-in-time recovery) or destroy'
+          : `no removal policy "${String(i.input)}": one of destroy, retain`,
+    })
+    .default('destroy'),
   notificationEmail: z.email().optional(),
   host: z
     .enum(APP_HOSTS, { error: (i) => `no host "${String(i.input)}": one of ${APP_HOSTS.join(', ')}` })
     .default('ecs'),
   runnerMemoryMb: int(128, 10_240).default(DEFAULT_RUNNER.memoryMb),
   runnerTimeoutSec: int(1, 900).default(DEFAULT_RUNNER.timeoutSec),
-  runnerReservedConcurrency: int(1, 10_000).default(DEFAULT_RUNNER.reservedConcurrency),
+  runnerConcurrency: int(1, 10_000).optional(),
+  /** The earlier name of runnerConcurrency, still read so an existing cdk.json keeps its meaning. */
+  runnerReservedConcurrency: int(1, 10_000).optional(),
+  runnerArch: z
+    .enum(RUNNER_ARCHS, {
+      error: (i) => `no architecture "${String(i.input)}": one of ${RUNNER_ARCHS.join(', ')}`,
+    })
+    .default(DEFAULT_RUNNER.arch),
   appCpu: z.enum(['0.25 vCPU', '0.5 vCPU', '1 vCPU', '2 vCPU', '4 vCPU']).default(DEFAULT_APP.cpu),
   appMemory: z
     .enum(['0.5 GB', '1 GB', '2 GB', '3 GB', '4 GB', '6 GB', '8 GB', '10 GB', '12 GB'])
@@ -97,10 +115,9 @@ const HOST_SIZES: Record<AppHost, { name: string; sizes: Record<string, readonly
 
 const KEYS = Object.keys(contextSchema.shape) as (keyof typeof contextSchema.shape)[];
 
-const REMOVAL: Record<'destroy' | 'retain' | 'snapshot', RemovalPolicy> = {
+const REMOVAL: Record<'destroy' | 'retain', RemovalPolicy> = {
   destroy: RemovalPolicy.DESTROY,
   retain: RemovalPolicy.RETAIN,
-  snapshot: RemovalPolicy.SNAPSHOT,
 };
 
 /** Reads the known context keys; an unset or empty value takes the default. */
@@ -138,6 +155,16 @@ export function configFromContext(node: Pick<Node, 'tryGetContext'>): LoadtestCo
     }
     billing = { mode: 'on-demand' };
   }
+  if (
+    ctx.runnerConcurrency !== undefined &&
+    ctx.runnerReservedConcurrency !== undefined &&
+    ctx.runnerConcurrency !== ctx.runnerReservedConcurrency
+  ) {
+    throw new ConfigError(
+      `bad CDK context: -c runnerConcurrency=${ctx.runnerConcurrency} and its old name -c runnerReservedConcurrency=${ctx.runnerReservedConcurrency} disagree; keep runnerConcurrency`,
+    );
+  }
+  const concurrency = ctx.runnerConcurrency ?? ctx.runnerReservedConcurrency;
   const host = HOST_SIZES[ctx.host];
   const memories = host.sizes[ctx.appCpu] ?? [];
   if (!memories.includes(ctx.appMemory)) {
@@ -154,7 +181,8 @@ export function configFromContext(node: Pick<Node, 'tryGetContext'>): LoadtestCo
     runner: {
       memoryMb: ctx.runnerMemoryMb,
       timeoutSec: ctx.runnerTimeoutSec,
-      reservedConcurrency: ctx.runnerReservedConcurrency,
+      reservedConcurrency: concurrency,
+      arch: ctx.runnerArch,
     },
     app: { cpu: ctx.appCpu, memory: ctx.appMemory },
   };

@@ -47,7 +47,10 @@ export function buildLoadtestApp(
     ...name('Runners'),
     memoryMb: config.runner.memoryMb,
     timeoutSec: config.runner.timeoutSec,
-    reservedConcurrency: config.runner.reservedConcurrency,
+    ...(config.runner.reservedConcurrency !== undefined
+      ? { reservedConcurrency: config.runner.reservedConcurrency }
+      : {}),
+    arch: config.runner.arch,
   });
   const observability = new ObservabilityStack(app, stackName(config.prefix, 'Observability'), {
     ...name('Observability'),

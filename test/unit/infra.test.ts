@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { App, type Stack, Validations } from 'aws-cdk-lib';
+import { App, RemovalPolicy, type Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -259,6 +259,16 @@ describe('the CDK app', () => {
   });
 });
 
+describe('the images', () => {
+  it('start from a Node release that is still supported (22 or later; 20 ended on 2026-04-30)', () => {
+    for (const file of ['Dockerfile', 'Dockerfile.runner']) {
+      const from = [...readFileSync(join(ROOT, file), 'utf8').matchAll(/^FROM\s+\S*?node(?:js)?:(\d+)/gm)];
+      expect(from, `${file}: one FROM a Node image`).toHaveLength(1);
+      expect(Number(from[0]?.[1]), file).toBeGreaterThanOrEqual(22);
+    }
+  });
+});
+
 describe('data stack', () => {
   const input = createTableInput('shop', DEFAULT_BILLING, tableDefinition);
   const byName = <T extends { AttributeName?: string; IndexName?: string }>(xs: readonly T[] | undefined) =>
@@ -499,15 +509,16 @@ describe('service stack', () => {
 });
 
 describe('runners stack', () => {
-  it('is an arm64 image function with the configured timeout, memory and concurrency cap', () => {
+  it('is an arm64 image function with the configured timeout and memory, and reserves no concurrency', () => {
     const [, fn] = only(stacks.runners, 'AWS::Lambda::Function');
     expect(fn.Properties).toMatchObject({
       PackageType: 'Image',
       Architectures: ['arm64'],
       Timeout: 900,
       MemorySize: 2048,
-      ReservedConcurrentExecutions: 100,
     });
+    // A reservation a new account cannot grant (it must leave 100 unreserved) fails the deployment.
+    expect(fn.Properties).not.toHaveProperty('ReservedConcurrentExecutions');
     expect(fn.Properties?.LoggingConfig).toBeDefined();
     const [, logs] = only(stacks.runners, 'AWS::Logs::LogGroup');
     expect(logs.Properties?.RetentionInDays).toBe(30);
@@ -546,12 +557,55 @@ describe('runners stack', () => {
     }
   });
 
-  it('takes memory, timeout and the concurrency cap from context', () => {
-    const config = configFromContext(
-      new App({ context: { runnerMemoryMb: '4096', runnerTimeoutSec: 300, runnerReservedConcurrency: '20' } })
-        .node,
+  it('takes memory, timeout, the opt-in concurrency reservation and the architecture from context', () => {
+    const context = {
+      runnerMemoryMb: '4096',
+      runnerTimeoutSec: 300,
+      runnerConcurrency: '20',
+      runnerArch: 'x86_64',
+    };
+    const config = configFromContext(new App({ context }).node);
+    expect(config.runner).toEqual({
+      memoryMb: 4096,
+      timeoutSec: 300,
+      reservedConcurrency: 20,
+      arch: 'x86_64',
+    });
+    expect(configFromContext(new App().node).runner).toEqual({
+      memoryMb: 2048,
+      timeoutSec: 900,
+      reservedConcurrency: undefined,
+      arch: 'arm64',
+    });
+    // The key's earlier name keeps working; two values that disagree are refused.
+    expect(
+      configFromContext(new App({ context: { runnerReservedConcurrency: 7 } }).node).runner
+        .reservedConcurrency,
+    ).toBe(7);
+    expect(() =>
+      configFromContext(new App({ context: { runnerConcurrency: 7, runnerReservedConcurrency: 8 } }).node),
+    ).toThrow(/runnerConcurrency=7 and its old name -c runnerReservedConcurrency=8 disagree/);
+    expect(() => configFromContext(new App({ context: { runnerArch: 'arm' } }).node)).toThrow(
+      /-c runnerArch: no architecture "arm": one of arm64, x86_64/,
     );
-    expect(config.runner).toEqual({ memoryMb: 4096, timeoutSec: 300, reservedConcurrency: 20 });
+
+    const other = new App({ context: { ...NO_BUNDLING, ...context } });
+    const built = buildLoadtestApp(other, configFromContext(other.node));
+    const fns = Object.values(
+      Template.fromStack(built.runners).findResources('AWS::Lambda::Function'),
+    ) as Resource[];
+    expect(fns[0]?.Properties).toMatchObject({
+      Architectures: ['x86_64'],
+      MemorySize: 4096,
+      Timeout: 300,
+      ReservedConcurrentExecutions: 20,
+    });
+    // The image is built for the function's architecture.
+    const assembly = other.synth();
+    const manifest = JSON.parse(
+      readFileSync(join(assembly.directory, `${built.runners.artifactId}.assets.json`), 'utf8'),
+    ) as { dockerImages: Record<string, { source: { platform?: string } }> };
+    expect(Object.values(manifest.dockerImages).map((i) => i.source.platform)).toEqual(['linux/amd64']);
   });
 });
 
@@ -761,6 +815,23 @@ describe('the order notification the pipe publishes', () => {
 });
 
 describe('context', () => {
+  it('refuses removalPolicy=snapshot, which DynamoDB tables do not support, naming the alternatives', () => {
+    expect(() => configFromContext(new App({ context: { removalPolicy: 'snapshot' } }).node)).toThrow(
+      /-c removalPolicy: snapshot is not supported by DynamoDB tables; use retain .* or destroy/,
+    );
+    expect(configFromContext(new App({ context: { removalPolicy: 'retain' } }).node).removalPolicy).toBe(
+      RemovalPolicy.RETAIN,
+    );
+    const retained = new App({ context: { ...NO_BUNDLING, removalPolicy: 'retain' } });
+    const built = buildLoadtestApp(retained, configFromContext(retained.node));
+    const tables = Object.values(
+      Template.fromStack(built.data).findResources('AWS::DynamoDB::Table'),
+    ) as (Resource & {
+      DeletionPolicy?: string;
+    })[];
+    expect(tables.map((t) => t.DeletionPolicy)).toEqual(['Retain']);
+  });
+
   it('defaults to the app billing, the default prefix and no email', () => {
     const config = configFromContext(new App().node);
     expect(config).toMatchObject({
