@@ -3,6 +3,7 @@ import type { Node } from 'constructs';
 import { z } from 'zod';
 import { type BillingOptions, DEFAULT_BILLING, type IndexName, tableDefinition } from '../app/index.js';
 import { DEFAULT_STACK_PREFIX } from './index.js';
+import { CONTRIBUTOR_INSIGHTS, type ContributorInsights } from './stacks/data.js';
 import { DEFAULT_RUNNER, RUNNER_ARCHS, type RunnerArch } from './stacks/runners.js';
 import { APP_HOSTS, type AppHost } from './stacks/service.js';
 
@@ -14,6 +15,7 @@ export interface LoadtestConfig {
   readonly prefix: string;
   readonly billing: BillingOptions;
   readonly removalPolicy: RemovalPolicy;
+  readonly contributorInsights: ContributorInsights;
   readonly notificationEmail: string | undefined;
   /** Where the reference app runs: ECS Express Mode, or App Runner for accounts that still have it. */
   readonly host: AppHost;
@@ -68,6 +70,12 @@ const contextSchema = z.object({
           : `no removal policy "${String(i.input)}": one of destroy, retain`,
     })
     .default('destroy'),
+  contributorInsights: z
+    .enum(CONTRIBUTOR_INSIGHTS, {
+      error: (i) =>
+        `no Contributor Insights mode "${String(i.input)}": one of ${CONTRIBUTOR_INSIGHTS.join(', ')}`,
+    })
+    .default('accessed-and-throttled'),
   notificationEmail: z.email().optional(),
   host: z
     .enum(APP_HOSTS, { error: (i) => `no host "${String(i.input)}": one of ${APP_HOSTS.join(', ')}` })
@@ -176,6 +184,7 @@ export function configFromContext(node: Pick<Node, 'tryGetContext'>): LoadtestCo
     prefix: ctx.stackName,
     billing,
     removalPolicy: REMOVAL[ctx.removalPolicy],
+    contributorInsights: ctx.contributorInsights,
     notificationEmail: ctx.notificationEmail,
     host: ctx.host,
     runner: {

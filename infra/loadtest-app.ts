@@ -33,6 +33,7 @@ export function buildLoadtestApp(
     ...name('Data'),
     billing: config.billing,
     removalPolicy: config.removalPolicy,
+    contributorInsights: config.contributorInsights,
   });
   const tableRefs = { tableName: data.table.tableName, indexNames: data.indexNames };
   const service = new ServiceStack(app, stackName(config.prefix, 'Service'), {

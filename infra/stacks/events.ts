@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -18,9 +18,14 @@ export const STREAM_READ_ACTIONS = [
   'dynamodb:ListStreams',
 ] as const;
 
+export const EMAIL_RATE_WARNING_ID = 'dynamo-loadtest:email-rate';
+
 export interface EventsStackProps extends StackProps {
   readonly tableStreamArn: string;
-  /** The email subscription's address; without one the topic is created with no subscription. */
+  /**
+   * The email subscription's address; without one (the default) the topic is created with no
+   * subscription. Opt-in because SNS suspends an email subscription sent more than 10 messages/s.
+   */
   readonly notificationEmail?: string;
 }
 
@@ -119,6 +124,12 @@ export class EventsStack extends Stack {
         filterPolicyScope: 'MessageBody',
         filterPolicy: BIG_ORDER_FILTER_POLICY,
       });
+      // SNS suspends an email subscription that is sent more than 10 messages a second, and a load
+      // run's checkouts can do that easily: said at every synth, so nobody subscribes by accident.
+      Annotations.of(this.subscription).addWarningV2(
+        EMAIL_RATE_WARNING_ID,
+        `email subscription ${props.notificationEmail}: SNS suspends email deliveries above 10 messages/s; a load run with checkouts of ${BIG_ORDER_FILTER_POLICY.total[0].numeric[1]} or more can exceed that. Deploy without -c notificationEmail for load runs (the topic still receives every notification), or subscribe only for smoke runs`,
+      );
     }
 
     new CfnOutput(this, 'TopicArn', { value: this.topic.topicArn });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, RemovalPolicy, type Stack, Validations } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -21,7 +21,7 @@ import { handler as orderNotificationHandler } from '../../infra/functions/order
 import { DEFAULT_STACK_PREFIX, OUTPUT_KEYS, STACK_SUFFIXES, stackName } from '../../infra/index.js';
 import { buildLoadtestApp, type LoadtestStacks } from '../../infra/loadtest-app.js';
 import { DataStack } from '../../infra/stacks/data.js';
-import { EventsStack } from '../../infra/stacks/events.js';
+import { EMAIL_RATE_WARNING_ID, EventsStack } from '../../infra/stacks/events.js';
 import { ObservabilityStack } from '../../infra/stacks/observability.js';
 import {
   APP_INDEX_ACTIONS,
@@ -275,6 +275,11 @@ describe('data stack', () => {
     [...(xs ?? [])].sort((a, b) =>
       String(a.IndexName ?? a.AttributeName).localeCompare(String(b.IndexName ?? b.AttributeName)),
     );
+  // The template's GSIs as createTableInput has them: Contributor Insights is AWS-only (tested below).
+  const gsisOf = (xs: unknown) =>
+    byName(
+      (xs as (Json & { IndexName: string })[]).map(({ ContributorInsightsSpecification: _, ...g }) => g),
+    );
 
   it("has the app's keys and GSIs, from app/table.ts", () => {
     const [, table] = only(stacks.data, 'AWS::DynamoDB::Table');
@@ -283,9 +288,7 @@ describe('data stack', () => {
     expect(byName(p.AttributeDefinitions as typeof input.AttributeDefinitions)).toEqual(
       byName(input.AttributeDefinitions),
     );
-    expect(byName(p.GlobalSecondaryIndexes as typeof input.GlobalSecondaryIndexes)).toEqual(
-      byName(input.GlobalSecondaryIndexes),
-    );
+    expect(gsisOf(p.GlobalSecondaryIndexes)).toEqual(byName(input.GlobalSecondaryIndexes));
     // The same, read straight from the definition: names, key attributes and their types.
     const types = new Map(
       (p.AttributeDefinitions as { AttributeName: string; AttributeType: string }[]).map((a) => [
@@ -318,6 +321,40 @@ describe('data stack', () => {
     expect(table.Properties?.BillingMode).toBe(input.BillingMode);
   });
 
+  it('turns Contributor Insights on for the table and every GSI (hot keys on AWS), in the mode context asks', () => {
+    const specs = (data: DataStack) => {
+      const [table] = Object.values(
+        Template.fromStack(data).findResources('AWS::DynamoDB::Table'),
+      ) as Resource[];
+      const p = table?.Properties as {
+        ContributorInsightsSpecification?: unknown;
+        GlobalSecondaryIndexes: { IndexName: string; ContributorInsightsSpecification?: unknown }[];
+      };
+      return [
+        ['table', p.ContributorInsightsSpecification],
+        ...p.GlobalSecondaryIndexes.map((g) => [g.IndexName, g.ContributorInsightsSpecification]),
+      ];
+    };
+    const all = { Enabled: true, Mode: 'ACCESSED_AND_THROTTLED_KEYS' };
+    expect(specs(stacks.data)).toEqual([
+      ['table', all],
+      ...tableDefinition.indexes.map((i) => [i.name, all]),
+    ]);
+    const withMode = (contributorInsights: string) => {
+      const a = new App({ context: { contributorInsights } });
+      return specs(buildLoadtestApp(a, configFromContext(a.node)).data);
+    };
+    expect(withMode('throttled').map(([, s]) => s)).toEqual(
+      Array(tableDefinition.indexes.length + 1).fill({ Enabled: true, Mode: 'THROTTLED_KEYS' }),
+    );
+    expect(withMode('off').map(([, s]) => s)).toEqual(
+      Array(tableDefinition.indexes.length + 1).fill(undefined),
+    );
+    expect(() => configFromContext(new App({ context: { contributorInsights: 'on' } }).node)).toThrow(
+      /-c contributorInsights: no Contributor Insights mode "on": one of accessed-and-throttled, throttled, off/,
+    );
+  });
+
   it('takes provisioned capacities from context, per GSI where given', () => {
     const ctxApp = new App({
       context: {
@@ -334,9 +371,7 @@ describe('data stack', () => {
     const expected = createTableInput('x', config.billing);
     expect(props.BillingMode).toBeUndefined(); // CloudFormation's default is PROVISIONED
     expect(props.ProvisionedThroughput).toEqual({ ReadCapacityUnits: 20, WriteCapacityUnits: 10 });
-    expect(byName(props.GlobalSecondaryIndexes as typeof expected.GlobalSecondaryIndexes)).toEqual(
-      byName(expected.GlobalSecondaryIndexes),
-    );
+    expect(gsisOf(props.GlobalSecondaryIndexes)).toEqual(byName(expected.GlobalSecondaryIndexes));
     const gsi2 = (props.GlobalSecondaryIndexes as Json[]).find((g) => g.IndexName === 'GSI2');
     expect(gsi2?.ProvisionedThroughput).toEqual({ ReadCapacityUnits: 7, WriteCapacityUnits: 3 });
   });
@@ -773,6 +808,18 @@ describe('events stack', () => {
     const t = Template.fromStack(events);
     t.resourceCountIs('AWS::SNS::Topic', 1);
     t.resourceCountIs('AWS::SNS::Subscription', 0);
+    Annotations.fromStack(events).hasNoWarning('*', Match.stringLikeRegexp('10 messages/s'));
+  });
+
+  it('warns at synth that SNS suspends an email subscription above 10 messages/s, when there is one', () => {
+    const warnings = Annotations.fromStack(stacks.events).findWarning('*', Match.stringLikeRegexp('.*'));
+    const texts = warnings.map((w) => String(w.entry.data));
+    expect(texts.filter((t) => t.includes(EMAIL_RATE_WARNING_ID))).toHaveLength(1);
+    expect(texts.join('\n')).toMatch(
+      new RegExp(
+        `email subscription ${EMAIL}: SNS suspends email deliveries above 10 messages/s.*without -c notificationEmail`,
+      ),
+    );
   });
 });
 
