@@ -2,9 +2,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { App, RemovalPolicy, type Stack, Validations } from 'aws-cdk-lib';
-import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { App, type CfnElement, RemovalPolicy, type Stack, Validations } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import type { Construct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BIG_ORDER_FILTER_POLICY,
@@ -17,11 +18,19 @@ import {
   tableDefinition,
 } from '../../app/index.js';
 import { ConfigError, configFromContext } from '../../infra/config.js';
-import { handler as orderNotificationHandler } from '../../infra/functions/order-notification.js';
+import {
+  DIGEST_LISTED_ORDERS,
+  handler as digestHandler,
+  orderDigest,
+} from '../../infra/functions/email-digest.js';
+import {
+  type OrderMessageBody,
+  handler as orderNotificationHandler,
+} from '../../infra/functions/order-notification.js';
 import { DEFAULT_STACK_PREFIX, OUTPUT_KEYS, STACK_SUFFIXES, stackName } from '../../infra/index.js';
 import { buildLoadtestApp, type LoadtestStacks } from '../../infra/loadtest-app.js';
 import { DataStack } from '../../infra/stacks/data.js';
-import { EMAIL_RATE_WARNING_ID, EventsStack } from '../../infra/stacks/events.js';
+import { DIGEST_BATCH, EventsStack } from '../../infra/stacks/events.js';
 import { ObservabilityStack } from '../../infra/stacks/observability.js';
 import {
   APP_INDEX_ACTIONS,
@@ -732,8 +741,31 @@ describe('observability stack', () => {
 });
 
 describe('events stack', () => {
+  const events = () => stacks.events;
+  /** A construct's resource in the events template, by its logical id. */
+  const resource = (c: Construct): [string, Resource] => {
+    const cfn = (c.node.defaultChild ?? c) as CfnElement;
+    const id = events().getLogicalId(cfn);
+    return [id, template(events()).toJSON().Resources[id] as Resource];
+  };
+  const digest = () => {
+    const d = events().digest;
+    if (!d) throw new Error('the app is built with an email: the digest path exists');
+    return d;
+  };
+  const roleStatements = (pipe: Resource) => {
+    const roleId = ((pipe.Properties as Json).RoleArn as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+    return statements()
+      .filter(
+        (s) =>
+          s.stack === events().stackName &&
+          JSON.stringify(template(events()).toJSON().Resources[s.logicalId]).includes(`"${roleId}"`),
+      )
+      .map((s) => ({ logicalId: s.logicalId, Action: s.Action, Resource: s.Resource }));
+  };
+
   it("pipes the table's stream through the app's filter to the topic", () => {
-    const [, pipe] = only(stacks.events, 'AWS::Pipes::Pipe');
+    const [, pipe] = resource(events().pipe);
     const p = pipe.Properties as {
       Source: unknown;
       Target: unknown;
@@ -749,24 +781,19 @@ describe('events stack', () => {
     expect(p.SourceParameters.FilterCriteria.Filters).toEqual([
       { Pattern: JSON.stringify(ORDER_COMPLETED_PIPE_FILTER) },
     ]);
-    const [topicId] = only(stacks.events, 'AWS::SNS::Topic');
+    const [topicId] = resource(events().topic);
     expect(p.Target).toEqual({ Ref: topicId });
-    const [fnId, fn] = only(stacks.events, 'AWS::Lambda::Function');
+    const [fnId, fn] = resource(events().enrichment);
     expect(p.Enrichment).toEqual({ 'Fn::GetAtt': [fnId, 'Arn'] });
     expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
   });
 
   it('lets the pipe read only that stream, call its enrichment and publish to its topic', () => {
-    const [pipeId, pipe] = only(stacks.events, 'AWS::Pipes::Pipe');
-    const roleId = ((pipe.Properties as Json).RoleArn as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
-    const own = statements().filter(
-      (s) =>
-        s.stack === stacks.events.stackName &&
-        JSON.stringify(template(stacks.events).toJSON().Resources[s.logicalId]).includes(`"${roleId}"`),
-    );
-    const [topicId] = only(stacks.events, 'AWS::SNS::Topic');
-    const [fnId] = only(stacks.events, 'AWS::Lambda::Function');
-    expect(own.map((s) => ({ Action: s.Action, Resource: s.Resource }))).toEqual([
+    const [pipeId, pipe] = resource(events().pipe);
+    const own = roleStatements(pipe);
+    const [topicId] = resource(events().topic);
+    const [fnId] = resource(events().enrichment);
+    expect(own.map(({ Action, Resource }) => ({ Action, Resource }))).toEqual([
       {
         Action: [
           'dynamodb:DescribeStream',
@@ -780,46 +807,150 @@ describe('events stack', () => {
       { Action: ['sns:Publish'], Resource: [{ Ref: topicId }] },
     ]);
     // The Pipe starts polling only once its role's policy exists.
-    expect(template(stacks.events).toJSON().Resources[pipeId].DependsOn).toEqual(
-      expect.arrayContaining(own.map((s) => s.logicalId)),
-    );
+    expect(pipe.DependsOn).toEqual(expect.arrayContaining(own.map((s) => s.logicalId)));
+    expect(pipeId).toBe('OrderCompletedPipe');
   });
 
-  it("subscribes the email with the app's big-order filter policy on the message body", () => {
-    const [, sub] = only(stacks.events, 'AWS::SNS::Subscription');
-    expect(sub.Properties).toMatchObject({
-      Protocol: 'email',
-      Endpoint: EMAIL,
+  it("takes big orders off the topic with the app's filter policy on the message body, into a queue", () => {
+    const [, sub] = resource(digest().queueSubscription);
+    const [topicId] = resource(events().topic);
+    const [queueId, queue] = resource(digest().queue);
+    expect(sub.Properties).toEqual({
+      TopicArn: { Ref: topicId },
+      Protocol: 'sqs',
+      Endpoint: { 'Fn::GetAtt': [queueId, 'Arn'] },
+      RawMessageDelivery: true,
       FilterPolicyScope: 'MessageBody',
+      FilterPolicy: BIG_ORDER_FILTER_POLICY,
     });
-    expect(sub.Properties?.FilterPolicy).toEqual(BIG_ORDER_FILTER_POLICY);
+    // Only the order topic may send to the queue, and only over TLS; failing batches go aside.
+    const policy = resources(events(), 'AWS::SQS::QueuePolicy').find(([, r]) =>
+      JSON.stringify(r.Properties?.Queues).includes(queueId),
+    )?.[1];
+    const text = JSON.stringify(policy?.Properties);
+    expect(text).toContain('"Service":"sns.amazonaws.com"');
+    expect(text).toContain(`"aws:SourceArn":{"Ref":"${topicId}"}`);
+    expect(text).toContain('"aws:SecureTransport":"false"');
+    expect(queue.Properties?.RedrivePolicy).toMatchObject({ maxReceiveCount: 3 });
   });
 
-  it('requires TLS to publish to the topic', () => {
-    const [, policy] = only(stacks.events, 'AWS::SNS::TopicPolicy');
-    expect(JSON.stringify(policy.Properties)).toContain('"aws:SecureTransport":"false"');
+  it("mails one digest per batch of big orders, so email stays under SNS's 10 messages a second", () => {
+    const [, pipe] = resource(digest().pipe);
+    const [queueId] = resource(digest().queue);
+    const [digestTopicId] = resource(digest().topic);
+    const [fnId, fn] = resource(digest().enrichment);
+    expect(pipe.Properties).toMatchObject({
+      Source: { 'Fn::GetAtt': [queueId, 'Arn'] },
+      Enrichment: { 'Fn::GetAtt': [fnId, 'Arn'] },
+      Target: { Ref: digestTopicId },
+      SourceParameters: {
+        SqsQueueParameters: {
+          BatchSize: DIGEST_BATCH.size,
+          MaximumBatchingWindowInSeconds: DIGEST_BATCH.windowSeconds,
+        },
+      },
+    });
+    expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Handler: 'index.handler' });
+    // The address is subscribed to the digest topic only, with nothing left to filter there.
+    const emails = resources(events(), 'AWS::SNS::Subscription').filter(
+      ([, r]) => r.Properties?.Protocol === 'email',
+    );
+    expect(emails.map(([, r]) => r.Properties)).toEqual([
+      { TopicArn: { Ref: digestTopicId }, Protocol: 'email', Endpoint: EMAIL },
+    ]);
+    expect(roleStatements(pipe).map(({ Action, Resource }) => ({ Action, Resource }))).toEqual([
+      {
+        Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+        Resource: [{ 'Fn::GetAtt': [queueId, 'Arn'] }],
+      },
+      { Action: ['lambda:InvokeFunction'], Resource: [{ 'Fn::GetAtt': [fnId, 'Arn'] }] },
+      { Action: ['sns:Publish'], Resource: [{ Ref: digestTopicId }] },
+    ]);
   });
 
-  it('creates the topic but no subscription without an email address', () => {
+  it('requires TLS to publish to either topic', () => {
+    const policies = resources(events(), 'AWS::SNS::TopicPolicy');
+    expect(policies).toHaveLength(2);
+    for (const [, policy] of policies) {
+      expect(JSON.stringify(policy.Properties)).toContain('"aws:SecureTransport":"false"');
+    }
+  });
+
+  it('creates the topic but no subscription, queue or digest without an email address', () => {
     const bare = new App({ context: NO_BUNDLING });
-    const events = new EventsStack(bare, 'E', {
+    const stack = new EventsStack(bare, 'E', {
       tableStreamArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/shop/stream/2024-01-01T00:00:00.000',
     });
-    const t = Template.fromStack(events);
+    const t = Template.fromStack(stack);
     t.resourceCountIs('AWS::SNS::Topic', 1);
     t.resourceCountIs('AWS::SNS::Subscription', 0);
-    Annotations.fromStack(events).hasNoWarning('*', Match.stringLikeRegexp('10 messages/s'));
+    t.resourceCountIs('AWS::SQS::Queue', 0);
+    t.resourceCountIs('AWS::Pipes::Pipe', 1);
+    expect(stack.digest).toBeUndefined();
+  });
+});
+
+describe('the email digest', () => {
+  const body = (orderId: string, total: number): OrderMessageBody => ({
+    orderId,
+    email: `${orderId}@example.com`,
+    total,
+    itemCount: 1,
+    completedAt: '2024-05-01T10:00:00.000Z',
+    status: 'COMPLETED',
   });
 
-  it('warns at synth that SNS suspends an email subscription above 10 messages/s, when there is one', () => {
-    const warnings = Annotations.fromStack(stacks.events).findWarning('*', Match.stringLikeRegexp('.*'));
-    const texts = warnings.map((w) => String(w.entry.data));
-    expect(texts.filter((t) => t.includes(EMAIL_RATE_WARNING_ID))).toHaveLength(1);
-    expect(texts.join('\n')).toMatch(
-      new RegExp(
-        `email subscription ${EMAIL}: SNS suspends email deliveries above 10 messages/s.*without -c notificationEmail`,
-      ),
+  it('turns a whole batch into one message that counts and sums every order', async () => {
+    const batch = Array.from({ length: 250 }, (_, i) => ({
+      messageId: `m${i}`,
+      body: JSON.stringify(body(`o${i}`, 100.1)),
+    }));
+    const out = await digestHandler(batch);
+    expect(out).toHaveLength(1);
+    const [d] = out;
+    expect(d?.count).toBe(250);
+    expect(d?.totalUsd).toBe(25025);
+    expect(d?.orders.map((o) => o.orderId)).toEqual(
+      Array.from({ length: DIGEST_LISTED_ORDERS }, (_, i) => `o${i}`),
     );
+    expect(d?.summary).toBe(
+      `250 big order(s) completed, $25025.00 in total (the first ${DIGEST_LISTED_ORDERS} listed)`,
+    );
+    expect(await digestHandler([])).toEqual([]);
+  });
+
+  it('names the messages that were not order notifications instead of dropping them', () => {
+    const d = orderDigest([
+      { messageId: 'a', body: JSON.stringify(body('o1', 150)) },
+      { messageId: 'b', body: 'not json' },
+      { messageId: 'c', body: '{"hello":1}' },
+    ]);
+    expect(d.count).toBe(1);
+    expect(d.unreadable).toEqual(['b', 'c']);
+    expect(d.summary).toBe(
+      '1 big order(s) completed, $150.00 in total; 2 message(s) were not order notifications',
+    );
+  });
+
+  it("reads exactly what the order pipe's enrichment publishes", async () => {
+    const [published] = await orderNotificationHandler([
+      {
+        eventName: 'MODIFY',
+        dynamodb: {
+          NewImage: {
+            orderId: { S: 'o9' },
+            email: { S: 'a@b.co' },
+            total: { N: '120.5' },
+            itemCount: { N: '2' },
+            completedAt: { S: '2024-05-01T10:00:00.000Z' },
+            status: { S: 'COMPLETED' },
+          },
+        },
+      },
+    ]);
+    const d = orderDigest([{ messageId: 'x', body: JSON.stringify(published) }]);
+    expect(d.orders).toEqual([published]);
+    expect(d.unreadable).toEqual([]);
   });
 });
 
