@@ -6,6 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { EMF_NAMESPACE } from '../../instrument/index.js';
 import { onlyInContext, REPO_ROOT } from '../paths.js';
 
 /**
@@ -117,6 +118,20 @@ export class ServiceStack extends Stack {
     this.appRole.addToPolicy(
       new iam.PolicyStatement({ actions: [...APP_TABLE_ACTIONS], resources: [props.tableArn] }),
     );
+    // The app's per-pattern metrics: EMF lines on stdout become metrics only on Lambda, so on both
+    // hosts the app sends them with PutMetricData (EMF_SINK=cloudwatch), to its own namespace only.
+    this.appRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': EMF_NAMESPACE } },
+      }),
+    );
+    Validations.of(this.appRole).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'cloudwatch:PutMetricData has no resource-level permissions (it must be "*"); the cloudwatch:namespace condition limits it to the app metrics namespace',
+    });
     if (props.indexNames.length > 0) {
       // Each index by name (from the app's key layout) rather than `index/*`: no wildcard resource.
       this.appRole.addToPolicy(
@@ -188,6 +203,7 @@ export class ServiceStack extends Stack {
         environment: [
           { name: 'TABLE_NAME', value: props.tableName },
           { name: 'AWS_REGION', value: this.region },
+          { name: 'EMF_SINK', value: 'cloudwatch' },
         ],
         secrets: [{ name: 'AUTH_SECRET', valueFrom: this.authSecret.secretArn }],
         awsLogsConfiguration: { logGroup: logGroup.logGroupName, logStreamPrefix: 'app' },
@@ -239,6 +255,7 @@ export class ServiceStack extends Stack {
             runtimeEnvironmentVariables: [
               { name: 'TABLE_NAME', value: props.tableName },
               { name: 'AWS_REGION', value: this.region },
+              { name: 'EMF_SINK', value: 'cloudwatch' },
             ],
             runtimeEnvironmentSecrets: [{ name: 'AUTH_SECRET', value: this.authSecret.secretArn }],
           },

@@ -226,6 +226,7 @@ describe('the CDK app', () => {
       'DynamoLoadtest-Service/AuthSecret AwsSolutions-SMG4',
       'DynamoLoadtest-Service/ExecutionRole AwsSolutions-IAM5[Resource::*]',
       `DynamoLoadtest-Service/InfrastructureRole AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/${EXPRESS_INFRASTRUCTURE_POLICY}]`,
+      'DynamoLoadtest-Service/TaskRole AwsSolutions-IAM5[Resource::*]',
     ]);
     for (const reason of Object.values(acknowledged)) expect(reason.length).toBeGreaterThan(60);
   });
@@ -245,9 +246,21 @@ describe('the CDK app', () => {
     const all = statements();
     expect(all.length).toBeGreaterThan(0);
     expect(all.filter((s) => s.Action.some((a) => a.includes('*')))).toEqual([]);
-    // The only wildcard resource: ecr:GetAuthorizationToken, which has no resource-level permissions.
+    // The only wildcard resources: ecr:GetAuthorizationToken and cloudwatch:PutMetricData, which have
+    // no resource-level permissions; the app may put metrics in its own namespace only.
     const wildcardResources = all.filter((s) => s.Resource.includes('*'));
-    expect(wildcardResources.map((s) => s.Action)).toEqual([['ecr:GetAuthorizationToken']]);
+    expect(wildcardResources.map((s) => s.Action)).toEqual([
+      ['cloudwatch:PutMetricData'],
+      ['ecr:GetAuthorizationToken'],
+    ]);
+    const putMetric = resources(stacks.service, 'AWS::IAM::Policy').flatMap(([, r]) =>
+      ((r.Properties?.PolicyDocument as { Statement?: Json[] } | undefined)?.Statement ?? []).filter(
+        (st) => st.Action === 'cloudwatch:PutMetricData',
+      ),
+    );
+    expect(putMetric.map((st) => st.Condition)).toEqual([
+      { StringEquals: { 'cloudwatch:namespace': EMF_NAMESPACE } },
+    ]);
 
     const dynamodb = all.filter((s) => s.Action.some((a) => a.startsWith('dynamodb:')));
     const tableArn = template(stacks.data).toJSON().Outputs.TableArn.Value;
@@ -420,6 +433,8 @@ describe('service stack', () => {
     expect(exported(containerEnv(c.Environment).TABLE_NAME)).toEqual(
       template(stacks.data).toJSON().Outputs.TableName.Value,
     );
+    // Stdout is plain logs on ECS: the app's per-pattern metrics go with PutMetricData.
+    expect(containerEnv(c.Environment).EMF_SINK).toBe('cloudwatch');
     const [secretId] = only(stacks.service, 'AWS::SecretsManager::Secret');
     expect(c.Secrets).toEqual([{ Name: 'AUTH_SECRET', ValueFrom: { Ref: secretId } }]);
     const [logsId, logs] = only(stacks.service, 'AWS::Logs::LogGroup');
@@ -432,7 +447,7 @@ describe('service stack', () => {
     });
   });
 
-  it('gives the ECS task only the DynamoDB actions, and the secret only to the execution role', () => {
+  it("gives the ECS task only the app's DynamoDB actions and PutMetricData, the secret only to the execution role", () => {
     const [, svc] = only(stacks.service, 'AWS::ECS::ExpressGatewayService');
     const roleOf = (arn: unknown) => (arn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
     const p = svc.Properties as Record<'TaskRoleArn' | 'ExecutionRoleArn' | 'InfrastructureRoleArn', unknown>;
@@ -443,7 +458,9 @@ describe('service stack', () => {
       return statements().filter((s) => policies.some(([id]) => id === s.logicalId));
     };
     const task = byRole(roleOf(p.TaskRoleArn));
-    expect(task.flatMap((s) => s.Action).sort()).toEqual([...APP_TABLE_ACTIONS, ...APP_INDEX_ACTIONS].sort());
+    expect(task.flatMap((s) => s.Action).sort()).toEqual(
+      [...APP_TABLE_ACTIONS, ...APP_INDEX_ACTIONS, 'cloudwatch:PutMetricData'].sort(),
+    );
     const execution = byRole(roleOf(p.ExecutionRoleArn)).flatMap((s) => s.Action);
     expect(execution).toContain('secretsmanager:GetSecretValue');
     expect(execution).toContain('ecr:BatchGetImage');
@@ -494,9 +511,9 @@ describe('service stack', () => {
       expect(JSON.stringify(repo.ImageIdentifier)).toContain(runner.service.image.assetHash);
       expect(p.HealthCheckConfiguration).toMatchObject({ Protocol: 'HTTP', Path: HEALTH_CHECK_PATH });
       expect(p.InstanceConfiguration).toMatchObject({ Cpu: '1 vCPU', Memory: '2 GB' });
-      expect(Object.keys(containerEnv(repo.ImageConfiguration.RuntimeEnvironmentVariables))).toContain(
-        'TABLE_NAME',
-      );
+      const env = containerEnv(repo.ImageConfiguration.RuntimeEnvironmentVariables);
+      expect(Object.keys(env)).toContain('TABLE_NAME');
+      expect(env.EMF_SINK).toBe('cloudwatch');
       const [secretId] = Object.keys(t.findResources('AWS::SecretsManager::Secret'));
       expect(repo.ImageConfiguration.RuntimeEnvironmentSecrets).toEqual([
         { Name: 'AUTH_SECRET', Value: { Ref: secretId } },
@@ -507,7 +524,7 @@ describe('service stack', () => {
       });
     });
 
-    it('passes cdk-nag AwsSolutions, acknowledging only the ECR token and the secret rotation', () => {
+    it('passes cdk-nag AwsSolutions, acknowledging only the ECR token, PutMetricData and the secret rotation', () => {
       const report = new AwsSolutionsChecks().validateScope(runnerApp);
       expect(
         report.violations.map((v) => `${v.ruleName} ${v.violatingResources.map((r) => r.constructPath)}`),
@@ -526,6 +543,7 @@ describe('service stack', () => {
       ).toEqual([
         'DynamoLoadtest-Service/AuthSecret AwsSolutions-SMG4',
         'DynamoLoadtest-Service/EcrAccessRole AwsSolutions-IAM5[Resource::*]',
+        'DynamoLoadtest-Service/InstanceRole AwsSolutions-IAM5[Resource::*]',
       ]);
     });
   });
