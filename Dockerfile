@@ -1,7 +1,8 @@
-# The reference shop app, as App Runner runs it (infra/stacks/service.ts builds this file as an
-# image asset; the build context is the repository root, filtered by .dockerignore).
-# App Runner runs x86_64 images only.
-FROM public.ecr.aws/docker/library/node:20-slim
+# The reference shop app, as ECS Express Mode or App Runner runs it (infra/stacks/service.ts builds
+# this file as an image asset; the build context is the repository root, filtered by .dockerignore).
+# x86_64: App Runner runs nothing else, and an ECS Express service has no platform setting.
+# Node 22 (maintenance LTS): Node 20 reached its end of life on 2026-04-30.
+FROM public.ecr.aws/docker/library/node:22-slim
 
 WORKDIR /srv
 ENV NODE_ENV=production \

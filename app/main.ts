@@ -1,4 +1,6 @@
 import { pathToFileURL } from 'node:url';
+import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchEmfSink } from 'dynamo-loadtest/instrument';
 import { createDynamoClients, createShop, LocalTokens } from './index.js';
 
 /**
@@ -19,9 +21,18 @@ export interface ServerConfig {
   readonly devTokens: boolean;
   /** GET /__metrics (the app's own per-pattern numbers). */
   readonly exposeMetrics: boolean;
-  /** EMF lines on stdout (default on: that is how CloudWatch gets the per-pattern metrics). */
+  /** Per-pattern metrics in EMF (default on). */
   readonly emf: boolean;
+  /**
+   * Where the EMF lines go: `stdout` (default; CloudWatch extracts them on Lambda, whose log path
+   * marks them as EMF) or `cloudwatch` (PutMetricData: on ECS and App Runner, whose stdout is plain
+   * logs to CloudWatch). From EMF_SINK.
+   */
+  readonly emfSink: EmfSink;
 }
+
+export const EMF_SINKS = ['stdout', 'cloudwatch'] as const;
+export type EmfSink = (typeof EMF_SINKS)[number];
 
 const flag = (v: string | undefined) => v === '1' || v === 'true';
 
@@ -38,6 +49,12 @@ export function serverConfigFromEnv(env: NodeJS.ProcessEnv): ServerConfig {
   if (new TextEncoder().encode(authSecret).length < 32) {
     throw new ServerConfigError('AUTH_SECRET must be at least 32 bytes');
   }
+  const emfSink = env.EMF_SINK === undefined || env.EMF_SINK === '' ? 'stdout' : env.EMF_SINK;
+  if (!(EMF_SINKS as readonly string[]).includes(emfSink)) {
+    throw new ServerConfigError(
+      `EMF_SINK must be one of ${EMF_SINKS.join(', ')}, got ${JSON.stringify(emfSink)}`,
+    );
+  }
   const port = env.PORT === undefined || env.PORT === '' ? 8080 : Number(env.PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new ServerConfigError(`PORT must be an integer 0..65535, got ${JSON.stringify(env.PORT)}`);
@@ -51,6 +68,7 @@ export function serverConfigFromEnv(env: NodeJS.ProcessEnv): ServerConfig {
     devTokens: flag(env.DEV_TOKENS),
     exposeMetrics: flag(env.EXPOSE_METRICS),
     emf: env.EMF !== 'off',
+    emfSink: emfSink as EmfSink,
   };
 }
 
@@ -65,15 +83,24 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   }
   const { raw, doc } = createDynamoClients(config.region ? { region: config.region } : {});
   const tokens = new LocalTokens(config.authSecret);
+  const cloudwatch =
+    config.emf && config.emfSink === 'cloudwatch'
+      ? new CloudWatchClient(config.region ? { region: config.region } : {})
+      : undefined;
+  const sink = cloudwatch
+    ? new CloudWatchEmfSink((input) => cloudwatch.send(new PutMetricDataCommand(input)), {
+        onError: (err) => console.error('[app] PutMetricData failed:', (err as Error).message),
+      })
+    : undefined;
+  const stdout = (line: string) => process.stdout.write(`${line}\n`);
   const shop = createShop({
     doc,
     tableName: config.tableName,
     verifier: tokens,
     ...(config.devTokens ? { devTokens: tokens } : {}),
     exposeMetrics: config.exposeMetrics,
-    // One EMF line per pattern per interval on stdout: App Runner ships stdout to CloudWatch Logs,
-    // which turns the lines into metrics.
-    ...(config.emf ? { emf: { write: (line: string) => process.stdout.write(`${line}\n`) } } : {}),
+    // One EMF line per pattern per interval: on stdout, or sent with PutMetricData (EMF_SINK).
+    ...(config.emf ? { emf: { write: sink ? sink.write : stdout } } : {}),
   });
   await shop.app.listen({ host: config.host, port: config.port });
   const bound = shop.app.server.address();
@@ -88,8 +115,10 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     // Closing flushes the last EMF window, so a deployment does not lose the final seconds of metrics.
     shop
       .close()
+      .then(() => sink?.drain())
       .then(() => {
         raw.destroy();
+        cloudwatch?.destroy();
         process.exit(0);
       })
       .catch((err: unknown) => {

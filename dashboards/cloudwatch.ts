@@ -3,6 +3,7 @@ import type { Duration } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import {
+  type CloudWatchExpression,
   type CloudWatchMetric,
   type CloudWatchSeries,
   type DashboardDefinition,
@@ -10,7 +11,6 @@ import {
   type DashboardTable,
   dashboardDefinition,
   describeThresholdLine,
-  PERIOD_SECONDS,
   type Row,
   type ThresholdsInput,
   type Widget,
@@ -128,22 +128,33 @@ function metric(m: CloudWatchMetric, period: Duration, label?: string): cloudwat
 
 /**
  * Metric math ids are per graph: the definition's ids are per series, so each series' ids get its
- * index as a prefix (`m` of the third series becomes `s2_m`).
+ * index as a prefix (`m` of the third series becomes `s2_m`), in nested expressions too.
  */
 function series(s: CloudWatchSeries, label: string, period: Duration, index: number): cloudwatch.IMetric {
   if (s.kind === 'metric') return metric(s.metric, period, label);
+  return mathExpression(s, period, (id) => `s${index}_${id}`, label);
+}
+
+function mathExpression(
+  e: CloudWatchExpression,
+  period: Duration,
+  rename: (id: string) => string,
+  label?: string,
+): cloudwatch.MathExpression {
   const { cw } = cdk();
-  const rename = (id: string) => `s${index}_${id}`;
-  let expression = s.expression.replaceAll(PERIOD_SECONDS, String(period.toSeconds()));
-  for (const id of Object.keys(s.using)) {
+  let expression = e.expression;
+  for (const id of Object.keys(e.using)) {
     expression = expression.replace(new RegExp(`\\b${id}\\b`, 'g'), rename(id));
   }
   return new cw.MathExpression({
     expression,
     usingMetrics: Object.fromEntries(
-      Object.entries(s.using).map(([id, m]) => [rename(id), metric(m, period)]),
+      Object.entries(e.using).map(([id, m]) => [
+        rename(id),
+        'kind' in m ? mathExpression(m, period, rename) : metric(m, period),
+      ]),
     ),
-    label,
+    ...(label ? { label } : {}),
     period,
   });
 }

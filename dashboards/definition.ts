@@ -16,9 +16,6 @@ import { parseThreshold, type ThresholdMetric, type ThresholdOp } from '../runne
  */
 
 /** A metric exactly as CloudWatch knows it. */
-/** Stands for the graph's period in seconds in an expression; each renderer puts in its own. */
-export const PERIOD_SECONDS = '__PERIOD_SECONDS__';
-
 export interface CloudWatchMetric {
   readonly namespace: string;
   readonly metricName: string;
@@ -26,14 +23,17 @@ export interface CloudWatchMetric {
   readonly stat: string;
 }
 
+/** Metric math over metrics; ids in `using` are lower camel case as CloudWatch requires. */
+export interface CloudWatchExpression {
+  readonly kind: 'expression';
+  readonly expression: string;
+  /** Metrics, or expressions over metrics (drawn hidden), by the ids the expression uses. */
+  readonly using: Readonly<Record<string, CloudWatchMetric | CloudWatchExpression>>;
+}
+
 export type CloudWatchSeries =
   | { readonly kind: 'metric'; readonly metric: CloudWatchMetric }
-  | {
-      readonly kind: 'expression';
-      /** Metric math; ids in `using` are lower camel case as CloudWatch requires. */
-      readonly expression: string;
-      readonly using: Readonly<Record<string, CloudWatchMetric>>;
-    };
+  | CloudWatchExpression;
 
 export type TotalField = 'requests' | 'errors';
 export type TargetField =
@@ -284,14 +284,25 @@ export function dashboardDefinition(options: DefinitionOptions = {}): DashboardD
   });
   // The app's own metrics exist only for declared patterns (the EMF dimension is the pattern id).
   const appPatterns = patterns.filter((p) => declaredIds.includes(p));
+  // Per second over the graph's own period, which CloudWatch widens for a long time range (a fixed
+  // divisor would then overstate the rate). Each pattern is divided by its own PERIOD before the sum:
+  // PERIOD(p0) alone would be empty wherever the first pattern has no data.
   const sumOverPatterns = (metricName: string): CloudWatchSeries | undefined =>
     appPatterns.length === 0
       ? undefined
       : {
           kind: 'expression',
-          // Not PERIOD(p0): that is empty whenever the first pattern has no data in the range.
-          expression: `SUM([${appPatterns.map((_, i) => `p${i}`).join(', ')}]) / ${PERIOD_SECONDS}`,
-          using: Object.fromEntries(appPatterns.map((p, i) => [`p${i}`, app(metricName, p)])),
+          expression: `SUM([${appPatterns.map((_, i) => `r${i}`).join(', ')}])`,
+          using: Object.fromEntries(
+            appPatterns.map((p, i) => [
+              `r${i}`,
+              {
+                kind: 'expression',
+                expression: `p${i} / PERIOD(p${i})`,
+                using: { [`p${i}`]: app(metricName, p) },
+              },
+            ]),
+          ),
         };
 
   // Timeline ids: `shop` for a table, `shop/GSI1` for an index (what the gate's counters are keyed by).

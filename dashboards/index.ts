@@ -1,6 +1,7 @@
 export { LoadtestDashboard, type LoadtestDashboardProps } from './cloudwatch.js';
 export {
   type Annotation,
+  type CloudWatchExpression,
   type CloudWatchMetric,
   type CloudWatchSeries,
   type DashboardDefinition,

@@ -3,7 +3,9 @@ import type { Node } from 'constructs';
 import { z } from 'zod';
 import { type BillingOptions, DEFAULT_BILLING, type IndexName, tableDefinition } from '../app/index.js';
 import { DEFAULT_STACK_PREFIX } from './index.js';
-import { DEFAULT_RUNNER } from './stacks/runners.js';
+import { CONTRIBUTOR_INSIGHTS, type ContributorInsights } from './stacks/data.js';
+import { DEFAULT_RUNNER, RUNNER_ARCHS, type RunnerArch } from './stacks/runners.js';
+import { APP_HOSTS, type AppHost } from './stacks/service.js';
 
 /**
  * Everything a deployment can be told, read once from CDK context (`cdk.json` or `-c key=value`) and
@@ -13,11 +15,16 @@ export interface LoadtestConfig {
   readonly prefix: string;
   readonly billing: BillingOptions;
   readonly removalPolicy: RemovalPolicy;
+  readonly contributorInsights: ContributorInsights;
   readonly notificationEmail: string | undefined;
+  /** Where the reference app runs: ECS Express Mode, or App Runner for accounts that still have it. */
+  readonly host: AppHost;
   readonly runner: {
     readonly memoryMb: number;
     readonly timeoutSec: number;
-    readonly reservedConcurrency: number;
+    /** Undefined: no reservation (the default; `-c runnerConcurrency=N` opts in). */
+    readonly reservedConcurrency: number | undefined;
+    readonly arch: RunnerArch;
   };
   readonly app: { readonly cpu: string; readonly memory: string };
 }
@@ -53,32 +60,72 @@ const contextSchema = z.object({
   writeCapacity: int(1, 40_000).optional(),
   /** Per-GSI capacity in provisioned mode, e.g. {"GSI2":{"read":50,"write":10}}; others get the table's. */
   indexCapacity: json(z.partialRecord(z.enum(indexNames), capacity)).optional(),
-  removalPolicy: z.enum(['destroy', 'retain', 'snapshot']).default('destroy'),
+  // No `snapshot`: DynamoDB tables do not support CloudFormation's Snapshot deletion policy (synth
+  // fails); the table keeps point-in-time recovery, and `retain` keeps the table itself.
+  removalPolicy: z
+    .enum(['destroy', 'retain'], {
+      error: (i) =>
+        i.input === 'snapshot'
+          ? 'snapshot is not supported by DynamoDB tables; use retain (the table stays, with its point-in-time recovery) or destroy'
+          : `no removal policy "${String(i.input)}": one of destroy, retain`,
+    })
+    .default('destroy'),
+  contributorInsights: z
+    .enum(CONTRIBUTOR_INSIGHTS, {
+      error: (i) =>
+        `no Contributor Insights mode "${String(i.input)}": one of ${CONTRIBUTOR_INSIGHTS.join(', ')}`,
+    })
+    .default('accessed-and-throttled'),
   notificationEmail: z.email().optional(),
+  host: z
+    .enum(APP_HOSTS, { error: (i) => `no host "${String(i.input)}": one of ${APP_HOSTS.join(', ')}` })
+    .default('ecs'),
   runnerMemoryMb: int(128, 10_240).default(DEFAULT_RUNNER.memoryMb),
   runnerTimeoutSec: int(1, 900).default(DEFAULT_RUNNER.timeoutSec),
-  runnerReservedConcurrency: int(1, 10_000).default(DEFAULT_RUNNER.reservedConcurrency),
+  runnerConcurrency: int(1, 10_000).optional(),
+  /** The earlier name of runnerConcurrency, still read so an existing cdk.json keeps its meaning. */
+  runnerReservedConcurrency: int(1, 10_000).optional(),
+  runnerArch: z
+    .enum(RUNNER_ARCHS, {
+      error: (i) => `no architecture "${String(i.input)}": one of ${RUNNER_ARCHS.join(', ')}`,
+    })
+    .default(DEFAULT_RUNNER.arch),
   appCpu: z.enum(['0.25 vCPU', '0.5 vCPU', '1 vCPU', '2 vCPU', '4 vCPU']).default(DEFAULT_APP.cpu),
   appMemory: z
     .enum(['0.5 GB', '1 GB', '2 GB', '3 GB', '4 GB', '6 GB', '8 GB', '10 GB', '12 GB'])
     .default(DEFAULT_APP.memory),
 });
 
-/** The CPU and memory pairs App Runner accepts (its service configuration reference). */
-const APP_RUNNER_SIZES: Record<string, readonly string[]> = {
-  '0.25 vCPU': ['0.5 GB', '1 GB'],
-  '0.5 vCPU': ['1 GB'],
-  '1 vCPU': ['2 GB', '3 GB', '4 GB'],
-  '2 vCPU': ['4 GB', '6 GB'],
-  '4 vCPU': ['8 GB', '10 GB', '12 GB'],
+/** The CPU and memory pairs each host accepts (App Runner's service configuration reference; Fargate's task sizes). */
+const HOST_SIZES: Record<AppHost, { name: string; sizes: Record<string, readonly string[]> }> = {
+  apprunner: {
+    name: 'App Runner',
+    sizes: {
+      '0.25 vCPU': ['0.5 GB', '1 GB'],
+      '0.5 vCPU': ['1 GB'],
+      '1 vCPU': ['2 GB', '3 GB', '4 GB'],
+      '2 vCPU': ['4 GB', '6 GB'],
+      '4 vCPU': ['8 GB', '10 GB', '12 GB'],
+    },
+  },
+  // ECS Express Mode runs on Fargate: its CPU/memory table, cut to the sizes appMemory offers.
+  ecs: {
+    name: 'ECS Express Mode (Fargate)',
+    sizes: {
+      '0.25 vCPU': ['0.5 GB', '1 GB'],
+      '0.5 vCPU': ['1 GB', '2 GB', '3 GB', '4 GB'],
+      '1 vCPU': ['2 GB', '3 GB', '4 GB', '6 GB', '8 GB'],
+      '2 vCPU': ['4 GB', '6 GB', '8 GB', '10 GB', '12 GB'],
+      '4 vCPU': ['8 GB', '10 GB', '12 GB'],
+    },
+  },
 };
 
 const KEYS = Object.keys(contextSchema.shape) as (keyof typeof contextSchema.shape)[];
 
-const REMOVAL: Record<'destroy' | 'retain' | 'snapshot', RemovalPolicy> = {
+const REMOVAL: Record<'destroy' | 'retain', RemovalPolicy> = {
   destroy: RemovalPolicy.DESTROY,
   retain: RemovalPolicy.RETAIN,
-  snapshot: RemovalPolicy.SNAPSHOT,
 };
 
 /** Reads the known context keys; an unset or empty value takes the default. */
@@ -116,21 +163,35 @@ export function configFromContext(node: Pick<Node, 'tryGetContext'>): LoadtestCo
     }
     billing = { mode: 'on-demand' };
   }
-  const memories = APP_RUNNER_SIZES[ctx.appCpu] ?? [];
+  if (
+    ctx.runnerConcurrency !== undefined &&
+    ctx.runnerReservedConcurrency !== undefined &&
+    ctx.runnerConcurrency !== ctx.runnerReservedConcurrency
+  ) {
+    throw new ConfigError(
+      `bad CDK context: -c runnerConcurrency=${ctx.runnerConcurrency} and its old name -c runnerReservedConcurrency=${ctx.runnerReservedConcurrency} disagree; keep runnerConcurrency`,
+    );
+  }
+  const concurrency = ctx.runnerConcurrency ?? ctx.runnerReservedConcurrency;
+  const host = HOST_SIZES[ctx.host];
+  const memories = host.sizes[ctx.appCpu] ?? [];
   if (!memories.includes(ctx.appMemory)) {
     throw new ConfigError(
-      `bad CDK context: App Runner has no ${ctx.appCpu} with ${ctx.appMemory}; with ${ctx.appCpu} -c appMemory is one of ${memories.join(', ')}`,
+      `bad CDK context: ${host.name} has no ${ctx.appCpu} with ${ctx.appMemory}; with ${ctx.appCpu} -c appMemory is one of ${memories.join(', ')}`,
     );
   }
   return {
     prefix: ctx.stackName,
     billing,
     removalPolicy: REMOVAL[ctx.removalPolicy],
+    contributorInsights: ctx.contributorInsights,
     notificationEmail: ctx.notificationEmail,
+    host: ctx.host,
     runner: {
       memoryMb: ctx.runnerMemoryMb,
       timeoutSec: ctx.runnerTimeoutSec,
-      reservedConcurrency: ctx.runnerReservedConcurrency,
+      reservedConcurrency: concurrency,
+      arch: ctx.runnerArch,
     },
     app: { cpu: ctx.appCpu, memory: ctx.appMemory },
   };

@@ -33,12 +33,14 @@ export function buildLoadtestApp(
     ...name('Data'),
     billing: config.billing,
     removalPolicy: config.removalPolicy,
+    contributorInsights: config.contributorInsights,
   });
   const tableRefs = { tableName: data.table.tableName, indexNames: data.indexNames };
   const service = new ServiceStack(app, stackName(config.prefix, 'Service'), {
     ...name('Service'),
     ...tableRefs,
     tableArn: data.table.tableArn,
+    host: config.host,
     cpu: config.app.cpu,
     memory: config.app.memory,
   });
@@ -46,7 +48,10 @@ export function buildLoadtestApp(
     ...name('Runners'),
     memoryMb: config.runner.memoryMb,
     timeoutSec: config.runner.timeoutSec,
-    reservedConcurrency: config.runner.reservedConcurrency,
+    ...(config.runner.reservedConcurrency !== undefined
+      ? { reservedConcurrency: config.runner.reservedConcurrency }
+      : {}),
+    arch: config.runner.arch,
   });
   const observability = new ObservabilityStack(app, stackName(config.prefix, 'Observability'), {
     ...name('Observability'),

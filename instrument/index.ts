@@ -4,6 +4,15 @@
  * gate, and per-pattern metrics with mergeable latency sketches and their EMF publisher.
  */
 export {
+  CloudWatchEmfSink,
+  type CloudWatchEmfSinkOptions,
+  EmfParseError,
+  emfToMetricData,
+  MAX_DATUMS_PER_REQUEST,
+  MAX_VALUES_PER_DATUM,
+  type PutMetricData,
+} from './cloudwatch-sink.js';
+export {
   DEFAULT_SERVICE,
   EMF_COUNTERS,
   EMF_NAMESPACE,

@@ -16,7 +16,16 @@ export interface DataStackProps extends StackProps {
   readonly removalPolicy?: RemovalPolicy;
   /** Default: the app's key layout. */
   readonly definition?: TableDefinition;
+  /**
+   * CloudWatch Contributor Insights on the table and every GSI: the most accessed and throttled
+   * partition keys, AWS's counterpart of the gate's hot-key list. Default 'accessed-and-throttled';
+   * 'throttled' only logs throttled keys (fewer events billed); 'off' none.
+   */
+  readonly contributorInsights?: ContributorInsights;
 }
+
+export const CONTRIBUTOR_INSIGHTS = ['accessed-and-throttled', 'throttled', 'off'] as const;
+export type ContributorInsights = (typeof CONTRIBUTOR_INSIGHTS)[number];
 
 type Schema = ReturnType<typeof createTableInput>;
 
@@ -66,6 +75,19 @@ export class DataStack extends Stack {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
     });
+    const insights = props.contributorInsights ?? 'accessed-and-throttled';
+    const insightsSpec =
+      insights === 'off'
+        ? undefined
+        : {
+            Enabled: true,
+            Mode:
+              insights === 'throttled'
+                ? dynamodb.ContributorInsightsMode.THROTTLED_KEYS
+                : dynamodb.ContributorInsightsMode.ACCESSED_AND_THROTTLED_KEYS,
+          };
+    const cfnTable = this.table.node.defaultChild as dynamodb.CfnTable;
+    if (insightsSpec) cfnTable.addPropertyOverride('ContributorInsightsSpecification', insightsSpec);
 
     const names: string[] = [];
     for (const gsi of schema.GlobalSecondaryIndexes ?? []) {
@@ -85,6 +107,13 @@ export class DataStack extends Stack {
             }
           : {}),
       });
+      // The L2 index props have no Contributor Insights setting; the CloudFormation property does.
+      if (insightsSpec) {
+        cfnTable.addPropertyOverride(
+          `GlobalSecondaryIndexes.${names.length}.ContributorInsightsSpecification`,
+          insightsSpec,
+        );
+      }
       names.push(gsi.IndexName);
     }
     this.indexNames = names;

@@ -8,6 +8,7 @@ export { LambdaInvoker } from './invoker.js';
 export { handler as lambdaHandler, type LambdaContextLike } from './lambda.js';
 export { LAMBDA_PRICING, type Plan, planRun, renderPlan, requestsPerVuser } from './plan.js';
 export {
+  appUrlOf,
   dashboardConsoleUrl,
   readStackOutputs,
   StackNotReady,

@@ -8,6 +8,15 @@ import type { ClientResult } from '../engine/client-stats.js';
 import { type Invoker, outcomeOf, type SliceOutcome } from '../engine/fanout.js';
 import type { RunnerEvent, RunnerResult } from '../engine/handler.js';
 
+export interface LambdaInvokerOptions {
+  /**
+   * How long to wait for one invocation's answer before giving the worker up as timed out. Lambda
+   * answers by the function's own timeout at the latest, so longer than that (the CLI: the function's
+   * timeout plus a minute) means the connection is dead: without this limit such a run would hang.
+   */
+  readonly invokeTimeoutMs?: number;
+}
+
 /**
  * Each worker is one synchronous (RequestResponse) invocation of the runner Lambda, which runs the
  * same handler a local worker process does. Lambda gives no progress while it runs: onProgress is
@@ -20,6 +29,7 @@ export class LambdaInvoker implements Invoker {
   constructor(
     private readonly lambda: LambdaClient,
     private readonly functionName: string,
+    private readonly options: LambdaInvokerOptions = {},
   ) {}
 
   /** The request for one worker: exposed so tests check it against the SDK's own input type. */
@@ -35,11 +45,20 @@ export class LambdaInvoker implements Invoker {
     const { worker } = event;
     const failed = (error: string): SliceOutcome => ({ worker, status: 'failed', result: undefined, error });
     let res: InvokeCommandOutput;
+    const { invokeTimeoutMs } = this.options;
+    // Our own timer rather than the HTTP handler's requestTimeout, which by default only logs a
+    // warning: aborting the request closes its connection and frees the run.
+    const timeout = invokeTimeoutMs === undefined ? undefined : AbortSignal.timeout(invokeTimeoutMs);
     try {
       res = await this.lambda.send(new InvokeCommand(this.request(event)), {
-        abortSignal: this.controller.signal,
+        abortSignal: timeout ? AbortSignal.any([this.controller.signal, timeout]) : this.controller.signal,
       });
     } catch (err) {
+      if (timeout?.aborted && !this.aborted) {
+        return failed(
+          `timed out: invoke ${this.functionName} gave no answer in ${((invokeTimeoutMs ?? 0) / 1000).toFixed(1)} s, longer than the function can run (a dead connection?); the invocation may still be running`,
+        );
+      }
       if (this.aborted) {
         return {
           worker,

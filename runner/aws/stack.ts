@@ -77,16 +77,26 @@ export async function readStackOutputs(cfn: CloudFormationClient, name: string):
       }
     }
   }
+  // On ECS Express Mode the output is the service's Endpoint; whether it carries the scheme is not
+  // documented, so a bare host gets https:// (Express Mode serves HTTPS only). The data command sees
+  // the same URL as the runners.
+  if (all.AppUrl !== undefined) all.AppUrl = appUrlOf(all.AppUrl);
   const get = (k: string) => all[k] ?? '';
   return {
     stackName: name,
     tableName: get('TableName'),
-    appUrl: get('AppUrl').replace(/\/$/, ''),
+    appUrl: get('AppUrl'),
     runnerFunctionName: get('RunnerFunctionName'),
     dashboardName: get('DashboardName'),
     topicArn: all.TopicArn,
     outputs: all,
   };
+}
+
+/** `https://host` for an output that is a URL or a bare host name, without a trailing slash. */
+export function appUrlOf(output: string): string {
+  const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(output) ? output : `https://${output}`;
+  return url.replace(/\/+$/, '');
 }
 
 /** The CloudWatch console page of a dashboard. */

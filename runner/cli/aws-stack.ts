@@ -6,10 +6,24 @@ import { RunFailed, UsageError } from './errors.js';
  * SDK clients are loaded only here, when a command targets AWS, so local commands do not pay for
  * them at start-up. (Signing the app's tokens is the project's data command's business, not ours.)
  */
-export function awsRegion(flag: string | undefined): string {
-  const region = flag ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
-  if (!region) throw new UsageError('--target aws: no region; pass --aws-region or set AWS_REGION');
-  return region;
+export async function awsRegion(flag: string | undefined): Promise<string> {
+  const fromEnv = flag ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  if (fromEnv) return fromEnv;
+  // Then where the CDK CLI and the AWS CLI look: the profile's `region` in the shared config file
+  // (AWS_PROFILE or `default`, AWS_CONFIG_FILE or ~/.aws/config), through the SDK's own provider.
+  const { CloudFormationClient } = await import('@aws-sdk/client-cloudformation');
+  const client = new CloudFormationClient({});
+  try {
+    return await client.config.region();
+  } catch (err) {
+    const profile = process.env.AWS_PROFILE ?? 'default';
+    throw new UsageError(
+      `--target aws: no region; pass --aws-region, set AWS_REGION, or set region in profile ${profile} of ${process.env.AWS_CONFIG_FILE ?? '~/.aws/config'}`,
+      { cause: err },
+    );
+  } finally {
+    client.destroy();
+  }
 }
 
 /** The outputs of deployment `stack`; a missing stack or an AWS error as one line naming it. */

@@ -177,13 +177,16 @@ export async function seedDeployment(
   return runDeploymentData(project, outputs, region, params, log);
 }
 
+/** How much longer than the function's timeout to wait for an invocation's answer. */
+const INVOKE_GRACE_SEC = 60;
+
 export async function prepareAwsRun(
   args: AwsRunArgs,
   project: Project,
   scenario: Scenario,
   log: (line: string) => void,
 ): Promise<RunTarget> {
-  const region = awsRegion(args.awsRegion);
+  const region = await awsRegion(args.awsRegion);
   const outputs = await readDeployment(args.stack, region);
   // Load goes to the stack's own app only, unless the user names another target twice.
   const appUrl = (args.url ?? outputs.appUrl).replace(/\/$/, '');
@@ -197,7 +200,13 @@ export async function prepareAwsRun(
     region,
     // A load slice must never be sent twice: no SDK retries.
     maxAttempts: 1,
-    requestHandler: { requestTimeout: 16 * 60_000, httpsAgent: { maxSockets: args.workers } },
+    // A backstop behind the invoker's own time limit: without throwOnRequestTimeout the handler's
+    // requestTimeout only logs a warning and a dead connection hangs the run.
+    requestHandler: {
+      requestTimeout: 16 * 60_000,
+      throwOnRequestTimeout: true,
+      httpsAgent: { maxSockets: args.workers },
+    },
   });
   let fixtures: unknown;
   let timeoutSec: number;
@@ -217,7 +226,7 @@ export async function prepareAwsRun(
     )?.ReservedConcurrentExecutions;
     if (reserved !== undefined && args.workers > reserved) {
       throw new UsageError(
-        `--workers ${args.workers}: the runner function's reserved concurrency is ${reserved}; use at most ${reserved} workers, or redeploy with -c runnerReservedConcurrency=${args.workers}`,
+        `--workers ${args.workers}: the runner function's reserved concurrency is ${reserved}; use at most ${reserved} workers, or redeploy with -c runnerConcurrency=${args.workers}`,
       );
     }
 
@@ -276,7 +285,10 @@ export async function prepareAwsRun(
   const indexes = (project.tables[0]?.globalSecondaryIndexes ?? []).map((i) => i.name);
   return {
     appUrl,
-    invoker: new LambdaInvoker(lambda, outputs.runnerFunctionName),
+    // Lambda answers by the function's timeout; a minute more covers the network and its own queueing.
+    invoker: new LambdaInvoker(lambda, outputs.runnerFunctionName, {
+      invokeTimeoutMs: (timeoutSec + INVOKE_GRACE_SEC) * 1000,
+    }),
     workerKind: 'Lambda worker',
     abortNote:
       "Lambda invocations already started keep sending load until their scenario ends or their time limit; to stop them now, set the function's reserved concurrency to 0 in the Lambda console and back",

@@ -1,4 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import {
   CloudWatchClient,
@@ -7,10 +11,11 @@ import {
 } from '@aws-sdk/client-cloudwatch';
 import { type InvokeCommandInput, LambdaClient } from '@aws-sdk/client-lambda';
 import { DDSketch } from '@datadog/sketches-js';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { patternIds, SHOP_SERVICE, tableDefinition } from '../../app/index.js';
 import { EMF_NAMESPACE, encodeSketch } from '../../instrument/index.js';
 import {
+  appUrlOf,
   CloudWatchMetricsSource,
   type CloudWatchSourceOptions,
   dashboardConsoleUrl,
@@ -20,7 +25,10 @@ import {
   readStackOutputs,
   StackNotReady,
 } from '../../runner/aws/index.js';
+import { awsRegion } from '../../runner/cli/aws-stack.js';
 import { deploymentDataEnvironment } from '../../runner/cli/aws-target.js';
+import { UsageError } from '../../runner/cli/errors.js';
+import { fanOut } from '../../runner/engine/fanout.js';
 import type { RunnerEvent, RunnerResult } from '../../runner/engine/handler.js';
 import { OPERATIONS } from '../../runner/project/index.js';
 import { RecordedHttpHandler, type SeenRequest, TEST_CREDENTIALS } from '../helpers/recorded-aws.js';
@@ -108,9 +116,71 @@ describe('stack outputs (CloudFormation DescribeStacks, recorded responses)', ()
     await expect(readStackOutputs(cfn, 'DynamoLoadtest')).rejects.toThrow(/is CREATE_IN_PROGRESS: wait/);
   });
 
+  it("reads an ECS Express Mode endpoint given as a bare host as the app's https URL", async () => {
+    const host = 'sv-0a1b2c3d4e.ecs.eu-west-1.on.aws';
+    const http = new RecordedHttpHandler((req) => {
+      const suffix = form(req).get('StackName')?.split('-')[1]?.toLowerCase() ?? '';
+      const body = fixture(`describe-stacks-${suffix}.xml`);
+      return {
+        status: 200,
+        headers: xml,
+        body: body.replace('https://abcd1234ef.eu-west-1.awsapprunner.com', `${host}/`),
+      };
+    });
+    const cfn = new CloudFormationClient({ region, credentials: TEST_CREDENTIALS, requestHandler: http });
+    const outputs = await readStackOutputs(cfn, 'DynamoLoadtest');
+    expect(outputs.appUrl).toBe(`https://${host}`);
+    // The project's data command gets the same URL the runners send load to.
+    expect(outputs.outputs.AppUrl).toBe(`https://${host}`);
+    expect(appUrlOf('https://x.awsapprunner.com/')).toBe('https://x.awsapprunner.com');
+    expect(appUrlOf('http://127.0.0.1:8080')).toBe('http://127.0.0.1:8080');
+  });
+
   it('links the dashboard in the CloudWatch console', () => {
     expect(dashboardConsoleUrl('eu-west-1', 'DynamoLoadtest-shop')).toBe(
       'https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#dashboards/dashboard/DynamoLoadtest-shop',
+    );
+  });
+});
+
+describe('the region of a --target aws command', () => {
+  const withConfig = async (config: string, env: Record<string, string | undefined>, flag?: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'aws-config-'));
+    const file = join(dir, 'config');
+    writeFileSync(file, config);
+    vi.stubEnv('AWS_CONFIG_FILE', file);
+    vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', join(dir, 'credentials'));
+    vi.stubEnv('AWS_REGION', undefined);
+    vi.stubEnv('AWS_DEFAULT_REGION', undefined);
+    vi.stubEnv('AWS_PROFILE', undefined);
+    for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
+    try {
+      return await awsRegion(flag);
+    } finally {
+      vi.unstubAllEnvs();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  const config = '[default]\nregion = eu-central-1\n\n[profile load]\nregion = ap-southeast-2\n';
+
+  it('reads the profile of AWS_PROFILE from the shared config file, as the CDK CLI does', async () => {
+    expect(await withConfig(config, { AWS_PROFILE: 'load' })).toBe('ap-southeast-2');
+    expect(await withConfig(config, {})).toBe('eu-central-1');
+  });
+
+  it('prefers --aws-region, then AWS_REGION and AWS_DEFAULT_REGION, to the config file', async () => {
+    expect(await withConfig(config, { AWS_PROFILE: 'load' }, 'us-west-2')).toBe('us-west-2');
+    expect(await withConfig(config, { AWS_REGION: 'sa-east-1' })).toBe('sa-east-1');
+    expect(await withConfig(config, { AWS_DEFAULT_REGION: 'ca-central-1' })).toBe('ca-central-1');
+  });
+
+  it('says where it looked when no region is set anywhere', async () => {
+    const err = await withConfig('[profile other]\nregion = eu-west-3\n', { AWS_PROFILE: 'load' }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as Error).message).toMatch(
+      /no region; pass --aws-region, set AWS_REGION, or set region in profile load of .*config/,
     );
   });
 });
@@ -214,6 +284,56 @@ describe('Lambda invoker (Invoke, recorded responses)', () => {
     expect(outcome.worker).toBe(3);
     expect(outcome.status).toBe('failed');
     expect(outcome.error).toMatch(/^timed out: Sandbox.Timedout: .*Task timed out after 900.00 seconds/);
+  });
+
+  it('gives up on an invocation that never answers, and the fan-out names that worker as timed out', async () => {
+    // A Lambda Invoke endpoint on loopback that answers worker 0 and never answers worker 1: what a
+    // dead connection looks like from the client.
+    const answer: RunnerResult = {
+      worker: 0,
+      status: 'ok',
+      result: {
+        startedAt: '2026-11-23T10:00:00.000Z',
+        endedAt: '2026-11-23T10:00:10.000Z',
+        byName: {},
+        counters: {},
+      },
+    };
+    const stalled: ServerResponse[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => {
+        body += c.toString('utf8');
+      });
+      req.on('end', () => {
+        if ((JSON.parse(body) as RunnerEvent).worker === 1) stalled.push(res);
+        else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    const client = new LambdaClient({
+      region,
+      credentials: TEST_CREDENTIALS,
+      endpoint: `http://127.0.0.1:${port}`,
+      maxAttempts: 1,
+    });
+    try {
+      const invoker = new LambdaInvoker(client, fn, { invokeTimeoutMs: 500 });
+      const started = Date.now();
+      const { slices } = await fanOut(event.script, event.scriptPath, 2, invoker);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(stalled).toHaveLength(1);
+      expect(slices.map((s) => [s.worker, s.status])).toEqual([
+        [0, 'ok'],
+        [1, 'failed'],
+      ]);
+      expect(slices[1]?.error).toMatch(new RegExp(`^timed out: invoke ${fn} gave no answer in 0.5 s`));
+    } finally {
+      client.destroy();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
   });
 
   it('reports a runner that stopped before its time limit as stopped, with its partial result', async () => {

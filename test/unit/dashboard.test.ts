@@ -70,8 +70,6 @@ function synth(props: Partial<LoadtestDashboardProps> = {}): {
   const join = props0.DashboardBody as { 'Fn::Join': [string, (string | Json)[]] };
   const [sep, parts] = join['Fn::Join'];
   const text = parts.map((p) => (typeof p === 'string' ? p : 'eu-west-1')).join(sep);
-  // Every expression got the graph's own period in place of the definition's placeholder.
-  expect(text).not.toContain('__PERIOD_SECONDS__');
   return { name: props0.DashboardName, widgets: (JSON.parse(text) as { widgets: CwWidget[] }).widgets };
 }
 
@@ -181,6 +179,36 @@ describe('the CloudWatch dashboard', () => {
     const latency = graphs.find((g) => g.properties.title === 'Latency (ms)');
     const stats = metricsOf(latency as CwWidget).map((m) => (m[m.length - 1] as Json).stat);
     expect(stats).toEqual(['p50', 'p95', 'p99']);
+  });
+
+  it("draws requests/s and errors/s over the graph's own PERIOD, pattern by pattern, never a fixed divisor", () => {
+    for (const [title, metricName] of [
+      ['Requests/s', 'Requests'],
+      ['Errors/s', 'Errors'],
+    ] as const) {
+      const graph = widgets.find((w) => w.type === 'metric' && w.properties.title === title) as CwWidget;
+      const entries = metricsOf(graph).map((m) => ({ m, options: m[m.length - 1] as Json }));
+      const shown = entries.filter((e) => e.options.visible !== false && 'expression' in e.options);
+      expect(shown, title).toHaveLength(1);
+      const rates = /^SUM\(\[(.*)\]\)$/.exec(String(shown[0]?.options.expression))?.[1]?.split(', ') ?? [];
+      expect(rates, title).toHaveLength(patternIds.length);
+      // Each term is one pattern's metric divided by its own PERIOD: CloudWatch's period for the
+      // time range shown (a 3-hour range is drawn in 5-minute periods, say), not 60.
+      const metricIds = new Set<string>();
+      for (const rate of rates) {
+        const expr = entries.find((e) => e.options.id === rate);
+        const m = /^(\w+) \/ PERIOD\((\w+)\)$/.exec(String(expr?.options.expression));
+        expect(m, `${title}: ${rate} = ${expr?.options.expression}`).not.toBeNull();
+        expect(m?.[1]).toBe(m?.[2]);
+        expect(expr?.options.visible).toBe(false);
+        const source = entries.find((e) => e.options.id === m?.[1]);
+        expect(source?.m.slice(0, 2)).toEqual([EMF_NAMESPACE, metricName]);
+        expect(source?.options.stat).toBe('Sum');
+        metricIds.add(String(m?.[1]));
+      }
+      expect(metricIds.size).toBe(patternIds.length);
+      expect(JSON.stringify(metricsOf(graph))).not.toMatch(/\/ ?60\b/);
+    }
   });
 
   it('stays inside CloudWatch limits for the full registry, on a grid that does not overlap', () => {

@@ -1,9 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import type { PutMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LocalTokens } from '../../app/index.js';
 import { ServerConfigError, serverConfigFromEnv } from '../../app/main.js';
 import { shopProject } from '../../app/project.js';
+import { EMF_NAMESPACE } from '../../instrument/index.js';
 
 /** app/main.ts as the container runs it: `node --import tsx app/main.ts`. */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -96,6 +100,53 @@ describe('the app container entry (app/main.ts)', () => {
     expect(emf[0]?.Service).toBe(shopProject().name);
   }, 30_000);
 
+  it('with EMF_SINK=cloudwatch (ECS, App Runner) sends its metrics with PutMetricData, the last window on SIGTERM', async () => {
+    // A CloudWatch stand-in on loopback, where the SDK's AWS_ENDPOINT_URL_CLOUDWATCH sends the app.
+    const received: { target: string; body: PutMetricDataCommandInput }[] = [];
+    const cloudwatch = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => {
+        body += c.toString('utf8');
+      });
+      req.on('end', () => {
+        received.push({ target: String(req.headers['x-amz-target']), body: JSON.parse(body) });
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' }).end('{}');
+      });
+    });
+    await new Promise<void>((r) => cloudwatch.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = cloudwatch.address() as AddressInfo;
+      const app = start({
+        TABLE_NAME: 'shop',
+        AUTH_SECRET: SECRET,
+        PORT: '0',
+        EMF_SINK: 'cloudwatch',
+        AWS_ENDPOINT_URL_CLOUDWATCH: `http://127.0.0.1:${port}`,
+      });
+      const url = await app.url;
+      const token = await new LocalTokens(SECRET).sign('a@b.co');
+      expect(
+        (await fetch(`${url}/api/users/me`, { headers: { authorization: `Bearer ${token}` } })).status,
+      ).toBe(503);
+      app.child.kill('SIGTERM');
+      expect(await app.exit).toBe(0);
+      // Nothing on stdout: the lines went to CloudWatch instead.
+      expect(app.stdout().trim()).toBe('');
+      expect(received.map((r) => r.target)).toEqual(['GraniteServiceVersion20100801.PutMetricData']);
+      const data = received[0]?.body;
+      expect(data?.Namespace).toBe(EMF_NAMESPACE);
+      const errors = data?.MetricData?.find((d) => d.MetricName === 'Errors');
+      expect(errors?.Dimensions).toEqual([
+        { Name: 'Service', Value: shopProject().name },
+        { Name: 'AccessPattern', Value: 'getUserByEmail' },
+      ]);
+      expect(errors?.Values).toEqual([1]);
+    } finally {
+      cloudwatch.closeAllConnections();
+      await new Promise((r) => cloudwatch.close(r));
+    }
+  }, 30_000);
+
   it('refuses to start without its table or secret (exit 2)', async () => {
     const app = start({ AUTH_SECRET: SECRET });
     expect(await app.exit).toBe(2);
@@ -114,7 +165,14 @@ describe('the app container entry (app/main.ts)', () => {
       devTokens: false,
       exposeMetrics: false,
       emf: true,
+      emfSink: 'stdout',
     });
+    expect(
+      serverConfigFromEnv({ TABLE_NAME: 't', AUTH_SECRET: SECRET, EMF_SINK: 'cloudwatch' }).emfSink,
+    ).toBe('cloudwatch');
+    expect(() => serverConfigFromEnv({ TABLE_NAME: 't', AUTH_SECRET: SECRET, EMF_SINK: 'logs' })).toThrow(
+      /EMF_SINK must be one of stdout, cloudwatch, got "logs"/,
+    );
     // The embedded stack's (the shop's loadtest.config.ts) turns them around.
     expect(
       serverConfigFromEnv({

@@ -2,9 +2,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { App, type Stack, Validations } from 'aws-cdk-lib';
+import { App, type CfnElement, RemovalPolicy, type Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import type { Construct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BIG_ORDER_FILTER_POLICY,
@@ -17,13 +18,27 @@ import {
   tableDefinition,
 } from '../../app/index.js';
 import { ConfigError, configFromContext } from '../../infra/config.js';
-import { handler as orderNotificationHandler } from '../../infra/functions/order-notification.js';
+import {
+  DIGEST_LISTED_ORDERS,
+  handler as digestHandler,
+  orderDigest,
+} from '../../infra/functions/email-digest.js';
+import {
+  type OrderMessageBody,
+  handler as orderNotificationHandler,
+} from '../../infra/functions/order-notification.js';
 import { DEFAULT_STACK_PREFIX, OUTPUT_KEYS, STACK_SUFFIXES, stackName } from '../../infra/index.js';
 import { buildLoadtestApp, type LoadtestStacks } from '../../infra/loadtest-app.js';
 import { DataStack } from '../../infra/stacks/data.js';
-import { EventsStack } from '../../infra/stacks/events.js';
+import { DIGEST_BATCH, EventsStack } from '../../infra/stacks/events.js';
 import { ObservabilityStack } from '../../infra/stacks/observability.js';
-import { APP_INDEX_ACTIONS, APP_TABLE_ACTIONS, HEALTH_CHECK_PATH } from '../../infra/stacks/service.js';
+import {
+  APP_INDEX_ACTIONS,
+  APP_TABLE_ACTIONS,
+  ECS_SCALING,
+  EXPRESS_INFRASTRUCTURE_POLICY,
+  HEALTH_CHECK_PATH,
+} from '../../infra/stacks/service.js';
 import { EMF_NAMESPACE } from '../../instrument/index.js';
 import { matchesPattern } from '../../local/index.js';
 
@@ -209,7 +224,9 @@ describe('the CDK app', () => {
     }
     expect(Object.keys(acknowledged).sort()).toEqual([
       'DynamoLoadtest-Service/AuthSecret AwsSolutions-SMG4',
-      'DynamoLoadtest-Service/EcrAccessRole AwsSolutions-IAM5[Resource::*]',
+      'DynamoLoadtest-Service/ExecutionRole AwsSolutions-IAM5[Resource::*]',
+      `DynamoLoadtest-Service/InfrastructureRole AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/${EXPRESS_INFRASTRUCTURE_POLICY}]`,
+      'DynamoLoadtest-Service/TaskRole AwsSolutions-IAM5[Resource::*]',
     ]);
     for (const reason of Object.values(acknowledged)) expect(reason.length).toBeGreaterThan(60);
   });
@@ -229,9 +246,21 @@ describe('the CDK app', () => {
     const all = statements();
     expect(all.length).toBeGreaterThan(0);
     expect(all.filter((s) => s.Action.some((a) => a.includes('*')))).toEqual([]);
-    // The only wildcard resource: ecr:GetAuthorizationToken, which has no resource-level permissions.
+    // The only wildcard resources: ecr:GetAuthorizationToken and cloudwatch:PutMetricData, which have
+    // no resource-level permissions; the app may put metrics in its own namespace only.
     const wildcardResources = all.filter((s) => s.Resource.includes('*'));
-    expect(wildcardResources.map((s) => s.Action)).toEqual([['ecr:GetAuthorizationToken']]);
+    expect(wildcardResources.map((s) => s.Action)).toEqual([
+      ['cloudwatch:PutMetricData'],
+      ['ecr:GetAuthorizationToken'],
+    ]);
+    const putMetric = resources(stacks.service, 'AWS::IAM::Policy').flatMap(([, r]) =>
+      ((r.Properties?.PolicyDocument as { Statement?: Json[] } | undefined)?.Statement ?? []).filter(
+        (st) => st.Action === 'cloudwatch:PutMetricData',
+      ),
+    );
+    expect(putMetric.map((st) => st.Condition)).toEqual([
+      { StringEquals: { 'cloudwatch:namespace': EMF_NAMESPACE } },
+    ]);
 
     const dynamodb = all.filter((s) => s.Action.some((a) => a.startsWith('dynamodb:')));
     const tableArn = template(stacks.data).toJSON().Outputs.TableArn.Value;
@@ -252,11 +281,26 @@ describe('the CDK app', () => {
   });
 });
 
+describe('the images', () => {
+  it('start from a Node release that is still supported (22 or later; 20 ended on 2026-04-30)', () => {
+    for (const file of ['Dockerfile', 'Dockerfile.runner']) {
+      const from = [...readFileSync(join(ROOT, file), 'utf8').matchAll(/^FROM\s+\S*?node(?:js)?:(\d+)/gm)];
+      expect(from, `${file}: one FROM a Node image`).toHaveLength(1);
+      expect(Number(from[0]?.[1]), file).toBeGreaterThanOrEqual(22);
+    }
+  });
+});
+
 describe('data stack', () => {
   const input = createTableInput('shop', DEFAULT_BILLING, tableDefinition);
   const byName = <T extends { AttributeName?: string; IndexName?: string }>(xs: readonly T[] | undefined) =>
     [...(xs ?? [])].sort((a, b) =>
       String(a.IndexName ?? a.AttributeName).localeCompare(String(b.IndexName ?? b.AttributeName)),
+    );
+  // The template's GSIs as createTableInput has them: Contributor Insights is AWS-only (tested below).
+  const gsisOf = (xs: unknown) =>
+    byName(
+      (xs as (Json & { IndexName: string })[]).map(({ ContributorInsightsSpecification: _, ...g }) => g),
     );
 
   it("has the app's keys and GSIs, from app/table.ts", () => {
@@ -266,9 +310,7 @@ describe('data stack', () => {
     expect(byName(p.AttributeDefinitions as typeof input.AttributeDefinitions)).toEqual(
       byName(input.AttributeDefinitions),
     );
-    expect(byName(p.GlobalSecondaryIndexes as typeof input.GlobalSecondaryIndexes)).toEqual(
-      byName(input.GlobalSecondaryIndexes),
-    );
+    expect(gsisOf(p.GlobalSecondaryIndexes)).toEqual(byName(input.GlobalSecondaryIndexes));
     // The same, read straight from the definition: names, key attributes and their types.
     const types = new Map(
       (p.AttributeDefinitions as { AttributeName: string; AttributeType: string }[]).map((a) => [
@@ -301,6 +343,40 @@ describe('data stack', () => {
     expect(table.Properties?.BillingMode).toBe(input.BillingMode);
   });
 
+  it('turns Contributor Insights on for the table and every GSI (hot keys on AWS), in the mode context asks', () => {
+    const specs = (data: DataStack) => {
+      const [table] = Object.values(
+        Template.fromStack(data).findResources('AWS::DynamoDB::Table'),
+      ) as Resource[];
+      const p = table?.Properties as {
+        ContributorInsightsSpecification?: unknown;
+        GlobalSecondaryIndexes: { IndexName: string; ContributorInsightsSpecification?: unknown }[];
+      };
+      return [
+        ['table', p.ContributorInsightsSpecification],
+        ...p.GlobalSecondaryIndexes.map((g) => [g.IndexName, g.ContributorInsightsSpecification]),
+      ];
+    };
+    const all = { Enabled: true, Mode: 'ACCESSED_AND_THROTTLED_KEYS' };
+    expect(specs(stacks.data)).toEqual([
+      ['table', all],
+      ...tableDefinition.indexes.map((i) => [i.name, all]),
+    ]);
+    const withMode = (contributorInsights: string) => {
+      const a = new App({ context: { contributorInsights } });
+      return specs(buildLoadtestApp(a, configFromContext(a.node)).data);
+    };
+    expect(withMode('throttled').map(([, s]) => s)).toEqual(
+      Array(tableDefinition.indexes.length + 1).fill({ Enabled: true, Mode: 'THROTTLED_KEYS' }),
+    );
+    expect(withMode('off').map(([, s]) => s)).toEqual(
+      Array(tableDefinition.indexes.length + 1).fill(undefined),
+    );
+    expect(() => configFromContext(new App({ context: { contributorInsights: 'on' } }).node)).toThrow(
+      /-c contributorInsights: no Contributor Insights mode "on": one of accessed-and-throttled, throttled, off/,
+    );
+  });
+
   it('takes provisioned capacities from context, per GSI where given', () => {
     const ctxApp = new App({
       context: {
@@ -317,46 +393,159 @@ describe('data stack', () => {
     const expected = createTableInput('x', config.billing);
     expect(props.BillingMode).toBeUndefined(); // CloudFormation's default is PROVISIONED
     expect(props.ProvisionedThroughput).toEqual({ ReadCapacityUnits: 20, WriteCapacityUnits: 10 });
-    expect(byName(props.GlobalSecondaryIndexes as typeof expected.GlobalSecondaryIndexes)).toEqual(
-      byName(expected.GlobalSecondaryIndexes),
-    );
+    expect(gsisOf(props.GlobalSecondaryIndexes)).toEqual(byName(expected.GlobalSecondaryIndexes));
     const gsi2 = (props.GlobalSecondaryIndexes as Json[]).find((g) => g.IndexName === 'GSI2');
     expect(gsi2?.ProvisionedThroughput).toEqual({ ReadCapacityUnits: 7, WriteCapacityUnits: 3 });
   });
 });
 
 describe('service stack', () => {
-  it('runs the image asset on App Runner with the health check, table name and auth secret', () => {
-    const [, svc] = only(stacks.service, 'AWS::AppRunner::Service');
+  const containerEnv = (vars: { Name: string; Value: unknown }[]) =>
+    Object.fromEntries(vars.map((e) => [e.Name, e.Value]));
+
+  it('runs the image asset on ECS Express Mode by default: health check, port, table name, auth secret', () => {
+    expect(stacks.service.host).toBe('ecs');
+    expect(resources(stacks.service, 'AWS::AppRunner::Service')).toEqual([]);
+    const [, svc] = only(stacks.service, 'AWS::ECS::ExpressGatewayService');
     const p = svc.Properties as {
-      SourceConfiguration: {
-        AutoDeploymentsEnabled: boolean;
-        ImageRepository: {
-          ImageIdentifier: unknown;
-          ImageRepositoryType: string;
-          ImageConfiguration: {
-            Port: string;
-            RuntimeEnvironmentVariables: { Name: string; Value: unknown }[];
-            RuntimeEnvironmentSecrets: { Name: string; Value: unknown }[];
+      Cpu: string;
+      Memory: string;
+      HealthCheckPath: string;
+      PrimaryContainer: {
+        Image: unknown;
+        ContainerPort: number;
+        Environment: { Name: string; Value: unknown }[];
+        Secrets: { Name: string; ValueFrom: unknown }[];
+        AwsLogsConfiguration: { LogGroup: unknown };
+      };
+      ScalingTarget: { MinTaskCount: number; MaxTaskCount: number };
+      TaskRoleArn: unknown;
+      ExecutionRoleArn: unknown;
+      InfrastructureRoleArn: unknown;
+    };
+    expect(p.HealthCheckPath).toBe(HEALTH_CHECK_PATH);
+    // App Runner's default size, in ECS's units.
+    expect([p.Cpu, p.Memory]).toEqual(['1024', '2048']);
+    const c = p.PrimaryContainer;
+    expect(c.Image).toEqual(stacks.service.resolve(stacks.service.image.imageUri));
+    expect(JSON.stringify(c.Image)).toContain(stacks.service.image.assetHash);
+    expect(c.ContainerPort).toBe(8080);
+    expect(exported(containerEnv(c.Environment).TABLE_NAME)).toEqual(
+      template(stacks.data).toJSON().Outputs.TableName.Value,
+    );
+    // Stdout is plain logs on ECS: the app's per-pattern metrics go with PutMetricData.
+    expect(containerEnv(c.Environment).EMF_SINK).toBe('cloudwatch');
+    const [secretId] = only(stacks.service, 'AWS::SecretsManager::Secret');
+    expect(c.Secrets).toEqual([{ Name: 'AUTH_SECRET', ValueFrom: { Ref: secretId } }]);
+    const [logsId, logs] = only(stacks.service, 'AWS::Logs::LogGroup');
+    expect(c.AwsLogsConfiguration.LogGroup).toEqual({ Ref: logsId });
+    expect(logs.Properties?.RetentionInDays).toBe(30);
+    expect(p.ScalingTarget).toMatchObject({ MinTaskCount: 1, MaxTaskCount: ECS_SCALING.maxTaskCount });
+    // The URL the CLI reads, under the output name it has always read.
+    expect(template(stacks.service).toJSON().Outputs.AppUrl.Value).toEqual({
+      'Fn::GetAtt': [only(stacks.service, 'AWS::ECS::ExpressGatewayService')[0], 'Endpoint'],
+    });
+  });
+
+  it("gives the ECS task only the app's DynamoDB actions and PutMetricData, the secret only to the execution role", () => {
+    const [, svc] = only(stacks.service, 'AWS::ECS::ExpressGatewayService');
+    const roleOf = (arn: unknown) => (arn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    const p = svc.Properties as Record<'TaskRoleArn' | 'ExecutionRoleArn' | 'InfrastructureRoleArn', unknown>;
+    const byRole = (role: string) => {
+      const policies = resources(stacks.service, 'AWS::IAM::Policy').filter(([, r]) =>
+        JSON.stringify(r.Properties?.Roles).includes(`"${role}"`),
+      );
+      return statements().filter((s) => policies.some(([id]) => id === s.logicalId));
+    };
+    const task = byRole(roleOf(p.TaskRoleArn));
+    expect(task.flatMap((s) => s.Action).sort()).toEqual(
+      [...APP_TABLE_ACTIONS, ...APP_INDEX_ACTIONS, 'cloudwatch:PutMetricData'].sort(),
+    );
+    const execution = byRole(roleOf(p.ExecutionRoleArn)).flatMap((s) => s.Action);
+    expect(execution).toContain('secretsmanager:GetSecretValue');
+    expect(execution).toContain('ecr:BatchGetImage');
+    expect(execution).toEqual(expect.arrayContaining(['logs:CreateLogStream', 'logs:PutLogEvents']));
+    expect(execution.filter((a) => a.startsWith('dynamodb:'))).toEqual([]);
+    // The task role is assumed by ECS tasks; the infrastructure role by ECS, with its documented policy.
+    const role = (id: string) => template(stacks.service).toJSON().Resources[id] as Resource;
+    expect(JSON.stringify(role(roleOf(p.TaskRoleArn)).Properties?.AssumeRolePolicyDocument)).toContain(
+      'ecs-tasks.amazonaws.com',
+    );
+    const infra = role(roleOf(p.InfrastructureRoleArn)).Properties as Json;
+    expect(JSON.stringify(infra.AssumeRolePolicyDocument)).toContain('"ecs.amazonaws.com"');
+    expect(JSON.stringify(infra.ManagedPolicyArns)).toContain(EXPRESS_INFRASTRUCTURE_POLICY);
+    expect(byRole(roleOf(p.InfrastructureRoleArn))).toEqual([]);
+  });
+
+  describe('with -c host=apprunner', () => {
+    let runner: LoadtestStacks;
+    let runnerApp: App;
+    beforeAll(() => {
+      runnerApp = new App({ context: { ...NO_BUNDLING, host: 'apprunner' } });
+      runner = buildLoadtestApp(runnerApp, configFromContext(runnerApp.node));
+    });
+
+    it('runs the same image on App Runner with the health check, table name and auth secret', () => {
+      const t = Template.fromStack(runner.service);
+      t.resourceCountIs('AWS::ECS::ExpressGatewayService', 0);
+      const svcs = Object.values(t.findResources('AWS::AppRunner::Service')) as Resource[];
+      expect(svcs).toHaveLength(1);
+      const p = (svcs[0] as Resource).Properties as {
+        SourceConfiguration: {
+          AutoDeploymentsEnabled: boolean;
+          ImageRepository: {
+            ImageIdentifier: unknown;
+            ImageRepositoryType: string;
+            ImageConfiguration: {
+              Port: string;
+              RuntimeEnvironmentVariables: { Name: string; Value: unknown }[];
+              RuntimeEnvironmentSecrets: { Name: string; Value: unknown }[];
+            };
           };
         };
+        HealthCheckConfiguration: { Protocol: string; Path: string };
+        InstanceConfiguration: { Cpu: string; Memory: string };
       };
-      HealthCheckConfiguration: { Protocol: string; Path: string };
-    };
-    const repo = p.SourceConfiguration.ImageRepository;
-    expect(repo.ImageRepositoryType).toBe('ECR');
-    expect(repo.ImageIdentifier).toEqual(stacks.service.resolve(stacks.service.image.imageUri));
-    expect(JSON.stringify(repo.ImageIdentifier)).toContain(stacks.service.image.assetHash);
-    expect(p.HealthCheckConfiguration).toMatchObject({ Protocol: 'HTTP', Path: HEALTH_CHECK_PATH });
-    const env = Object.fromEntries(
-      repo.ImageConfiguration.RuntimeEnvironmentVariables.map((e) => [e.Name, e.Value]),
-    );
-    expect(exported(env.TABLE_NAME)).toEqual(template(stacks.data).toJSON().Outputs.TableName.Value);
-    const [secretId] = only(stacks.service, 'AWS::SecretsManager::Secret');
-    expect(repo.ImageConfiguration.RuntimeEnvironmentSecrets).toEqual([
-      { Name: 'AUTH_SECRET', Value: { Ref: secretId } },
-    ]);
-    expect(repo.ImageConfiguration.Port).toBe('8080');
+      const repo = p.SourceConfiguration.ImageRepository;
+      expect(repo.ImageRepositoryType).toBe('ECR');
+      expect(JSON.stringify(repo.ImageIdentifier)).toContain(runner.service.image.assetHash);
+      expect(p.HealthCheckConfiguration).toMatchObject({ Protocol: 'HTTP', Path: HEALTH_CHECK_PATH });
+      expect(p.InstanceConfiguration).toMatchObject({ Cpu: '1 vCPU', Memory: '2 GB' });
+      const env = containerEnv(repo.ImageConfiguration.RuntimeEnvironmentVariables);
+      expect(Object.keys(env)).toContain('TABLE_NAME');
+      expect(env.EMF_SINK).toBe('cloudwatch');
+      const [secretId] = Object.keys(t.findResources('AWS::SecretsManager::Secret'));
+      expect(repo.ImageConfiguration.RuntimeEnvironmentSecrets).toEqual([
+        { Name: 'AUTH_SECRET', Value: { Ref: secretId } },
+      ]);
+      expect(repo.ImageConfiguration.Port).toBe('8080');
+      expect(t.toJSON().Outputs.AppUrl.Value).toEqual({
+        'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [expect.any(String), 'ServiceUrl'] }]],
+      });
+    });
+
+    it('passes cdk-nag AwsSolutions, acknowledging only the ECR token, PutMetricData and the secret rotation', () => {
+      const report = new AwsSolutionsChecks().validateScope(runnerApp);
+      expect(
+        report.violations.map((v) => `${v.ruleName} ${v.violatingResources.map((r) => r.constructPath)}`),
+      ).toEqual([]);
+      expect(
+        runnerApp.node
+          .findAll()
+          .flatMap((c) =>
+            c.node.metadata
+              .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+              .flatMap((m) =>
+                Object.keys(m.data as Json).map((id) => `${c.node.path} ${id.replace(/^annotation::/i, '')}`),
+              ),
+          )
+          .sort(),
+      ).toEqual([
+        'DynamoLoadtest-Service/AuthSecret AwsSolutions-SMG4',
+        'DynamoLoadtest-Service/EcrAccessRole AwsSolutions-IAM5[Resource::*]',
+        'DynamoLoadtest-Service/InstanceRole AwsSolutions-IAM5[Resource::*]',
+      ]);
+    });
   });
 
   it('builds the app image from Dockerfile, for x86_64, with only the files the app needs in its context', () => {
@@ -382,15 +571,16 @@ describe('service stack', () => {
 });
 
 describe('runners stack', () => {
-  it('is an arm64 image function with the configured timeout, memory and concurrency cap', () => {
+  it('is an arm64 image function with the configured timeout and memory, and reserves no concurrency', () => {
     const [, fn] = only(stacks.runners, 'AWS::Lambda::Function');
     expect(fn.Properties).toMatchObject({
       PackageType: 'Image',
       Architectures: ['arm64'],
       Timeout: 900,
       MemorySize: 2048,
-      ReservedConcurrentExecutions: 100,
     });
+    // A reservation a new account cannot grant (it must leave 100 unreserved) fails the deployment.
+    expect(fn.Properties).not.toHaveProperty('ReservedConcurrentExecutions');
     expect(fn.Properties?.LoggingConfig).toBeDefined();
     const [, logs] = only(stacks.runners, 'AWS::Logs::LogGroup');
     expect(logs.Properties?.RetentionInDays).toBe(30);
@@ -429,12 +619,55 @@ describe('runners stack', () => {
     }
   });
 
-  it('takes memory, timeout and the concurrency cap from context', () => {
-    const config = configFromContext(
-      new App({ context: { runnerMemoryMb: '4096', runnerTimeoutSec: 300, runnerReservedConcurrency: '20' } })
-        .node,
+  it('takes memory, timeout, the opt-in concurrency reservation and the architecture from context', () => {
+    const context = {
+      runnerMemoryMb: '4096',
+      runnerTimeoutSec: 300,
+      runnerConcurrency: '20',
+      runnerArch: 'x86_64',
+    };
+    const config = configFromContext(new App({ context }).node);
+    expect(config.runner).toEqual({
+      memoryMb: 4096,
+      timeoutSec: 300,
+      reservedConcurrency: 20,
+      arch: 'x86_64',
+    });
+    expect(configFromContext(new App().node).runner).toEqual({
+      memoryMb: 2048,
+      timeoutSec: 900,
+      reservedConcurrency: undefined,
+      arch: 'arm64',
+    });
+    // The key's earlier name keeps working; two values that disagree are refused.
+    expect(
+      configFromContext(new App({ context: { runnerReservedConcurrency: 7 } }).node).runner
+        .reservedConcurrency,
+    ).toBe(7);
+    expect(() =>
+      configFromContext(new App({ context: { runnerConcurrency: 7, runnerReservedConcurrency: 8 } }).node),
+    ).toThrow(/runnerConcurrency=7 and its old name -c runnerReservedConcurrency=8 disagree/);
+    expect(() => configFromContext(new App({ context: { runnerArch: 'arm' } }).node)).toThrow(
+      /-c runnerArch: no architecture "arm": one of arm64, x86_64/,
     );
-    expect(config.runner).toEqual({ memoryMb: 4096, timeoutSec: 300, reservedConcurrency: 20 });
+
+    const other = new App({ context: { ...NO_BUNDLING, ...context } });
+    const built = buildLoadtestApp(other, configFromContext(other.node));
+    const fns = Object.values(
+      Template.fromStack(built.runners).findResources('AWS::Lambda::Function'),
+    ) as Resource[];
+    expect(fns[0]?.Properties).toMatchObject({
+      Architectures: ['x86_64'],
+      MemorySize: 4096,
+      Timeout: 300,
+      ReservedConcurrentExecutions: 20,
+    });
+    // The image is built for the function's architecture.
+    const assembly = other.synth();
+    const manifest = JSON.parse(
+      readFileSync(join(assembly.directory, `${built.runners.artifactId}.assets.json`), 'utf8'),
+    ) as { dockerImages: Record<string, { source: { platform?: string } }> };
+    expect(Object.values(manifest.dockerImages).map((i) => i.source.platform)).toEqual(['linux/amd64']);
   });
 });
 
@@ -526,8 +759,31 @@ describe('observability stack', () => {
 });
 
 describe('events stack', () => {
+  const events = () => stacks.events;
+  /** A construct's resource in the events template, by its logical id. */
+  const resource = (c: Construct): [string, Resource] => {
+    const cfn = (c.node.defaultChild ?? c) as CfnElement;
+    const id = events().getLogicalId(cfn);
+    return [id, template(events()).toJSON().Resources[id] as Resource];
+  };
+  const digest = () => {
+    const d = events().digest;
+    if (!d) throw new Error('the app is built with an email: the digest path exists');
+    return d;
+  };
+  const roleStatements = (pipe: Resource) => {
+    const roleId = ((pipe.Properties as Json).RoleArn as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+    return statements()
+      .filter(
+        (s) =>
+          s.stack === events().stackName &&
+          JSON.stringify(template(events()).toJSON().Resources[s.logicalId]).includes(`"${roleId}"`),
+      )
+      .map((s) => ({ logicalId: s.logicalId, Action: s.Action, Resource: s.Resource }));
+  };
+
   it("pipes the table's stream through the app's filter to the topic", () => {
-    const [, pipe] = only(stacks.events, 'AWS::Pipes::Pipe');
+    const [, pipe] = resource(events().pipe);
     const p = pipe.Properties as {
       Source: unknown;
       Target: unknown;
@@ -543,24 +799,19 @@ describe('events stack', () => {
     expect(p.SourceParameters.FilterCriteria.Filters).toEqual([
       { Pattern: JSON.stringify(ORDER_COMPLETED_PIPE_FILTER) },
     ]);
-    const [topicId] = only(stacks.events, 'AWS::SNS::Topic');
+    const [topicId] = resource(events().topic);
     expect(p.Target).toEqual({ Ref: topicId });
-    const [fnId, fn] = only(stacks.events, 'AWS::Lambda::Function');
+    const [fnId, fn] = resource(events().enrichment);
     expect(p.Enrichment).toEqual({ 'Fn::GetAtt': [fnId, 'Arn'] });
     expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
   });
 
   it('lets the pipe read only that stream, call its enrichment and publish to its topic', () => {
-    const [pipeId, pipe] = only(stacks.events, 'AWS::Pipes::Pipe');
-    const roleId = ((pipe.Properties as Json).RoleArn as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
-    const own = statements().filter(
-      (s) =>
-        s.stack === stacks.events.stackName &&
-        JSON.stringify(template(stacks.events).toJSON().Resources[s.logicalId]).includes(`"${roleId}"`),
-    );
-    const [topicId] = only(stacks.events, 'AWS::SNS::Topic');
-    const [fnId] = only(stacks.events, 'AWS::Lambda::Function');
-    expect(own.map((s) => ({ Action: s.Action, Resource: s.Resource }))).toEqual([
+    const [pipeId, pipe] = resource(events().pipe);
+    const own = roleStatements(pipe);
+    const [topicId] = resource(events().topic);
+    const [fnId] = resource(events().enrichment);
+    expect(own.map(({ Action, Resource }) => ({ Action, Resource }))).toEqual([
       {
         Action: [
           'dynamodb:DescribeStream',
@@ -574,34 +825,150 @@ describe('events stack', () => {
       { Action: ['sns:Publish'], Resource: [{ Ref: topicId }] },
     ]);
     // The Pipe starts polling only once its role's policy exists.
-    expect(template(stacks.events).toJSON().Resources[pipeId].DependsOn).toEqual(
-      expect.arrayContaining(own.map((s) => s.logicalId)),
+    expect(pipe.DependsOn).toEqual(expect.arrayContaining(own.map((s) => s.logicalId)));
+    expect(pipeId).toBe('OrderCompletedPipe');
+  });
+
+  it("takes big orders off the topic with the app's filter policy on the message body, into a queue", () => {
+    const [, sub] = resource(digest().queueSubscription);
+    const [topicId] = resource(events().topic);
+    const [queueId, queue] = resource(digest().queue);
+    expect(sub.Properties).toEqual({
+      TopicArn: { Ref: topicId },
+      Protocol: 'sqs',
+      Endpoint: { 'Fn::GetAtt': [queueId, 'Arn'] },
+      RawMessageDelivery: true,
+      FilterPolicyScope: 'MessageBody',
+      FilterPolicy: BIG_ORDER_FILTER_POLICY,
+    });
+    // Only the order topic may send to the queue, and only over TLS; failing batches go aside.
+    const policy = resources(events(), 'AWS::SQS::QueuePolicy').find(([, r]) =>
+      JSON.stringify(r.Properties?.Queues).includes(queueId),
+    )?.[1];
+    const text = JSON.stringify(policy?.Properties);
+    expect(text).toContain('"Service":"sns.amazonaws.com"');
+    expect(text).toContain(`"aws:SourceArn":{"Ref":"${topicId}"}`);
+    expect(text).toContain('"aws:SecureTransport":"false"');
+    expect(queue.Properties?.RedrivePolicy).toMatchObject({ maxReceiveCount: 3 });
+  });
+
+  it("mails one digest per batch of big orders, so email stays under SNS's 10 messages a second", () => {
+    const [, pipe] = resource(digest().pipe);
+    const [queueId] = resource(digest().queue);
+    const [digestTopicId] = resource(digest().topic);
+    const [fnId, fn] = resource(digest().enrichment);
+    expect(pipe.Properties).toMatchObject({
+      Source: { 'Fn::GetAtt': [queueId, 'Arn'] },
+      Enrichment: { 'Fn::GetAtt': [fnId, 'Arn'] },
+      Target: { Ref: digestTopicId },
+      SourceParameters: {
+        SqsQueueParameters: {
+          BatchSize: DIGEST_BATCH.size,
+          MaximumBatchingWindowInSeconds: DIGEST_BATCH.windowSeconds,
+        },
+      },
+    });
+    expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Handler: 'index.handler' });
+    // The address is subscribed to the digest topic only, with nothing left to filter there.
+    const emails = resources(events(), 'AWS::SNS::Subscription').filter(
+      ([, r]) => r.Properties?.Protocol === 'email',
+    );
+    expect(emails.map(([, r]) => r.Properties)).toEqual([
+      { TopicArn: { Ref: digestTopicId }, Protocol: 'email', Endpoint: EMAIL },
+    ]);
+    expect(roleStatements(pipe).map(({ Action, Resource }) => ({ Action, Resource }))).toEqual([
+      {
+        Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+        Resource: [{ 'Fn::GetAtt': [queueId, 'Arn'] }],
+      },
+      { Action: ['lambda:InvokeFunction'], Resource: [{ 'Fn::GetAtt': [fnId, 'Arn'] }] },
+      { Action: ['sns:Publish'], Resource: [{ Ref: digestTopicId }] },
+    ]);
+  });
+
+  it('requires TLS to publish to either topic', () => {
+    const policies = resources(events(), 'AWS::SNS::TopicPolicy');
+    expect(policies).toHaveLength(2);
+    for (const [, policy] of policies) {
+      expect(JSON.stringify(policy.Properties)).toContain('"aws:SecureTransport":"false"');
+    }
+  });
+
+  it('creates the topic but no subscription, queue or digest without an email address', () => {
+    const bare = new App({ context: NO_BUNDLING });
+    const stack = new EventsStack(bare, 'E', {
+      tableStreamArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/shop/stream/2024-01-01T00:00:00.000',
+    });
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('AWS::SNS::Topic', 1);
+    t.resourceCountIs('AWS::SNS::Subscription', 0);
+    t.resourceCountIs('AWS::SQS::Queue', 0);
+    t.resourceCountIs('AWS::Pipes::Pipe', 1);
+    expect(stack.digest).toBeUndefined();
+  });
+});
+
+describe('the email digest', () => {
+  const body = (orderId: string, total: number): OrderMessageBody => ({
+    orderId,
+    email: `${orderId}@example.com`,
+    total,
+    itemCount: 1,
+    completedAt: '2024-05-01T10:00:00.000Z',
+    status: 'COMPLETED',
+  });
+
+  it('turns a whole batch into one message that counts and sums every order', async () => {
+    const batch = Array.from({ length: 250 }, (_, i) => ({
+      messageId: `m${i}`,
+      body: JSON.stringify(body(`o${i}`, 100.1)),
+    }));
+    const out = await digestHandler(batch);
+    expect(out).toHaveLength(1);
+    const [d] = out;
+    expect(d?.count).toBe(250);
+    expect(d?.totalUsd).toBe(25025);
+    expect(d?.orders.map((o) => o.orderId)).toEqual(
+      Array.from({ length: DIGEST_LISTED_ORDERS }, (_, i) => `o${i}`),
+    );
+    expect(d?.summary).toBe(
+      `250 big order(s) completed, $25025.00 in total (the first ${DIGEST_LISTED_ORDERS} listed)`,
+    );
+    expect(await digestHandler([])).toEqual([]);
+  });
+
+  it('names the messages that were not order notifications instead of dropping them', () => {
+    const d = orderDigest([
+      { messageId: 'a', body: JSON.stringify(body('o1', 150)) },
+      { messageId: 'b', body: 'not json' },
+      { messageId: 'c', body: '{"hello":1}' },
+    ]);
+    expect(d.count).toBe(1);
+    expect(d.unreadable).toEqual(['b', 'c']);
+    expect(d.summary).toBe(
+      '1 big order(s) completed, $150.00 in total; 2 message(s) were not order notifications',
     );
   });
 
-  it("subscribes the email with the app's big-order filter policy on the message body", () => {
-    const [, sub] = only(stacks.events, 'AWS::SNS::Subscription');
-    expect(sub.Properties).toMatchObject({
-      Protocol: 'email',
-      Endpoint: EMAIL,
-      FilterPolicyScope: 'MessageBody',
-    });
-    expect(sub.Properties?.FilterPolicy).toEqual(BIG_ORDER_FILTER_POLICY);
-  });
-
-  it('requires TLS to publish to the topic', () => {
-    const [, policy] = only(stacks.events, 'AWS::SNS::TopicPolicy');
-    expect(JSON.stringify(policy.Properties)).toContain('"aws:SecureTransport":"false"');
-  });
-
-  it('creates the topic but no subscription without an email address', () => {
-    const bare = new App({ context: NO_BUNDLING });
-    const events = new EventsStack(bare, 'E', {
-      tableStreamArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/shop/stream/2024-01-01T00:00:00.000',
-    });
-    const t = Template.fromStack(events);
-    t.resourceCountIs('AWS::SNS::Topic', 1);
-    t.resourceCountIs('AWS::SNS::Subscription', 0);
+  it("reads exactly what the order pipe's enrichment publishes", async () => {
+    const [published] = await orderNotificationHandler([
+      {
+        eventName: 'MODIFY',
+        dynamodb: {
+          NewImage: {
+            orderId: { S: 'o9' },
+            email: { S: 'a@b.co' },
+            total: { N: '120.5' },
+            itemCount: { N: '2' },
+            completedAt: { S: '2024-05-01T10:00:00.000Z' },
+            status: { S: 'COMPLETED' },
+          },
+        },
+      },
+    ]);
+    const d = orderDigest([{ messageId: 'x', body: JSON.stringify(published) }]);
+    expect(d.orders).toEqual([published]);
+    expect(d.unreadable).toEqual([]);
   });
 });
 
@@ -644,6 +1011,23 @@ describe('the order notification the pipe publishes', () => {
 });
 
 describe('context', () => {
+  it('refuses removalPolicy=snapshot, which DynamoDB tables do not support, naming the alternatives', () => {
+    expect(() => configFromContext(new App({ context: { removalPolicy: 'snapshot' } }).node)).toThrow(
+      /-c removalPolicy: snapshot is not supported by DynamoDB tables; use retain .* or destroy/,
+    );
+    expect(configFromContext(new App({ context: { removalPolicy: 'retain' } }).node).removalPolicy).toBe(
+      RemovalPolicy.RETAIN,
+    );
+    const retained = new App({ context: { ...NO_BUNDLING, removalPolicy: 'retain' } });
+    const built = buildLoadtestApp(retained, configFromContext(retained.node));
+    const tables = Object.values(
+      Template.fromStack(built.data).findResources('AWS::DynamoDB::Table'),
+    ) as (Resource & {
+      DeletionPolicy?: string;
+    })[];
+    expect(tables.map((t) => t.DeletionPolicy)).toEqual(['Retain']);
+  });
+
   it('defaults to the app billing, the default prefix and no email', () => {
     const config = configFromContext(new App().node);
     expect(config).toMatchObject({
@@ -663,7 +1047,21 @@ describe('context', () => {
     );
     expect(() =>
       configFromContext(new App({ context: { appCpu: '4 vCPU', appMemory: '2 GB' } }).node),
-    ).toThrow(/App Runner has no 4 vCPU with 2 GB; with 4 vCPU -c appMemory is one of 8 GB, 10 GB, 12 GB/);
+    ).toThrow(
+      /ECS Express Mode \(Fargate\) has no 4 vCPU with 2 GB; with 4 vCPU -c appMemory is one of 8 GB, 10 GB, 12 GB/,
+    );
+    // Sizes are the host's: Fargate has 1 vCPU with 8 GB, App Runner does not.
+    expect(configFromContext(new App({ context: { appCpu: '1 vCPU', appMemory: '8 GB' } }).node).host).toBe(
+      'ecs',
+    );
+    expect(() =>
+      configFromContext(
+        new App({ context: { host: 'apprunner', appCpu: '1 vCPU', appMemory: '8 GB' } }).node,
+      ),
+    ).toThrow(/App Runner has no 1 vCPU with 8 GB; with 1 vCPU -c appMemory is one of 2 GB, 3 GB, 4 GB/);
+    expect(() => configFromContext(new App({ context: { host: 'fargate' } }).node)).toThrow(
+      /-c host: no host "fargate": one of ecs, apprunner/,
+    );
     expect(configFromContext(new App({ context: { appCpu: '2 vCPU', appMemory: '4 GB' } }).node).app).toEqual(
       {
         cpu: '2 vCPU',

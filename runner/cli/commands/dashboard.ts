@@ -288,7 +288,7 @@ export async function startDashboardServer(
 async function printAwsDashboard(args: DashboardArgs): Promise<void> {
   if (!args.stack)
     throw new UsageError('--target aws needs --stack <name> (the stackName the CDK app was deployed with)');
-  const region = awsRegion(args.awsRegion);
+  const region = await awsRegion(args.awsRegion);
   const { dashboardName } = await readDeployment(args.stack, region);
   const { dashboardConsoleUrl } = await import('../../aws/index.js');
   console.log(`dashboard: ${dashboardConsoleUrl(region, dashboardName)}`);

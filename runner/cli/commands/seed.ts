@@ -78,7 +78,7 @@ export const seedCommand: CommandModule<object, SeedArgs> = {
     const params = seedParams(args, OWN_OPTIONS);
     if (args.target === 'aws') {
       const { seedDeployment } = await import('../aws-target.js');
-      await seedDeployment(project, args.stack ?? '', awsRegion(args.awsRegion), params, (l) =>
+      await seedDeployment(project, args.stack ?? '', await awsRegion(args.awsRegion), params, (l) =>
         console.log(l),
       );
       return;
