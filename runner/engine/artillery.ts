@@ -160,6 +160,26 @@ function listen(ee: EventEmitter, run: number): void {
     }
   });
   ee.on('trace:http:error', failed);
+  // The expect plugin's verdict on an answer already counted: failed expectations make it an error.
+  ee.on(
+    'plugin:expect:expectations',
+    (
+      e: { results?: { ok: boolean; type: string; expected?: unknown; got?: unknown }[] },
+      req: { name?: unknown; method?: unknown; url?: unknown },
+      res: { statusCode?: number },
+    ) => {
+      const failedOnes = (e.results ?? []).filter((r) => !r.ok);
+      if (failedOnes.length === 0) return;
+      runs.get(run)?.expectationsFailed(
+        requestName(req),
+        res.statusCode ?? 0,
+        failedOnes.map((r) => ({
+          type: r.type,
+          message: `expected ${r.type} ${JSON.stringify(r.expected)}, got ${JSON.stringify(r.got)}`,
+        })),
+      );
+    },
+  );
 }
 
 function interceptHttpEngine(): void {
@@ -238,6 +258,27 @@ export async function runHook(
   return Object.fromEntries(Object.entries(out).filter(([k]) => !k.startsWith('$') && k !== 'target'));
 }
 
+/**
+ * Artillery's expect plugin (`config.plugins.expect`), the published package the artillery CLI
+ * bundles: it adds its hooks to the script and reports each request's expectations on the scenario's
+ * events, which listen() turns into errors of that request name. It prints through
+ * `artillery.log`, which only the CLI defines: here that is silent (the report says what failed), and
+ * it runs only "in a worker", which this process is.
+ */
+function attachExpectPlugin(script: ArtilleryScript): void {
+  const plugins = (script.config.plugins ?? {}) as Record<string, unknown>;
+  if (plugins.expect === undefined) return;
+  const g = globalThis as { artillery?: { log?: (...args: unknown[]) => void } };
+  g.artillery ??= {};
+  g.artillery.log ??= () => {};
+  process.env.LOCAL_WORKER_ID ??= String(process.env.LOADTEST_WORKER ?? '0');
+  script.config.processor ??= {};
+  const { Plugin } = require('artillery-plugin-expect') as {
+    Plugin: new (script: unknown, events: unknown) => unknown;
+  };
+  new Plugin(script, new EventEmitter());
+}
+
 export interface RunOptions {
   readonly onProgress?: (result: ClientResult) => void;
   readonly progressIntervalMs?: number;
@@ -261,6 +302,7 @@ export async function runScript(
   delete runnable.after;
   const payload = loadPayload(runnable, absolute);
   await core.runner.runnerFuncs.loadProcessor(runnable, { scriptPath: absolute });
+  attachExpectPlugin(runnable);
   // A copy: the user's processor module (cached by require) stays as it was.
   runnable.config.processor = {
     ...((runnable.config.processor ?? {}) as object),

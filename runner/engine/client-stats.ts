@@ -18,6 +18,8 @@ export interface NameStats {
   latency: SerializedSketch;
   /** Up to SAMPLES_PER_CODE messages per failing code: the answer's start, or the error's message. */
   samples?: Record<string, string[]>;
+  /** The expect plugin: failed expectations by type (statusCode, hasProperty, ...). */
+  expect?: Record<string, number>;
 }
 
 export const SAMPLES_PER_CODE = 3;
@@ -41,6 +43,7 @@ export class ClientStats {
       codes: Map<string, number>;
       sketch: DDSketch;
       samples: Map<string, string[]>;
+      expect: Map<string, number>;
     }
   >();
   readonly counters: Record<string, number> = {};
@@ -54,6 +57,7 @@ export class ClientStats {
         codes: new Map(),
         sketch: new DDSketch({ relativeAccuracy: SKETCH_RELATIVE_ACCURACY }),
         samples: new Map(),
+        expect: new Map(),
       };
       this.names.set(name, e);
     }
@@ -75,6 +79,23 @@ export class ClientStats {
     e.errors += 1;
     e.codes.set(code, (e.codes.get(code) ?? 0) + 1);
     if (message !== undefined) this.sample(name, code, message);
+  }
+
+  /**
+   * A request whose expectations failed (the expect plugin): an error of its name, unless its answer
+   * already was one (>= 400), with each failed expectation counted and sampled under `expect.<type>`.
+   */
+  expectationsFailed(
+    name: string,
+    status: number,
+    failed: readonly { type: string; message: string }[],
+  ): void {
+    const e = this.entry(name);
+    if (status < 400) e.errors += 1;
+    for (const f of failed) {
+      e.expect.set(f.type, (e.expect.get(f.type) ?? 0) + 1);
+      this.sample(name, `expect.${f.type}`, f.message);
+    }
   }
 
   /** Whether another sample of this code would be kept (so a caller reads a body only then). */
@@ -113,6 +134,7 @@ export class ClientStats {
         codes: Object.fromEntries(e.codes),
         latency: encodeSketch(e.sketch),
         ...(e.samples.size > 0 ? { samples: Object.fromEntries(e.samples) } : {}),
+        ...(e.expect.size > 0 ? { expect: Object.fromEntries(e.expect) } : {}),
       };
     }
     return {
@@ -140,7 +162,11 @@ export function mergeClientResults(results: readonly ClientResult[]): ClientResu
     for (const p of parts)
       for (const [c, list] of Object.entries(p.samples ?? {}))
         samples[c] = [...new Set([...(samples[c] ?? []), ...list])].slice(0, SAMPLES_PER_CODE);
+    const expect: Record<string, number> = {};
+    for (const p of parts)
+      for (const [t, n] of Object.entries(p.expect ?? {})) expect[t] = (expect[t] ?? 0) + n;
     byName[name] = {
+      ...(Object.keys(expect).length > 0 ? { expect } : {}),
       requests: parts.reduce((s, p) => s + p.requests, 0),
       errors: parts.reduce((s, p) => s + p.errors, 0),
       codes,

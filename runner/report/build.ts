@@ -83,6 +83,7 @@ function row(id: string, input: BuildInput, pricing: Report['pricing']): Pattern
     errorRate: requests > 0 ? round(errors / requests) : 0,
     ...(c && Object.keys(c.codes).length > 0 ? { codes: c.codes } : {}),
     ...(c?.samples && Object.keys(c.samples).length > 0 ? { errorSamples: c.samples } : {}),
+    ...(c?.expect && Object.keys(c.expect).length > 0 ? { failedExpectations: c.expect } : {}),
     latencyMs: client,
     calls,
     dynamodbErrors: ddb ? (s?.errorCodes ?? {}) : null,

@@ -7,7 +7,7 @@ import {
   type ThresholdLine,
 } from '../../dashboards/index.js';
 import type { ThresholdMetric, ThresholdOp } from '../scenario/thresholds.js';
-import { targetName, UNKNOWN } from './render.js';
+import { errorRows, targetName, UNKNOWN } from './render.js';
 import type { PatternRow, Report, ThresholdResult } from './types.js';
 
 /**
@@ -171,12 +171,7 @@ ${chart}
 
 /** What went wrong, per request name: each failing code, its count and up to three samples. */
 function errorTable(report: Report): SafeHtml {
-  const rows = report.patterns.flatMap((r) =>
-    Object.entries(r.codes ?? {})
-      .filter(([code]) => !/^[123]\d\d$/.test(code))
-      .map(([code, n]) => ({ name: r.id, code, n, samples: r.errorSamples?.[code] ?? [] })),
-  );
-  rows.sort((a, b) => b.n - a.n || a.name.localeCompare(b.name));
+  const rows = errorRows(report);
   const run = Object.entries(report.errors ?? {});
   if (rows.length === 0 && run.length === 0) return html``;
   return html`<h2>Errors</h2>${report.allFailed ? html`<p class="error" id="all-failed">${report.allFailed}</p>` : ''}

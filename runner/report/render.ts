@@ -49,14 +49,30 @@ export function describeThreshold(t: ThresholdResult): string {
   return `${t.pattern}: ${t.metric} ${t.op} ${t.value} (actual ${t.actual === null ? (t.note ?? 'no data') : fmt(t.actual, 3)})`;
 }
 
+/** Per request name, each failing code (and failed expectation) with its count and samples. */
+export function errorRows(
+  report: Report,
+): { name: string; code: string; n: number; samples: string[]; sample: string | undefined }[] {
+  const rows = report.patterns.flatMap((r) => [
+    ...Object.entries(r.codes ?? {})
+      .filter(([code]) => !/^[123]\d\d$/.test(code))
+      .map(([code, n]) => ({ name: r.id, code, n })),
+    ...Object.entries(r.failedExpectations ?? {}).map(([type, n]) => ({
+      name: r.id,
+      code: `expect.${type}`,
+      n,
+    })),
+  ]);
+  rows.sort((a, b) => b.n - a.n || a.name.localeCompare(b.name));
+  return rows.map((e) => {
+    const samples = report.patterns.find((r) => r.id === e.name)?.errorSamples?.[e.code] ?? [];
+    return { ...e, samples, sample: samples[0] };
+  });
+}
+
 /** Failing answers per request name, most frequent first: "me: 401 x1000 (HTTP 401: {...})". */
 export function topErrors(report: Report, limit = 5): string[] {
-  const rows = report.patterns.flatMap((r) =>
-    Object.entries(r.codes ?? {})
-      .filter(([code]) => !/^[123]\d\d$/.test(code))
-      .map(([code, n]) => ({ name: r.id, code, n, sample: r.errorSamples?.[code]?.[0] })),
-  );
-  rows.sort((a, b) => b.n - a.n || a.name.localeCompare(b.name));
+  const rows = errorRows(report);
   const lines = rows
     .slice(0, limit)
     .map((e) => `${e.name}: ${e.code} x${e.n}${e.sample ? ` (${e.sample.slice(0, 120)})` : ''}`);

@@ -31,6 +31,8 @@ export interface PatternRow {
   codes?: Record<string, number>;
   /** Client side: up to three sample messages per failing code (the answer's start, the error). */
   errorSamples?: Record<string, string[]>;
+  /** Client side, Artillery's expect plugin: failed expectations by type (each an error of the row). */
+  failedExpectations?: Record<string, number>;
   /** Client side (Artillery, time to first byte); null when no request of the scenario has this name. */
   latencyMs: Latency | null;
   /** DynamoDB side (null: not measured, or no call of this pattern). Calls that reached DynamoDB. */

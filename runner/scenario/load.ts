@@ -19,9 +19,10 @@ export const DEFAULT_THRESHOLDS = ['errorRate < 0.01'] as const;
 
 /**
  * Artillery's plugins that `loadtest run` honours: `ensure` (its checks are judged with the
- * thresholds) and `metrics-by-endpoint` (per request name rows are what every report has).
+ * thresholds), `expect` (failed expectations are errors of their request name) and
+ * `metrics-by-endpoint` (per request name rows are what every report has).
  */
-const SUPPORTED_PLUGINS = new Set(['ensure', 'metrics-by-endpoint']);
+const SUPPORTED_PLUGINS = new Set(['ensure', 'expect', 'metrics-by-endpoint']);
 
 /**
  * Refuses, naming it, what the engine would otherwise skip in silence: a run that quietly drops
