@@ -76,25 +76,30 @@ async function artillery(file: string, args: string[], output: string): Promise<
   return artilleryCodes(json.aggregate.counters);
 }
 
-async function loadtest(
-  file: string,
-  args: string[],
-  output: string,
-): Promise<{ codes: Codes; report: Report }> {
-  const run = runCli([
+/** `loadtest run <fixture> --url <target>`, its report written to `output`. */
+async function runLoadtest(file: string, extra: string[], output = join(scratch, `${file}.json`)) {
+  const r = runCli([
     'run',
     join(FIXTURES, file),
     '--url',
     target.url,
     '--output',
     output,
-    '--no-default-thresholds',
     '--state-dir',
     scratch,
-    ...args,
+    ...extra,
   ]);
-  const { code } = await run.exited;
-  expect(code, `loadtest ${file}\n${run.stdout()}\n${run.stderr()}`).toBe(0);
+  const { code } = await r.exited;
+  return { code, out: r.stdout(), err: r.stderr(), output };
+}
+
+async function loadtest(
+  file: string,
+  args: string[],
+  output: string,
+): Promise<{ codes: Codes; report: Report }> {
+  const r = await runLoadtest(file, ['--no-default-thresholds', ...args], output);
+  expect(r.code, `loadtest ${file}\n${r.out}\n${r.err}`).toBe(0);
   const report = JSON.parse(await readFile(output, 'utf8')) as Report;
   return { codes: loadtestCodes(report), report };
 }
@@ -140,22 +145,7 @@ describe('loadtest run against the artillery CLI on the same scripts', () => {
 });
 
 describe('what went wrong, and runs that must not pass', () => {
-  const run = async (file: string, extra: string[] = []) => {
-    const output = join(scratch, `${file}.json`);
-    const r = runCli([
-      'run',
-      join(FIXTURES, file),
-      '--url',
-      target.url,
-      '--output',
-      output,
-      '--state-dir',
-      scratch,
-      ...extra,
-    ]);
-    const { code } = await r.exited;
-    return { code, out: r.stdout(), err: r.stderr(), output };
-  };
+  const run = (file: string, extra: string[] = []) => runLoadtest(file, extra);
 
   it('every request refused: exit 1, the cause in one line, the codes and a sample in every view', async () => {
     const junit = join(scratch, 'no-login.xml');
