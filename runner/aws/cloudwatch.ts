@@ -5,10 +5,12 @@ import {
   type MetricDataQuery,
   type MetricDataResult,
 } from '@aws-sdk/client-cloudwatch';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EMF_COUNTERS, EMF_NAMESPACE, type EmfCounter } from '../../instrument/index.js';
 import type { GateMetric, TargetStats } from '../../local/index.js';
 import type { DynamoView, MetricsSource, RunWindow, ServerPattern, ServerView } from '../metrics/index.js';
 import { OPERATIONS } from '../project/index.js';
+import { ContributorInsightsReader } from './contributor-insights.js';
 
 /**
  * The server side of a run on AWS, read back from CloudWatch with GetMetricData for the run's
@@ -32,6 +34,11 @@ export interface CloudWatchSourceOptions {
   readonly service: string;
   /** The EMF namespace (default `DynamoLoadtest/App`, the instrument's). */
   readonly namespace?: string;
+  /**
+   * DynamoDB's client, for the hot keys: the Contributor Insights rules of each table and GSI
+   * (DescribeContributorInsights), read with GetInsightRuleReport. Without it, hot keys are not measured.
+   */
+  readonly dynamodb?: DynamoDBClient;
 }
 
 const APP_LATENCY = ['p50', 'p95', 'p99', 'Maximum'] as const;
@@ -64,6 +71,7 @@ export class CloudWatchMetricsSource implements MetricsSource {
   readonly describe: string;
   private readonly queries: Query[] = [];
   private readonly namespace: string;
+  private readonly insights: ContributorInsightsReader | undefined;
 
   constructor(
     private readonly cloudwatch: CloudWatchClient,
@@ -71,7 +79,16 @@ export class CloudWatchMetricsSource implements MetricsSource {
   ) {
     this.namespace = options.namespace ?? EMF_NAMESPACE;
     const names = options.tables.map((t) => t.name).join(', ') || 'no table';
-    this.describe = `CloudWatch (${this.namespace} Service=${options.service}, AWS/DynamoDB ${names})`;
+    this.describe = `CloudWatch (${this.namespace} Service=${options.service}, AWS/DynamoDB ${names}${options.dynamodb ? ', Contributor Insights' : ''})`;
+    this.insights = options.dynamodb
+      ? new ContributorInsightsReader(
+          cloudwatch,
+          options.dynamodb,
+          options.tables.flatMap((t) =>
+            [null, ...new Set(t.indexes)].map((index) => ({ table: t.name, index })),
+          ),
+        )
+      : undefined;
     for (const pattern of new Set(options.patterns)) {
       for (const metric of Object.keys(EMF_COUNTERS))
         this.queries.push({ kind: 'app', pattern, metric, stat: 'Sum' });
@@ -164,7 +181,7 @@ export class CloudWatchMetricsSource implements MetricsSource {
     return requests;
   }
 
-  async read(run: RunWindow): Promise<ServerView> {
+  async read(run: RunWindow, options?: { keys?: boolean }): Promise<ServerView> {
     const results: MetricDataResult[] = [];
     for (const input of this.requests(run)) {
       let NextToken: string | undefined;
@@ -176,7 +193,19 @@ export class CloudWatchMetricsSource implements MetricsSource {
         NextToken = res.NextToken;
       } while (NextToken);
     }
-    return this.parse(run, results);
+    const view = this.parse(run, results);
+    if (options?.keys === false || !view.dynamodb) return view;
+    const hot = this.insights
+      ? await this.insights.read(CloudWatchMetricsSource.window(run))
+      : { hotKeys: [], notMeasured: 'hot keys not measured: no DynamoDB client for Contributor Insights' };
+    return {
+      ...view,
+      dynamodb: {
+        ...view.dynamodb,
+        hotKeys: hot.hotKeys,
+        ...(hot.notMeasured ? { hotKeysNotMeasured: hot.notMeasured } : {}),
+      },
+    };
   }
 
   /**

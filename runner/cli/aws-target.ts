@@ -4,6 +4,7 @@ import { join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { fileURLToPath } from 'node:url';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   GetFunctionConcurrencyCommand,
   GetFunctionConfigurationCommand,
@@ -279,6 +280,8 @@ export async function prepareAwsRun(
   }
 
   const cloudwatch = new CloudWatchClient({ region });
+  // Contributor Insights' rule names for the hot keys (DescribeContributorInsights).
+  const dynamodb = new DynamoDBClient({ region });
   const path = resolve(scenario.path);
   const inRepo = !relative(ROOT, path).startsWith('..');
   // The deployment has one table (its TableName output): the project's first table, by its GSIs.
@@ -302,6 +305,7 @@ export async function prepareAwsRun(
       tables: [{ name: outputs.tableName, indexes }],
       patterns: patternIdsOf(project),
       service: project.name,
+      dynamodb,
     }),
     // Said only when CloudWatch held none of the app's per-pattern metrics for the window.
     notMeasured: `DynamoDB side per pattern not measured: CloudWatch had no ${EMF_NAMESPACE} metrics with Service=${project.name} for the run's window (the app publishes them with dynamo-loadtest/instrument's EmfPublisher; CloudWatch may need longer: --metrics-delay)`,
@@ -317,6 +321,7 @@ export async function prepareAwsRun(
     async stop() {
       lambda.destroy();
       cloudwatch.destroy();
+      dynamodb.destroy();
     },
   };
 }

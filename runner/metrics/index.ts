@@ -1,6 +1,7 @@
 export { GateMetricsSource, gateView, NoDynamoSource } from './local.js';
 export type {
   DynamoView,
+  HotKey,
   MetricsSource,
   RunWindow,
   ServerPattern,

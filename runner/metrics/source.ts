@@ -2,7 +2,6 @@ import type { PatternSnapshot, SerializedSketch } from '../../instrument/index.j
 import type {
   AttributionSource,
   GateMetric,
-  HotKey,
   KeyLoad,
   KeySpread,
   ResolvedCapacity,
@@ -41,10 +40,30 @@ export interface ServerSnapshot {
   readonly patterns: Partial<Record<string, ServerPattern>>;
 }
 
+/**
+ * One hot partition key of a table or GSI. The capacity gate measures the capacity each key consumed
+ * (rcu, wcu) and its throttle events. On AWS, Contributor Insights for DynamoDB counts requests per key
+ * (its "most accessed" rule: `accesses`) and throttled requests per key (its "most throttled" rule:
+ * `throttleEvents`); it measures no capacity per key, so rcu and wcu are null there, never 0.
+ */
+export interface HotKey {
+  readonly table: string;
+  readonly index: string | null;
+  readonly partitionKey: string;
+  /** Read capacity units this key consumed; null when not measured (Contributor Insights). */
+  readonly rcu: number | null;
+  readonly wcu: number | null;
+  /** Requests that accessed this key (Contributor Insights' most-accessed rule); absent when not counted. */
+  readonly accesses?: number;
+  readonly throttleEvents: number;
+}
+
 /** Per table and index, DynamoDB's CloudWatch metrics, and the hot partition keys. */
 export interface DynamoView {
   readonly tables: TargetStats[];
   readonly hotKeys: HotKey[];
+  /** Why the hot keys (or some of them) are not measured, e.g. Contributor Insights is off. */
+  readonly hotKeysNotMeasured?: string;
   readonly metrics: GateMetric[];
   /** The capacity gate only: partition keys per pattern, and the capacity it enforced. */
   readonly keyLoad?: KeyLoad[];

@@ -336,7 +336,10 @@ export function buildReport(input: BuildInput): Report {
       : {}),
     patterns: rows,
     tables: input.dynamodb?.tables ?? [],
-    hotKeys: (input.dynamodb?.hotKeys ?? []).filter((k) => k.rcu + k.wcu + k.throttleEvents > 0),
+    hotKeys: (input.dynamodb?.hotKeys ?? []).filter(
+      (k) => (k.rcu ?? 0) + (k.wcu ?? 0) + (k.accesses ?? 0) + k.throttleEvents > 0,
+    ),
+    ...(input.dynamodb?.hotKeysNotMeasured ? { hotKeysNotMeasured: input.dynamodb.hotKeysNotMeasured } : {}),
     thresholds: thresholdResults,
     ensure,
     ...(load ? { load } : {}),

@@ -106,16 +106,21 @@ function capacityTable(report: Report): SafeHtml {
 }
 
 function hotKeyTable(report: Report): SafeHtml {
+  const note = report.hotKeysNotMeasured
+    ? html`<p class="not-measured" id="hot-keys-not-measured">${UNKNOWN} ${report.hotKeysNotMeasured}</p>`
+    : html``;
   if (report.hotKeys.length === 0) {
-    return html`<p class="muted" id="hot-keys">No partition-key counts (they come from the capacity gate, or Contributor Insights on AWS).</p>`;
+    return html`<p class="muted" id="hot-keys">No partition-key counts (they come from the capacity gate, or Contributor Insights on AWS).</p>${note}`;
   }
+  // Contributor Insights counts requests per key, the gate capacity: a column only when some row has it.
+  const accesses = report.hotKeys.some((k) => k.accesses !== undefined);
   return html`<table id="hot-keys">
-<thead><tr><th class="text">partition key</th><th>table</th><th>index</th><th>RCU</th><th>WCU</th><th>throttle events</th></tr></thead>
+<thead><tr><th class="text">partition key</th><th>table</th><th>index</th><th>RCU</th><th>WCU</th>${accesses ? html`<th>accesses</th>` : ''}<th>throttle events</th></tr></thead>
 <tbody>${report.hotKeys.map(
     (k) =>
-      html`<tr><td class="text"><code>${k.partitionKey}</code></td><td><code>${k.table}</code></td><td>${k.index ?? '(table)'}</td><td>${fmt(k.rcu, 1)}</td><td>${fmt(k.wcu, 1)}</td><td>${k.throttleEvents}</td></tr>
+      html`<tr><td class="text"><code>${k.partitionKey}</code></td><td><code>${k.table}</code></td><td>${k.index ?? '(table)'}</td><td>${fmt(k.rcu, 1)}</td><td>${fmt(k.wcu, 1)}</td>${accesses ? html`<td>${fmt(k.accesses, 0)}</td>` : ''}<td>${k.throttleEvents}</td></tr>
 `,
-  )}</tbody></table>`;
+  )}</tbody></table>${note}`;
 }
 
 const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22'];

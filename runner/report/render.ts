@@ -120,11 +120,12 @@ export function renderConsole(report: Report): string {
       `hot keys: ${hot
         .map(
           (k) =>
-            `${k.partitionKey} on ${targetName(k)} (${fmt(k.rcu, 1)} RCU, ${fmt(k.wcu, 1)} WCU, ${k.throttleEvents} throttles)`,
+            `${k.partitionKey} on ${targetName(k)} (${k.rcu === null && k.wcu === null ? `${fmt(k.accesses)} accesses` : `${fmt(k.rcu, 1)} RCU, ${fmt(k.wcu, 1)} WCU`}, ${k.throttleEvents} throttles)`,
         )
         .join('; ')}`,
     );
   }
+  if (report.hotKeysNotMeasured) out.push(`${UNKNOWN}: ${report.hotKeysNotMeasured}`);
   out.push(
     `prices: on-demand ${report.pricing.region}, $${report.pricing.readPerMillionUsd}/M reads, $${report.pricing.writePerMillionUsd}/M writes`,
   );

@@ -1,5 +1,6 @@
-import type { HotKey, KeyLoad, KeySpread, ResolvedCapacity, TargetStats } from '../../local/index.js';
+import type { KeyLoad, KeySpread, ResolvedCapacity, TargetStats } from '../../local/index.js';
 import type { Forecast } from '../forecast/index.js';
+import type { HotKey } from '../metrics/index.js';
 import type { TimelinePoint } from './timeline.js';
 
 /** The report: the JSON contract for CI and for `loadtest compare` (see DESIGN.md). */
@@ -57,8 +58,8 @@ export interface PatternRow {
 /** A table or index as DynamoDB's CloudWatch metrics (or the gate, locally) count it. */
 export type TableRow = Omit<TargetStats, 'provisioned'> & { provisioned?: TargetStats['provisioned'] };
 
-/** The capacity gate's hot-key rows go into the report as they are. */
-export type { HotKey } from '../../local/index.js';
+/** The hot-key rows (capacity gate or Contributor Insights) go into the report as they are. */
+export type { HotKey } from '../metrics/index.js';
 
 /**
  * What a forecast scales up (see runner/forecast): per pattern, the DynamoDB calls the run made and
@@ -120,6 +121,8 @@ export interface Report {
   patterns: PatternRow[];
   tables: TableRow[];
   hotKeys: HotKey[];
+  /** Why the hot keys are not (or not all) measured: Contributor Insights off on AWS, say. */
+  hotKeysNotMeasured?: string;
   thresholds: ThresholdResult[];
   ensure: EnsureResult[];
   /** What a forecast needs (absent when the DynamoDB side was not measured by the capacity gate). */

@@ -6,9 +6,11 @@ import { join } from 'node:path';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import {
   CloudWatchClient,
+  type GetInsightRuleReportCommandInput,
   type GetMetricDataCommandInput,
   type MetricDataQuery,
 } from '@aws-sdk/client-cloudwatch';
+import { type DescribeContributorInsightsCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type InvokeCommandInput, LambdaClient } from '@aws-sdk/client-lambda';
 import { DDSketch } from '@datadog/sketches-js';
 import { describe, expect, it, vi } from 'vitest';
@@ -18,6 +20,7 @@ import {
   appUrlOf,
   CloudWatchMetricsSource,
   type CloudWatchSourceOptions,
+  ContributorInsightsReader,
   dashboardConsoleUrl,
   LambdaInvoker,
   MAX_QUERIES_PER_REQUEST,
@@ -30,8 +33,17 @@ import { deploymentDataEnvironment } from '../../runner/cli/aws-target.js';
 import { UsageError } from '../../runner/cli/errors.js';
 import { fanOut } from '../../runner/engine/fanout.js';
 import type { RunnerEvent, RunnerResult } from '../../runner/engine/handler.js';
+import type { ServerView } from '../../runner/metrics/index.js';
 import { OPERATIONS } from '../../runner/project/index.js';
-import { RecordedHttpHandler, type SeenRequest, TEST_CREDENTIALS } from '../helpers/recorded-aws.js';
+import { buildReport } from '../../runner/report/build.js';
+import { renderHtml } from '../../runner/report/html.js';
+import { renderConsole } from '../../runner/report/render.js';
+import {
+  type Recorded,
+  RecordedHttpHandler,
+  type SeenRequest,
+  TEST_CREDENTIALS,
+} from '../helpers/recorded-aws.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/aws/${name}`, import.meta.url), 'utf8');
 const region = 'eu-west-1';
@@ -662,6 +674,248 @@ describe('CloudWatch read-back (GetMetricData, recorded responses)', () => {
     // An app that publishes no EMF (or CloudWatch not there yet): unknown, not zero requests.
     expect(view.patterns).toBeUndefined();
     expect(view.dynamodb?.tables.find((t) => t.index === null)?.consumedRcu).toBe(12);
+  });
+
+  describe('hot keys from Contributor Insights (DescribeContributorInsights, GetInsightRuleReport)', () => {
+    const [gsi1, gsi2] = GSIS as [string, string, ...string[]];
+    const stamp = '1795420800000';
+    const ruleName = (kind: string, target: string) =>
+      `DynamoDBContributorInsights-${kind}-${target}-${stamp}`;
+    /** What DynamoDB answers per table or GSI: its rules, as DescribeContributorInsights lists them. */
+    type Describe = (input: DescribeContributorInsightsCommandInput) => Recorded;
+    const enabled =
+      (kinds: readonly string[]): Describe =>
+      (input) =>
+        json({
+          TableName: input.TableName,
+          ...(input.IndexName ? { IndexName: input.IndexName } : {}),
+          ContributorInsightsRuleList: kinds.map((k) =>
+            ruleName(k, input.IndexName ? `${input.TableName}-${input.IndexName}` : `${input.TableName}`),
+          ),
+          ContributorInsightsStatus: 'ENABLED',
+          ContributorInsightsMode: kinds.includes('PKC') ? 'ACCESSED_AND_THROTTLED_KEYS' : 'THROTTLED_KEYS',
+          LastUpdateDateTime: 1_795_420_800,
+        });
+    /** GetInsightRuleReport's answer (JSON protocol): contributors as key and value, busiest first. */
+    const report = (contributors: readonly [string, number][]) => ({
+      KeyLabels: ['pk'],
+      AggregationStatistic: 'Sum',
+      AggregateValue: contributors.reduce((n, [, v]) => n + v, 0),
+      ApproximateUniqueCount: contributors.length,
+      Contributors: contributors.map(([key, value]) => ({
+        Keys: [key],
+        ApproximateAggregateValue: value,
+        Datapoints: [{ Timestamp: 1_795_428_000, ApproximateValue: value }],
+      })),
+      MetricDatapoints: [],
+    });
+    const reports: Record<string, [string, number][]> = {
+      [ruleName('PKC', 'shop-table')]: [
+        ['PRODUCT#0001', 1800],
+        ['USER#0042', 300],
+      ],
+      [ruleName('PKT', 'shop-table')]: [['PRODUCT#0001', 40]],
+      [ruleName('PKC', `shop-table-${gsi1}`)]: [['CUSTOMER#7', 250]],
+      [ruleName('PKT', `shop-table-${gsi1}`)]: [],
+    };
+    /** One handler for the three kinds of call, each answered from the recorded shapes above. */
+    const aws = (describe: (input: DescribeContributorInsightsCommandInput) => Recorded) =>
+      new RecordedHttpHandler((req) => {
+        const target = req.headers['x-amz-target'];
+        if (target === 'DynamoDB_20120810.DescribeContributorInsights') return describe(JSON.parse(req.body));
+        if (target === 'GraniteServiceVersion20100801.GetInsightRuleReport') {
+          const input = JSON.parse(req.body) as { RuleName: string };
+          return json(report(reports[input.RuleName] ?? []));
+        }
+        if (target === 'GraniteServiceVersion20100801.GetMetricData') {
+          const input = JSON.parse(req.body) as { MetricDataQueries: MetricDataQuery[] };
+          return json(page(input.MetricDataQueries, {}));
+        }
+        return {
+          status: 400,
+          body: JSON.stringify({ __type: 'UnknownOperationException', message: target }),
+        };
+      });
+    const source = (http: RecordedHttpHandler) =>
+      new CloudWatchMetricsSource(client(http), {
+        ...shop,
+        dynamodb: new DynamoDBClient({ region, credentials: TEST_CREDENTIALS, requestHandler: http }),
+      });
+    const sent = <T>(http: RecordedHttpHandler, action: string): T[] =>
+      http.seen
+        .filter((r) => r.headers['x-amz-target']?.endsWith(`.${action}`))
+        .map((r) => JSON.parse(r.body) as T);
+    const build = (view: ServerView) =>
+      buildReport({
+        scenario: 'aws',
+        target: 'https://shop.example',
+        client: {
+          startedAt: run.start.toISOString(),
+          endedAt: run.end.toISOString(),
+          byName: {},
+          counters: {},
+        },
+        server: view.patterns,
+        dynamodb: view.dynamodb,
+        sources: { dynamodb: 'CloudWatch' },
+        thresholds: [],
+        ensure: [],
+      });
+
+    it("reads the table's and each GSI's top keys for the run window into the report's hot keys", async () => {
+      // The table and the first GSI with both rules; the other GSIs have Contributor Insights off.
+      const http = aws((input) =>
+        input.IndexName !== undefined && input.IndexName !== gsi1
+          ? json({
+              TableName: input.TableName,
+              IndexName: input.IndexName,
+              ContributorInsightsStatus: 'DISABLED',
+            })
+          : enabled(['PKC', 'PKT', 'SKC', 'SKT'])(input),
+      );
+      const view = await source(http).read(run);
+
+      // DescribeContributorInsights once for the table and once per GSI: the rule names hold a timestamp.
+      expect(sent<DescribeContributorInsightsCommandInput>(http, 'DescribeContributorInsights')).toEqual([
+        { TableName: 'shop-table' },
+        ...GSIS.map((IndexName) => ({ TableName: 'shop-table', IndexName })),
+      ]);
+      // GetInsightRuleReport for the partition-key rules (PKC, PKT) of the measured targets, over the
+      // run's window on minute boundaries, the same as GetMetricData's.
+      const expected: GetInsightRuleReportCommandInput[] = ['shop-table', `shop-table-${gsi1}`].flatMap(
+        (t) => [
+          ContributorInsightsReader.request(
+            ruleName('PKT', t),
+            { ...CloudWatchMetricsSource.window(run) },
+            100,
+          ),
+          ContributorInsightsReader.request(
+            ruleName('PKC', t),
+            { ...CloudWatchMetricsSource.window(run) },
+            10,
+          ),
+        ],
+      );
+      expect(expected[0]).toMatchObject({
+        StartTime: new Date('2026-11-23T10:00:00Z'),
+        EndTime: new Date('2026-11-23T10:03:00Z'),
+        Period: 180,
+        OrderBy: 'Sum',
+      });
+      expect(sent(http, 'GetInsightRuleReport')).toEqual(
+        expected.map((e) => ({
+          ...e,
+          StartTime: Date.parse('2026-11-23T10:00:00Z') / 1000,
+          EndTime: Date.parse('2026-11-23T10:03:00Z') / 1000,
+        })),
+      );
+
+      // Requests per key, not capacity: rcu/wcu unknown (null), throttles from the PKT rule.
+      expect(view.dynamodb?.hotKeys).toEqual([
+        {
+          table: 'shop-table',
+          index: null,
+          partitionKey: 'PRODUCT#0001',
+          rcu: null,
+          wcu: null,
+          accesses: 1800,
+          throttleEvents: 40,
+        },
+        {
+          table: 'shop-table',
+          index: null,
+          partitionKey: 'USER#0042',
+          rcu: null,
+          wcu: null,
+          accesses: 300,
+          throttleEvents: 0,
+        },
+        {
+          table: 'shop-table',
+          index: gsi1,
+          partitionKey: 'CUSTOMER#7',
+          rcu: null,
+          wcu: null,
+          accesses: 250,
+          throttleEvents: 0,
+        },
+      ]);
+      expect(view.dynamodb?.hotKeysNotMeasured).toBe(
+        `hot keys partly measured: Contributor Insights is off on ${GSIS.slice(1)
+          .map((g) => `shop-table/${g}`)
+          .join(', ')} (deploy with -c contributorInsights=accessed-and-throttled)`,
+      );
+
+      const r = build(view);
+      expect(r.hotKeys.map((k) => k.partitionKey)).toEqual(['PRODUCT#0001', 'USER#0042', 'CUSTOMER#7']);
+      const text = renderConsole(r);
+      expect(text).toContain('hot keys: PRODUCT#0001 on shop-table (1800 accesses, 40 throttles)');
+      expect(text).toContain(`Contributor Insights is off on shop-table/${gsi2}`);
+      expect(text).not.toMatch(/PRODUCT#0001 on shop-table \(0/);
+      const page = renderHtml(r);
+      expect(page).toContain('<th>accesses</th>');
+      expect(page).toContain('<td>–</td><td>–</td><td>1800</td><td>40</td>');
+    });
+
+    it('says hot keys were not measured when Contributor Insights is off on every table and GSI', async () => {
+      const http = aws((input) =>
+        json({
+          TableName: input.TableName,
+          ...(input.IndexName ? { IndexName: input.IndexName } : {}),
+          ContributorInsightsStatus: 'DISABLED',
+        }),
+      );
+      const view = await source(http).read(run);
+      expect(sent(http, 'GetInsightRuleReport')).toEqual([]);
+      expect(view.dynamodb?.hotKeys).toEqual([]);
+      expect(view.dynamodb?.hotKeysNotMeasured).toMatch(
+        /^hot keys not measured: Contributor Insights is off on shop-table, shop-table\//,
+      );
+      const r = build(view);
+      expect(r.hotKeys).toEqual([]);
+      expect(r.hotKeysNotMeasured).toBe(view.dynamodb?.hotKeysNotMeasured);
+      expect(renderConsole(r)).toContain(`–: ${view.dynamodb?.hotKeysNotMeasured}`);
+      expect(renderHtml(r)).toContain('id="hot-keys-not-measured"');
+    });
+
+    it('in throttled-keys mode reads throttles only, and names a GSI whose rules it could not read', async () => {
+      const http = aws((input) => {
+        if (input.IndexName === gsi1)
+          return {
+            status: 400,
+            headers: { 'content-type': 'application/x-amz-json-1.0' },
+            body: JSON.stringify({
+              __type: 'com.amazon.coral.service#AccessDeniedException',
+              message: 'not authorized to perform dynamodb:DescribeContributorInsights',
+            }),
+          };
+        return enabled(['PKT'])(input);
+      });
+      const view = await source(http).read(run);
+      expect(sent<{ RuleName: string }>(http, 'GetInsightRuleReport').map((r) => r.RuleName)).toEqual(
+        ['shop-table', ...GSIS.slice(1).map((g) => `shop-table-${g}`)].map((t) => ruleName('PKT', t)),
+      );
+      // The key's throttles, no accesses figure at all (not 0), no capacity.
+      expect(view.dynamodb?.hotKeys).toEqual([
+        {
+          table: 'shop-table',
+          index: null,
+          partitionKey: 'PRODUCT#0001',
+          rcu: null,
+          wcu: null,
+          throttleEvents: 40,
+        },
+      ]);
+      const note = view.dynamodb?.hotKeysNotMeasured ?? '';
+      expect(note).toMatch(/^hot keys partly measured: /);
+      expect(note).toContain('accesses per key not counted on shop-table, ');
+      expect(note).toContain(
+        `could not read Contributor Insights of shop-table/${gsi1} (AccessDeniedException: not authorized to perform dynamodb:DescribeContributorInsights)`,
+      );
+      expect(renderConsole(build(view))).toContain(
+        'hot keys: PRODUCT#0001 on shop-table (– accesses, 40 throttles)',
+      );
+    });
   });
 });
 

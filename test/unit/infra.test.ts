@@ -1089,3 +1089,72 @@ describe('context', () => {
     ).toThrow(/-c indexCapacity/);
   });
 });
+
+describe('tear-down', () => {
+  /**
+   * `cdk destroy` must leave no log group behind that keeps (and bills) logs forever: every log group
+   * the stacks create has a retention and is deleted with its stack, and every Lambda function logs
+   * to such a group of its own stack, never to the implicit `/aws/lambda/<name>` group Lambda would
+   * create outside CloudFormation (no retention, and left by `cdk destroy`). The same holds for the
+   * ECS task's awslogs group. Checked on every stack, on both hosts, with the email digest on.
+   */
+  const variants: Record<string, Json> = {
+    default: { notificationEmail: EMAIL },
+    apprunner: { host: 'apprunner', notificationEmail: EMAIL },
+    retain: { removalPolicy: 'retain' },
+  };
+  for (const [name, context] of Object.entries(variants)) {
+    it(`every log group has a retention and goes with its stack; every function logs to one (${name})`, () => {
+      const built =
+        name === 'default'
+          ? stacks
+          : (() => {
+              const other = new App({ context: { ...NO_BUNDLING, ...context } });
+              return buildLoadtestApp(other, configFromContext(other.node));
+            })();
+      let groups = 0;
+      let functions = 0;
+      for (const stack of Object.values(built) as Stack[]) {
+        const t = Template.fromStack(stack).toJSON() as { Resources: Record<string, Resource & Json> };
+        const logGroups = new Map(
+          Object.entries(t.Resources).filter(([, r]) => r.Type === 'AWS::Logs::LogGroup'),
+        );
+        for (const [id, r] of logGroups) {
+          groups += 1;
+          expect(r.Properties?.RetentionInDays, `${stack.stackName} ${id}: RetentionInDays`).toBeGreaterThan(
+            0,
+          );
+          expect(r.DeletionPolicy, `${stack.stackName} ${id}: deleted with the stack`).toBe('Delete');
+          expect(r.UpdateReplacePolicy, `${stack.stackName} ${id}`).toBe('Delete');
+        }
+        const ownGroup = (ref: unknown, what: string) => {
+          const id = (ref as { Ref?: string } | undefined)?.Ref;
+          expect(id, `${what}: a Ref to a log group of its stack`).toBeTypeOf('string');
+          expect(logGroups.has(id as string), `${what}: ${id} is a log group of ${stack.stackName}`).toBe(
+            true,
+          );
+        };
+        for (const [id, r] of Object.entries(t.Resources)) {
+          if (r.Type === 'AWS::Lambda::Function') {
+            functions += 1;
+            const logging = r.Properties?.LoggingConfig as { LogGroup?: unknown } | undefined;
+            ownGroup(logging?.LogGroup, `${stack.stackName} function ${id} LoggingConfig.LogGroup`);
+          }
+          if (r.Type === 'AWS::ECS::ExpressGatewayService') {
+            const container = r.Properties?.PrimaryContainer as {
+              AwsLogsConfiguration?: { LogGroup?: unknown };
+            };
+            ownGroup(container.AwsLogsConfiguration?.LogGroup, `${stack.stackName} ${id} awslogs group`);
+          }
+          // A custom resource would bring a provider function of CDK's whose log group is implicit.
+          expect(r.Type, `${stack.stackName} ${id}`).not.toMatch(
+            /^Custom::|^AWS::CloudFormation::CustomResource$/,
+          );
+        }
+      }
+      // The runner and both Pipe enrichments (order notification, email digest): each with its group.
+      expect(functions).toBe(name === 'retain' ? 2 : 3);
+      expect(groups).toBeGreaterThanOrEqual(functions + (name === 'apprunner' ? 0 : 1));
+    });
+  }
+});
