@@ -1,5 +1,4 @@
 import { pathToFileURL } from 'node:url';
-import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchEmfSink } from 'dynamo-loadtest/instrument';
 import { createDynamoClients, createShop, LocalTokens } from './index.js';
 
@@ -83,15 +82,17 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   }
   const { raw, doc } = createDynamoClients(config.region ? { region: config.region } : {});
   const tokens = new LocalTokens(config.authSecret);
-  const cloudwatch =
-    config.emf && config.emfSink === 'cloudwatch'
-      ? new CloudWatchClient(config.region ? { region: config.region } : {})
-      : undefined;
-  const sink = cloudwatch
-    ? new CloudWatchEmfSink((input) => cloudwatch.send(new PutMetricDataCommand(input)), {
-        onError: (err) => console.error('[app] PutMetricData failed:', (err as Error).message),
-      })
-    : undefined;
+  // The CloudWatch client is loaded only when it is used: it costs the app's start-up otherwise.
+  let sink: CloudWatchEmfSink | undefined;
+  let cloudwatch: { destroy(): void } | undefined;
+  if (config.emf && config.emfSink === 'cloudwatch') {
+    const { CloudWatchClient, PutMetricDataCommand } = await import('@aws-sdk/client-cloudwatch');
+    const client = new CloudWatchClient(config.region ? { region: config.region } : {});
+    cloudwatch = client;
+    sink = new CloudWatchEmfSink((input) => client.send(new PutMetricDataCommand(input)), {
+      onError: (err) => console.error('[app] PutMetricData failed:', (err as Error).message),
+    });
+  }
   const stdout = (line: string) => process.stdout.write(`${line}\n`);
   const shop = createShop({
     doc,
