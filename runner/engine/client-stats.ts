@@ -23,6 +23,9 @@ export interface NameStats {
 }
 
 export const SAMPLES_PER_CODE = 3;
+
+/** A code of `NameStats.codes` that is a failure: an HTTP status >= 400, or an error code (ETIMEDOUT, ...). */
+export const isFailingCode = (code: string): boolean => !/^[123]\d\d$/.test(code);
 const SAMPLE_CHARS = 200;
 
 export interface ClientResult {

@@ -1,6 +1,6 @@
 import { compileExpression } from 'filtrex';
 import { decodeSketch, mergeSketches, quantiles } from '../../instrument/index.js';
-import type { ClientResult } from '../engine/client-stats.js';
+import { type ClientResult, isFailingCode } from '../engine/client-stats.js';
 import {
   type Forecast,
   ForecastError,
@@ -263,7 +263,7 @@ export function everyRequestFailed(client: ClientResult): string | undefined {
   if (requests === 0 || errors < requests) return undefined;
   const causes = names
     .flatMap(([name, c]) => Object.entries(c.codes).map(([code, n]) => ({ name, code, n })))
-    .filter((c) => !/^[123]\d\d$/.test(c.code))
+    .filter((c) => isFailingCode(c.code))
     .sort((a, b) => b.n - a.n || a.name.localeCompare(b.name));
   const top = causes.slice(0, 3).map((c) => `${c.code} x${c.n} on ${c.name}`);
   return `every request failed (${requests}): ${top.join(', ')}${causes.length > 3 ? ', ...' : ''}`;

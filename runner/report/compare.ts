@@ -1,3 +1,4 @@
+import { isFailingCode } from '../engine/client-stats.js';
 import type { PatternRow, Report } from './types.js';
 
 /** Per-pattern deltas between two reports; a regression is a rise past the allowed percentage. */
@@ -33,7 +34,7 @@ export function compareReports(base: Report, current: Report, maxRegressionPct: 
   }
   // A failing code (401, ETIMEDOUT, ...) the base did not have: something new went wrong.
   const failing = (r: PatternRow | undefined) =>
-    Object.entries(r?.codes ?? {}).filter(([code, n]) => n > 0 && !/^[123]\d\d$/.test(code));
+    Object.entries(r?.codes ?? {}).filter(([code, n]) => n > 0 && isFailingCode(code));
   const before = new Map(base.patterns.map((r) => [r.id, r]));
   for (const c of current.patterns) {
     const had = new Set(failing(before.get(c.id)).map(([code]) => code));

@@ -1,3 +1,4 @@
+import { isFailingCode } from '../engine/client-stats.js';
 import type { PatternRow, Report, ThresholdResult } from './types.js';
 
 /** Console table, JUnit XML and Markdown views of one report. A figure not measured is shown as –. */
@@ -55,7 +56,7 @@ export function errorRows(
 ): { name: string; code: string; n: number; samples: string[]; sample: string | undefined }[] {
   const rows = report.patterns.flatMap((r) => [
     ...Object.entries(r.codes ?? {})
-      .filter(([code]) => !/^[123]\d\d$/.test(code))
+      .filter(([code]) => isFailingCode(code))
       .map(([code, n]) => ({ name: r.id, code, n })),
     ...Object.entries(r.failedExpectations ?? {}).map(([type, n]) => ({
       name: r.id,
