@@ -22,6 +22,7 @@ export {
 export {
   type EmbeddedStack,
   type StackOptions,
+  type StackPhase,
   type StackProject,
   sdkEnvironment,
   startEmbeddedStack,

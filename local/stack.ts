@@ -54,9 +54,14 @@ export interface StackOptions {
   /** Runs once the tables exist, before the data command (e.g. loading export files), with DynamoDB's endpoint. */
   readonly beforeData?: (dynamodbEndpoint: string) => Promise<void>;
   readonly log?: (line: string) => void;
+  /** Told as each part of the stack is ready (loadtest run --timings). */
+  readonly onPhase?: (phase: StackPhase) => void;
   /** Each line the app and the data command print (default: dropped; the last lines are kept for errors). */
   readonly output?: (source: 'app' | 'data', line: string) => void;
 }
+
+/** The moments startEmbeddedStack reports: DynamoDB answers, tables exist, the app is ready, the data command is done. */
+export type StackPhase = 'dynamodb' | 'tables' | 'app' | 'seed';
 
 export interface EmbeddedStack {
   /** The app's URL, when the stack started one or the project names one. */
@@ -96,6 +101,7 @@ export function sdkEnvironment(endpoint: string, region: string): Record<string,
 
 export async function startEmbeddedStack(options: StackOptions): Promise<EmbeddedStack> {
   const log = options.log ?? (() => {});
+  const phase = options.onPhase ?? (() => {});
   const project = options.project;
   let ddb: DynamoDBLocal | undefined;
   let gate: CapacityGate | undefined;
@@ -145,6 +151,7 @@ export async function startEmbeddedStack(options: StackOptions): Promise<Embedde
       const started = Date.now();
       ddb = await startDynamoDBLocal(options.persistDir ? { dbPath: options.persistDir } : {});
       dynamodbEndpoint = ddb.endpoint;
+      phase('dynamodb');
       log(
         `dynamodb: ${dynamodbEndpoint} (DynamoDB Local, ${options.persistDir ? `data in ${options.persistDir}` : 'in memory'}, started in ${Date.now() - started} ms)`,
       );
@@ -182,6 +189,7 @@ export async function startEmbeddedStack(options: StackOptions): Promise<Embedde
     } finally {
       direct.destroy();
     }
+    phase('tables');
     if (gate) {
       gate.open(dynamodbEndpoint);
       await gate.learnAll();
@@ -198,6 +206,7 @@ export async function startEmbeddedStack(options: StackOptions): Promise<Embedde
         { url: appUrl, ...(project.app?.ready ?? { path: '/', timeoutSec: 60 }) },
         `the app (\`${command}\`)`,
       );
+      phase('app');
       log(`app: ${appUrl} (pid ${app?.pid}, answering ${Date.now() - appStarted} ms after it was started)`);
       app?.onExit((code, signal) =>
         fail(`the app exited unexpectedly (code ${code}, signal ${signal})\n${app?.output() ?? ''}`),
@@ -212,6 +221,7 @@ export async function startEmbeddedStack(options: StackOptions): Promise<Embedde
       }
       const command = options.runData === false ? undefined : project.data?.command;
       if (!command) return;
+      // Marked only when there is a data command: a seed that did not happen is not a 0 ms one.
       const started = Date.now();
       await runToEnd(
         command,
@@ -226,6 +236,7 @@ export async function startEmbeddedStack(options: StackOptions): Promise<Embedde
         (l) => options.output?.('data', l),
         stopping.signal,
       );
+      phase('seed');
       log(`data: done in ${Date.now() - started} ms`);
     };
     // The data command runs while the app gets ready; should either fail, the stack stops both.

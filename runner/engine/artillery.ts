@@ -126,6 +126,7 @@ function requestFailed(
 function listen(ee: EventEmitter, run: number): void {
   const inflight = new Map<string, string>();
   ee.on(NAME_EVENT, (uuid: string, name: string) => {
+    runs.get(run)?.sent();
     inflight.set(uuid, name);
   });
   // Counted once: a request still in flight (no answer yet) that failed.

@@ -34,6 +34,9 @@ export interface ClientResult {
   readonly byName: Record<string, NameStats>;
   /** Artillery's own counters (vusers.*, http.codes.*, errors.*), summed. */
   readonly counters: Record<string, number>;
+  /** When the first request was sent and the last answer (or failure) came in: absent when none was. */
+  readonly firstRequestAt?: string;
+  readonly lastResponseAt?: string;
 }
 
 /** Accumulates per-name stats in one worker. */
@@ -50,6 +53,13 @@ export class ClientStats {
     }
   >();
   readonly counters: Record<string, number> = {};
+  private firstSent: number | undefined;
+  private lastAnswer: number | undefined;
+
+  /** A request is about to be sent (only the first one's time is kept). */
+  sent(at: number = Date.now()): void {
+    this.firstSent ??= at;
+  }
 
   private entry(name: string) {
     let e = this.names.get(name);
@@ -68,6 +78,7 @@ export class ClientStats {
   }
 
   response(name: string, status: number, latencyMs: number): void {
+    this.lastAnswer = Date.now();
     const e = this.entry(name);
     e.requests += 1;
     if (status >= 400) e.errors += 1;
@@ -77,6 +88,7 @@ export class ClientStats {
   }
 
   failure(name: string, code: string, message?: string): void {
+    this.lastAnswer = Date.now();
     const e = this.entry(name);
     e.requests += 1;
     e.errors += 1;
@@ -145,6 +157,8 @@ export class ClientStats {
       endedAt: endedAt.toISOString(),
       byName,
       counters: { ...this.counters },
+      ...(this.firstSent !== undefined ? { firstRequestAt: new Date(this.firstSent).toISOString() } : {}),
+      ...(this.lastAnswer !== undefined ? { lastResponseAt: new Date(this.lastAnswer).toISOString() } : {}),
     };
   }
 }
@@ -182,5 +196,15 @@ export function mergeClientResults(results: readonly ClientResult[]): ClientResu
     for (const [k, v] of Object.entries(r.counters)) counters[k] = (counters[k] ?? 0) + v;
   const starts = results.map((r) => r.startedAt).sort();
   const ends = results.map((r) => r.endedAt).sort();
-  return { startedAt: starts[0] ?? '', endedAt: ends[ends.length - 1] ?? '', byName, counters };
+  // ISO strings of one clock sort as the times do.
+  const firsts = results.flatMap((r) => (r.firstRequestAt ? [r.firstRequestAt] : [])).sort();
+  const lasts = results.flatMap((r) => (r.lastResponseAt ? [r.lastResponseAt] : [])).sort();
+  return {
+    startedAt: starts[0] ?? '',
+    endedAt: ends[ends.length - 1] ?? '',
+    byName,
+    counters,
+    ...(firsts[0] ? { firstRequestAt: firsts[0] } : {}),
+    ...(lasts.length > 0 ? { lastResponseAt: lasts[lasts.length - 1] } : {}),
+  };
 }

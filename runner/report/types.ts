@@ -1,6 +1,7 @@
 import type { KeyLoad, KeySpread, ResolvedCapacity, TargetStats } from '../../local/index.js';
 import type { Forecast } from '../forecast/index.js';
 import type { HotKey } from '../metrics/index.js';
+import type { StartupTiming } from '../timings.js';
 import type { TimelinePoint } from './timeline.js';
 
 /** The report: the JSON contract for CI and for `loadtest compare` (see DESIGN.md). */
@@ -137,4 +138,6 @@ export interface Report {
   forecastError?: string;
   /** The run over time (a point every 2 s), for the HTML report's charts; absent in older reports. */
   timeline?: TimelinePoint[];
+  /** Where the start-up time went: each phase's moment in ms since the CLI process started (null: did not happen). */
+  timings?: StartupTiming[];
 }

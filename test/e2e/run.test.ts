@@ -39,7 +39,19 @@ describe('loadtest run', () => {
     await writeFile(summary, '# earlier step\n');
     const markdown = join(dir, 'smoke.md');
     const run = runCli(
-      ['run', 'smoke', '--duration', '4', '--rate', '2', '--output', output, '--markdown', markdown],
+      [
+        'run',
+        'smoke',
+        '--duration',
+        '4',
+        '--rate',
+        '2',
+        '--output',
+        output,
+        '--markdown',
+        markdown,
+        '--timings',
+      ],
       {
         env: { ...process.env, GITHUB_STEP_SUMMARY: summary },
       },
@@ -74,9 +86,37 @@ describe('loadtest run', () => {
         'thresholds',
         'ensure',
         'timeline',
+        'timings',
       ].sort(),
     );
     expect(report).toMatchObject({ scenario: 'smoke', passed: true, partial: false });
+    // Every start-up phase happened, in an order that can be true: the table before the seed and the
+    // first request, the first request before the last response, the report last.
+    const at = Object.fromEntries(
+      report.timings.map((t: { phase: string; atMs: number | null }) => [t.phase, t.atMs]),
+    );
+    for (const phase of [
+      'cli',
+      'dynamodb',
+      'tables',
+      'seed',
+      'app',
+      'firstRequest',
+      'lastResponse',
+      'report',
+    ])
+      expect(at[phase], phase).toBeGreaterThan(0);
+    expect(at.cli).toBeLessThan(at.dynamodb);
+    expect(at.dynamodb).toBeLessThan(at.tables);
+    expect(at.tables).toBeLessThan(at.seed);
+    expect(Math.max(at.seed, at.app)).toBeLessThan(at.firstRequest);
+    // Eight arrivals over 4 s: the last answer comes seconds after the first request.
+    expect(at.lastResponse - at.firstRequest).toBeGreaterThan(2500);
+    expect(at.lastResponse).toBeLessThan(at.report);
+    expect(run.stderr()).toMatch(
+      /^start-up timings \(since the process started\): first request at \d+\.\d\d s$/m,
+    );
+    expect(run.stderr()).toMatch(/^ {2}DynamoDB Local ready +\d+\.\d\d s {2}\+\d+ ms$/m);
     expect(report.patterns.map((p: { id: string }) => p.id).sort()).toEqual([...patternIds].sort());
     const get = report.patterns.find((p: { id: string }) => p.id === 'getProduct');
     expect(Object.keys(get).sort()).toEqual(
@@ -417,6 +457,14 @@ scenarios:
       const { code } = await run.exited;
       expect(code, run.stderr()).toBe(1);
       const report = JSON.parse(await readFile(output, 'utf8'));
+      // With --url nothing is started: those phases are null (did not happen), never 0; no --timings, no table.
+      const at = Object.fromEntries(
+        report.timings.map((t: { phase: string; atMs: number | null }) => [t.phase, t.atMs]),
+      );
+      expect(at).toMatchObject({ dynamodb: null, tables: null, seed: null });
+      expect(at.app).toBeGreaterThan(at.cli);
+      expect(at.firstRequest).toBeGreaterThanOrEqual(at.app);
+      expect(run.stderr()).not.toMatch(/start-up timings/);
       expect(report.patterns).toEqual([
         expect.objectContaining({
           id: 'getThing',

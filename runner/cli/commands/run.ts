@@ -20,6 +20,7 @@ import { renderConsole, renderJUnit, renderMarkdown } from '../../report/render.
 import { LIVE_FILE, RunTimeline } from '../../report/timeline.js';
 import type { Report } from '../../report/types.js';
 import { DEFAULT_THRESHOLDS, loadScenario, type Scenario } from '../../scenario/load.js';
+import { renderTimings, StartupTimings } from '../../timings.js';
 import {
   CAPACITY_OPTIONS,
   type CapacityArgs,
@@ -62,6 +63,7 @@ interface RunArgs extends CapacityArgs {
   environment?: string;
   variables?: string;
   overrides?: string;
+  timings: boolean;
 }
 
 function checkArgs(args: RunArgs): void {
@@ -314,9 +316,17 @@ export const runCommand: CommandModule<object, RunArgs> = {
         type: 'string',
         describe: 'JSON object merged over the whole script (as artillery run --overrides)',
       })
+      .option('timings', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'Print where the start-up time went (CLI loaded, DynamoDB Local ready, tables, seed, app ready, first request, last response, report); always in the JSON report as "timings"',
+      })
       .options(CAPACITY_OPTIONS)
       .strict() as unknown as Argv<RunArgs>,
   handler: async (args: ArgumentsCamelCase<RunArgs>) => {
+    const timings = new StartupTimings();
+    timings.mark('cli');
     checkArgs(args);
     const project = await projectFor(args.config, args.scenario);
     const scenario = loadScenario(args.scenario, project);
@@ -355,7 +365,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
             scenario,
             log,
           )
-        : await prepareLocalRun(args, project, scenario, capacity, log);
+        : await prepareLocalRun(args, project, scenario, capacity, log, timings);
 
     // An AWS run keeps its own default file: report.json stays the last local run, whose cost per
     // request the next AWS plan prices DynamoDB with.
@@ -441,6 +451,10 @@ export const runCommand: CommandModule<object, RunArgs> = {
         clearInterval(poll);
         progress.stop();
       });
+      if (result.merged.firstRequestAt)
+        timings.mark('firstRequest', Date.parse(result.merged.firstRequestAt));
+      if (result.merged.lastResponseAt)
+        timings.mark('lastResponse', Date.parse(result.merged.lastResponseAt));
       if (!failure && result.beforeFailed) failure = `no load sent: ${result.beforeFailed}`;
       if (result.afterFailed) log(`warning: ${result.afterFailed}`);
       const failed = result.slices.filter((s) => s.status !== 'ok');
@@ -497,6 +511,9 @@ export const runCommand: CommandModule<object, RunArgs> = {
       await target.stop().catch(() => {});
     }
 
+    // Everything but the files' own writing: the report cannot hold the moment it was written.
+    timings.mark('report');
+    report.timings = timings.list();
     await writeOut(outputPath, `${JSON.stringify(report, null, 2)}\n`);
     if (args.html) await writeOut(args.html, renderHtml(report));
     if (args.junit) await writeOut(args.junit, renderJUnit(report));
@@ -508,6 +525,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     console.log(`report: ${outputPath}`);
     if (args.html) console.log(`html: ${args.html}`);
     for (const link of target.links ?? []) console.log(link);
+    if (args.timings) console.error(renderTimings(report.timings));
     // A run in which every request failed never passes, whatever its thresholds say.
     const thresholdsPassed =
       report.allFailed === undefined &&
@@ -534,6 +552,7 @@ async function prepareLocalRun(
   scenario: Scenario,
   capacity: { full: GateCapacity; overrides: GateCapacity },
   log: (line: string) => void,
+  timings: StartupTimings,
 ): Promise<RunTarget> {
   const scratch = await mkdtemp(join(tmpdir(), 'loadtest-run-'));
   const existing = args.url ?? (project.app?.start ? undefined : project.app?.url);
@@ -562,6 +581,7 @@ async function prepareLocalRun(
         .catch((err: Error) => (err.cause as Error | undefined)?.message ?? err.message);
       if (answered !== undefined)
         throw new RunFailed(`the app at ${appUrl} does not answer HTTP: ${answered}`);
+      timings.mark('app');
       gateAdminUrl = args.capacityGate ? (running?.gateAdminUrl ?? undefined) : undefined;
       if (!gateAdminUrl) {
         const flags = capacityFlags(args);
@@ -589,6 +609,7 @@ async function prepareLocalRun(
         ...(scenario.loadtest.seed ? { seed: scenario.loadtest.seed } : {}),
         beforeData: (endpoint) => importProjectData(project, endpoint, scratch, log),
         log,
+        onPhase: (phase) => timings.mark(phase),
         output: output.write,
       });
       appUrl = stack.appUrl ?? '';
