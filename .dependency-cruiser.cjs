@@ -56,7 +56,7 @@ module.exports = {
   ],
   options: {
     includeOnly: SOURCE,
-    exclude: { path: ['(^|/)node_modules/', '^cdk\\.out/', '^test/', '^bench/', '^scenarios/'] },
+    exclude: { path: ['(^|/)node_modules/', '^dist/', '^cdk\\.out/', '^test/', '^bench/', '^scenarios/'] },
     doNotFollow: { path: 'node_modules' },
     // TypeScript 7 (our compiler) has no JS API that dependency-cruiser can load, so it parses with
     // swc. swc reports every import, type-only ones included, which is what these rules want: a

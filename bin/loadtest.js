@@ -1,9 +1,24 @@
 #!/usr/bin/env node
-// The CLI runs its TypeScript sources through tsx, so `npx loadtest` needs no build step.
+// The CLI runs its compiled JavaScript (dist/, built on `npm install`) when that build is of the
+// sources as they are now, else its TypeScript sources through tsx (development: no build step
+// needed). LOADTEST_FROM_SOURCE=1 forces the sources.
+import { fileURLToPath } from 'node:url';
+import { compiledIsCurrent, startsDynamoDBLocal } from './compiled.js';
+
 // The SDK's notice that Node 20 leaves support in 2027 is not for our users' load-test output.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-const { register } = await import('tsx/esm/api');
-register();
-const { main } = await import('../runner/cli/main.ts');
+const compiled =
+  process.env.LOADTEST_FROM_SOURCE !== '1' &&
+  compiledIsCurrent(fileURLToPath(new URL('..', import.meta.url)));
+if (!compiled) {
+  const { register } = await import('tsx/esm/api');
+  register();
+}
+const module = (path) => new URL(compiled ? `../dist/${path}.js` : `../${path}.ts`, import.meta.url).href;
+// DynamoDB Local's JVM is the slowest thing to start: it starts now, while the rest loads.
+if (startsDynamoDBLocal(process.argv.slice(2))) {
+  (await import(module('local/dynamodb-local'))).startDynamoDBLocalEarly();
+}
+const { main } = await import(module('runner/cli/main'));
 const code = await main();
 process.exit(code);

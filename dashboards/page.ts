@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../local/runtime.js';
 import type { ChartRow } from './local.js';
 
 /**
@@ -64,13 +66,15 @@ interface Assets {
   pageCss: string;
 }
 
+// The package's own files, whether this runs from the sources or compiled to dist/.
+const ASSETS = join(PACKAGE_ROOT, 'dashboards', 'assets');
 let assets: Assets | undefined;
 
 function loadAssets(): Assets {
   if (assets) return assets;
   const require = createRequire(import.meta.url);
   const dist = (file: string) => readFileSync(require.resolve(`uplot/dist/${file}`), 'utf8');
-  const own = (file: string) => readFileSync(new URL(`./assets/${file}`, import.meta.url), 'utf8');
+  const own = (file: string) => readFileSync(join(ASSETS, file), 'utf8');
   // A script's text must not close its own element.
   const script = (s: string) => s.replace(/<\/script/gi, '<\\/script');
   assets = {

@@ -1,10 +1,13 @@
 export {
   type DynamoDBLocal,
   DynamoDBLocalFailed,
+  discardEarlyDynamoDBLocal,
+  dynamoDBLocalJvmFlags,
   freePort,
   JavaMissing,
   javaVersion,
   startDynamoDBLocal,
+  startDynamoDBLocalEarly,
 } from './dynamodb-local.js';
 export { matchesPattern } from './event-filter.js';
 export * from './gate/index.js';
@@ -19,6 +22,7 @@ export {
   startProcess,
   waitReady,
 } from './process.js';
+export { FROM_SOURCE, isSourceUrl, PACKAGE_ROOT } from './runtime.js';
 export {
   type EmbeddedStack,
   type StackOptions,

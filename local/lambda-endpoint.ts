@@ -1,7 +1,9 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { PACKAGE_ROOT } from './runtime.js';
 
 /**
  * A Lambda Invoke-compatible endpoint on loopback for the runner function: client-lambda pointed at
@@ -28,9 +30,10 @@ export interface LocalLambda {
   close(): Promise<void>;
 }
 
-const RUNTIME = fileURLToPath(new URL('./lambda-runtime.mjs', import.meta.url));
-const ENTRY = new URL('../runner/aws/lambda-entry.mjs', import.meta.url).href;
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+// The package's own files, whether this runs from the sources or compiled (the entry is always tsx's).
+const RUNTIME = join(PACKAGE_ROOT, 'local', 'lambda-runtime.mjs');
+const ENTRY = pathToFileURL(join(PACKAGE_ROOT, 'runner', 'aws', 'lambda-entry.mjs')).href;
+const ROOT = PACKAGE_ROOT;
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {

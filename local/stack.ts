@@ -1,7 +1,12 @@
 import { copyFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBLocal, freePort, startDynamoDBLocal } from './dynamodb-local.js';
+import {
+  type DynamoDBLocal,
+  discardEarlyDynamoDBLocal,
+  freePort,
+  startDynamoDBLocal,
+} from './dynamodb-local.js';
 import { CapacityGate, type PatternRule } from './gate/index.js';
 import { type ProcessSpec, type RunningProcess, runToEnd, startProcess, waitReady } from './process.js';
 import { describeTableSpec, ensureTables, localDynamoClient, type TableSpec } from './tables.js';
@@ -160,6 +165,7 @@ export async function startEmbeddedStack(options: StackOptions): Promise<Embedde
         fail(`DynamoDB Local exited unexpectedly (code ${code}, signal ${signal})`),
       );
     } else {
+      void discardEarlyDynamoDBLocal();
       log(`dynamodb: ${dynamodbEndpoint} (given)`);
     }
     if (!endpoint) {

@@ -2,7 +2,6 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { fileURLToPath } from 'node:url';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
@@ -11,7 +10,7 @@ import {
   LambdaClient,
 } from '@aws-sdk/client-lambda';
 import { EMF_NAMESPACE } from '../../instrument/index.js';
-import { DataCommandFailed, describeCommand, runToEnd } from '../../local/index.js';
+import { DataCommandFailed, describeCommand, PACKAGE_ROOT, runToEnd } from '../../local/index.js';
 import {
   CloudWatchMetricsSource,
   dashboardConsoleUrl,
@@ -45,7 +44,7 @@ export interface AwsRunArgs {
   readonly metricsDelay: number;
 }
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const ROOT = PACKAGE_ROOT;
 /** The runner stops this long before its Lambda time limit (at most 20 s, 10 % of it) so its result gets back. */
 const stopBeforeLimitMs = (timeoutSec: number) => Math.min(20_000, timeoutSec * 100);
 

@@ -1,5 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { FROM_SOURCE } from '../../local/index.js';
 import type { ArtilleryScript } from './artillery.js';
 import { type ClientResult, mergeClientResults } from './client-stats.js';
 import type { RunnerEvent, RunnerResult } from './handler.js';
@@ -57,9 +58,20 @@ export function sliceScript(script: ArtilleryScript, index: number, count: numbe
   return slice;
 }
 
-const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
+/**
+ * The worker is this module's neighbour: compiled, plain Node runs it (tsx is registered in it only if
+ * a scenario's processor is TypeScript); from the sources, through tsx like the CLI itself.
+ */
+export function workerCommand(fromSource: boolean): { file: string; execArgv: string[] } {
+  return {
+    file: fileURLToPath(new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url)),
+    execArgv: fromSource ? ['--import', import.meta.resolve('tsx')] : [],
+  };
+}
 
-/** Runs each worker as a child process (with tsx, like the CLI itself). */
+const WORKER = workerCommand(FROM_SOURCE);
+
+/** Runs each worker as a child process. */
 export class LocalProcessInvoker implements Invoker {
   private readonly children = new Set<ChildProcess>();
   private readonly warm = new Map<number, ChildProcess>();
@@ -68,8 +80,8 @@ export class LocalProcessInvoker implements Invoker {
   constructor(private readonly env: Record<string, string> = {}) {}
 
   private spawn(): ChildProcess {
-    const child = fork(WORKER, [], {
-      execArgv: ['--import', import.meta.resolve('tsx')],
+    const child = fork(WORKER.file, [], {
+      execArgv: WORKER.execArgv,
       env: { ...process.env, ...this.env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

@@ -1,9 +1,10 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { type ArtilleryScript, HookFailed, runHook, runScript } from './artillery.js';
 import type { ClientResult } from './client-stats.js';
+import { ensureTypeScript } from './typescript.js';
 
 /**
  * The runner handler: one worker's slice of a scenario, run with the embedded Artillery engine.
@@ -120,6 +121,10 @@ export async function runSlice(event: RunnerEvent, context: RunnerContext = {}):
       await writeFile(file, JSON.stringify(event.fixtures));
       process.env.LOADTEST_FIXTURES = file;
     }
+    // A TypeScript processor needs tsx: registered only then (a compiled worker starts without it).
+    const processor = event.script.config.processor;
+    if (typeof processor === 'string')
+      await ensureTypeScript(resolve(dirname(resolve(event.scriptPath)), processor));
     if (event.hook) {
       const vars = await runHook(event.script, event.scriptPath, event.hook, event.vars);
       return { worker, status: 'ok', vars };

@@ -1,15 +1,17 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import {
   type GateCapacity,
+  PACKAGE_ROOT,
   type PatternRule,
   parseKeyTemplate,
   RuleSyntaxError,
   type TableSpec,
 } from '../../local/index.js';
+import { ensureTypeScript } from '../engine/typescript.js';
 import { type ForecastConfig, ForecastError, forecastOptions } from '../forecast/index.js';
 import { type CommandSpec, type ProjectConfigParsed, projectSchema } from './schema.js';
 
@@ -39,7 +41,7 @@ export const CONFIG_NAMES = [
  * The project used when none is found: the reference shop. A path, not an import: the toolkit reads
  * it as it would read any user's config.
  */
-export const DEFAULT_PROJECT_FILE = fileURLToPath(new URL('../../app/loadtest.config.ts', import.meta.url));
+export const DEFAULT_PROJECT_FILE = join(PACKAGE_ROOT, 'app', 'loadtest.config.ts');
 
 export interface ResolvedCommand {
   /** An argv list, or one shell line. */
@@ -193,9 +195,10 @@ async function readConfig(file: string): Promise<{ value: unknown; where: (path:
     };
     return { value: doc.toJS(), where };
   }
-  // TS and JS configs run: the CLI loads TypeScript through tsx.
+  // TS and JS configs run: TypeScript through tsx (registered now when the CLI runs compiled).
   let mod: Record<string, unknown>;
   try {
+    await ensureTypeScript(file);
     mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (err) {
     const message = (err as Error).message.split('\n')[0] ?? '';

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import {
+  discardEarlyDynamoDBLocal,
   type EmbeddedStack,
   GateAdmin,
   type GateCapacity,
@@ -556,6 +557,8 @@ async function prepareLocalRun(
 ): Promise<RunTarget> {
   const scratch = await mkdtemp(join(tmpdir(), 'loadtest-run-'));
   const existing = args.url ?? (project.app?.start ? undefined : project.app?.url);
+  // An app already up needs no DynamoDB Local of ours: the one the CLI may have started early goes.
+  if (existing) void discardEarlyDynamoDBLocal();
   const running = existing ? await readStackFile(args.stateDir) : undefined;
   // The processor reads the fixtures lazily, at the first virtual user: after they are written below.
   const fixtures = existing

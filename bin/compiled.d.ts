@@ -1,0 +1,11 @@
+export declare const SOURCE_DIRS: readonly string[];
+export declare const STAMP: string;
+export interface SourceState {
+  readonly files: number;
+  readonly paths: string;
+  readonly newestMs: number;
+}
+export declare function sourceState(root: string): SourceState;
+export declare function stampMatches(stamp: unknown, now: SourceState): boolean;
+export declare function compiledIsCurrent(root: string): boolean;
+export declare function startsDynamoDBLocal(argv: readonly string[]): boolean;

@@ -1,0 +1,90 @@
+// Whether the CLI can run its compiled JavaScript (dist/, built by `npm run build`, which `npm install`
+// runs as `prepare`) or must run its TypeScript sources through tsx: dist/ is used only when it was
+// built from exactly the sources there are now (the same files, none changed since), so an edit, a
+// `git pull` or a checkout falls back to the sources until the next build, never to stale code.
+// Plain JavaScript: it runs before anything can load TypeScript.
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+/** The folders compiled to dist/ (with tsconfig.build.json); infra/ for the one module the CLI imports. */
+export const SOURCE_DIRS = ['runner', 'local', 'instrument', 'dashboards', 'infra'];
+export const STAMP = 'dist/build.json';
+
+/**
+ * What the build depends on: how many .ts files, the hash of their paths, and the newest one's mtime.
+ * @param {string} root the package's folder
+ * @returns {{ files: number; paths: string; newestMs: number }}
+ */
+export function sourceState(root) {
+  const files = [];
+  let newestMs = 0;
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith('.ts')) {
+        files.push(relative(root, path));
+        newestMs = Math.max(newestMs, statSync(path).mtimeMs);
+      }
+    }
+  };
+  for (const dir of SOURCE_DIRS) if (existsSync(join(root, dir))) walk(join(root, dir));
+  files.sort();
+  return {
+    files: files.length,
+    paths: createHash('sha256').update(files.join('\n')).digest('hex'),
+    newestMs,
+  };
+}
+
+/**
+ * Pure: a build stamp matches the sources when it names the same files and none is newer than it.
+ * @param {unknown} stamp what the build wrote (anything: a missing or broken stamp never matches)
+ * @param {{ files: number; paths: string; newestMs: number }} now
+ */
+export function stampMatches(stamp, now) {
+  if (typeof stamp !== 'object' || stamp === null) return false;
+  const s = /** @type {Record<string, unknown>} */ (stamp);
+  return (
+    s.files === now.files &&
+    s.paths === now.paths &&
+    typeof s.newestMs === 'number' &&
+    now.newestMs <= s.newestMs
+  );
+}
+
+/**
+ * True when dist/ holds an up-to-date build of the sources under `root`.
+ * @param {string} root
+ */
+export function compiledIsCurrent(root) {
+  let stamp;
+  try {
+    stamp = JSON.parse(readFileSync(join(root, STAMP), 'utf8'));
+  } catch {
+    return false;
+  }
+  return stampMatches(stamp, sourceState(root));
+}
+
+/**
+ * Pure: whether a command line will start DynamoDB Local, so it can be spawned before the rest of the
+ * CLI loads (its JVM takes seconds to start: the longest part of start-up). A wrong yes only costs a
+ * JVM that is stopped unused; a wrong no only costs the head start.
+ * @param {readonly string[]} argv the arguments after `loadtest`
+ */
+export function startsDynamoDBLocal(argv) {
+  const command = argv[0];
+  if (command !== 'run' && command !== 'up') return false;
+  for (let i = 1; i < argv.length; i += 1) {
+    const arg = argv[i] ?? '';
+    const [flag, value] = arg.includes('=')
+      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+      : [arg, argv[i + 1]];
+    if (['--url', '--dynamodb-endpoint', '--persist', '--help', '-h', '--version'].includes(flag))
+      return false;
+    if (flag === '--target' && value !== 'local') return false;
+  }
+  return true;
+}

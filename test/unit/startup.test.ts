@@ -1,0 +1,123 @@
+import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  compiledIsCurrent,
+  STAMP,
+  sourceState,
+  stampMatches,
+  startsDynamoDBLocal,
+} from '../../bin/compiled.js';
+import { dynamoDBLocalJvmFlags, isSourceUrl } from '../../local/index.js';
+import { workerCommand } from '../../runner/engine/fanout.js';
+import { isTypeScriptFile } from '../../runner/engine/typescript.js';
+
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+describe('compiled JavaScript or the sources through tsx', () => {
+  it('uses dist/ only when it was built from exactly the sources there are now', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'loadtest-compiled-'));
+    dirs.push(root);
+    await mkdir(join(root, 'runner', 'cli'), { recursive: true });
+    await mkdir(join(root, 'local'), { recursive: true });
+    await writeFile(join(root, 'runner', 'cli', 'main.ts'), 'export {};\n');
+    await writeFile(join(root, 'local', 'index.ts'), 'export {};\n');
+    await writeFile(join(root, 'local', 'notes.md'), 'not a source\n');
+    const past = new Date(Date.now() - 60_000);
+    for (const f of ['runner/cli/main.ts', 'local/index.ts']) await utimes(join(root, f), past, past);
+    // No build at all.
+    expect(compiledIsCurrent(root)).toBe(false);
+    const built = sourceState(root);
+    expect(built.files).toBe(2);
+    await mkdir(join(root, 'dist'), { recursive: true });
+    await writeFile(join(root, STAMP), JSON.stringify(built));
+    expect(compiledIsCurrent(root)).toBe(true);
+    // An edited source is newer than the build.
+    await writeFile(join(root, 'local', 'index.ts'), 'export const x = 1;\n');
+    expect(compiledIsCurrent(root)).toBe(false);
+    await utimes(join(root, 'local', 'index.ts'), past, past);
+    expect(compiledIsCurrent(root)).toBe(true);
+    // A new file (even an old one, copied in with its time), or one renamed.
+    await writeFile(join(root, 'local', 'more.ts'), 'export {};\n');
+    await utimes(join(root, 'local', 'more.ts'), past, past);
+    expect(compiledIsCurrent(root)).toBe(false);
+    await rm(join(root, 'local', 'more.ts'));
+    expect(compiledIsCurrent(root)).toBe(true);
+    // A broken stamp never matches.
+    await writeFile(join(root, STAMP), '{"files":');
+    expect(compiledIsCurrent(root)).toBe(false);
+  });
+
+  it('compares a stamp field by field', () => {
+    const now = { files: 3, paths: 'abc', newestMs: 1000 };
+    expect(stampMatches({ ...now }, now)).toBe(true);
+    expect(stampMatches({ ...now, newestMs: 2000 }, now)).toBe(true);
+    expect(stampMatches({ ...now, newestMs: 999 }, now)).toBe(false);
+    expect(stampMatches({ ...now, files: 4 }, now)).toBe(false);
+    expect(stampMatches({ ...now, paths: 'abd' }, now)).toBe(false);
+    expect(stampMatches({ files: 3, paths: 'abc' }, now)).toBe(false);
+    expect(stampMatches(null, now)).toBe(false);
+    expect(stampMatches('x', now)).toBe(false);
+  });
+
+  it('runs workers as the CLI runs: the compiled worker on plain Node, the source one through tsx', () => {
+    const compiled = workerCommand(false);
+    expect(compiled.file).toMatch(/[/\\]runner[/\\]engine[/\\]worker\.js$/);
+    expect(compiled.execArgv).toEqual([]);
+    const source = workerCommand(true);
+    expect(source.file).toMatch(/[/\\]runner[/\\]engine[/\\]worker\.ts$/);
+    expect(source.execArgv).toEqual(['--import', expect.stringMatching(/tsx/)]);
+    // These tests run the sources.
+    expect(isSourceUrl(import.meta.url)).toBe(true);
+    expect(isSourceUrl('file:///x/dist/local/runtime.js')).toBe(false);
+    expect(isSourceUrl('file:///x/local/runtime.ts')).toBe(true);
+  });
+
+  it('registers tsx for users’ TypeScript files only', () => {
+    for (const f of ['a.ts', 'a.mts', 'a.cts', 'a.tsx', '/x/loadtest.config.ts'])
+      expect(isTypeScriptFile(f)).toBe(true);
+    for (const f of ['a.js', 'a.cjs', 'a.mjs', 'a.json', 'a.yml', 'ts', 'a.ts.bak'])
+      expect(isTypeScriptFile(f)).toBe(false);
+  });
+});
+
+describe('start what takes longest first', () => {
+  it('starts DynamoDB Local early only for a command that will start it', () => {
+    const yes = [
+      ['run', 'smoke'],
+      ['run', 'smoke', '--timings', '--workers', '2'],
+      ['up'],
+      ['up', '--port', '0'],
+      ['run', 'x.yml', '--target', 'local'],
+      ['run', 'x', '--target=local'],
+    ];
+    for (const argv of yes) expect(startsDynamoDBLocal(argv), argv.join(' ')).toBe(true);
+    const no = [
+      [],
+      ['list'],
+      ['seed'],
+      ['validate', 'smoke'],
+      ['run', 'smoke', '--url', 'http://127.0.0.1:8080'],
+      ['run', 'smoke', '--url=http://127.0.0.1:8080'],
+      ['run', 'smoke', '--dynamodb-endpoint', 'http://127.0.0.1:8000'],
+      ['run', 'smoke', '--target', 'aws', '--stack', 'S'],
+      ['run', 'smoke', '--target=aws'],
+      ['up', '--persist', '.data'],
+      ['run', '--help'],
+    ];
+    for (const argv of no) expect(startsDynamoDBLocal(argv), argv.join(' ')).toBe(false);
+  });
+
+  it('starts the JVM for a short life unless told otherwise', () => {
+    expect(dynamoDBLocalJvmFlags({})).toEqual(['-XX:TieredStopAtLevel=1']);
+    expect(dynamoDBLocalJvmFlags({ LOADTEST_DYNAMODB_JAVA_OPTS: '' })).toEqual([]);
+    expect(dynamoDBLocalJvmFlags({ LOADTEST_DYNAMODB_JAVA_OPTS: ' -Xmx512m  -XX:+UseSerialGC ' })).toEqual([
+      '-Xmx512m',
+      '-XX:+UseSerialGC',
+    ]);
+  });
+});
