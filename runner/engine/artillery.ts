@@ -41,6 +41,34 @@ interface IntCore {
 
 const core = require('@artilleryio/int-core') as IntCore;
 
+/** Artillery's metrics store: one per run, made inside its runner. */
+interface Ssms {
+  on(event: string, listener: (...args: unknown[]) => void): Ssms;
+  aggregate(forceAll: boolean): void;
+}
+const { SSMS } = require('@artilleryio/int-core/lib/ssms') as { SSMS: { prototype: Ssms } };
+
+/**
+ * Ending a run when its last virtual user is done, not up to a second later: Artillery checks for
+ * that once a second after its last phase. Each run's virtual users in flight are counted here (the
+ * http engine's scenarios are wrapped anyway); when none is left after the last phase, the run's
+ * metrics are flushed as Artillery's own check does (aggregate(true): the last period's counters) and
+ * the run is done. Artillery's check still fires later, into a run nobody listens to any more.
+ */
+interface Flight {
+  pending: number;
+  metrics: Ssms | undefined;
+  onIdle: (() => void) | undefined;
+}
+const flights = new Map<number, Flight>();
+/** The run whose metrics store is being wired up (synchronously, inside ee.run()). */
+let wiring: Flight | undefined;
+const ssmsOn = SSMS.prototype.on;
+SSMS.prototype.on = function (event, listener) {
+  if (event === 'metricData' && wiring) wiring.metrics = this;
+  return ssmsOn.call(this, event, listener);
+};
+
 /** A parsed Artillery script: only the parts this module reads are typed. */
 export interface ArtilleryScript {
   config: {
@@ -198,7 +226,16 @@ function interceptHttpEngine(): void {
     }
     // An arrival after its run ended starts nothing (and, not started, is not pending either).
     return (context, callback) => {
-      if (runs.has(run)) scenario(context, callback);
+      if (!runs.has(run)) return;
+      const flight = flights.get(run);
+      if (!flight) return scenario(context, callback);
+      flight.pending += 1;
+      scenario(context, (err, ctx) => {
+        // Artillery's callback first: it counts the virtual user as completed or failed.
+        callback(err, ctx);
+        flight.pending -= 1;
+        if (flight.pending === 0) flight.onIdle?.();
+      });
     };
   };
   proto.__loadtestWrapped = true;
@@ -319,6 +356,15 @@ export async function runScript(
   const run = ++lastRun;
   runs.set(run, stats);
   for (const sc of runnable.scenarios) sc[RUN_KEY] = run;
+  // Only the http engine's virtual users are counted (wrapped above): a script with others (ws,
+  // socketio) waits for Artillery's own check.
+  const allHttp = runnable.scenarios.every(
+    (sc) => (sc.engine ?? runnable.config.engine ?? 'http') === 'http',
+  );
+  const flight: Flight | undefined = allHttp
+    ? { pending: 0, metrics: undefined, onIdle: undefined }
+    : undefined;
+  if (flight) flights.set(run, flight);
   const startedAt = new Date();
   const ee = await core.runner.runner(runnable, payload, { scriptPath: absolute, periodicStats: 5 });
   const timer = options.onProgress
@@ -329,18 +375,44 @@ export async function runScript(
     : undefined;
   try {
     await new Promise<void>((done) => {
-      ee.on('stats', (period: { counters?: Record<string, number> }) =>
-        stats.addCounters(period.counters ?? {}),
-      );
-      ee.once('done', () => done());
-      if (options.signal?.aborted) return done();
-      options.signal?.addEventListener('abort', () => done(), { once: true });
-      ee.run(options.vars ?? {});
+      let finished = false;
+      const finish = () => {
+        if (finished) return;
+        finished = true;
+        done();
+      };
+      // After the run is done, Artillery's own late check flushes the same periods again: not counted twice.
+      ee.on('stats', (period: { counters?: Record<string, number> }) => {
+        if (!finished) stats.addCounters(period.counters ?? {});
+      });
+      ee.once('done', finish);
+      if (options.signal?.aborted) return finish();
+      options.signal?.addEventListener('abort', finish, { once: true });
+      if (flight) {
+        const phases = (runnable.config.phases ?? []).length;
+        let completed = 0;
+        flight.onIdle = () => {
+          if (completed < phases || flight.pending > 0 || !flight.metrics || finished) return;
+          flight.metrics.aggregate(true);
+          finish();
+        };
+        ee.on('phaseCompleted', () => {
+          completed += 1;
+          flight.onIdle?.();
+        });
+      }
+      wiring = flight;
+      try {
+        ee.run(options.vars ?? {});
+      } finally {
+        wiring = undefined;
+      }
     });
     await ee.stop();
   } finally {
     if (timer) clearInterval(timer);
     runs.delete(run);
+    flights.delete(run);
   }
   return stats.result(startedAt, new Date());
 }

@@ -83,6 +83,12 @@ describe('runner handler', () => {
     const result = await runSlice({ worker: 0, workers: 1, script: s, scriptPath: 'inline.yml' });
     expect(result.status).toBe('ok');
     expect(result.result?.byName.health?.requests).toBe(10);
+    // Done when its last virtual user is, not at Artillery's next once-a-second check; with the last
+    // period's counters still flushed (every virtual user counted as completed).
+    const { lastResponseAt, endedAt, firstRequestAt } = result.result ?? {};
+    expect(Date.parse(endedAt ?? '') - Date.parse(lastResponseAt ?? '')).toBeLessThan(400);
+    expect(Date.parse(firstRequestAt ?? '')).toBeLessThanOrEqual(Date.parse(lastResponseAt ?? ''));
+    expect(result.result?.counters['vusers.completed']).toBe(10);
   }, 30_000);
 
   it('answers a bad Lambda payload with a failed result naming the field', async () => {
