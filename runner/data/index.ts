@@ -1,16 +1,34 @@
 export {
   ImportInputError,
+  ImportMappingError,
   type ImportOptions,
   type ImportProgress,
   type ImportSummary,
   importFile,
+  importRows,
+  type MapContext,
   type Mapped,
   marshallItem,
   type Reject,
+  RejectsFile,
+  RejectsList,
+  type RejectsOut,
   type RowMapper,
+  type RowsImportOptions,
+  type Shard,
   type TableItem,
 } from './import.js';
-export { FORMATS, type Format, formatOf, parseCsvRecord, readRows, type SourceRow } from './read.js';
+export {
+  bsonRows,
+  type DumpCollection,
+  dumpCollections,
+  FORMATS,
+  type Format,
+  formatOf,
+  parseCsvRecord,
+  readRows,
+  type SourceRow,
+} from './read.js';
 export {
   BATCH_WRITE_SIZE,
   DynamoSink,
@@ -32,5 +50,6 @@ export {
   MAX_PARTITION_KEY_BYTES,
   MAX_SORT_KEY_BYTES,
   objectIdTime,
+  plainOf,
   unwrapObjectIdText,
 } from './values.js';

@@ -1,14 +1,20 @@
 import { createReadStream } from 'node:fs';
-import { extname } from 'node:path';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { createGunzip } from 'node:zlib';
+import type { Readable } from 'node:stream';
+import { createGunzip, gunzipSync } from 'node:zlib';
+import { BSON, EJSON } from 'bson';
+import { plainOf } from './values.js';
 
 /**
- * Row sources: JSON lines (mongoexport's default, also a JSON array as `mongoexport --jsonArray`
- * writes it) and CSV with a header row. Each row carries the line it starts on and its raw text, so
- * a bad row can be reported where it is and written out as it was; a bad row never stops the rest.
+ * Row sources: JSON lines (mongoexport's default, in relaxed or canonical Extended JSON; also a JSON
+ * array as `mongoexport --jsonArray` writes it), CSV with a header row, and mongodump's BSON files.
+ * Each row carries the line it starts on (for BSON: the document's number) and its raw text, so a bad
+ * row can be reported where it is and written out as it was; a bad row never stops the rest. Every
+ * format streams: memory stays bounded by the largest row, not the file.
  */
-export const FORMATS = ['jsonl', 'csv'] as const;
+export const FORMATS = ['jsonl', 'csv', 'bson'] as const;
 export type Format = (typeof FORMATS)[number];
 
 export interface SourceRow {
@@ -27,6 +33,7 @@ export function formatOf(path: string): Format | undefined {
   const ext = extname(path.replace(/\.gz$/i, '')).toLowerCase();
   if (ext === '.jsonl' || ext === '.ndjson' || ext === '.json') return 'jsonl';
   if (ext === '.csv') return 'csv';
+  if (ext === '.bson') return 'bson';
   return undefined;
 }
 
@@ -35,13 +42,19 @@ export interface Line {
   readonly text: string;
 }
 
-/** The file's lines (gunzipped when it ends in .gz), numbered from 1, without a leading byte-order mark. */
-async function* linesOf(path: string): AsyncGenerator<Line> {
+/** The file's bytes, gunzipped when its name ends in .gz. */
+function bytesOf(path: string): { file: Readable; input: Readable } {
   const file = createReadStream(path);
   const input = /\.gz$/i.test(path) ? file.pipe(createGunzip()) : file;
-  input.setEncoding('utf8');
   // A pipe does not pass errors on: a bad gzip stream or unreadable file ends the reading with its error.
   file.on('error', (err) => input.destroy(err));
+  return { file, input };
+}
+
+/** The file's lines (gunzipped when it ends in .gz), numbered from 1, without a leading byte-order mark. */
+async function* linesOf(path: string): AsyncGenerator<Line> {
+  const { file, input } = bytesOf(path);
+  input.setEncoding('utf8');
   const rl = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
   let n = 0;
   try {
@@ -64,6 +77,7 @@ export interface ReadOptions {
 }
 
 export function readRows(path: string, format: Format, options: ReadOptions = {}): AsyncGenerator<SourceRow> {
+  if (format === 'bson') return bsonRows(path);
   return format === 'csv' ? csvRows(linesOf(path), options) : jsonRows(linesOf(path));
 }
 
@@ -80,11 +94,19 @@ function objectRow(line: number, raw: string, value: unknown): SourceRow {
   };
 }
 
+/** One row of JSON, read as Extended JSON (mongoexport's `{"$oid"}`, `{"$date"}`, `{"$numberLong"}`, ...). */
 function jsonRow(line: number, raw: string): SourceRow {
+  let value: unknown;
   try {
-    return objectRow(line, raw, JSON.parse(raw));
+    value = JSON.parse(raw);
   } catch (err) {
     return { line, raw, error: `not valid JSON: ${(err as Error).message}` };
+  }
+  try {
+    // EJSON.parse again only when a `$` key may be Extended JSON: most rows are plain JSON.
+    return objectRow(line, raw, raw.includes('"$') ? plainOf(EJSON.parse(raw, { relaxed: true })) : value);
+  } catch (err) {
+    return { line, raw, error: `not valid Extended JSON: ${(err as Error).message}` };
   }
 }
 
@@ -193,6 +215,76 @@ async function* jsonArrayRows(first: Line, rest: AsyncIterable<Line>): AsyncGene
     };
   }
   if (trailing) yield { line: trailing.n, raw: trailing.text, error: 'text after the end of the JSON array' };
+}
+
+// --- BSON (mongodump) ---------------------------------------------------------------------------
+
+/** MongoDB's document size limit, with room: a length above it means the file is not BSON (or corrupt). */
+const MAX_BSON_DOCUMENT = 48 * 1024 * 1024;
+
+/**
+ * A mongodump `.bson` file: BSON documents back to back, each opening with its length (int32, little
+ * endian). Read a chunk at a time; each document becomes a row numbered from 1, its values as plain
+ * JSON (see plainOf). The raw text of a row (canonical Extended JSON) is made only if it is asked for.
+ */
+export async function* bsonRows(path: string): AsyncGenerator<SourceRow> {
+  const { file, input } = bytesOf(path);
+  let buf: Buffer = Buffer.alloc(0);
+  let n = 0;
+  let offset = 0;
+  try {
+    for await (const chunk of input as AsyncIterable<Buffer>) {
+      buf = buf.length === offset ? chunk : Buffer.concat([buf.subarray(offset), chunk]);
+      offset = 0;
+      while (buf.length - offset >= 4) {
+        const size = buf.readInt32LE(offset);
+        if (size < 5 || size > MAX_BSON_DOCUMENT) {
+          throw new SourceError(
+            `document ${n + 1} claims ${size} bytes: not a BSON file (or corrupt from there on)`,
+          );
+        }
+        if (buf.length - offset < size) break;
+        n += 1;
+        yield bsonRow(n, buf.subarray(offset, offset + size));
+        offset += size;
+      }
+    }
+  } catch (err) {
+    if (err instanceof SourceError) throw err;
+    throw new SourceError(`cannot read it after document ${n}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    input.destroy();
+    file.destroy();
+  }
+  if (buf.length - offset > 0) {
+    const bytes = buf.subarray(offset);
+    yield {
+      line: n + 1,
+      raw: bytes.subarray(0, 64).toString('hex'),
+      error: `the file ends ${bytes.length} bytes into document ${n + 1} (file cut short?)`,
+    };
+  }
+}
+
+function bsonRow(line: number, bytes: Buffer): SourceRow {
+  let doc: Record<string, unknown>;
+  try {
+    doc = BSON.deserialize(bytes, { promoteBuffers: false });
+  } catch (err) {
+    return {
+      line,
+      raw: bytes.subarray(0, 64).toString('hex'),
+      error: `not a valid BSON document: ${(err as Error).message}`,
+    };
+  }
+  const value = plainOf(doc) as Record<string, unknown>;
+  return {
+    line,
+    value,
+    get raw() {
+      return EJSON.stringify(doc, { relaxed: false });
+    },
+  };
 }
 
 // --- CSV -----------------------------------------------------------------------------------------
@@ -356,4 +448,76 @@ export async function* csvRows(
     });
     yield { line: rec.line, raw: rec.text, value };
   }
+}
+
+// --- mongodump folders ---------------------------------------------------------------------------
+
+/** One collection of a mongodump folder: its `.bson` file and what its `.metadata.json` says. */
+export interface DumpCollection {
+  readonly collection: string;
+  readonly file: string;
+  /** The `.metadata.json` next to it, when there is one (mongodump writes it for every collection). */
+  readonly metadataFile?: string;
+  /** Index names from the metadata: the access patterns the source had (for the single-table design). */
+  readonly indexes: readonly string[];
+}
+
+async function readMaybeGzip(path: string): Promise<string> {
+  const bytes = await readFile(path);
+  return (/\.gz$/i.test(path) ? gunzipSync(bytes) : bytes).toString('utf8');
+}
+
+/**
+ * The collections of a mongodump folder (`dump/<db>/` or `dump/` with one database folder in it):
+ * every `<name>.bson` or `<name>.bson.gz` (`mongodump --gzip`), sorted by name. The collection's name
+ * comes from its metadata (`collectionName`) when there is one, else from the file name.
+ */
+export async function dumpCollections(dir: string): Promise<DumpCollection[]> {
+  let names = await readdir(dir);
+  let base = dir;
+  if (!names.some((n) => /\.bson(\.gz)?$/i.test(n))) {
+    // `dump/` itself: one database folder below it.
+    const subdirs: string[] = [];
+    for (const n of names) if ((await stat(join(dir, n))).isDirectory()) subdirs.push(n);
+    if (subdirs.length !== 1) {
+      throw new SourceError(
+        `${dir}: no .bson files here${subdirs.length > 1 ? `, and ${subdirs.length} database folders (${subdirs.join(', ')}): name one` : ''}`,
+      );
+    }
+    base = join(dir, subdirs[0] as string);
+    names = await readdir(base);
+  }
+  const out: DumpCollection[] = [];
+  for (const name of names.sort()) {
+    const m = /^(.*)\.bson(\.gz)?$/i.exec(name);
+    if (!m) continue;
+    const stem = m[1] as string;
+    const metadataFile = [`${stem}.metadata.json`, `${stem}.metadata.json.gz`]
+      .map((f) => join(base, f))
+      .find((f) => names.includes(basename(f)));
+    let collection = stem;
+    let indexes: string[] = [];
+    if (metadataFile) {
+      let meta: unknown;
+      try {
+        meta = JSON.parse(await readMaybeGzip(metadataFile));
+      } catch (err) {
+        throw new SourceError(`${metadataFile}: not valid JSON: ${(err as Error).message}`, { cause: err });
+      }
+      const md = (typeof meta === 'object' && meta !== null ? meta : {}) as {
+        collectionName?: unknown;
+        indexes?: unknown;
+      };
+      if (typeof md.collectionName === 'string' && md.collectionName !== '') collection = md.collectionName;
+      if (Array.isArray(md.indexes)) {
+        indexes = md.indexes.flatMap((i) =>
+          typeof i === 'object' && i !== null && typeof (i as { name?: unknown }).name === 'string'
+            ? [(i as { name: string }).name]
+            : [],
+        );
+      }
+    }
+    out.push({ collection, file: join(base, name), ...(metadataFile ? { metadataFile } : {}), indexes });
+  }
+  return out;
 }

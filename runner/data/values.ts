@@ -132,3 +132,68 @@ export function itemProblem(
   }
   return undefined;
 }
+
+// --- BSON values ---------------------------------------------------------------------------------
+
+interface BsonTagged {
+  readonly _bsontype: string;
+}
+
+const isBson = (v: object): v is BsonTagged & Record<string, unknown> =>
+  typeof (v as Partial<BsonTagged>)._bsontype === 'string';
+
+/**
+ * What the `bson` package hands back (mongodump files, Extended JSON parsed with EJSON) as plain
+ * JSON values, so a mapping sees the same row whichever export it came from: ObjectId -> its hex,
+ * Date -> ISO 8601, Decimal128 -> its text (no precision lost; numeric fields parse it), Long -> a
+ * number when it is exact, else its text, Binary -> base64 (a UUID -> its text).
+ */
+export function plainOf(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(plainOf);
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
+  if (value instanceof RegExp) return String(value);
+  if (isBson(value)) {
+    const v = value as unknown as {
+      toHexString?: () => string;
+      toString: () => string;
+      valueOf: () => unknown;
+    };
+    switch (value._bsontype) {
+      case 'ObjectId':
+        return v.toHexString?.() ?? v.toString();
+      case 'Long': {
+        const n = Number(v.toString());
+        return Number.isSafeInteger(n) ? n : v.toString();
+      }
+      case 'Int32':
+      case 'Double':
+        return Number(v.valueOf());
+      case 'Decimal128':
+        return v.toString();
+      case 'Binary': {
+        const b = value as unknown as {
+          sub_type: number;
+          toUUID: () => { toString: () => string };
+          toString: (e: string) => string;
+        };
+        return b.sub_type === 4 ? b.toUUID().toString() : b.toString('base64');
+      }
+      case 'BSONRegExp':
+        return `/${String(value.pattern)}/${String(value.options)}`;
+      case 'Timestamp':
+        return v.toString();
+      case 'DBRef':
+        return { $ref: value.collection, $id: plainOf(value.oid) };
+      case 'Code':
+        return String(value.code);
+      case 'BSONSymbol':
+        return String(value.value);
+      default:
+        return v.toString();
+    }
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = plainOf(v);
+  return out;
+}

@@ -81,9 +81,13 @@ export interface ProjectImport {
   readonly map: (
     entity: string,
     row: Record<string, unknown>,
-    options: { now: string },
-  ) => { ok: true; items: Record<string, unknown>[]; ignored: string[] } | { ok: false; error: string };
+    options: { now: string; params?: Readonly<Record<string, string>> },
+  ) =>
+    | { ok: true; items: Record<string, unknown>[]; ignored: string[] }
+    | { ok: false; error: string; field?: string };
   readonly required?: Readonly<Record<string, readonly (readonly string[])[]>>;
+  readonly collections?: Readonly<Record<string, string>>;
+  readonly params?: Readonly<Record<string, string>>;
 }
 
 export interface Project {

@@ -195,6 +195,10 @@ const importSchema = z.strictObject({
   map: fn,
   /** Per entity, the fields a CSV header must have (each an alternative list). */
   required: z.record(z.string(), z.array(z.array(z.string()).readonly()).readonly()).optional(),
+  /** mongodump collection names to entities (a whole dump folder imports by them). */
+  collections: z.record(z.string(), identifier).optional(),
+  /** The parameters `map` reads from its options' `params` (`--param name=value`), each with what it does. */
+  params: z.record(z.string(), z.string()).optional(),
 });
 
 export const projectSchema = z.strictObject({

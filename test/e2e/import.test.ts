@@ -7,6 +7,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoClients } from '../../app/index.js';
 import { runCli } from '../helpers/cli.js';
+import { writeShopDump } from '../helpers/mongodump.js';
 import { type Api, api, type ShopTestStack, startTestStack } from '../helpers/stack.js';
 
 /**
@@ -117,20 +118,31 @@ describe('loadtest import', () => {
   });
 
   it('loads the good rows of a file with 5% broken ones, reports each broken row by line, and re-imports without duplicates', async () => {
-    const args = [productsFile, '--entity', 'product', '--dynamodb-endpoint', stack.dynamodbEndpoint];
+    const out = join(dir, 'out');
+    const args = [
+      productsFile,
+      '--entity',
+      'product',
+      '--dynamodb-endpoint',
+      stack.dynamodbEndpoint,
+      '--out',
+      out,
+    ];
     const first = await cli([...args, '--table', 'products', '--created-at', CREATED_AT]);
     expect(first.code, first.stderr).toBe(1);
     expect(first.stdout).toMatch(/^rows read +200$/m);
     expect(first.stdout).toMatch(/^items written +190 \(Product 190\)$/m);
     expect(first.stdout).toMatch(
-      /^rejected +10, each with its line and problem in .*products\.jsonl\.rejects\.jsonl$/m,
+      /^rejected +10, each with its line and problem in .*out\/products\.jsonl\.rejects\.jsonl$/m,
     );
     expect(first.stdout).toMatch(/^items\/s +\d+$/m);
     expect(first.stderr).toMatch(/created table products/);
     expect(first.stderr).toMatch(/^line 7: not valid JSON/m);
     expect(first.stderr).toMatch(/note: not imported, .*__v \(190 rows\)/);
 
-    const rejects = (await readFile(`${productsFile}.rejects.jsonl`, 'utf8'))
+    // In the output folder, never next to the input.
+    expect(await readdir(dir)).not.toContain('products.jsonl.rejects.jsonl');
+    const rejects = (await readFile(join(out, 'products.jsonl.rejects.jsonl'), 'utf8'))
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as { line: number; error: string; raw: string });
@@ -150,6 +162,33 @@ describe('loadtest import', () => {
     expect(again.code).toBe(1);
     expect(again.stdout).toMatch(/^items written +190 /m);
     expect(await scan('products')).toEqual(loaded);
+  });
+
+  it('imports a whole mongodump folder over two worker processes: every collection the mapping names, once', async () => {
+    const dump = await writeShopDump(dir, { users: 4, products: 50 });
+    const res = await cli([
+      join(dir, 'dump'),
+      '--workers',
+      '2',
+      '--table',
+      'migrated',
+      '--dynamodb-endpoint',
+      stack.dynamodbEndpoint,
+      '--out',
+      join(dir, 'dump-out'),
+    ]);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stderr).toMatch(/skipped .*sessions\.bson: the mapping has no entity for collection sessions/);
+    expect(res.stdout).toMatch(/users\.bson \(user\):\nimported into table migrated at .* \(2 workers\)/);
+    expect(res.stdout).toMatch(/^items written +4 \(User 4\)$/m);
+    expect(res.stdout).toMatch(/^items written +50 \(Product 50\)$/m);
+    expect(res.stdout).toMatch(/^rejected +0$/m);
+    const items = await scan('migrated');
+    expect(items).toHaveLength(54);
+    expect(new Set(items.filter((i) => i.entity === 'Product').map((i) => i.id))).toEqual(
+      new Set(dump.products.map((p) => p._id.toHexString())),
+    );
+    expect(JSON.stringify(items)).not.toMatch(/password|\$2b\$|secret-token/);
   });
 
   it('writes DynamoDB-JSON gzip files for import from S3 that hold exactly the items the database import wrote', async () => {
@@ -298,9 +337,9 @@ describe('loadtest import', () => {
       cli([productsFile, '--entity', 'product', '--state-dir', join(dir, 'no-state')]),
     ]);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/nope\.jsonl: no such file/);
+    expect(missing.stderr).toMatch(/nope\.jsonl: no such file or folder/);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/--format jsonl or --format csv/);
+    expect(unknown.stderr).toMatch(/--format jsonl, csv or bson/);
     expect(entity.code).toBe(2);
     expect(entity.stderr).toMatch(/entity/);
     expect(noId.code).toBe(2);

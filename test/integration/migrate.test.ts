@@ -1,0 +1,292 @@
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { type AttributeValue, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { EJSON } from 'bson';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { shopImport } from '../../app/data/import-map.js';
+import { createDynamoClients, tableDefinition } from '../../app/index.js';
+import {
+  DynamoSink,
+  dumpCollections,
+  type Format,
+  ImportMappingError,
+  type ImportSummary,
+  importFile,
+  keyLimits,
+  type RowMapper,
+} from '../../runner/data/index.js';
+import { type ShopDump, writeShopDump } from '../helpers/mongodump.js';
+import { type Api, api, type ShopTestStack, startTestStack } from '../helpers/stack.js';
+
+/**
+ * Migrating the guide's MongoDB shop: a mongodump made with the `bson` package and mongoexport files
+ * in Extended JSON, imported with the shop's mapping into real DynamoDB Local (one for the file), and
+ * read back through the app's own routes.
+ */
+let stack: ShopTestStack;
+let raw: DynamoDBClient;
+let call: Api;
+let dir: string;
+let dump: ShopDump;
+
+const key = { partitionKey: 'PK', sortKey: 'SK' };
+const limits = keyLimits({
+  ...key,
+  indexes: tableDefinition.indexes.map((i) => ({
+    partitionKey: i.partitionKey.name,
+    sortKey: i.sortKey.name,
+  })),
+});
+
+beforeAll(async () => {
+  stack = await startTestStack(false);
+  raw = createDynamoClients({ endpoint: stack.dynamodbEndpoint }).raw;
+  call = api(stack);
+  dir = await mkdtemp(join(tmpdir(), 'loadtest-migrate-'));
+  dump = await writeShopDump(dir, { users: 6, products: 60, gzip: true });
+});
+
+afterAll(async () => {
+  raw?.destroy();
+  await stack?.stop();
+});
+
+async function load(
+  file: string,
+  entity: string,
+  format: Format,
+  options: { mapper?: RowMapper; params?: Record<string, string>; table?: string } = {},
+): Promise<ImportSummary> {
+  const sink = new DynamoSink({ client: raw, tableName: options.table ?? stack.tableName, key });
+  return importFile({
+    file,
+    entity,
+    format,
+    mapper: options.mapper ?? shopImport,
+    key,
+    limits,
+    sink,
+    rejectsPath: join(dir, 'out', `${entity}.rejects.jsonl`),
+    ...(options.params ? { params: options.params } : {}),
+  });
+}
+
+async function scan(): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const out = await raw.send(new ScanCommand({ TableName: stack.tableName, ExclusiveStartKey: start }));
+    for (const i of out.Items ?? []) items.push(unmarshall(i));
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
+
+describe("a mongodump of the guide's shop", () => {
+  it('imports every collection the mapping names with 0 rejects, and the app serves every product', async () => {
+    const collections = await dumpCollections(join(dir, 'dump'));
+    expect(collections.map((c) => [c.collection, c.indexes])).toEqual([
+      ['products', ['_id_']],
+      ['sessions', []],
+      ['users', ['_id_']],
+    ]);
+    const byName = new Map(collections.map((c) => [c.collection, c.file]));
+    const users = await load(byName.get('users') as string, 'user', 'bson');
+    const products = await load(byName.get('products') as string, 'product', 'bson');
+    expect(users).toMatchObject({ rows: 6, rejected: 0, written: 6 });
+    expect(products).toMatchObject({ rows: 60, rejected: 0, written: 60 });
+    // What the shop's model has no place for is said, not silently lost.
+    expect(Object.keys(users.ignoredFields).sort()).toEqual(
+      ['__v', 'cart', 'history', 'image', 'password', 'role', 'token', 'tokenExp', 'updatedAt'].sort(),
+    );
+
+    for (const p of dump.products) {
+      const id = p._id.toHexString();
+      const got = await call('GET', `/api/products/${id}`);
+      expect(got.status, `product ${id}`).toBe(200);
+      expect(got.body).toMatchObject({
+        id,
+        title: p.title,
+        description: p.description,
+        price: Number(p.price.valueOf()),
+        category: String(p.category.valueOf()),
+        images: p.images,
+        sold: p.sold.valueOf(),
+        writer: p.writer.toHexString(),
+        createdAt: p.createdAt.toISOString(),
+      });
+    }
+    // The numeric category is the category's name: the by-category route finds them all.
+    const three = await call('GET', '/api/products?category=3&limit=100');
+    expect(three.body.items).toHaveLength(dump.products.filter((p) => p.category.valueOf() === 3).length);
+
+    const user = dump.users[2];
+    const token = await stack.tokens.sign(user?.email as string);
+    const me = await call('GET', '/api/users/me', { token });
+    expect(me.body).toEqual({
+      email: user?.email,
+      name: `${user?.name} ${user?.lastname}`,
+      createdAt: user?.createdAt.toISOString(),
+    });
+
+    // No password hash and no token anywhere in the table, under any attribute name.
+    const table = JSON.stringify(await scan());
+    for (const u of dump.users) {
+      expect(table).not.toContain(u.password);
+      expect(table).not.toContain(u.token);
+    }
+    expect(table).not.toMatch(/"(password|token|tokenExp)"/);
+  });
+
+  it('resolves relative image paths against the imageBaseUrl parameter, and refuses a base that is no URL', async () => {
+    const products = join(dump.dir, 'products.bson.gz');
+    const summary = await load(products, 'product', 'bson', {
+      params: { imageBaseUrl: 'https://cdn.example.com/shop' },
+    });
+    expect(summary).toMatchObject({ rejected: 0, written: 60 });
+    const first = dump.products[0];
+    const got = await call('GET', `/api/products/${first?._id.toHexString()}`);
+    expect(got.body.images).toEqual(first?.images.map((i) => `https://cdn.example.com/shop/${i}`));
+
+    const bad = load(products, 'product', 'bson', { params: { imageBaseUrl: 'cdn.example.com' } });
+    await expect(bad).rejects.toThrow(ImportMappingError);
+    await expect(bad).rejects.toThrow(/products\.bson\.gz:1: .*imageBaseUrl: expected an http\(s\) URL/);
+  });
+});
+
+describe('mongoexport files', () => {
+  /** The dump's products as mongoexport writes them: canonical Extended JSON on odd lines, relaxed on even ones. */
+  function exportLines(): string[] {
+    return dump.products
+      .slice(0, 30)
+      .map((p, i) => EJSON.stringify(p as unknown as Record<string, unknown>, { relaxed: i % 2 === 1 }));
+  }
+
+  it('rejects broken rows by line with the field named, imports the rest, and a re-run imports nothing twice', async () => {
+    const lines = exportLines();
+    expect(lines[0]).toContain('"$numberInt"');
+    expect(lines[0]).toContain('"$date":{"$numberLong"');
+    const product = (i: number) => JSON.parse(lines[i] as string) as Record<string, unknown>;
+    lines[2] = lines[2]?.slice(0, 40) as string; // cut short: bad JSON
+    const noTitle = product(4);
+    delete noTitle.title;
+    lines[4] = JSON.stringify(noTitle);
+    lines[7] = JSON.stringify({ ...product(7), price: '12,50' }); // a bad number
+    lines[9] = JSON.stringify({ ...product(9), sold: { $numberInt: 'many' } }); // a bad Extended JSON number
+    const file = join(dir, 'products.json.gz');
+    await writeFile(file, gzipSync(`${lines.join('\n')}\n`));
+
+    const before = (await scan()).length;
+    const first = await load(file, 'product', 'jsonl');
+    expect(first).toMatchObject({ rows: 30, rejected: 4, written: 26 });
+    const rejects = (await readFile(first.rejectsPath as string, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { line: number; field?: string; error: string });
+    expect(rejects.map((r) => [r.line, r.field])).toEqual([
+      [3, undefined],
+      [5, 'title'],
+      [8, 'price'],
+      [10, 'sold'],
+    ]);
+    expect(rejects[0]?.error).toMatch(/^not valid JSON/);
+    expect(rejects[1]?.error).toBe('title: is missing');
+    expect(rejects[2]?.error).toMatch(/^price: /);
+    expect(rejects[3]?.error).toMatch(/^sold: /);
+    // The rejects file goes to the output folder it was given, never next to the input.
+    expect(first.rejectsPath).toBe(join(dir, 'out', 'product.rejects.jsonl'));
+
+    // These products were in the dump already (same _id): nothing new; a second run changes nothing.
+    const after = await scan();
+    expect(after.length).toBe(before);
+    const again = await load(file, 'product', 'jsonl');
+    expect(again).toMatchObject({ rejected: 4, written: 26 });
+    expect(await scan()).toEqual(after);
+  });
+
+  it('reads the same rows from a JSON array and from CSV, each gzipped', async () => {
+    const docs = dump.products.slice(30, 40);
+    const array = join(dir, 'array.json.gz');
+    await writeFile(
+      array,
+      gzipSync(
+        `[\n${docs.map((d) => EJSON.stringify(d as unknown as Record<string, unknown>)).join(',\n')}\n]\n`,
+      ),
+    );
+    const csv = join(dir, 'products.csv.gz');
+    const cell = (v: unknown) => `"${String(v).replaceAll('"', '""')}"`;
+    await writeFile(
+      csv,
+      gzipSync(
+        [
+          '_id,title,description,price,category,images,sold,writer',
+          ...docs.map((d) =>
+            [
+              `ObjectId(${d._id.toHexString()})`,
+              cell(d.title),
+              cell(d.description),
+              d.price.valueOf(),
+              d.category.valueOf(),
+              d.images.join(';'),
+              d.sold.valueOf(),
+              `ObjectId(${d.writer.toHexString()})`,
+            ].join(','),
+          ),
+        ].join('\n'),
+      ),
+    );
+    const fromArray = await load(array, 'product', 'jsonl');
+    const itemsAfterArray = await scan();
+    const fromCsv = await load(csv, 'product', 'csv');
+    expect(fromArray).toMatchObject({ rows: 10, rejected: 0, written: 10 });
+    expect(fromCsv).toMatchObject({ rows: 10, rejected: 0, written: 10 });
+    // CSV has no createdAt column: the ObjectId's time stands in, as it does for the dump.
+    expect(await scan()).toEqual(itemsAfterArray);
+  });
+});
+
+describe('a mapping with a bug', () => {
+  const file = async () => {
+    const path = join(dir, 'tiny.jsonl');
+    await writeFile(path, '{"_id":"a"}\n{"_id":"b"}\n{"_id":"c"}\n');
+    return path;
+  };
+
+  it('is an error naming the row when it throws', async () => {
+    const mapper: RowMapper = {
+      entities: ['thing'],
+      map: (_e, row) => {
+        if (row._id === 'b') throw new TypeError("Cannot read properties of undefined (reading 'name')");
+        return { ok: true, items: [{ PK: `T#${row._id}`, SK: 'T' }], ignored: [] };
+      },
+    };
+    await expect(load(await file(), 'thing', 'jsonl', { mapper })).rejects.toThrow(
+      /tiny\.jsonl:2: the thing mapping threw on this row: Cannot read properties/,
+    );
+  });
+
+  it('is an error naming the row and the field when an item lacks a key or holds what DynamoDB cannot', async () => {
+    const noSortKey: RowMapper = {
+      entities: ['thing'],
+      map: (_e, row) => ({ ok: true, items: [{ PK: `T#${row._id}` }], ignored: [] }),
+    };
+    const err = await load(await file(), 'thing', 'jsonl', { mapper: noSortKey }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ImportMappingError);
+    expect(err).toMatchObject({ line: 1, field: 'SK' });
+    expect((err as Error).message).toMatch(/tiny\.jsonl:1: .*no SK \(the table's sort key\)/);
+
+    const aFunction: RowMapper = {
+      entities: ['thing'],
+      map: (_e, row) => ({
+        ok: true,
+        items: [{ PK: `T#${row._id}`, SK: 'T', at: new Date(0) }],
+        ignored: [],
+      }),
+    };
+    const err2 = await load(await file(), 'thing', 'jsonl', { mapper: aFunction }).catch((e: unknown) => e);
+    expect(err2).toMatchObject({ line: 1, field: 'at' });
+  });
+});
