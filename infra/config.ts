@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { type BillingOptions, DEFAULT_BILLING, type IndexName, tableDefinition } from '../app/index.js';
 import { DEFAULT_STACK_PREFIX } from './index.js';
 import { CONTRIBUTOR_INSIGHTS, type ContributorInsights } from './stacks/data.js';
+import { DEFAULT_IMPORT } from './stacks/import.js';
 import { DEFAULT_RUNNER, RUNNER_ARCHS, type RunnerArch } from './stacks/runners.js';
 import { APP_HOSTS, type AppHost } from './stacks/service.js';
 
@@ -27,6 +28,8 @@ export interface LoadtestConfig {
     readonly arch: RunnerArch;
   };
   readonly app: { readonly cpu: string; readonly memory: string };
+  /** The distributed import stack (`-c import=true`), with its map's concurrency and batch size. */
+  readonly import: { readonly concurrency: number; readonly batchSize: number } | undefined;
 }
 
 export const DEFAULT_APP = { cpu: '1 vCPU', memory: '2 GB' } as const;
@@ -94,6 +97,10 @@ const contextSchema = z.object({
   appMemory: z
     .enum(['0.5 GB', '1 GB', '2 GB', '3 GB', '4 GB', '6 GB', '8 GB', '10 GB', '12 GB'])
     .default(DEFAULT_APP.memory),
+  /** Adds the distributed import stack (S3 bucket, Step Functions Distributed Map, batch Lambda). */
+  import: z.enum(['true', 'false']).default('false'),
+  importConcurrency: int(1, 10_000).default(DEFAULT_IMPORT.concurrency),
+  importBatchSize: int(1, 10_000).default(DEFAULT_IMPORT.batchSize),
 });
 
 /** The CPU and memory pairs each host accepts (App Runner's service configuration reference; Fargate's task sizes). */
@@ -194,5 +201,9 @@ export function configFromContext(node: Pick<Node, 'tryGetContext'>): LoadtestCo
       arch: ctx.runnerArch,
     },
     app: { cpu: ctx.appCpu, memory: ctx.appMemory },
+    import:
+      ctx.import === 'true'
+        ? { concurrency: ctx.importConcurrency, batchSize: ctx.importBatchSize }
+        : undefined,
   };
 }

@@ -1,4 +1,17 @@
 export {
+  type BatchEvent,
+  type BatchHandlerDeps,
+  type BatchItem,
+  type BatchResult,
+  ImportBatchError,
+  type ImportSummaryReport,
+  importBatch,
+  importBatchHandler,
+  type ObjectStore,
+  type SummaryEvent,
+  summarizeImport,
+} from './batch.js';
+export {
   ImportInputError,
   ImportMappingError,
   type ImportOptions,
@@ -22,6 +35,7 @@ export {
   bsonRows,
   type DumpCollection,
   dumpCollections,
+  ejsonValue,
   FORMATS,
   type Format,
   formatOf,

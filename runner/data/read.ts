@@ -94,6 +94,11 @@ function objectRow(line: number, raw: string, value: unknown): SourceRow {
   };
 }
 
+/** A parsed JSON value read as Extended JSON (`{"$oid"}`, `{"$date"}`, ...) to plain values; throws when it is not valid. */
+export function ejsonValue(value: unknown): unknown {
+  return plainOf(EJSON.deserialize(value as Record<string, unknown>, { relaxed: true }));
+}
+
 /** One row of JSON, read as Extended JSON (mongoexport's `{"$oid"}`, `{"$date"}`, `{"$numberLong"}`, ...). */
 function jsonRow(line: number, raw: string): SourceRow {
   let value: unknown;

@@ -7,15 +7,17 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { EJSON } from 'bson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shopImport } from '../../app/data/import-map.js';
-import { createDynamoClients, tableDefinition } from '../../app/index.js';
+import { createDynamoClients, ensureTable, tableDefinition } from '../../app/index.js';
 import {
   DynamoSink,
   dumpCollections,
   type Format,
   ImportMappingError,
   type ImportSummary,
+  importBatchHandler,
   importFile,
   keyLimits,
+  type ObjectStore,
   type RowMapper,
 } from '../../runner/data/index.js';
 import { type ShopDump, writeShopDump } from '../helpers/mongodump.js';
@@ -74,11 +76,13 @@ async function load(
   });
 }
 
-async function scan(): Promise<Record<string, unknown>[]> {
+const scan = () => scanTable(stack.tableName);
+
+async function scanTable(TableName: string): Promise<Record<string, unknown>[]> {
   const items: Record<string, unknown>[] = [];
   let start: Record<string, AttributeValue> | undefined;
   do {
-    const out = await raw.send(new ScanCommand({ TableName: stack.tableName, ExclusiveStartKey: start }));
+    const out = await raw.send(new ScanCommand({ TableName, ExclusiveStartKey: start }));
     for (const i of out.Items ?? []) items.push(unmarshall(i));
     start = out.LastEvaluatedKey;
   } while (start);
@@ -288,5 +292,116 @@ describe('a mapping with a bug', () => {
     };
     const err2 = await load(await file(), 'thing', 'jsonl', { mapper: aFunction }).catch((e: unknown) => e);
     expect(err2).toMatchObject({ line: 1, field: 'at' });
+  });
+});
+
+describe("the distributed import's Lambda handler, run locally", () => {
+  /** The bucket: objects in memory (S3 cannot run here; the handler only puts and gets text). */
+  function memoryStore(): ObjectStore & { objects: Map<string, string> } {
+    const objects = new Map<string, string>();
+    return {
+      objects,
+      async put(k, body) {
+        objects.set(k, body);
+      },
+      async get(k) {
+        const body = objects.get(k);
+        if (body === undefined) throw new Error(`NoSuchKey: ${k}`);
+        return body;
+      },
+    };
+  }
+
+  it('imports a JSON lines file batch by batch as the Distributed Map hands it over, rejects by line to S3, and sums up', async () => {
+    // The file as it sits in S3: mongoexport lines, three of them bad rows (still valid JSON).
+    const lines = dump.products
+      .slice(0, 45)
+      .map((p) => EJSON.stringify(p as unknown as Record<string, unknown>, { relaxed: false }));
+    lines[10] = JSON.stringify({ ...JSON.parse(lines[10] as string), price: 'free' });
+    lines[20] = JSON.stringify({ ...JSON.parse(lines[20] as string), title: undefined });
+    lines[44] = JSON.stringify({ ...JSON.parse(lines[44] as string), images: ['has space.webp'] });
+    const path = join(dir, 'distributed.jsonl');
+    await writeFile(path, `${lines.join('\n')}\n`);
+
+    // A table of its own, made the way the shop makes its table.
+    const table = 'distributed';
+    await ensureTable(raw, table);
+    const store = memoryStore();
+    const handler = importBatchHandler(() => ({
+      mapper: shopImport,
+      dynamo: raw,
+      store,
+      tableName: table,
+      key,
+      limits,
+    }));
+    // What the S3 JSONL ItemReader, the ItemSelector ({row, index}) and the ItemBatcher (20 a batch) make of it.
+    const items = (await readFile(path, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l, index) => ({ row: JSON.parse(l) as unknown, index }));
+    const outputs: string[] = [];
+    for (let i = 0; i < items.length; i += 20) {
+      const out = await handler({
+        Items: items.slice(i, i + 20),
+        BatchInput: {
+          entity: 'product',
+          key: 'dumps/distributed.jsonl',
+          format: 'jsonl',
+          rejectsPrefix: 'rejects/run-1/',
+        },
+      });
+      outputs.push(JSON.stringify(out));
+    }
+    expect(outputs.map((o) => JSON.parse(o))).toEqual([
+      { rows: 20, written: 19, rejected: 1, byType: { Product: 19 }, rejectsKey: 'rejects/run-1/11.jsonl' },
+      { rows: 20, written: 19, rejected: 1, byType: { Product: 19 }, rejectsKey: 'rejects/run-1/21.jsonl' },
+      { rows: 5, written: 4, rejected: 1, byType: { Product: 4 }, rejectsKey: 'rejects/run-1/45.jsonl' },
+    ]);
+    const rejects = [...store.objects.entries()]
+      .filter(([k]) => k.startsWith('rejects/'))
+      .map(([, body]) => JSON.parse(body.trim()) as { line: number; field?: string });
+    expect(rejects.map((r) => [r.line, r.field])).toEqual([
+      [11, 'price'],
+      [21, 'title'],
+      [45, 'images.0'],
+    ]);
+
+    // The ResultWriter's manifest and result file, as Step Functions writes them, then the last step.
+    store.objects.set(
+      'results/map-run/SUCCEEDED_0.json',
+      JSON.stringify(outputs.map((Output, n) => ({ Name: `batch-${n}`, Status: 'SUCCEEDED', Output }))),
+    );
+    store.objects.set(
+      'results/map-run/manifest.json',
+      JSON.stringify({
+        ResultFiles: {
+          FAILED: [],
+          PENDING: [],
+          SUCCEEDED: [{ Key: 'results/map-run/SUCCEEDED_0.json', Size: 1 }],
+        },
+      }),
+    );
+    const summary = await handler({
+      summarize: { manifestKey: 'results/map-run/manifest.json', summaryKey: 'summaries/run-1.json' },
+    });
+    expect(summary).toEqual({
+      batches: 3,
+      failedBatches: 0,
+      rows: 45,
+      written: 42,
+      rejected: 3,
+      byType: { Product: 42 },
+      rejectsKeys: ['rejects/run-1/11.jsonl', 'rejects/run-1/21.jsonl', 'rejects/run-1/45.jsonl'],
+    });
+    expect(JSON.parse(store.objects.get('summaries/run-1.json') as string)).toEqual(summary);
+
+    // Every good row is in the table, no bad one.
+    const viaHandler = await scanTable(table);
+    expect(viaHandler).toHaveLength(42);
+    const ids = new Set(viaHandler.map((i) => i.id));
+    for (const [n, p] of dump.products.slice(0, 45).entries()) {
+      expect(ids.has(p._id.toHexString()), `line ${n + 1}`).toBe(![10, 20, 44].includes(n));
+    }
   });
 });
