@@ -45,6 +45,7 @@ export {
 } from './read.js';
 export {
   BATCH_WRITE_SIZE,
+  CapacitySink,
   DynamoSink,
   type DynamoSinkOptions,
   ImportWriteFailed,

@@ -166,17 +166,25 @@ describe('loadtest import', () => {
 
   it('imports a whole mongodump folder over two worker processes: every collection the mapping names, once', async () => {
     const dump = await writeShopDump(dir, { users: 4, products: 50 });
-    const res = await cli([
-      join(dir, 'dump'),
-      '--workers',
-      '2',
-      '--table',
-      'migrated',
-      '--dynamodb-endpoint',
-      stack.dynamodbEndpoint,
-      '--out',
-      join(dir, 'dump-out'),
+    // Side by side: the import, and a dry run that says what it will cost the table.
+    const [res, dry] = await Promise.all([
+      cli([
+        join(dir, 'dump'),
+        '--workers',
+        '2',
+        '--table',
+        'migrated',
+        '--dynamodb-endpoint',
+        stack.dynamodbEndpoint,
+        '--out',
+        join(dir, 'dump-out'),
+      ]),
+      cli([join(dir, 'dump', 'shop', 'products.bson'), '--dry-run', '--out', join(dir, 'dry-out')]),
     ]);
+    expect(dry.code, dry.stderr).toBe(0);
+    // 50 products under 1 KB: 1 WCU each on the table, and on each of the three GSIs that hold them.
+    expect(dry.stdout).toMatch(/^write capacity 200 WCU \(table 50, GSI1 50, GSI2 50, GSI3 50\)$/m);
+    expect(dry.stdout).toMatch(/^the import will consume 200 WCU: \$0\.0001 on demand/m);
     expect(res.code, res.stderr).toBe(0);
     expect(res.stderr).toMatch(/skipped .*sessions\.bson: the mapping has no entity for collection sessions/);
     expect(res.stdout).toMatch(/users\.bson \(user\):\nimported into table migrated at .* \(2 workers\)/);

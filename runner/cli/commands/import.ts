@@ -1,8 +1,15 @@
 import { stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { createTableInput, ensureTables, localDynamoClient } from '../../../local/index.js';
 import {
+  createTableInput,
+  ensureTables,
+  type IndexShape,
+  localDynamoClient,
+  type Projection,
+} from '../../../local/index.js';
+import {
+  CapacitySink,
   type DumpCollection,
   DynamoSink,
   dumpCollections,
@@ -33,6 +40,7 @@ interface ImportArgs {
   out?: string;
   param?: string[];
   workers: number;
+  dryRun?: boolean;
   s3Format?: string;
   s3FileMb: number;
   dynamodbEndpoint?: string;
@@ -112,6 +120,11 @@ export const importCommand: CommandModule<object, ImportArgs> = {
         describe:
           "name=value for the project's mapping (the shop's: imageBaseUrl=https://cdn.example.com/ resolves relative image paths)",
       })
+      .option('dry-run', {
+        type: 'boolean',
+        describe:
+          'Map and check every row, write nothing: the write capacity (WCU) the import will consume, table and indexes',
+      })
       .option('workers', {
         type: 'number',
         default: 1,
@@ -152,6 +165,7 @@ export const importCommand: CommandModule<object, ImportArgs> = {
         describe: 'createdAt for rows with none and no ObjectId to read it from (default: now)',
       })
       .conflicts('s3-format', 'dynamodb-endpoint')
+      .conflicts('dry-run', ['s3-format', 'dynamodb-endpoint'])
       .epilog(
         'Dates: ISO 8601 (no zone = UTC), {"$date": ...}, or epoch milliseconds (numbers below 1e11: seconds). ' +
           'Exit codes: 0 every row imported, 1 some rows rejected (the rest imported), 2 bad input, 3 the writes failed.',
@@ -175,8 +189,8 @@ export const importCommand: CommandModule<object, ImportArgs> = {
     if (!(args.s3FileMb > 0 && args.s3FileMb <= 10_000)) {
       throw new UsageError(`--s3-file-mb: expected a number of MB above 0, got ${args.s3FileMb}`);
     }
-    if (args.workers > 1 && args.s3Format !== undefined) {
-      throw new UsageError('--workers: only for imports into DynamoDB, not with --s3-format');
+    if (args.workers > 1 && (args.s3Format !== undefined || args.dryRun)) {
+      throw new UsageError('--workers: only for imports into DynamoDB, not with --s3-format or --dry-run');
     }
     const params = paramsOf(args.param ?? [], mapper.params ?? {});
     let now: Date | undefined;
@@ -237,6 +251,34 @@ export const importCommand: CommandModule<object, ImportArgs> = {
       process.exitCode = rejected > 0 ? EXIT.thresholdFailed : EXIT.ok;
       return summary;
     };
+
+    if (args.dryRun) {
+      const indexes: IndexShape[] = [
+        ...(spec.globalSecondaryIndexes ?? []).map((g) =>
+          indexShape(g.name, g.partitionKey.name, g.sortKey?.name, g.projection),
+        ),
+        ...(spec.localSecondaryIndexes ?? []).map((l) =>
+          indexShape(l.name, key.partitionKey, l.sortKey.name, l.projection),
+        ),
+      ];
+      let units = 0;
+      for (const job of jobs) {
+        const sink = new CapacitySink(key, indexes);
+        await run(job, `nothing (dry run of table ${spec.name})`, (rejectsPath) =>
+          importFile({ ...common, ...job, rejectsPath, sink }),
+        );
+        const byIndex = Object.entries(sink.indexUnits).map(([n, u]) => `${n} ${u}`);
+        console.log(
+          `write capacity ${sink.totalUnits} WCU (table ${sink.tableUnits}${byIndex.length > 0 ? `, ${byIndex.join(', ')}` : ''})`,
+        );
+        units += sink.totalUnits;
+      }
+      // On-demand: one write request unit per WCU (us-east-1 list price, as the report assumes).
+      console.log(
+        `the import will consume ${units} WCU: $${((units * 0.625) / 1e6).toFixed(4)} on demand; at a provisioned ${PROVISIONED_EXAMPLE} WCU/s it takes at least ${Math.ceil(units / PROVISIONED_EXAMPLE)} s`,
+      );
+      return;
+    }
 
     if (args.s3Format !== undefined) {
       const dir = resolve(args.s3Format);
@@ -309,6 +351,22 @@ export const importCommand: CommandModule<object, ImportArgs> = {
     }
   },
 };
+
+/** A provisioned write capacity to express the import's duration in. */
+const PROVISIONED_EXAMPLE = 1000;
+
+function indexShape(
+  name: string,
+  partitionKey: string,
+  sortKey: string | undefined,
+  projection: Projection | undefined,
+): IndexShape {
+  const p =
+    projection === undefined || projection === 'ALL' || projection === 'KEYS_ONLY'
+      ? { projection: projection ?? 'ALL' }
+      : { projection: 'INCLUDE', nonKeyAttributes: projection.include };
+  return { name, partitionKey, ...(sortKey ? { sortKey } : {}), ...p };
+}
 
 interface ImportJob {
   readonly file: string;
