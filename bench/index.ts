@@ -14,6 +14,7 @@ import './env.js';
 import { availableParallelism, loadavg } from 'node:os';
 import { appThroughput } from './app-throughput.js';
 import { gateCost } from './gate-cost.js';
+import { importThroughput } from './import-throughput.js';
 import { killLoadDrivers } from './load.js';
 import { loadEfficiency } from './load-efficiency.js';
 import { seedThroughput } from './seed-throughput.js';
@@ -26,6 +27,7 @@ const SECTIONS: readonly BenchSection[] = [
   loadEfficiency,
   gateCost,
   seedThroughput,
+  importThroughput,
 ];
 
 interface SectionOutcome {

@@ -174,7 +174,8 @@ const userRow = z.object({
 /** An http(s) URL, or a path relative to where the shop serves its uploads (no scheme, no spaces). */
 const RELATIVE_PATH = /^(?![a-zA-Z][a-zA-Z0-9+.-]*:)[^\s?#]+$/;
 const imageUrl = newProductBody.shape.images.unwrap().element;
-const imageRef = z.union([imageUrl, z.string().max(2048).regex(RELATIVE_PATH)], {
+// The relative path first: the guide's shop stores them, and a union's failed branch is costly.
+const imageRef = z.union([z.string().max(2048).regex(RELATIVE_PATH), imageUrl], {
   error: 'must be an http(s) URL or a relative path such as uploads/1653052809657_hoodie.webp',
 });
 

@@ -94,9 +94,71 @@ function objectRow(line: number, raw: string, value: unknown): SourceRow {
   };
 }
 
+const HEX24 = /^[0-9a-fA-F]{24}$/;
+const INTEGER = /^-?\d+$/;
+
+/**
+ * The Extended JSON wrappers exports are made of, read straight to plain values: `{"$oid"}`,
+ * `{"$date"}` (ISO text or `{"$numberLong"}`), `{"$numberInt"|"$numberLong"|"$numberDouble"|
+ * "$numberDecimal"}`. Building bson's classes for them only to turn them back into text costs more
+ * than the rest of a row's import; anything else, or a wrapper whose value is not the usual shape,
+ * goes through bson's EJSON (so its rules, and its errors, stay the reference).
+ */
+function fastEjson(v: Record<string, unknown>, k: string): { value: unknown } | undefined {
+  const x = v[k];
+  switch (k) {
+    case '$oid':
+      return typeof x === 'string' && HEX24.test(x) ? { value: x.toLowerCase() } : undefined;
+    case '$numberInt':
+    case '$numberLong': {
+      if (typeof x !== 'string' || !INTEGER.test(x)) return undefined;
+      const n = Number(x);
+      return { value: Number.isSafeInteger(n) ? n : x };
+    }
+    case '$numberDouble': {
+      const n = typeof x === 'string' ? Number(x) : Number.NaN;
+      return Number.isFinite(n) ? { value: n } : undefined;
+    }
+    case '$numberDecimal':
+      return typeof x === 'string' && NUMERIC.test(x) ? { value: x } : undefined;
+    case '$date': {
+      const ms =
+        typeof x === 'string'
+          ? Date.parse(x)
+          : isObject(x) &&
+              Object.keys(x).length === 1 &&
+              typeof x.$numberLong === 'string' &&
+              INTEGER.test(x.$numberLong)
+            ? Number(x.$numberLong)
+            : Number.NaN;
+      return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15
+        ? { value: new Date(ms).toISOString() }
+        : undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+const NUMERIC = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
 /** A parsed JSON value read as Extended JSON (`{"$oid"}`, `{"$date"}`, ...) to plain values; throws when it is not valid. */
 export function ejsonValue(value: unknown): unknown {
-  return plainOf(EJSON.deserialize(value as Record<string, unknown>, { relaxed: true }));
+  if (Array.isArray(value)) return value.map(ejsonValue);
+  if (!isObject(value)) return value;
+  const keys = Object.keys(value);
+  if (keys.length >= 1 && keys[0]?.startsWith('$')) {
+    if (keys.length === 1) {
+      const fast = fastEjson(value, keys[0]);
+      if (fast) return fast.value;
+    }
+    return plainOf(EJSON.deserialize({ v: value }, { relaxed: true }).v);
+  }
+  const out: Record<string, unknown> = {};
+  for (const k of keys) out[k] = ejsonValue(value[k]);
+  return out;
 }
 
 /** One row of JSON, read as Extended JSON (mongoexport's `{"$oid"}`, `{"$date"}`, `{"$numberLong"}`, ...). */
@@ -108,8 +170,7 @@ function jsonRow(line: number, raw: string): SourceRow {
     return { line, raw, error: `not valid JSON: ${(err as Error).message}` };
   }
   try {
-    // EJSON.parse again only when a `$` key may be Extended JSON: most rows are plain JSON.
-    return objectRow(line, raw, raw.includes('"$') ? plainOf(EJSON.parse(raw, { relaxed: true })) : value);
+    return objectRow(line, raw, raw.includes('"$') ? ejsonValue(value) : value);
   } catch (err) {
     return { line, raw, error: `not valid Extended JSON: ${(err as Error).message}` };
   }

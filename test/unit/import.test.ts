@@ -504,7 +504,12 @@ describe('mongodump BSON files', () => {
       `${EJSON.stringify(d as object, { relaxed: false })}\n${EJSON.stringify(d as object, { relaxed: true })}\n`,
     );
     const [canonical, relaxed] = await rows(path, 'jsonl');
-    expect(canonical?.value).toEqual(relaxed?.value);
+    // Relaxed Extended JSON writes a Long as a JSON number: past 2^53 it has lost digits already.
+    const { big: exact, ...rest } = canonical?.value as Record<string, unknown>;
+    const { big: rounded, ...restRelaxed } = relaxed?.value as Record<string, unknown>;
+    expect(exact).toBe('9007199254740993');
+    expect(rounded).toBe(9007199254740992);
+    expect(rest).toEqual(restRelaxed);
     expect(canonical?.value).toMatchObject({
       _id: '5f1d7f9e2c3b4a0012345600',
       n: 0,
