@@ -62,13 +62,10 @@ describe('the distributed import stack', () => {
         ResultWriter: { Parameters: { Prefix: 'results' } },
         Next: 'Summarize',
       });
-      const batch = Object.values(
-        (
-          states[name]?.ItemProcessor as {
-            States: Record<string, { Retry: { ErrorEquals: string[]; JitterStrategy?: string }[] }>;
-          }
-        ).States,
-      )[0];
+      const processor = states[name]?.ItemProcessor as
+        | { States: Record<string, { Retry: { ErrorEquals: string[]; JitterStrategy?: string }[] }> }
+        | undefined;
+      const batch = Object.values(processor?.States ?? {})[0];
       // A batch that ran out of write capacity runs again, with backoff and jitter.
       expect(batch?.Retry).toContainEqual(
         expect.objectContaining({

@@ -505,8 +505,8 @@ describe('mongodump BSON files', () => {
     );
     const [canonical, relaxed] = await rows(path, 'jsonl');
     // Relaxed Extended JSON writes a Long as a JSON number: past 2^53 it has lost digits already.
-    const { big: exact, ...rest } = canonical?.value as Record<string, unknown>;
-    const { big: rounded, ...restRelaxed } = relaxed?.value as Record<string, unknown>;
+    const { big: exact, ...rest } = (canonical?.value ?? {}) as Record<string, unknown>;
+    const { big: rounded, ...restRelaxed } = (relaxed?.value ?? {}) as Record<string, unknown>;
     expect(exact).toBe('9007199254740993');
     expect(rounded).toBe(9007199254740992);
     expect(rest).toEqual(restRelaxed);
