@@ -138,6 +138,7 @@ function mergeSummaries(
     // Every worker reads every row.
     rows: parts[0]?.rows ?? 0,
     rejected: rejects.length,
+    skipped: parts.reduce((s, p) => s + p.skipped, 0),
     items: parts.reduce((s, p) => s + p.items, 0),
     written: parts.reduce((s, p) => s + p.written, 0),
     byType,

@@ -88,6 +88,8 @@ export interface Reject {
 export interface ImportSummary {
   readonly rows: number;
   readonly rejected: number;
+  /** Rows the mapping skipped on purpose (it gave no item). */
+  readonly skipped: number;
   /** Items handed to the sink, and (after it finished) written. */
   readonly items: number;
   readonly written: number;
@@ -293,6 +295,7 @@ export async function importRows(
   const shard = options.shard;
   let rows = 0;
   let items = 0;
+  let skipped = 0;
   let lastProgress = started;
 
   const reject = async (r: Reject) => {
@@ -326,7 +329,11 @@ export async function importRows(
       continue;
     }
     const [main] = mapped.items;
-    const key = main ? keyText(main, options.key) : '';
+    if (!main) {
+      if (mine(rows)) skipped += 1;
+      continue;
+    }
+    const key = keyText(main, options.key);
     if (shard && shardOf(key, shard.count) !== shard.index) continue;
     const first = seen.get(key);
     if (first !== undefined) {
@@ -354,6 +361,7 @@ export async function importRows(
   return {
     rows,
     rejected: rejects.count,
+    skipped,
     items,
     written: options.sink.written,
     byType,

@@ -32,6 +32,12 @@ export {
   type TableItem,
 } from './import.js';
 export {
+  type DeclarativeEntity,
+  type DeclarativeEntityInput,
+  declarativeEntitySchema,
+  declarativeMapper,
+} from './mapping.js';
+export {
   bsonRows,
   type DumpCollection,
   dumpCollections,

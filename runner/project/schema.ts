@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { gateCapacitySchema } from '../../local/index.js';
+import { declarativeEntitySchema } from '../data/mapping.js';
 import { forecastConfigSchema } from '../forecast/config.js';
 
 /**
@@ -190,9 +191,10 @@ const eventsSchema = z.strictObject({
 const importSchema = z.strictObject({
   /** The table rows go to (default the first table). */
   table: z.string().optional(),
-  entities: z.array(identifier).readonly(),
-  /** (entity, row, { now }) -> { ok: true, items, ignored } | { ok: false, error } */
-  map: fn,
+  /** Entity names (with `map`), or per entity its declarative mapping (YAML and JSON configs). */
+  entities: z.union([z.array(identifier).readonly(), z.record(identifier, declarativeEntitySchema)]),
+  /** (entity, row, { now, params }) -> { ok: true, items, ignored } | { ok: false, error, field? } */
+  map: fn.optional(),
   /** Per entity, the fields a CSV header must have (each an alternative list). */
   required: z.record(z.string(), z.array(z.array(z.string()).readonly()).readonly()).optional(),
   /** mongodump collection names to entities (a whole dump folder imports by them). */

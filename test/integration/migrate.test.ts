@@ -1,13 +1,15 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { type AttributeValue, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { EJSON } from 'bson';
+import { BSON, Decimal128, EJSON, Int32, ObjectId } from 'bson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shopImport } from '../../app/data/import-map.js';
 import { createDynamoClients, ensureTable, tableDefinition } from '../../app/index.js';
+import { ensureTables } from '../../local/index.js';
+import { importPlan } from '../../runner/cli/project-data.js';
 import {
   DynamoSink,
   dumpCollections,
@@ -20,6 +22,7 @@ import {
   type ObjectStore,
   type RowMapper,
 } from '../../runner/data/index.js';
+import { loadProject } from '../../runner/project/index.js';
 import { type ShopDump, writeShopDump } from '../helpers/mongodump.js';
 import { type Api, api, type ShopTestStack, startTestStack } from '../helpers/stack.js';
 
@@ -403,5 +406,103 @@ describe("the distributed import's Lambda handler, run locally", () => {
     for (const [n, p] of dump.products.slice(0, 45).entries()) {
       expect(ids.has(p._id.toHexString()), `line ${n + 1}`).toBe(![10, 20, 44].includes(n));
     }
+  });
+});
+
+describe("any project's tables, through a mapping declared in its YAML config", () => {
+  it('imports a mongodump collection with renames, coercions, defaults, computed keys and skipped rows; bad rows name their field', async () => {
+    const projectDir = join(dir, 'orders-project');
+    await mkdir(join(projectDir, 'dump', 'orders'), { recursive: true });
+    await writeFile(
+      join(projectDir, 'loadtest.config.yml'),
+      [
+        'name: orders',
+        'tables:',
+        '  - name: customer-orders',
+        '    partitionKey: { name: PK, type: S }',
+        '    sortKey: { name: SK, type: S }',
+        'import:',
+        '  collections: { purchases: order }',
+        '  entities:',
+        '    order:',
+        '      skip: { state: [deleted] }',
+        '      items:',
+        '        - PK: "CUSTOMER#{customer}"',
+        '          SK: "ORDER#{_id}"',
+        '          type: Order',
+        '          customerId: { from: customer, type: string }',
+        '          total: { from: amount, type: number }',
+        '          placedAt: { from: placedAt, type: date, default: now }',
+        '          note: { from: note, type: string, required: false }',
+      ].join('\n'),
+    );
+    const customer = new ObjectId('64b7f0a1c2d3e4f5a6b7c8d9');
+    const docs = [
+      {
+        _id: new ObjectId('64b7f0a1c2d3e4f5a6b7c801'),
+        customer,
+        amount: new Decimal128('19.90'),
+        placedAt: new Date(Date.UTC(2023, 6, 1)),
+        state: 'paid',
+      },
+      {
+        _id: new ObjectId('64b7f0a1c2d3e4f5a6b7c802'),
+        customer,
+        amount: new Int32(5),
+        state: 'paid',
+        note: 'gift',
+      },
+      { _id: new ObjectId('64b7f0a1c2d3e4f5a6b7c803'), customer, amount: new Int32(7), state: 'deleted' },
+      { _id: new ObjectId('64b7f0a1c2d3e4f5a6b7c804'), customer, amount: 'a lot', state: 'paid' },
+      { _id: new ObjectId('64b7f0a1c2d3e4f5a6b7c805'), amount: new Int32(3), state: 'paid' },
+    ];
+    await writeFile(
+      join(projectDir, 'dump', 'orders', 'purchases.bson'),
+      Buffer.concat(docs.map((d) => BSON.serialize(d))),
+    );
+
+    const project = await loadProject(join(projectDir, 'loadtest.config.yml'));
+    const plan = importPlan(project);
+    const [collection] = await dumpCollections(join(projectDir, 'dump'));
+    expect(plan.mapper.collections?.[collection?.collection as string]).toBe('order');
+    await ensureTables(raw, [plan.table]);
+    const summary = await importFile({
+      file: collection?.file as string,
+      entity: 'order',
+      format: 'bson',
+      mapper: plan.mapper,
+      key: plan.key,
+      limits: plan.limits,
+      sink: new DynamoSink({ client: raw, tableName: plan.table.name, key: plan.key }),
+      rejectsPath: join(dir, 'out', 'orders.rejects.jsonl'),
+      now: new Date('2024-06-01T00:00:00.000Z'),
+    });
+    expect(summary).toMatchObject({ rows: 5, written: 2, skipped: 1, rejected: 2 });
+    expect(summary.firstRejects.map((r) => [r.line, r.field, r.error])).toEqual([
+      [4, 'amount', 'amount: expected a number, got "a lot"'],
+      [5, 'customer', 'customer: is missing'],
+    ]);
+    const items = (await scanTable('customer-orders')).sort((a, b) =>
+      String(a.SK).localeCompare(String(b.SK)),
+    );
+    expect(items).toEqual([
+      {
+        PK: 'CUSTOMER#64b7f0a1c2d3e4f5a6b7c8d9',
+        SK: 'ORDER#64b7f0a1c2d3e4f5a6b7c801',
+        type: 'Order',
+        customerId: '64b7f0a1c2d3e4f5a6b7c8d9',
+        total: 19.9,
+        placedAt: '2023-07-01T00:00:00.000Z',
+      },
+      {
+        PK: 'CUSTOMER#64b7f0a1c2d3e4f5a6b7c8d9',
+        SK: 'ORDER#64b7f0a1c2d3e4f5a6b7c802',
+        type: 'Order',
+        customerId: '64b7f0a1c2d3e4f5a6b7c8d9',
+        total: 5,
+        placedAt: '2024-06-01T00:00:00.000Z',
+        note: 'gift',
+      },
+    ]);
   });
 });

@@ -83,6 +83,7 @@ function printSummary(s: ImportSummary, target: string): void {
   console.log(
     `rejected       ${s.rejected}${s.rejectsPath ? `, each with its line and problem in ${s.rejectsPath}` : ''}`,
   );
+  if (s.skipped > 0) console.log(`skipped        ${s.skipped} (by the mapping)`);
   console.log(`elapsed        ${secs.toFixed(1)} s`);
   console.log(`items/s        ${Math.round(s.written / Math.max(secs, 0.001))}`);
 }
