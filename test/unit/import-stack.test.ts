@@ -1,3 +1,6 @@
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { App, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -14,12 +17,17 @@ let template: Template;
 
 type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
 
-beforeAll(() => {
-  app = new App();
+// Inside the repository (ignored), so the bundle's bare imports (@aws-sdk/*, which Lambda provides)
+// resolve from node_modules when the test loads it.
+const OUTDIR = join(REPO_ROOT, '.loadtest', 'test-import-stack');
+
+beforeAll(async () => {
+  await rm(OUTDIR, { recursive: true, force: true });
+  app = new App({ outdir: OUTDIR });
   stack = new ImportStack(app, 'Import', {
     tableName: 'shop',
     tableArn: TABLE_ARN,
-    entry: `${REPO_ROOT}infra/functions/import-batch.ts`,
+    entry: join(REPO_ROOT, 'infra/functions/import-batch.ts'),
     concurrency: 50,
     batchSize: 100,
   });
@@ -85,7 +93,14 @@ describe('the distributed import stack', () => {
     });
   });
 
-  it("runs the shop's batch Lambda on Node 24, bundled, told its table and bucket", () => {
+  it("runs the shop's batch Lambda on Node 24, bundled, told its table and bucket", async () => {
+    // The bundle Lambda would run loads as an ES module and exports the handler.
+    const assets = (await readdir(OUTDIR)).filter((d) => d.startsWith('asset.'));
+    expect(assets).toHaveLength(1);
+    const bundle = (await import(pathToFileURL(join(OUTDIR, assets[0] as string, 'index.mjs')).href)) as {
+      handler?: unknown;
+    };
+    expect(bundle.handler).toBeTypeOf('function');
     template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs24.x',
       Handler: 'index.handler',
