@@ -1,10 +1,12 @@
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { type AttributeValue, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { BSON, Decimal128, EJSON, Int32, ObjectId } from 'bson';
+import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shopImport } from '../../app/data/import-map.js';
 import { createDynamoClients, ensureTable, tableDefinition } from '../../app/index.js';
@@ -23,6 +25,7 @@ import {
   type RowMapper,
 } from '../../runner/data/index.js';
 import { loadProject } from '../../runner/project/index.js';
+import { ROOT } from '../helpers/cli.js';
 import { type ShopDump, writeShopDump } from '../helpers/mongodump.js';
 import { type Api, api, type ShopTestStack, startTestStack } from '../helpers/stack.js';
 
@@ -504,5 +507,63 @@ describe("any project's tables, through a mapping declared in its YAML config", 
         note: 'gift',
       },
     ]);
+  });
+});
+
+describe("the distributed import's Lambda bundle", () => {
+  it('runs as Lambda would run it (esbuild ESM bundle, SDK clients from the environment) against DynamoDB Local', async () => {
+    // Bundled the way the stack's NodejsFunction bundles it (ESM, minified, the AWS SDK left to the runtime),
+    // inside the repository so the SDK resolves from node_modules as the runtime would provide it.
+    const out = join(ROOT, '.loadtest', 'test-import-lambda', 'index.mjs');
+    await build({
+      entryPoints: [join(ROOT, 'infra/functions/import-batch.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node22',
+      minify: true,
+      external: ['@aws-sdk/*'],
+      outfile: out,
+      logLevel: 'error',
+    });
+    const table = 'lambda-bundle';
+    await ensureTable(raw, table);
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      TABLE_NAME: table,
+      BUCKET: 'unused-without-rejects',
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ENDPOINT_URL_DYNAMODB: stack.dynamodbEndpoint,
+    });
+    try {
+      const { handler } = (await import(pathToFileURL(out).href)) as {
+        handler: (e: unknown) => Promise<Record<string, unknown>>;
+      };
+      const items = dump.products.slice(0, 30).map((p, index) => ({
+        row: JSON.parse(
+          EJSON.stringify(p as unknown as Record<string, unknown>, { relaxed: false }),
+        ) as unknown,
+        index,
+      }));
+      const result = await handler({
+        Items: items,
+        BatchInput: {
+          entity: 'product',
+          key: 'dumps/p.jsonl',
+          format: 'jsonl',
+          rejectsPrefix: 'rejects/x/',
+          params: {},
+        },
+      });
+      expect(result).toEqual({ rows: 30, written: 30, rejected: 0, byType: { Product: 30 } });
+      const written = await scanTable(table);
+      expect(new Set(written.map((i) => i.id))).toEqual(
+        new Set(dump.products.slice(0, 30).map((p) => p._id.toHexString())),
+      );
+    } finally {
+      process.env = saved;
+    }
   });
 });
