@@ -214,15 +214,12 @@ function mapOne(
   options: RowsImportOptions,
   row: SourceRow,
   value: Record<string, unknown>,
-  now: string,
+  context: MapContext,
 ): Mapped {
   const where = `${options.source ?? 'input'}:${row.line}`;
   let mapped: Mapped;
   try {
-    mapped = options.mapper.map(options.entity, value, {
-      now,
-      ...(options.params ? { params: options.params } : {}),
-    });
+    mapped = options.mapper.map(options.entity, value, context);
   } catch (err) {
     throw new ImportMappingError(
       `${where}: the ${options.entity} mapping threw on this row: ${(err as Error).message ?? err}`,
@@ -286,6 +283,7 @@ export async function importRows(
 ): Promise<ImportSummary> {
   const started = Date.now();
   const now = (options.now ?? new Date()).toISOString();
+  const context: MapContext = { now, ...(options.params ? { params: options.params } : {}) };
   const keep = options.keepRejects ?? 20;
   const interval = options.progressIntervalMs ?? 1000;
   const firstRejects: Reject[] = [];
@@ -320,7 +318,7 @@ export async function importRows(
       if (mine(rows)) await reject({ line: row.line, error: row.error ?? 'unreadable row', raw: row.raw });
       continue;
     }
-    const mapped = mapOne(options, row, row.value, now);
+    const mapped = mapOne(options, row, row.value, context);
     if (!mapped.ok) {
       if (mine(rows)) {
         const field = mapped.field ?? /^([\w$.[\]-]+): /.exec(mapped.error)?.[1];
