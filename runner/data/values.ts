@@ -16,7 +16,17 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
  * ISO string, `{$numberDecimal|Int|Long|Double}` to the number's text (numeric fields parse it).
  */
 export function fromExtendedJson(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(fromExtendedJson);
+  if (Array.isArray(value)) {
+    // Copy only what changes: rows from the readers are plain already, and this runs on every row.
+    let out: unknown[] | undefined;
+    value.forEach((v, i) => {
+      const c = fromExtendedJson(v);
+      if (c === v) return;
+      out ??= [...value];
+      out[i] = c;
+    });
+    return out ?? value;
+  }
   if (!isPlainObject(value)) return value;
   const entries = Object.keys(value);
   if (entries.length === 1) {
@@ -30,9 +40,15 @@ export function fromExtendedJson(value: unknown): unknown {
       return date && !Number.isNaN(date.getTime()) ? date.toISOString() : v;
     }
   }
-  const out: Record<string, unknown> = {};
-  for (const k of entries) out[k] = fromExtendedJson(value[k]);
-  return out;
+  let out: Record<string, unknown> | undefined;
+  for (const k of entries) {
+    const v = value[k];
+    const c = fromExtendedJson(v);
+    if (c === v) continue;
+    out ??= { ...value };
+    out[k] = c;
+  }
+  return out ?? value;
 }
 
 const OBJECT_ID_TEXT = /^ObjectId\(["']?([0-9a-fA-F]{24})["']?\)$/;
