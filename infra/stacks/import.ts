@@ -17,6 +17,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
+import { BATCH_WRITES_IN_FLIGHT } from '../../runner/data/index.js';
 import { REPO_ROOT } from '../paths.js';
 
 /** Defaults of the distributed import: `-c importConcurrency=N -c importBatchSize=N`. */
@@ -24,9 +25,6 @@ export const DEFAULT_IMPORT = { concurrency: 20, batchSize: 200 } as const;
 
 /** Step Functions passes at most 256 KB to a task: the rows of one batch stay under it. */
 const MAX_BATCH_BYTES = 240 * 1024;
-
-/** BatchWriteItem calls each batch's Lambda keeps in flight (DynamoSink's concurrency). */
-export const WRITES_IN_FLIGHT_PER_BATCH = 4;
 
 export interface ImportStackProps extends StackProps {
   readonly tableName: string;
@@ -237,8 +235,8 @@ export class ImportStack extends Stack {
     );
 
     // What the import will ask of the table, before any run: at most `concurrency` batches at once,
-    // each with WRITES_IN_FLIGHT_PER_BATCH BatchWriteItem calls of 25 items.
-    const peakItems = concurrency * WRITES_IN_FLIGHT_PER_BATCH * 25;
+    // each with BATCH_WRITES_IN_FLIGHT BatchWriteItem calls of 25 items.
+    const peakItems = concurrency * BATCH_WRITES_IN_FLIGHT * 25;
     const capacity = `up to ${concurrency} batches of ${batchSize} rows at once, ${peakItems} item writes in flight: one write capacity unit per KB of each item, so at ~10 ms a BatchWriteItem call up to ${peakItems * 100} WCU/s for items up to 1 KB; an on-demand table takes it (within its account limit), a provisioned one throttles and the batches back off; 'loadtest import FILE --dry-run' counts the exact WCU of a dump`;
     Annotations.of(this).addInfo(`distributed import: ${capacity}`);
     new CfnOutput(this, 'ImportBucketName', { value: this.bucket.bucketName });

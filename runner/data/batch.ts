@@ -82,6 +82,9 @@ export interface BatchHandlerDeps {
   readonly now?: () => Date;
 }
 
+/** BatchWriteItem calls one batch's Lambda keeps in flight (the stack states the capacity this asks for). */
+export const BATCH_WRITES_IN_FLIGHT = 4;
+
 export class ImportBatchError extends Error {
   override name = 'ImportBatchError';
 }
@@ -120,7 +123,7 @@ export async function importBatch(event: BatchEvent, deps: BatchHandlerDeps): Pr
     client: deps.dynamo,
     tableName: deps.tableName,
     key: deps.key,
-    concurrency: deps.concurrency ?? 4,
+    concurrency: deps.concurrency ?? BATCH_WRITES_IN_FLIGHT,
   });
   const summary: ImportSummary = await importRows(rowsOf(event), rejects, {
     source: input.key,

@@ -1,4 +1,5 @@
 export {
+  BATCH_WRITES_IN_FLIGHT,
   type BatchEvent,
   type BatchHandlerDeps,
   type BatchItem,

@@ -169,7 +169,7 @@ export const importCommand: CommandModule<object, ImportArgs> = {
       .conflicts('dry-run', ['s3-format', 'dynamodb-endpoint'])
       .epilog(
         'Dates: ISO 8601 (no zone = UTC), {"$date": ...}, or epoch milliseconds (numbers below 1e11: seconds). ' +
-          'Exit codes: 0 every row imported, 1 some rows rejected (the rest imported), 2 bad input, 3 the writes failed.',
+          'Exit codes: 0 every row imported, 1 some rows rejected (the rest imported), 2 bad input or a bad mapping, 3 the writes failed.',
       )
       .strict() as unknown as Argv<ImportArgs>,
   handler: async (args: ArgumentsCamelCase<ImportArgs>) => {
