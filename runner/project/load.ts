@@ -86,6 +86,14 @@ export interface ProjectImport {
   readonly required?: Readonly<Record<string, readonly (readonly string[])[]>>;
 }
 
+/** The app as deployed on AWS (the config's `aws` section). */
+export interface ProjectAws {
+  readonly appUrl?: string;
+  /** The config's table name -> its name on AWS, for the tables whose names differ. */
+  readonly tables?: Readonly<Record<string, string>>;
+  readonly stackName?: string;
+}
+
 export interface Project {
   readonly name: string;
   /** The config file, absolute. */
@@ -112,6 +120,7 @@ export interface Project {
   readonly scenariosDir: string;
   readonly events?: ProjectEvents;
   readonly importer?: ProjectImport;
+  readonly aws?: ProjectAws;
 }
 
 /** The pattern rules the gate tries, in the config's order. */
@@ -341,6 +350,12 @@ function crossCheck(
     }
   }
   if (known) {
+    for (const name of Object.keys(config.aws?.tables ?? {})) {
+      if (!byName.has(name))
+        throw new ProjectConfigError(
+          `${where(['aws', 'tables', name])}: no table "${name}"; the project's tables: ${tableList()}`,
+        );
+    }
     for (const name of Object.keys(config.capacity?.tables ?? {})) {
       if (!byName.has(name))
         throw new ProjectConfigError(
@@ -450,6 +465,15 @@ export async function loadProject(file: string, isDefault = false): Promise<Proj
     scenariosDir,
     ...(config.events ? { events: config.events as ProjectEvents } : {}),
     ...(config.import ? { importer: config.import as unknown as ProjectImport } : {}),
+    ...(config.aws
+      ? {
+          aws: {
+            ...(config.aws.appUrl ? { appUrl: config.aws.appUrl.replace(/\/+$/, '') } : {}),
+            ...(config.aws.tables ? { tables: config.aws.tables } : {}),
+            ...(config.aws.stackName ? { stackName: config.aws.stackName } : {}),
+          },
+        }
+      : {}),
   };
 }
 
