@@ -1,6 +1,6 @@
 import type { Node } from 'constructs';
 import { z } from 'zod';
-import { DEFAULT_RUNNER, RUNNER_ARCHS, type RunnerArch } from './stacks/runners.js';
+import { DEFAULT_RUNNER, RUNNER_ARCHS, type RunnerArch, type RunnersStackProps } from './stacks/runners.js';
 
 /**
  * What every deployment reads from CDK context (`cdk.json` or `-c key=value`), the shop's and a
@@ -94,5 +94,15 @@ export function runnerConfig(ctx: {
     timeoutSec: ctx.runnerTimeoutSec,
     reservedConcurrency: ctx.runnerConcurrency ?? ctx.runnerReservedConcurrency,
     arch: ctx.runnerArch,
+  };
+}
+
+/** The runner function's props as RunnersStack takes them (no reservation unless one is set). */
+export function runnerStackProps(runner: RunnerConfig): RunnersStackProps {
+  return {
+    memoryMb: runner.memoryMb,
+    timeoutSec: runner.timeoutSec,
+    ...(runner.reservedConcurrency !== undefined ? { reservedConcurrency: runner.reservedConcurrency } : {}),
+    arch: runner.arch,
   };
 }

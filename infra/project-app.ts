@@ -12,6 +12,7 @@ import {
   readContext,
   runnerConfig,
   runnerContext,
+  runnerStackProps,
   stackPrefix,
 } from './context.js';
 import { projectStackPrefix, stackName } from './index.js';
@@ -173,12 +174,7 @@ export function buildProjectApp(
     ...stackProps,
     stackName: stackName(deployment.prefix, 'Runners'),
     description: `dynamo-loadtest runners for project ${deployment.service} (${deployment.appUrl})`,
-    memoryMb: deployment.runner.memoryMb,
-    timeoutSec: deployment.runner.timeoutSec,
-    ...(deployment.runner.reservedConcurrency !== undefined
-      ? { reservedConcurrency: deployment.runner.reservedConcurrency }
-      : {}),
-    arch: deployment.runner.arch,
+    ...runnerStackProps(deployment.runner),
   });
   const observability = new ObservabilityStack(app, stackName(deployment.prefix, 'Observability'), {
     ...stackProps,
