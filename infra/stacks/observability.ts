@@ -14,7 +14,8 @@ export interface ObservabilityStackProps extends StackProps {
   /**
    * The app's URL when the deployment has no Service stack of its own (a user's app, deployed
    * elsewhere): published as the `AppUrl` output, with the tables as the `Tables` output (JSON), so
-   * `loadtest run --target aws` finds everything in this stack and the Runners stack.
+   * `loadtest run --target aws` finds everything in this stack and the Runners stack; and the
+   * project it is for (`service`) as the `Project` output.
    */
   readonly appUrl?: string;
   readonly dashboardName: string;
@@ -97,6 +98,9 @@ export class ObservabilityStack extends Stack {
       new CfnOutput(this, 'Tables', {
         value: this.toJsonString(tables.map((t) => ({ name: t.name, indexes: [...(t.indexes ?? [])] }))),
       });
+      // Which project's patterns and EMF service the dashboard draws: a run of another one would
+      // read metrics nobody publishes.
+      new CfnOutput(this, 'Project', { value: props.service ?? 'app' });
     }
   }
 }

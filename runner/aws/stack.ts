@@ -28,6 +28,8 @@ export interface StackOutputs {
   readonly tableName: string;
   /** Every table with its GSIs: a project deployment's `Tables` output; undefined for the shop's one table. */
   readonly tables: readonly { readonly name: string; readonly indexes: readonly string[] }[] | undefined;
+  /** The project a project deployment was built for (its `Project` output); undefined for the shop's. */
+  readonly project: string | undefined;
   readonly appUrl: string;
   readonly runnerFunctionName: string;
   readonly dashboardName: string;
@@ -133,6 +135,7 @@ export async function readStackOutputs(cfn: CloudFormationClient, name: string):
     kind,
     tableName: tables?.[0]?.name ?? get('TableName'),
     tables,
+    project: kind === 'project' ? all.Project : undefined,
     appUrl: get('AppUrl'),
     runnerFunctionName: get('RunnerFunctionName'),
     dashboardName: get('DashboardName'),

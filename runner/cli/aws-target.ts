@@ -174,7 +174,7 @@ export async function seedDeployment(
   params: Record<string, unknown>,
   log: (line: string) => void,
 ): Promise<unknown> {
-  const outputs = await readDeployment(stack, region);
+  const outputs = await readDeployment(stack, region, project);
   return runDeploymentData(project, outputs, region, params, log);
 }
 
@@ -188,7 +188,7 @@ export async function prepareAwsRun(
   log: (line: string) => void,
 ): Promise<RunTarget> {
   const region = await awsRegion(args.awsRegion);
-  const outputs = await readDeployment(args.stack, region);
+  const outputs = await readDeployment(args.stack, region, project);
   // Load goes to the stack's own app only, unless the user names another target twice.
   const appUrl = (args.url ?? outputs.appUrl).replace(/\/$/, '');
   if (appUrl !== outputs.appUrl && args.allowTarget?.replace(/\/$/, '') !== appUrl) {

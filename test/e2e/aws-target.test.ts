@@ -356,6 +356,7 @@ describe("loadtest run --target aws against a project's own deployment (-c proje
           DashboardName: prefix,
           AppUrl: stack.appUrl ?? '',
           Tables: JSON.stringify(tables),
+          Project: 'things',
         },
       },
       app: async () => undefined,
@@ -419,6 +420,29 @@ describe("loadtest run --target aws against a project's own deployment (-c proje
       ).toEqual(new Set(['things/health']));
       const report = JSON.parse(await readFile(output, 'utf8'));
       expect(report.target).toBe(stack.appUrl);
+
+      // Another project's config against this deployment: refused before any load, naming both.
+      const other = join(project, 'other.config.json');
+      await writeFile(
+        other,
+        JSON.stringify({ name: 'other', tables: [{ name: 'x1x', partitionKey: 'id' }] }),
+      );
+      const invoked = lambda.invocations;
+      const refused = runCli(
+        ['run', scenario, '--config', other, '--target', 'aws', '--stack', prefix, '--yes'],
+        {
+          env: {
+            ...env,
+            AWS_ENDPOINT_URL_CLOUDFORMATION: own.endpoint,
+            AWS_ENDPOINT_URL_CLOUDWATCH: own.endpoint,
+          },
+        },
+      );
+      expect((await refused.exited).code, refused.stderr()).toBe(2);
+      expect(refused.stderr()).toMatch(
+        /--stack Loadtest-things was deployed for project things, not for project other \(.*other\.config\.json\)/,
+      );
+      expect(lambda.invocations).toBe(invoked);
       expect(report.patterns.find((p: { id: string }) => p.id === 'health')).toMatchObject({
         requests: 4,
         errors: 0,

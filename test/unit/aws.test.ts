@@ -127,6 +127,7 @@ describe('stack outputs (CloudFormation DescribeStacks, recorded responses)', ()
       runnerFunctionName: 'Loadtest-orders-Runners-Runner9F2C3D4E-Xy12AbCd34Ef',
       dashboardName: 'Loadtest-orders',
       topicArn: undefined,
+      project: 'orders',
     });
     // No Data, Service or Events stack is asked for: the project's app and tables are not ours.
     expect(http.seen.map((r) => form(r).get('StackName')).sort()).toEqual([
@@ -264,6 +265,7 @@ describe("the project's data command against a deployment", () => {
         kind: 'shop',
         tableName: 'T-1',
         tables: undefined,
+        project: undefined,
         appUrl: 'https://abc.awsapprunner.com',
         runnerFunctionName: 'R',
         dashboardName: 'D',

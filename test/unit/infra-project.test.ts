@@ -78,6 +78,7 @@ describe('a project deployment (-c project=examples/orders)', () => {
       { Value: unknown }
     >;
     expect(outputs.AppUrl?.Value).toBe(APP_URL);
+    expect(outputs.Project?.Value).toBe('orders');
     expect(JSON.parse(String(outputs.Tables?.Value))).toEqual([
       { name: 'customers', indexes: [] },
       { name: 'orders-prod', indexes: ['byProduct'] },
