@@ -132,6 +132,8 @@ export interface ToolOptions {
   /** Killed (whole group) past this; the run then rejects. */
   readonly timeoutMs: number;
   readonly signal: AbortSignal;
+  /** Called once the process is spawned, with its id (to watch its tree while it runs). */
+  readonly onStart?: (pid: number) => void;
 }
 
 export interface ToolRun {
@@ -171,6 +173,7 @@ export function runTool(argv: readonly string[], opts: ToolOptions): Promise<Too
       return;
     }
     child.stdin?.end();
+    if (child.pid !== undefined) opts.onStart?.(child.pid);
     child.stdout?.on('data', (c: Buffer) => stdout.add(c));
     child.stderr?.on('data', (c: Buffer) => stderr.add(c));
     let failure: Error | undefined;
