@@ -51,10 +51,11 @@ import type { BenchContext, BenchSection, Goal, SectionRow } from './types.js';
 const RPS_VS_ARTILLERY: Goal = { op: '>=', ratio: 0.95 };
 /**
  * autocannon is a bare HTTP loop; Artillery's engine (which `loadtest run` embeds) builds a virtual
- * user, its context and its metrics per request and reaches ~1/5 of it here. The goal keeps ours in
- * that class; the note gives bare Artillery's own ratio from the same run.
+ * user, its context and its metrics per request, and bare `artillery run` reached 0.12-0.15 of it
+ * here. The goal keeps ours in that class (the first row compares it with Artillery itself); the
+ * note gives bare Artillery's own ratio from the same run.
  */
-const RPS_VS_AUTOCANNON: Goal = { op: '>=', ratio: 0.15 };
+const RPS_VS_AUTOCANNON: Goal = { op: '>=', ratio: 0.1 };
 /** A worker may take more than bare Artillery's one process (it also sketches and reports), not much more. */
 const MEMORY_VS_ARTILLERY: Goal = { op: '<=', ratio: 1.25 };
 const MEMORY_FLAT: Goal = { op: '<=', ratio: 1.1 };

@@ -240,7 +240,8 @@ export class CapacityGate {
   /** Starts forwarding to DynamoDB; calls that came before wait for this. */
   open(upstream: string): void {
     const url = new URL(upstream);
-    void this.pool?.destroy();
+    // A new upstream: calls in flight on the old one finish there.
+    void this.pool?.close().catch(() => {});
     this.pool = new Pool(url.origin, { connections: 64, pipelining: 1 });
     this.upstreamPath = `${url.pathname}${url.search}`;
     this.upstreamName = upstream;
