@@ -7,7 +7,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { crc32 } from 'node:zlib';
-import { type Dispatcher, Pool } from 'undici';
+import type { Dispatcher, Pool } from 'undici';
 import { PATTERN_HEADER } from '../../instrument/index.js';
 import { serveAdmin } from './admin.js';
 import { Attributor, type PatternRule } from './attribution.js';
@@ -150,6 +150,16 @@ function attemptOf(header: string | string[] | undefined): { attempt?: number; m
   };
 }
 
+/**
+ * undici, loaded when the first gate is made (not with this module: a run against an app already
+ * up never makes one, and loading undici costs a CLI start ~0.1-0.2 s of CPU).
+ */
+let undiciLoading: Promise<typeof import('undici')> | undefined;
+const undici = () => {
+  undiciLoading ??= import('undici');
+  return undiciLoading;
+};
+
 const EMPTY = Buffer.alloc(0);
 
 /** A body's chunks: one chunk (the usual case for a DynamoDB call) is kept as it came, more joined once. */
@@ -220,6 +230,9 @@ export class CapacityGate {
   private upstreamName = '(not yet open)';
   private opened: Promise<void>;
   private markOpen: () => void = () => {};
+  /** The latest open(): settles once its pool is made. */
+  private opening: Promise<void> | undefined;
+  private closed = false;
   /** Tables being described now, and tables DescribeTable said do not exist (with when). */
   private readonly learning = new Map<string, Promise<void>>();
   private readonly missing = new Map<string, number>();
@@ -234,18 +247,23 @@ export class CapacityGate {
     this.opened = new Promise<void>((resolve) => {
       this.markOpen = resolve;
     });
+    // Loads while the caller starts DynamoDB Local.
+    void undici();
     if (options.upstream) this.open(options.upstream);
   }
 
   /** Starts forwarding to DynamoDB; calls that came before wait for this. */
   open(upstream: string): void {
     const url = new URL(upstream);
-    // A new upstream: calls in flight on the old one finish there.
-    void this.pool?.close().catch(() => {});
-    this.pool = new Pool(url.origin, { connections: 64, pipelining: 1 });
     this.upstreamPath = `${url.pathname}${url.search}`;
     this.upstreamName = upstream;
-    this.markOpen();
+    this.opening = undici().then(({ Pool }) => {
+      if (this.closed) return;
+      // A new upstream: calls in flight on the old one finish there.
+      void this.pool?.close().catch(() => {});
+      this.pool = new Pool(url.origin, { connections: 64, pipelining: 1 });
+      this.markOpen();
+    });
   }
 
   /** Forget all counters and refill every bucket (a new run), optionally with new capacity. */
@@ -294,6 +312,7 @@ export class CapacityGate {
     }
     this.server = undefined;
     this.admin = undefined;
+    this.closed = true;
     await this.pool?.destroy().catch(() => {});
     this.pool = undefined;
   }
@@ -819,9 +838,10 @@ export class CapacityGate {
   }
 
   /** The hop to DynamoDB Local, on undici's dispatcher: the answer's status, headers and bytes. */
-  private forward(headers: Record<string, string>, body: Buffer): Promise<Upstream> {
+  private async forward(headers: Record<string, string>, body: Buffer): Promise<Upstream> {
+    if (!this.pool && this.opening) await this.opening;
     const pool = this.pool;
-    if (!pool) return Promise.reject(new Error('the gate has no upstream yet'));
+    if (!pool) throw new Error('the gate has no upstream yet');
     headers['content-length'] = String(body.length);
     return new Promise((resolve, reject) => {
       let status = 502;
