@@ -37,15 +37,7 @@ import {
   loadtestRequests,
   readJson,
 } from './tool-reports.js';
-import {
-  ARTILLERY_BIN,
-  exitProblems,
-  LOADTEST_BIN,
-  runTool,
-  type Service,
-  startService,
-  TSX_LOADER,
-} from './tools.js';
+import { ARTILLERY_BIN, exitProblems, LOADTEST_BIN, runTool, type Service, startOkServer } from './tools.js';
 import type { BenchContext, BenchSection, Goal, SectionRow } from './types.js';
 
 const RPS_VS_ARTILLERY: Goal = { op: '>=', ratio: 0.95 };
@@ -59,7 +51,6 @@ const RPS_VS_AUTOCANNON: Goal = { op: '>=', ratio: 0.1 };
 /** A worker may take more than bare Artillery's one process (it also sketches and reports), not much more. */
 const MEMORY_VS_ARTILLERY: Goal = { op: '<=', ratio: 1.25 };
 const MEMORY_FLAT: Goal = { op: '<=', ratio: 1.1 };
-const SERVER = fileURLToPath(new URL('./ok-server.ts', import.meta.url));
 const AUTOCANNON_BIN = fileURLToPath(new URL('../node_modules/autocannon/autocannon.js', import.meta.url));
 const RUN_GRACE_MS = 90_000;
 const POLL_MS = 100;
@@ -141,15 +132,7 @@ export const scale: BenchSection = {
     const dir = await mkdtemp(join(tmpdir(), 'bench-scale-'));
     let server: Service<number> | undefined;
     try {
-      server = await startService([process.execPath, '--import', TSX_LOADER, SERVER], {
-        cwd: dir,
-        timeoutMs: 30_000,
-        signal: ctx.signal,
-        ready: (out) => {
-          const m = /^port (\d+)$/m.exec(out);
-          return m ? Number(m[1]) : undefined;
-        },
-      });
+      server = await startOkServer(dir, ctx.signal);
       const target = `http://127.0.0.1:${server.value}`;
       const stats = async (path: 'reset' | 'stats'): Promise<TargetStats> => {
         const res = await fetch(`${target}/__bench/${path}`);

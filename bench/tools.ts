@@ -280,3 +280,18 @@ export function startService<T>(
     });
   });
 }
+
+const OK_SERVER = fileURLToPath(new URL('./ok-server.ts', import.meta.url));
+
+/** bench/ok-server.ts, the trivial target, in its own process; its value is the port it listens on. */
+export function startOkServer(cwd: string, signal: AbortSignal): Promise<Service<number>> {
+  return startService([process.execPath, '--import', TSX_LOADER, OK_SERVER], {
+    cwd,
+    timeoutMs: 30_000,
+    signal,
+    ready: (out) => {
+      const m = /^port (\d+)$/m.exec(out);
+      return m ? Number(m[1]) : undefined;
+    },
+  });
+}
