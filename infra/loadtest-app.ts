@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { App, StackProps } from 'aws-cdk-lib';
 import { accessPatterns, SHOP_SERVICE } from '../app/index.js';
 import type { LoadtestConfig } from './config.js';
+import { runnerStackProps } from './context.js';
 import { stackName } from './index.js';
 import { REPO_ROOT } from './paths.js';
 import { DataStack } from './stacks/data.js';
@@ -51,12 +52,7 @@ export function buildLoadtestApp(
   });
   const runners = new RunnersStack(app, stackName(config.prefix, 'Runners'), {
     ...name('Runners'),
-    memoryMb: config.runner.memoryMb,
-    timeoutSec: config.runner.timeoutSec,
-    ...(config.runner.reservedConcurrency !== undefined
-      ? { reservedConcurrency: config.runner.reservedConcurrency }
-      : {}),
-    arch: config.runner.arch,
+    ...runnerStackProps(config.runner),
   });
   const observability = new ObservabilityStack(app, stackName(config.prefix, 'Observability'), {
     ...name('Observability'),

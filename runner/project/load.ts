@@ -91,6 +91,14 @@ export interface ProjectImport {
   readonly params?: Readonly<Record<string, string>>;
 }
 
+/** The app as deployed on AWS (the config's `aws` section). */
+export interface ProjectAws {
+  readonly appUrl?: string;
+  /** The config's table name -> its name on AWS, for the tables whose names differ. */
+  readonly tables?: Readonly<Record<string, string>>;
+  readonly stackName?: string;
+}
+
 export interface Project {
   readonly name: string;
   /** The config file, absolute. */
@@ -117,6 +125,7 @@ export interface Project {
   readonly scenariosDir: string;
   readonly events?: ProjectEvents;
   readonly importer?: ProjectImport;
+  readonly aws?: ProjectAws;
 }
 
 /** The pattern rules the gate tries, in the config's order. */
@@ -346,6 +355,12 @@ function crossCheck(
     }
   }
   if (known) {
+    for (const name of Object.keys(config.aws?.tables ?? {})) {
+      if (!byName.has(name))
+        throw new ProjectConfigError(
+          `${where(['aws', 'tables', name])}: no table "${name}"; the project's tables: ${tableList()}`,
+        );
+    }
     for (const name of Object.keys(config.capacity?.tables ?? {})) {
       if (!byName.has(name))
         throw new ProjectConfigError(
@@ -456,6 +471,15 @@ export async function loadProject(file: string, isDefault = false): Promise<Proj
     scenariosDir,
     ...(config.events ? { events: config.events as ProjectEvents } : {}),
     ...(importer ? { importer } : {}),
+    ...(config.aws
+      ? {
+          aws: {
+            ...(config.aws.appUrl ? { appUrl: config.aws.appUrl.replace(/\/+$/, '') } : {}),
+            ...(config.aws.tables ? { tables: config.aws.tables } : {}),
+            ...(config.aws.stackName ? { stackName: config.aws.stackName } : {}),
+          },
+        }
+      : {}),
   };
 }
 

@@ -203,6 +203,24 @@ const importSchema = z.strictObject({
   params: z.record(z.string(), z.string()).optional(),
 });
 
+/**
+ * The app as it runs on AWS, for a deployment of the runners and the dashboard next to it
+ * (`npx cdk deploy -c project=<folder>`): its public URL and, when they differ from the config's,
+ * the deployed names of its tables.
+ */
+const awsSchema = z.strictObject({
+  appUrl: z
+    .url({ protocol: /^https?$/, message: 'an http(s) URL such as https://orders.example.com' })
+    .optional(),
+  /** The config's table name -> the table's name on AWS (e.g. orders: orders-prod). */
+  tables: z.record(z.string().min(1), tableSpecSchema.shape.name).optional(),
+  /** The deployment's stack prefix (default Loadtest-<name>): `<stackName>-Runners`, `<stackName>-Observability`. */
+  stackName: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9-]{0,80}$/, 'letters, digits and dashes, starting with a letter')
+    .optional(),
+});
+
 export const projectSchema = z.strictObject({
   name: identifier.optional(),
   /** Region the app and the SDK calls use locally (default us-east-1). */
@@ -218,6 +236,7 @@ export const projectSchema = z.strictObject({
   scenarios: z.string().optional(),
   events: eventsSchema.optional(),
   import: importSchema.optional(),
+  aws: awsSchema.optional(),
 });
 
 export type ProjectConfigInput = z.input<typeof projectSchema>;
