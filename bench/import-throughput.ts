@@ -75,6 +75,30 @@ async function paired(
   return { as, bs, ratios };
 }
 
+/** A row from paired rounds: medians, the per-round ratios in the notes, invalid if any run fell short. */
+function row(
+  name: string,
+  r: { as: number[]; bs: number[]; ratios: number[] },
+  goal: number,
+  short: number,
+  notes: string[],
+): SectionRow {
+  return {
+    name,
+    unit: 'items/s',
+    value: Math.round(median(r.as)),
+    baseline: Math.round(median(r.bs)),
+    ratio: median(r.ratios),
+    goal: { op: '>=', ratio: goal },
+    valid: short === 0 && r.ratios.length > 0,
+    notes: [
+      `rounds ${r.ratios.map((x) => x.toFixed(2)).join(' ')}`,
+      ...notes,
+      ...(short > 0 ? [`INVALID: ${short} run(s) left items unwritten`] : []),
+    ],
+  };
+}
+
 export const importThroughput: BenchSection = {
   id: 'import-throughput',
   title: 'import with the mapping vs bare BatchWriteItem; --workers 2 vs 1',
@@ -149,19 +173,13 @@ export const importThroughput: BenchSection = {
       short = 0;
       const mapping = await paired(ROUNDS, ctx.signal, ours, bare, (l) => ctx.log(`mapping vs bare ${l}`));
       const rows: SectionRow[] = [
-        {
-          name: `loadtest import, shop mapping on / bare BatchWriteItem of the same items (${items.length} items, ${CONCURRENCY} in flight)`,
-          unit: 'items/s',
-          value: Math.round(median(mapping.as)),
-          baseline: Math.round(median(mapping.bs)),
-          ratio: median(mapping.ratios),
-          goal: { op: '>=', ratio: 0.9 },
-          valid: short === 0 && mapping.ratios.length > 0,
-          notes: [
-            `rounds ${mapping.ratios.map((r) => r.toFixed(2)).join(' ')}`,
-            ...(short > 0 ? [`INVALID: ${short} run(s) left items unwritten`] : []),
-          ],
-        },
+        row(
+          `loadtest import, shop mapping on / bare BatchWriteItem of the same items (${items.length} items, ${CONCURRENCY} in flight)`,
+          mapping,
+          0.9,
+          short,
+          [],
+        ),
       ];
 
       // --workers: the CLI's pool, on the same file and table, each pool warmed up first.
@@ -193,21 +211,16 @@ export const importThroughput: BenchSection = {
         const workers = await paired(ROUNDS, ctx.signal, withPool(pools.two), withPool(pools.one), (l) =>
           ctx.log(`workers 2 vs 1 ${l}`),
         );
-        rows.push({
-          name: `loadtest import --workers 2 / --workers 1 (${items.length} items, ${CONCURRENCY} in flight per worker)`,
-          unit: 'items/s',
-          value: Math.round(median(workers.as)),
-          baseline: Math.round(median(workers.bs)),
-          ratio: median(workers.ratios),
-          // Reported, not promised: both sides write to one DynamoDB Local on the same cores.
-          goal: { op: '>=', ratio: 1 },
-          valid: shortW === 0 && workers.ratios.length > 0,
-          notes: [
-            `rounds ${workers.ratios.map((r) => r.toFixed(2)).join(' ')}`,
-            'every worker reads and maps every row, writes its share',
-            ...(shortW > 0 ? [`INVALID: ${shortW} run(s) left items unwritten`] : []),
-          ],
-        });
+        // Reported, not promised: both sides write to one DynamoDB Local on the same cores.
+        rows.push(
+          row(
+            `loadtest import --workers 2 / --workers 1 (${items.length} items, ${CONCURRENCY} in flight per worker)`,
+            workers,
+            1,
+            shortW,
+            ['every worker reads and maps every row, writes its share'],
+          ),
+        );
       } finally {
         pools.one.close();
         pools.two.close();
