@@ -16,6 +16,8 @@ const TOOLKIT = [
   '^bin/',
   '^infra/index\\.ts$',
   '^infra/paths\\.ts$',
+  '^infra/context\\.ts$',
+  '^infra/project-app\\.ts$',
   '^infra/stacks/runners\\.ts$',
   '^infra/stacks/observability\\.ts$',
 ];

@@ -14,8 +14,11 @@ import './env.js';
 import { availableParallelism, loadavg } from 'node:os';
 import { appThroughput } from './app-throughput.js';
 import { gateCost } from './gate-cost.js';
+import { importThroughput } from './import-throughput.js';
 import { killLoadDrivers } from './load.js';
 import { loadEfficiency } from './load-efficiency.js';
+import { merge } from './merge.js';
+import { scale } from './scale.js';
 import { seedThroughput } from './seed-throughput.js';
 import { timeToFirstResult } from './time-to-first-result.js';
 import { type BenchRow, type BenchSection, completeRow } from './types.js';
@@ -26,6 +29,9 @@ const SECTIONS: readonly BenchSection[] = [
   loadEfficiency,
   gateCost,
   seedThroughput,
+  scale,
+  merge,
+  importThroughput,
 ];
 
 interface SectionOutcome {

@@ -35,7 +35,6 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { envNumber, median } from './stats.js';
 import {
   artilleryProblems,
@@ -50,10 +49,9 @@ import {
   LOADTEST_BIN,
   runTool,
   type Service,
-  startService,
+  startOkServer,
   steadyGetsYaml,
   type ToolRun,
-  TSX_LOADER,
 } from './tools.js';
 import type { BenchContext, BenchSection, Goal, SectionRow } from './types.js';
 
@@ -62,7 +60,6 @@ const GETS = 4;
 const RUN_GRACE_MS = 60_000;
 /** Largest max/min of the per-round ratios still called a steady measurement. */
 const NOISY_SPREAD = 1.1;
-const SERVER = fileURLToPath(new URL('./ok-server.ts', import.meta.url));
 
 type Tool = 'ours' | 'bare';
 
@@ -96,15 +93,7 @@ export const loadEfficiency: BenchSection = {
     const dir = await mkdtemp(join(tmpdir(), 'bench-eff-'));
     let server: Service<number> | undefined;
     try {
-      server = await startService([process.execPath, '--import', TSX_LOADER, SERVER], {
-        cwd: dir,
-        timeoutMs: 30_000,
-        signal: ctx.signal,
-        ready: (out) => {
-          const m = /^port (\d+)$/m.exec(out);
-          return m ? Number(m[1]) : undefined;
-        },
-      });
+      server = await startOkServer(dir, ctx.signal);
       const target = `http://127.0.0.1:${server.value}`;
       ctx.log(
         `target ${target}; ${durationS} s at ${rate} arrivals/s x ${GETS} GETs = ${expected} requests per run, ${rounds} round(s)`,

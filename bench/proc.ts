@@ -107,3 +107,22 @@ export function signalProcesses(procs: readonly ProcessId[], signal: NodeJS.Sign
     }
   }
 }
+
+/** The process's command line, arguments joined by spaces (undefined once it is gone). */
+export function commandLine(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The process's peak resident set size so far (VmHWM), bytes; undefined off Linux or once gone. */
+export function peakRssBytes(pid: number): number | undefined {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -33,3 +33,15 @@ export function pairedRounds(
     note: `rounds ${ratios.map((r) => r.toFixed(digits)).join(' ')}${noisy ? ' NOISY: machine busy, rerun' : ''}`,
   };
 }
+
+/**
+ * Requests per second in the steady middle of a run, from counts per `bucketMs`: the first and last
+ * `trim` of the span (ramp-up as virtual users arrive, the tail as they finish) are left out. NaN
+ * when fewer than 3 buckets stay.
+ */
+export function steadyRate(buckets: readonly number[], bucketMs: number, trim = 0.2): number {
+  const drop = Math.floor(buckets.length * trim);
+  const middle = buckets.slice(drop, buckets.length - drop);
+  if (middle.length < 3 || !(bucketMs > 0)) return Number.NaN;
+  return (middle.reduce((s, n) => s + n, 0) * 1000) / (middle.length * bucketMs);
+}

@@ -132,6 +132,8 @@ export interface ToolOptions {
   /** Killed (whole group) past this; the run then rejects. */
   readonly timeoutMs: number;
   readonly signal: AbortSignal;
+  /** Called once the process is spawned, with its id (to watch its tree while it runs). */
+  readonly onStart?: (pid: number) => void;
 }
 
 export interface ToolRun {
@@ -171,6 +173,7 @@ export function runTool(argv: readonly string[], opts: ToolOptions): Promise<Too
       return;
     }
     child.stdin?.end();
+    if (child.pid !== undefined) opts.onStart?.(child.pid);
     child.stdout?.on('data', (c: Buffer) => stdout.add(c));
     child.stderr?.on('data', (c: Buffer) => stderr.add(c));
     let failure: Error | undefined;
@@ -275,5 +278,20 @@ export function startService<T>(
       opts.signal.removeEventListener('abort', onAbort);
       resolve({ value, pid: child.pid, stop });
     });
+  });
+}
+
+const OK_SERVER = fileURLToPath(new URL('./ok-server.ts', import.meta.url));
+
+/** bench/ok-server.ts, the trivial target, in its own process; its value is the port it listens on. */
+export function startOkServer(cwd: string, signal: AbortSignal): Promise<Service<number>> {
+  return startService([process.execPath, '--import', TSX_LOADER, OK_SERVER], {
+    cwd,
+    timeoutMs: 30_000,
+    signal,
+    ready: (out) => {
+      const m = /^port (\d+)$/m.exec(out);
+      return m ? Number(m[1]) : undefined;
+    },
   });
 }

@@ -2,9 +2,19 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
 import { z } from 'zod';
 import { type BillingOptions, DEFAULT_BILLING, type IndexName, tableDefinition } from '../app/index.js';
+import {
+  ConfigError,
+  int,
+  json,
+  type RunnerConfig,
+  readContext,
+  runnerConfig,
+  runnerContext,
+  stackPrefix,
+} from './context.js';
 import { DEFAULT_STACK_PREFIX } from './index.js';
 import { CONTRIBUTOR_INSIGHTS, type ContributorInsights } from './stacks/data.js';
-import { DEFAULT_RUNNER, RUNNER_ARCHS, type RunnerArch } from './stacks/runners.js';
+import { DEFAULT_IMPORT } from './stacks/import.js';
 import { APP_HOSTS, type AppHost } from './stacks/service.js';
 
 /**
@@ -19,42 +29,22 @@ export interface LoadtestConfig {
   readonly notificationEmail: string | undefined;
   /** Where the reference app runs: ECS Express Mode, or App Runner for accounts that still have it. */
   readonly host: AppHost;
-  readonly runner: {
-    readonly memoryMb: number;
-    readonly timeoutSec: number;
-    /** Undefined: no reservation (the default; `-c runnerConcurrency=N` opts in). */
-    readonly reservedConcurrency: number | undefined;
-    readonly arch: RunnerArch;
-  };
+  readonly runner: RunnerConfig;
   readonly app: { readonly cpu: string; readonly memory: string };
+  /** The distributed import stack (`-c import=true`), with its map's concurrency and batch size. */
+  readonly import: { readonly concurrency: number; readonly batchSize: number } | undefined;
 }
+
+// Re-exported: the shop's deployment and its tests take the error from here.
+export { ConfigError };
 
 export const DEFAULT_APP = { cpu: '1 vCPU', memory: '2 GB' } as const;
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
-
 const indexNames = tableDefinition.indexes.map((i) => i.name) as [IndexName, ...IndexName[]];
 const capacity = z.strictObject({ read: z.number().int().positive(), write: z.number().int().positive() });
-// `-c key=value` gives strings, cdk.json gives JSON values: accept both.
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-// Text that is not JSON is left as it is, so the schema reports it under the key's name.
-const json = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((v) => {
-    if (typeof v !== 'string') return v;
-    try {
-      return JSON.parse(v) as unknown;
-    } catch {
-      return v;
-    }
-  }, schema);
 
 const contextSchema = z.object({
-  stackName: z
-    .string()
-    .regex(/^[A-Za-z][A-Za-z0-9-]{0,80}$/, 'letters, digits and dashes, starting with a letter')
-    .default(DEFAULT_STACK_PREFIX),
+  stackName: stackPrefix.default(DEFAULT_STACK_PREFIX),
   billingMode: z.enum(['on-demand', 'provisioned']).default(DEFAULT_BILLING.mode),
   readCapacity: int(1, 40_000).optional(),
   writeCapacity: int(1, 40_000).optional(),
@@ -80,20 +70,15 @@ const contextSchema = z.object({
   host: z
     .enum(APP_HOSTS, { error: (i) => `no host "${String(i.input)}": one of ${APP_HOSTS.join(', ')}` })
     .default('ecs'),
-  runnerMemoryMb: int(128, 10_240).default(DEFAULT_RUNNER.memoryMb),
-  runnerTimeoutSec: int(1, 900).default(DEFAULT_RUNNER.timeoutSec),
-  runnerConcurrency: int(1, 10_000).optional(),
-  /** The earlier name of runnerConcurrency, still read so an existing cdk.json keeps its meaning. */
-  runnerReservedConcurrency: int(1, 10_000).optional(),
-  runnerArch: z
-    .enum(RUNNER_ARCHS, {
-      error: (i) => `no architecture "${String(i.input)}": one of ${RUNNER_ARCHS.join(', ')}`,
-    })
-    .default(DEFAULT_RUNNER.arch),
+  ...runnerContext,
   appCpu: z.enum(['0.25 vCPU', '0.5 vCPU', '1 vCPU', '2 vCPU', '4 vCPU']).default(DEFAULT_APP.cpu),
   appMemory: z
     .enum(['0.5 GB', '1 GB', '2 GB', '3 GB', '4 GB', '6 GB', '8 GB', '10 GB', '12 GB'])
     .default(DEFAULT_APP.memory),
+  /** Adds the distributed import stack (S3 bucket, Step Functions Distributed Map, batch Lambda). */
+  import: z.enum(['true', 'false']).default('false'),
+  importConcurrency: int(1, 10_000).default(DEFAULT_IMPORT.concurrency),
+  importBatchSize: int(1, 10_000).default(DEFAULT_IMPORT.batchSize),
 });
 
 /** The CPU and memory pairs each host accepts (App Runner's service configuration reference; Fargate's task sizes). */
@@ -121,8 +106,6 @@ const HOST_SIZES: Record<AppHost, { name: string; sizes: Record<string, readonly
   },
 };
 
-const KEYS = Object.keys(contextSchema.shape) as (keyof typeof contextSchema.shape)[];
-
 const REMOVAL: Record<'destroy' | 'retain', RemovalPolicy> = {
   destroy: RemovalPolicy.DESTROY,
   retain: RemovalPolicy.RETAIN,
@@ -130,21 +113,7 @@ const REMOVAL: Record<'destroy' | 'retain', RemovalPolicy> = {
 
 /** Reads the known context keys; an unset or empty value takes the default. */
 export function configFromContext(node: Pick<Node, 'tryGetContext'>): LoadtestConfig {
-  const raw: Record<string, unknown> = {};
-  for (const key of KEYS) {
-    const v: unknown = node.tryGetContext(key);
-    if (v !== undefined && v !== null && v !== '') raw[key] = v;
-  }
-  let ctx: z.infer<typeof contextSchema>;
-  try {
-    ctx = contextSchema.parse(raw);
-  } catch (err) {
-    const detail =
-      err instanceof z.ZodError
-        ? err.issues.map((i) => `-c ${i.path.join('.')}: ${i.message}`).join('; ')
-        : (err as Error).message;
-    throw new ConfigError(`bad CDK context: ${detail}`, { cause: err });
-  }
+  const ctx = readContext(node, contextSchema);
   let billing: BillingOptions;
   if (ctx.billingMode === 'provisioned') {
     if (ctx.readCapacity === undefined || ctx.writeCapacity === undefined) {
@@ -163,16 +132,7 @@ export function configFromContext(node: Pick<Node, 'tryGetContext'>): LoadtestCo
     }
     billing = { mode: 'on-demand' };
   }
-  if (
-    ctx.runnerConcurrency !== undefined &&
-    ctx.runnerReservedConcurrency !== undefined &&
-    ctx.runnerConcurrency !== ctx.runnerReservedConcurrency
-  ) {
-    throw new ConfigError(
-      `bad CDK context: -c runnerConcurrency=${ctx.runnerConcurrency} and its old name -c runnerReservedConcurrency=${ctx.runnerReservedConcurrency} disagree; keep runnerConcurrency`,
-    );
-  }
-  const concurrency = ctx.runnerConcurrency ?? ctx.runnerReservedConcurrency;
+  const runner = runnerConfig(ctx);
   const host = HOST_SIZES[ctx.host];
   const memories = host.sizes[ctx.appCpu] ?? [];
   if (!memories.includes(ctx.appMemory)) {
@@ -187,12 +147,11 @@ export function configFromContext(node: Pick<Node, 'tryGetContext'>): LoadtestCo
     contributorInsights: ctx.contributorInsights,
     notificationEmail: ctx.notificationEmail,
     host: ctx.host,
-    runner: {
-      memoryMb: ctx.runnerMemoryMb,
-      timeoutSec: ctx.runnerTimeoutSec,
-      reservedConcurrency: concurrency,
-      arch: ctx.runnerArch,
-    },
+    runner,
     app: { cpu: ctx.appCpu, memory: ctx.appMemory },
+    import:
+      ctx.import === 'true'
+        ? { concurrency: ctx.importConcurrency, batchSize: ctx.importBatchSize }
+        : undefined,
   };
 }

@@ -20,6 +20,23 @@ export const OUTPUT_KEYS = {
 } as const satisfies Record<StackSuffix, readonly string[]>;
 export type OutputKey = (typeof OUTPUT_KEYS)[StackSuffix][number];
 
+/**
+ * A deployment for a project's own app (`-c project=<folder>`): the runners and the dashboard only,
+ * next to an app and tables that already run. Its Observability stack also names the app
+ * (`AppUrl`), the tables with their GSIs (`Tables`, JSON `[{"name":..., "indexes": [...]}]`) and
+ * the project it was built for (`Project`, its name: the CLI refuses to run another project there).
+ */
+export const PROJECT_STACK_SUFFIXES = ['Runners', 'Observability'] as const;
+export const PROJECT_OUTPUT_KEYS = {
+  Runners: ['RunnerFunctionName'],
+  Observability: ['DashboardName', 'AppUrl', 'Tables', 'Project'],
+} as const satisfies Record<(typeof PROJECT_STACK_SUFFIXES)[number], readonly string[]>;
+
+/** The default stack prefix of a project's deployment: `Loadtest-<project name>`, made a valid stack name. */
+export function projectStackPrefix(projectName: string): string {
+  return `Loadtest-${projectName.replace(/[^A-Za-z0-9-]+/g, '-')}`.slice(0, 81);
+}
+
 export function stackName(prefix: string, suffix: StackSuffix): string {
   return `${prefix}-${suffix}`;
 }

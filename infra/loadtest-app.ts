@@ -1,9 +1,13 @@
+import { join } from 'node:path';
 import type { App, StackProps } from 'aws-cdk-lib';
 import { accessPatterns, SHOP_SERVICE } from '../app/index.js';
 import type { LoadtestConfig } from './config.js';
+import { runnerStackProps } from './context.js';
 import { stackName } from './index.js';
+import { REPO_ROOT } from './paths.js';
 import { DataStack } from './stacks/data.js';
 import { EventsStack } from './stacks/events.js';
+import { ImportStack } from './stacks/import.js';
 import { ObservabilityStack } from './stacks/observability.js';
 import { RunnersStack } from './stacks/runners.js';
 import { ServiceStack } from './stacks/service.js';
@@ -14,6 +18,8 @@ export interface LoadtestStacks {
   readonly runners: RunnersStack;
   readonly observability: ObservabilityStack;
   readonly events: EventsStack;
+  /** Only with `-c import=true`. */
+  readonly import?: ImportStack;
 }
 
 /**
@@ -46,12 +52,7 @@ export function buildLoadtestApp(
   });
   const runners = new RunnersStack(app, stackName(config.prefix, 'Runners'), {
     ...name('Runners'),
-    memoryMb: config.runner.memoryMb,
-    timeoutSec: config.runner.timeoutSec,
-    ...(config.runner.reservedConcurrency !== undefined
-      ? { reservedConcurrency: config.runner.reservedConcurrency }
-      : {}),
-    arch: config.runner.arch,
+    ...runnerStackProps(config.runner),
   });
   const observability = new ObservabilityStack(app, stackName(config.prefix, 'Observability'), {
     ...name('Observability'),
@@ -68,5 +69,17 @@ export function buildLoadtestApp(
     tableStreamArn: streamArn,
     ...(config.notificationEmail ? { notificationEmail: config.notificationEmail } : {}),
   });
-  return { data, service, runners, observability, events };
+  // The distributed import, opt-in: a migration is a one-off, not part of every deployment.
+  const importStack = config.import
+    ? new ImportStack(app, `${config.prefix}-Import`, {
+        ...stackProps,
+        stackName: `${config.prefix}-Import`,
+        tableName: data.table.tableName,
+        tableArn: data.table.tableArn,
+        entry: join(REPO_ROOT, 'infra/functions/import-batch.ts'),
+        concurrency: config.import.concurrency,
+        batchSize: config.import.batchSize,
+      })
+    : undefined;
+  return { data, service, runners, observability, events, ...(importStack ? { import: importStack } : {}) };
 }

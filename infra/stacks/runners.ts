@@ -66,12 +66,14 @@ export class RunnersStack extends Stack {
       code: lambda.DockerImageCode.fromImageAsset(REPO_ROOT, {
         file: 'Dockerfile.runner',
         platform: arm ? ecrAssets.Platform.LINUX_ARM64 : ecrAssets.Platform.LINUX_AMD64,
-        // What runner/aws/lambda-entry.mjs imports (runner/, instrument/), the scenarios it runs, and
-        // package.json, whose "exports" resolve `dynamo-loadtest/...`. No app/: the runner is generic.
+        // What runner/aws/lambda-entry.mjs imports (runner/, instrument/), the scenarios it runs (the
+        // examples' too, with their processors), and package.json, whose "exports" resolve
+        // `dynamo-loadtest/...`. No app/: the runner is generic.
         exclude: onlyInContext(
           'runner',
           'instrument',
           'scenarios',
+          'examples',
           'package.json',
           'package-lock.json',
           'tsconfig.json',

@@ -4,15 +4,32 @@ import {
   type DescribeStacksCommandInput,
   type DescribeStacksCommandOutput,
 } from '@aws-sdk/client-cloudformation';
-import { OUTPUT_KEYS, STACK_SUFFIXES, stackName } from '../../infra/index.js';
+import { z } from 'zod';
+import {
+  OUTPUT_KEYS,
+  PROJECT_OUTPUT_KEYS,
+  PROJECT_STACK_SUFFIXES,
+  STACK_SUFFIXES,
+  type StackSuffix,
+  stackName,
+} from '../../infra/index.js';
 
 /**
  * What `loadtest run --target aws` needs from the deployed CDK app (infra/): the stacks are named
- * `<name>-Data`, `<name>-Service`, ... and publish these CloudFormation outputs.
+ * `<name>-Data`, `<name>-Service`, ... and publish these CloudFormation outputs. A deployment for a
+ * project's own app (`-c project=...`) has only `<name>-Runners` and `<name>-Observability`; the
+ * latter names the app and the tables.
  */
 export interface StackOutputs {
   readonly stackName: string;
+  /** `shop`: the five stacks of the reference app; `project`: runners and dashboard for a user's app. */
+  readonly kind: 'shop' | 'project';
+  /** The deployment's (first) table. */
   readonly tableName: string;
+  /** Every table with its GSIs: a project deployment's `Tables` output; undefined for the shop's one table. */
+  readonly tables: readonly { readonly name: string; readonly indexes: readonly string[] }[] | undefined;
+  /** The project a project deployment was built for (its `Project` output); undefined for the shop's. */
+  readonly project: string | undefined;
   readonly appUrl: string;
   readonly runnerFunctionName: string;
   readonly dashboardName: string;
@@ -35,6 +52,9 @@ export class StackNotReady extends Error {
 
 const USABLE = /^(CREATE_COMPLETE|UPDATE_COMPLETE|UPDATE_ROLLBACK_COMPLETE|IMPORT_COMPLETE)$/;
 
+/** What a project deployment's `Tables` output holds (infra/stacks/observability.ts writes it). */
+const tablesOutput = z.array(z.object({ name: z.string().min(1), indexes: z.array(z.string()) })).min(1);
+
 async function outputsOf(cfn: CloudFormationClient, stackName: string): Promise<Record<string, string>> {
   const input: DescribeStacksCommandInput = { StackName: stackName };
   let res: DescribeStacksCommandOutput;
@@ -44,7 +64,7 @@ async function outputsOf(cfn: CloudFormationClient, stackName: string): Promise<
     const e = err as { name?: string; message?: string };
     if (e.name === 'ValidationError' && /does not exist/.test(e.message ?? '')) {
       throw new StackNotReady(
-        `stack ${stackName} does not exist in this account and region: deploy it with \`npx cdk deploy --all -c stackName=${stackName.replace(/-[^-]+$/, '')}\``,
+        `stack ${stackName} does not exist in this account and region: deploy it with \`npx cdk deploy --all -c stackName=${stackName.replace(/-[^-]+$/, '')}\` (for your own app: \`npx cdk deploy --all -c project=<its folder> -c stackName=${stackName.replace(/-[^-]+$/, '')}\`)`,
         { cause: err },
       );
     }
@@ -60,15 +80,30 @@ async function outputsOf(cfn: CloudFormationClient, stackName: string): Promise<
   return out;
 }
 
-/** Reads the outputs of every stack of the deployment `name` (DescribeStacks, concurrently). */
+/**
+ * Reads the outputs of the deployment `name` (DescribeStacks, concurrently): its Runners and
+ * Observability stacks first; when the latter names the app (a project deployment) that is all,
+ * otherwise the shop's Data, Service and Events stacks too.
+ */
 export async function readStackOutputs(cfn: CloudFormationClient, name: string): Promise<StackOutputs> {
-  const entries = await Promise.all(
-    STACK_SUFFIXES.map(async (suffix) => [suffix, await outputsOf(cfn, stackName(name, suffix))] as const),
-  );
+  const read = (suffixes: readonly StackSuffix[]) =>
+    Promise.all(
+      suffixes.map(async (suffix) => [suffix, await outputsOf(cfn, stackName(name, suffix))] as const),
+    );
+  const first = await read(PROJECT_STACK_SUFFIXES);
+  const kind = first.some(([suffix, o]) => suffix === 'Observability' && o.AppUrl !== undefined)
+    ? 'project'
+    : 'shop';
+  const entries =
+    kind === 'project'
+      ? first
+      : [...first, ...(await read(STACK_SUFFIXES.filter((s) => !first.some(([f]) => f === s))))];
+  const required: Partial<Record<StackSuffix, readonly string[]>> =
+    kind === 'project' ? PROJECT_OUTPUT_KEYS : OUTPUT_KEYS;
   const all: Record<string, string> = {};
   for (const [suffix, outputs] of entries) {
     for (const [key, value] of Object.entries(outputs)) if (!CDK_EXPORT.test(key)) all[key] = value;
-    for (const key of OUTPUT_KEYS[suffix] as readonly string[]) {
+    for (const key of required[suffix] ?? []) {
       const value = outputs[key];
       if (value === undefined && !OPTIONAL_OUTPUTS.has(key)) {
         throw new StackNotReady(
@@ -77,6 +112,19 @@ export async function readStackOutputs(cfn: CloudFormationClient, name: string):
       }
     }
   }
+  let tables: StackOutputs['tables'];
+  if (kind === 'project') {
+    let parsed: z.infer<typeof tablesOutput>;
+    try {
+      parsed = tablesOutput.parse(JSON.parse(all.Tables ?? ''));
+    } catch (err) {
+      throw new StackNotReady(
+        `stack ${name}-Observability: its Tables output is not the list of tables infra/ writes (${(all.Tables ?? '').slice(0, 80)}): redeploy it with this version of infra/`,
+        { cause: err },
+      );
+    }
+    tables = parsed;
+  }
   // On ECS Express Mode the output is the service's Endpoint; whether it carries the scheme is not
   // documented, so a bare host gets https:// (Express Mode serves HTTPS only). The data command sees
   // the same URL as the runners.
@@ -84,7 +132,10 @@ export async function readStackOutputs(cfn: CloudFormationClient, name: string):
   const get = (k: string) => all[k] ?? '';
   return {
     stackName: name,
-    tableName: get('TableName'),
+    kind,
+    tableName: tables?.[0]?.name ?? get('TableName'),
+    tables,
+    project: kind === 'project' ? all.Project : undefined,
     appUrl: get('AppUrl'),
     runnerFunctionName: get('RunnerFunctionName'),
     dashboardName: get('DashboardName'),

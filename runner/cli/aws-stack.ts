@@ -26,13 +26,22 @@ export async function awsRegion(flag: string | undefined): Promise<string> {
   }
 }
 
-/** The outputs of deployment `stack`; a missing stack or an AWS error as one line naming it. */
-export async function readDeployment(stack: string, region: string): Promise<StackOutputs> {
+/**
+ * The outputs of deployment `stack`; a missing stack or an AWS error as one line naming it. With a
+ * project: a deployment built for another project (its `Project` output) is refused, since its
+ * dashboard and read-back would be about patterns this project does not have.
+ */
+export async function readDeployment(
+  stack: string,
+  region: string,
+  project?: { readonly name: string; readonly file: string },
+): Promise<StackOutputs> {
   const { CloudFormationClient } = await import('@aws-sdk/client-cloudformation');
   const { readStackOutputs, StackNotReady } = await import('../aws/index.js');
   const cfn = new CloudFormationClient({ region });
+  let outputs: StackOutputs;
   try {
-    return await readStackOutputs(cfn, stack);
+    outputs = await readStackOutputs(cfn, stack);
   } catch (err) {
     if (err instanceof StackNotReady) throw new RunFailed(err.message, { cause: err });
     const e = err as Error;
@@ -45,4 +54,10 @@ export async function readDeployment(stack: string, region: string): Promise<Sta
   } finally {
     cfn.destroy();
   }
+  if (project && outputs.project !== undefined && outputs.project !== project.name) {
+    throw new UsageError(
+      `--stack ${stack} was deployed for project ${outputs.project}, not for project ${project.name} (${project.file}): pass --config with ${outputs.project}'s loadtest config, or deploy one for this project (npx cdk deploy --all -c project=<its folder>)`,
+    );
+  }
+  return outputs;
 }

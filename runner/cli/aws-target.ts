@@ -173,7 +173,7 @@ export async function seedDeployment(
   params: Record<string, unknown>,
   log: (line: string) => void,
 ): Promise<unknown> {
-  const outputs = await readDeployment(stack, region);
+  const outputs = await readDeployment(stack, region, project);
   return runDeploymentData(project, outputs, region, params, log);
 }
 
@@ -187,7 +187,7 @@ export async function prepareAwsRun(
   log: (line: string) => void,
 ): Promise<RunTarget> {
   const region = await awsRegion(args.awsRegion);
-  const outputs = await readDeployment(args.stack, region);
+  const outputs = await readDeployment(args.stack, region, project);
   // Load goes to the stack's own app only, unless the user names another target twice.
   const appUrl = (args.url ?? outputs.appUrl).replace(/\/$/, '');
   if (appUrl !== outputs.appUrl && args.allowTarget?.replace(/\/$/, '') !== appUrl) {
@@ -283,8 +283,14 @@ export async function prepareAwsRun(
   const dynamodb = new DynamoDBClient({ region });
   const path = resolve(scenario.path);
   const inRepo = !relative(ROOT, path).startsWith('..');
-  // The deployment has one table (its TableName output): the project's first table, by its GSIs.
-  const indexes = (project.tables[0]?.globalSecondaryIndexes ?? []).map((i) => i.name);
+  // A project's deployment names its tables with their GSIs (its Tables output); the shop's has one
+  // table (its TableName output): the project's first table, by its GSIs.
+  const tables = outputs.tables ?? [
+    {
+      name: outputs.tableName,
+      indexes: (project.tables[0]?.globalSecondaryIndexes ?? []).map((i) => i.name),
+    },
+  ];
   return {
     appUrl,
     // Lambda answers by the function's timeout; a minute more covers the network and its own queueing.
@@ -301,7 +307,7 @@ export async function prepareAwsRun(
     // its processor (if any) must be one of scenarios/lib.
     scriptPath: inRepo ? relative(ROOT, path) : join('scenarios', 'external.yml'),
     metrics: new CloudWatchMetricsSource(cloudwatch, {
-      tables: [{ name: outputs.tableName, indexes }],
+      tables,
       patterns: patternIdsOf(project),
       service: project.name,
       dynamodb,

@@ -1,18 +1,58 @@
 export {
+  BATCH_WRITES_IN_FLIGHT,
+  type BatchEvent,
+  type BatchHandlerDeps,
+  type BatchItem,
+  type BatchResult,
+  ImportBatchError,
+  type ImportSummaryReport,
+  importBatch,
+  importBatchHandler,
+  type ObjectStore,
+  type SummaryEvent,
+  summarizeImport,
+} from './batch.js';
+export {
   ImportInputError,
+  ImportMappingError,
   type ImportOptions,
   type ImportProgress,
   type ImportSummary,
   importFile,
+  importRows,
+  type MapContext,
   type Mapped,
   marshallItem,
   type Reject,
+  RejectsFile,
+  RejectsList,
+  type RejectsOut,
   type RowMapper,
+  type RowsImportOptions,
+  type Shard,
   type TableItem,
 } from './import.js';
-export { FORMATS, type Format, formatOf, parseCsvRecord, readRows, type SourceRow } from './read.js';
+export {
+  type DeclarativeEntity,
+  type DeclarativeEntityInput,
+  declarativeEntitySchema,
+  declarativeMapper,
+} from './mapping.js';
+export {
+  bsonRows,
+  type DumpCollection,
+  dumpCollections,
+  ejsonValue,
+  FORMATS,
+  type Format,
+  formatOf,
+  parseCsvRecord,
+  readRows,
+  type SourceRow,
+} from './read.js';
 export {
   BATCH_WRITE_SIZE,
+  CapacitySink,
   DynamoSink,
   type DynamoSinkOptions,
   ImportWriteFailed,
@@ -32,5 +72,6 @@ export {
   MAX_PARTITION_KEY_BYTES,
   MAX_SORT_KEY_BYTES,
   objectIdTime,
+  plainOf,
   unwrapObjectIdText,
 } from './values.js';

@@ -1,14 +1,20 @@
 import { createReadStream } from 'node:fs';
-import { extname } from 'node:path';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { createGunzip } from 'node:zlib';
+import type { Readable } from 'node:stream';
+import { createGunzip, gunzipSync } from 'node:zlib';
+import { BSON, EJSON } from 'bson';
+import { plainOf } from './values.js';
 
 /**
- * Row sources: JSON lines (mongoexport's default, also a JSON array as `mongoexport --jsonArray`
- * writes it) and CSV with a header row. Each row carries the line it starts on and its raw text, so
- * a bad row can be reported where it is and written out as it was; a bad row never stops the rest.
+ * Row sources: JSON lines (mongoexport's default, in relaxed or canonical Extended JSON; also a JSON
+ * array as `mongoexport --jsonArray` writes it), CSV with a header row, and mongodump's BSON files.
+ * Each row carries the line it starts on (for BSON: the document's number) and its raw text, so a bad
+ * row can be reported where it is and written out as it was; a bad row never stops the rest. Every
+ * format streams: memory stays bounded by the largest row, not the file.
  */
-export const FORMATS = ['jsonl', 'csv'] as const;
+export const FORMATS = ['jsonl', 'csv', 'bson'] as const;
 export type Format = (typeof FORMATS)[number];
 
 export interface SourceRow {
@@ -27,6 +33,7 @@ export function formatOf(path: string): Format | undefined {
   const ext = extname(path.replace(/\.gz$/i, '')).toLowerCase();
   if (ext === '.jsonl' || ext === '.ndjson' || ext === '.json') return 'jsonl';
   if (ext === '.csv') return 'csv';
+  if (ext === '.bson') return 'bson';
   return undefined;
 }
 
@@ -35,13 +42,19 @@ export interface Line {
   readonly text: string;
 }
 
-/** The file's lines (gunzipped when it ends in .gz), numbered from 1, without a leading byte-order mark. */
-async function* linesOf(path: string): AsyncGenerator<Line> {
+/** The file's bytes, gunzipped when its name ends in .gz. */
+function bytesOf(path: string): { file: Readable; input: Readable } {
   const file = createReadStream(path);
   const input = /\.gz$/i.test(path) ? file.pipe(createGunzip()) : file;
-  input.setEncoding('utf8');
   // A pipe does not pass errors on: a bad gzip stream or unreadable file ends the reading with its error.
   file.on('error', (err) => input.destroy(err));
+  return { file, input };
+}
+
+/** The file's lines (gunzipped when it ends in .gz), numbered from 1, without a leading byte-order mark. */
+async function* linesOf(path: string): AsyncGenerator<Line> {
+  const { file, input } = bytesOf(path);
+  input.setEncoding('utf8');
   const rl = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
   let n = 0;
   try {
@@ -64,6 +77,7 @@ export interface ReadOptions {
 }
 
 export function readRows(path: string, format: Format, options: ReadOptions = {}): AsyncGenerator<SourceRow> {
+  if (format === 'bson') return bsonRows(path);
   return format === 'csv' ? csvRows(linesOf(path), options) : jsonRows(linesOf(path));
 }
 
@@ -80,11 +94,85 @@ function objectRow(line: number, raw: string, value: unknown): SourceRow {
   };
 }
 
+const HEX24 = /^[0-9a-fA-F]{24}$/;
+const INTEGER = /^-?\d+$/;
+
+/**
+ * The Extended JSON wrappers exports are made of, read straight to plain values: `{"$oid"}`,
+ * `{"$date"}` (ISO text or `{"$numberLong"}`), `{"$numberInt"|"$numberLong"|"$numberDouble"|
+ * "$numberDecimal"}`. Building bson's classes for them only to turn them back into text costs more
+ * than the rest of a row's import; anything else, or a wrapper whose value is not the usual shape,
+ * goes through bson's EJSON (so its rules, and its errors, stay the reference).
+ */
+function fastEjson(v: Record<string, unknown>, k: string): { value: unknown } | undefined {
+  const x = v[k];
+  switch (k) {
+    case '$oid':
+      return typeof x === 'string' && HEX24.test(x) ? { value: x.toLowerCase() } : undefined;
+    case '$numberInt':
+    case '$numberLong': {
+      if (typeof x !== 'string' || !INTEGER.test(x)) return undefined;
+      const n = Number(x);
+      return { value: Number.isSafeInteger(n) ? n : x };
+    }
+    case '$numberDouble': {
+      const n = typeof x === 'string' ? Number(x) : Number.NaN;
+      return Number.isFinite(n) ? { value: n } : undefined;
+    }
+    case '$numberDecimal':
+      return typeof x === 'string' && NUMERIC.test(x) ? { value: x } : undefined;
+    case '$date': {
+      const ms =
+        typeof x === 'string'
+          ? Date.parse(x)
+          : isObject(x) &&
+              Object.keys(x).length === 1 &&
+              typeof x.$numberLong === 'string' &&
+              INTEGER.test(x.$numberLong)
+            ? Number(x.$numberLong)
+            : Number.NaN;
+      return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15
+        ? { value: new Date(ms).toISOString() }
+        : undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+const NUMERIC = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A parsed JSON value read as Extended JSON (`{"$oid"}`, `{"$date"}`, ...) to plain values; throws when it is not valid. */
+export function ejsonValue(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(ejsonValue);
+  if (!isObject(value)) return value;
+  const keys = Object.keys(value);
+  if (keys.length >= 1 && keys[0]?.startsWith('$')) {
+    if (keys.length === 1) {
+      const fast = fastEjson(value, keys[0]);
+      if (fast) return fast.value;
+    }
+    return plainOf(EJSON.deserialize({ v: value }, { relaxed: true }).v);
+  }
+  const out: Record<string, unknown> = {};
+  for (const k of keys) out[k] = ejsonValue(value[k]);
+  return out;
+}
+
+/** One row of JSON, read as Extended JSON (mongoexport's `{"$oid"}`, `{"$date"}`, `{"$numberLong"}`, ...). */
 function jsonRow(line: number, raw: string): SourceRow {
+  let value: unknown;
   try {
-    return objectRow(line, raw, JSON.parse(raw));
+    value = JSON.parse(raw);
   } catch (err) {
     return { line, raw, error: `not valid JSON: ${(err as Error).message}` };
+  }
+  try {
+    return objectRow(line, raw, raw.includes('"$') ? ejsonValue(value) : value);
+  } catch (err) {
+    return { line, raw, error: `not valid Extended JSON: ${(err as Error).message}` };
   }
 }
 
@@ -193,6 +281,76 @@ async function* jsonArrayRows(first: Line, rest: AsyncIterable<Line>): AsyncGene
     };
   }
   if (trailing) yield { line: trailing.n, raw: trailing.text, error: 'text after the end of the JSON array' };
+}
+
+// --- BSON (mongodump) ---------------------------------------------------------------------------
+
+/** MongoDB's document size limit, with room: a length above it means the file is not BSON (or corrupt). */
+const MAX_BSON_DOCUMENT = 48 * 1024 * 1024;
+
+/**
+ * A mongodump `.bson` file: BSON documents back to back, each opening with its length (int32, little
+ * endian). Read a chunk at a time; each document becomes a row numbered from 1, its values as plain
+ * JSON (see plainOf). The raw text of a row (canonical Extended JSON) is made only if it is asked for.
+ */
+export async function* bsonRows(path: string): AsyncGenerator<SourceRow> {
+  const { file, input } = bytesOf(path);
+  let buf: Buffer = Buffer.alloc(0);
+  let n = 0;
+  let offset = 0;
+  try {
+    for await (const chunk of input as AsyncIterable<Buffer>) {
+      buf = buf.length === offset ? chunk : Buffer.concat([buf.subarray(offset), chunk]);
+      offset = 0;
+      while (buf.length - offset >= 4) {
+        const size = buf.readInt32LE(offset);
+        if (size < 5 || size > MAX_BSON_DOCUMENT) {
+          throw new SourceError(
+            `document ${n + 1} claims ${size} bytes: not a BSON file (or corrupt from there on)`,
+          );
+        }
+        if (buf.length - offset < size) break;
+        n += 1;
+        yield bsonRow(n, buf.subarray(offset, offset + size));
+        offset += size;
+      }
+    }
+  } catch (err) {
+    if (err instanceof SourceError) throw err;
+    throw new SourceError(`cannot read it after document ${n}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    input.destroy();
+    file.destroy();
+  }
+  if (buf.length - offset > 0) {
+    const bytes = buf.subarray(offset);
+    yield {
+      line: n + 1,
+      raw: bytes.subarray(0, 64).toString('hex'),
+      error: `the file ends ${bytes.length} bytes into document ${n + 1} (file cut short?)`,
+    };
+  }
+}
+
+function bsonRow(line: number, bytes: Buffer): SourceRow {
+  let doc: Record<string, unknown>;
+  try {
+    doc = BSON.deserialize(bytes, { promoteBuffers: false });
+  } catch (err) {
+    return {
+      line,
+      raw: bytes.subarray(0, 64).toString('hex'),
+      error: `not a valid BSON document: ${(err as Error).message}`,
+    };
+  }
+  const value = plainOf(doc) as Record<string, unknown>;
+  return {
+    line,
+    value,
+    get raw() {
+      return EJSON.stringify(doc, { relaxed: false });
+    },
+  };
 }
 
 // --- CSV -----------------------------------------------------------------------------------------
@@ -356,4 +514,76 @@ export async function* csvRows(
     });
     yield { line: rec.line, raw: rec.text, value };
   }
+}
+
+// --- mongodump folders ---------------------------------------------------------------------------
+
+/** One collection of a mongodump folder: its `.bson` file and what its `.metadata.json` says. */
+export interface DumpCollection {
+  readonly collection: string;
+  readonly file: string;
+  /** The `.metadata.json` next to it, when there is one (mongodump writes it for every collection). */
+  readonly metadataFile?: string;
+  /** Index names from the metadata: the access patterns the source had (for the single-table design). */
+  readonly indexes: readonly string[];
+}
+
+async function readMaybeGzip(path: string): Promise<string> {
+  const bytes = await readFile(path);
+  return (/\.gz$/i.test(path) ? gunzipSync(bytes) : bytes).toString('utf8');
+}
+
+/**
+ * The collections of a mongodump folder (`dump/<db>/` or `dump/` with one database folder in it):
+ * every `<name>.bson` or `<name>.bson.gz` (`mongodump --gzip`), sorted by name. The collection's name
+ * comes from its metadata (`collectionName`) when there is one, else from the file name.
+ */
+export async function dumpCollections(dir: string): Promise<DumpCollection[]> {
+  let names = await readdir(dir);
+  let base = dir;
+  if (!names.some((n) => /\.bson(\.gz)?$/i.test(n))) {
+    // `dump/` itself: one database folder below it.
+    const subdirs: string[] = [];
+    for (const n of names) if ((await stat(join(dir, n))).isDirectory()) subdirs.push(n);
+    if (subdirs.length !== 1) {
+      throw new SourceError(
+        `${dir}: no .bson files here${subdirs.length > 1 ? `, and ${subdirs.length} database folders (${subdirs.join(', ')}): name one` : ''}`,
+      );
+    }
+    base = join(dir, subdirs[0] as string);
+    names = await readdir(base);
+  }
+  const out: DumpCollection[] = [];
+  for (const name of names.sort()) {
+    const m = /^(.*)\.bson(\.gz)?$/i.exec(name);
+    if (!m) continue;
+    const stem = m[1] as string;
+    const metadataFile = [`${stem}.metadata.json`, `${stem}.metadata.json.gz`]
+      .map((f) => join(base, f))
+      .find((f) => names.includes(basename(f)));
+    let collection = stem;
+    let indexes: string[] = [];
+    if (metadataFile) {
+      let meta: unknown;
+      try {
+        meta = JSON.parse(await readMaybeGzip(metadataFile));
+      } catch (err) {
+        throw new SourceError(`${metadataFile}: not valid JSON: ${(err as Error).message}`, { cause: err });
+      }
+      const md = (typeof meta === 'object' && meta !== null ? meta : {}) as {
+        collectionName?: unknown;
+        indexes?: unknown;
+      };
+      if (typeof md.collectionName === 'string' && md.collectionName !== '') collection = md.collectionName;
+      if (Array.isArray(md.indexes)) {
+        indexes = md.indexes.flatMap((i) =>
+          typeof i === 'object' && i !== null && typeof (i as { name?: unknown }).name === 'string'
+            ? [(i as { name: string }).name]
+            : [],
+        );
+      }
+    }
+    out.push({ collection, file: join(base, name), ...(metadataFile ? { metadataFile } : {}), indexes });
+  }
+  return out;
 }

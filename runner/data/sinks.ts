@@ -10,6 +10,7 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { isThrottle } from '../../instrument/index.js';
+import { type IndexShape, indexWrites, itemSize, type TableKeys, writeUnits } from '../../local/index.js';
 
 /** Where mapped, marshalled items go: a DynamoDB table, or files for DynamoDB's import from S3. */
 export type MarshalledItem = Record<string, AttributeValue>;
@@ -164,6 +165,40 @@ export class DynamoSink implements Sink {
         );
       }
     }
+  }
+}
+
+// --- capacity, before a run -----------------------------------------------------------------------
+
+/**
+ * Writes nothing: counts the write capacity the items would consume (DynamoDB's rules, as the
+ * capacity gate applies them): 1 WCU per KB of each item, plus each index the item lands in.
+ */
+export class CapacitySink implements Sink {
+  written = 0;
+  tableUnits = 0;
+  readonly indexUnits: Record<string, number> = {};
+
+  constructor(
+    private readonly table: TableKeys,
+    private readonly indexes: readonly IndexShape[] = [],
+  ) {
+    for (const i of indexes) this.indexUnits[i.name] = 0;
+  }
+
+  async add({ item }: SinkItem): Promise<void> {
+    this.written += 1;
+    this.tableUnits += writeUnits(0, itemSize(item));
+    for (const index of this.indexes) {
+      this.indexUnits[index.name] =
+        (this.indexUnits[index.name] ?? 0) + indexWrites(undefined, item, index, this.table).units;
+    }
+  }
+
+  async finish(): Promise<void> {}
+
+  get totalUnits(): number {
+    return this.tableUnits + Object.values(this.indexUnits).reduce((s, n) => s + n, 0);
   }
 }
 

@@ -16,7 +16,17 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
  * ISO string, `{$numberDecimal|Int|Long|Double}` to the number's text (numeric fields parse it).
  */
 export function fromExtendedJson(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(fromExtendedJson);
+  if (Array.isArray(value)) {
+    // Copy only what changes: rows from the readers are plain already, and this runs on every row.
+    let out: unknown[] | undefined;
+    value.forEach((v, i) => {
+      const c = fromExtendedJson(v);
+      if (c === v) return;
+      out ??= [...value];
+      out[i] = c;
+    });
+    return out ?? value;
+  }
   if (!isPlainObject(value)) return value;
   const entries = Object.keys(value);
   if (entries.length === 1) {
@@ -30,9 +40,15 @@ export function fromExtendedJson(value: unknown): unknown {
       return date && !Number.isNaN(date.getTime()) ? date.toISOString() : v;
     }
   }
-  const out: Record<string, unknown> = {};
-  for (const k of entries) out[k] = fromExtendedJson(value[k]);
-  return out;
+  let out: Record<string, unknown> | undefined;
+  for (const k of entries) {
+    const v = value[k];
+    const c = fromExtendedJson(v);
+    if (c === v) continue;
+    out ??= { ...value };
+    out[k] = c;
+  }
+  return out ?? value;
 }
 
 const OBJECT_ID_TEXT = /^ObjectId\(["']?([0-9a-fA-F]{24})["']?\)$/;
@@ -131,4 +147,69 @@ export function itemProblem(
     if (p) return `${name}: ${p}`;
   }
   return undefined;
+}
+
+// --- BSON values ---------------------------------------------------------------------------------
+
+interface BsonTagged {
+  readonly _bsontype: string;
+}
+
+const isBson = (v: object): v is BsonTagged & Record<string, unknown> =>
+  typeof (v as Partial<BsonTagged>)._bsontype === 'string';
+
+/**
+ * What the `bson` package hands back (mongodump files, Extended JSON parsed with EJSON) as plain
+ * JSON values, so a mapping sees the same row whichever export it came from: ObjectId -> its hex,
+ * Date -> ISO 8601, Decimal128 -> its text (no precision lost; numeric fields parse it), Long -> a
+ * number when it is exact, else its text, Binary -> base64 (a UUID -> its text).
+ */
+export function plainOf(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(plainOf);
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
+  if (value instanceof RegExp) return String(value);
+  if (isBson(value)) {
+    const v = value as unknown as {
+      toHexString?: () => string;
+      toString: () => string;
+      valueOf: () => unknown;
+    };
+    switch (value._bsontype) {
+      case 'ObjectId':
+        return v.toHexString?.() ?? v.toString();
+      case 'Long': {
+        const n = Number(v.toString());
+        return Number.isSafeInteger(n) ? n : v.toString();
+      }
+      case 'Int32':
+      case 'Double':
+        return Number(v.valueOf());
+      case 'Decimal128':
+        return v.toString();
+      case 'Binary': {
+        const b = value as unknown as {
+          sub_type: number;
+          toUUID: () => { toString: () => string };
+          toString: (e: string) => string;
+        };
+        return b.sub_type === 4 ? b.toUUID().toString() : b.toString('base64');
+      }
+      case 'BSONRegExp':
+        return `/${String(value.pattern)}/${String(value.options)}`;
+      case 'Timestamp':
+        return v.toString();
+      case 'DBRef':
+        return { $ref: value.collection, $id: plainOf(value.oid) };
+      case 'Code':
+        return String(value.code);
+      case 'BSONSymbol':
+        return String(value.value);
+      default:
+        return v.toString();
+    }
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = plainOf(v);
+  return out;
 }

@@ -277,6 +277,11 @@ export function forecast(profile: LoadProfile, options: ForecastOptions): Foreca
   const utilization = options.utilization ?? DEFAULT_UTILIZATION;
   if (!(utilization > 0 && utilization <= 1))
     throw new ForecastError(`utilization: expected 0 < u <= 1, got ${utilization}`);
+  if (
+    options.previousPeak !== undefined &&
+    !(options.previousPeak >= 0 && Number.isFinite(options.previousPeak))
+  )
+    throw new ForecastError(`previous peak: expected requests per second >= 0, got ${options.previousPeak}`);
   const capacity: Record<string, ResolvedCapacity> = { ...profile.capacity, ...(options.capacity ?? {}) };
   const notes: string[] = [];
 

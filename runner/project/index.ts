@@ -6,6 +6,7 @@ export {
   locateProject,
   type Project,
   type ProjectApp,
+  type ProjectAws,
   ProjectConfigError,
   type ProjectEvents,
   type ProjectImport,

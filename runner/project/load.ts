@@ -11,6 +11,7 @@ import {
   RuleSyntaxError,
   type TableSpec,
 } from '../../local/index.js';
+import { type DeclarativeEntity, declarativeMapper } from '../data/mapping.js';
 import { ensureTypeScript } from '../engine/typescript.js';
 import { type ForecastConfig, ForecastError, forecastOptions } from '../forecast/index.js';
 import { type CommandSpec, type ProjectConfigParsed, projectSchema } from './schema.js';
@@ -83,9 +84,21 @@ export interface ProjectImport {
   readonly map: (
     entity: string,
     row: Record<string, unknown>,
-    options: { now: string },
-  ) => { ok: true; items: Record<string, unknown>[]; ignored: string[] } | { ok: false; error: string };
+    options: { now: string; params?: Readonly<Record<string, string>> },
+  ) =>
+    | { ok: true; items: Record<string, unknown>[]; ignored: string[] }
+    | { ok: false; error: string; field?: string };
   readonly required?: Readonly<Record<string, readonly (readonly string[])[]>>;
+  readonly collections?: Readonly<Record<string, string>>;
+  readonly params?: Readonly<Record<string, string>>;
+}
+
+/** The app as deployed on AWS (the config's `aws` section). */
+export interface ProjectAws {
+  readonly appUrl?: string;
+  /** The config's table name -> its name on AWS, for the tables whose names differ. */
+  readonly tables?: Readonly<Record<string, string>>;
+  readonly stackName?: string;
 }
 
 export interface Project {
@@ -114,6 +127,7 @@ export interface Project {
   readonly scenariosDir: string;
   readonly events?: ProjectEvents;
   readonly importer?: ProjectImport;
+  readonly aws?: ProjectAws;
 }
 
 /** The pattern rules the gate tries, in the config's order. */
@@ -344,6 +358,12 @@ function crossCheck(
     }
   }
   if (known) {
+    for (const name of Object.keys(config.aws?.tables ?? {})) {
+      if (!byName.has(name))
+        throw new ProjectConfigError(
+          `${where(['aws', 'tables', name])}: no table "${name}"; the project's tables: ${tableList()}`,
+        );
+    }
     for (const name of Object.keys(config.capacity?.tables ?? {})) {
       if (!byName.has(name))
         throw new ProjectConfigError(
@@ -400,17 +420,18 @@ export async function loadProject(file: string, isDefault = false): Promise<Proj
   const fixtures = config.data?.fixtures ? resolve(dir, config.data.fixtures) : undefined;
   if (fixtures && !existsSync(fixtures))
     throw new ProjectConfigError(`${where(['data', 'fixtures'])}: no such file: ${fixtures}`);
+  const importer = importerOf(config.import, where);
   const imports = (config.data?.import ?? []).map((f, i) => {
     const file = resolve(dir, f.file);
     if (!existsSync(file))
       throw new ProjectConfigError(`${where(['data', 'import', i, 'file'])}: no such file: ${file}`);
-    if (!config.import)
+    if (!importer)
       throw new ProjectConfigError(
         `${where(['data', 'import'])}: needs the project's import mapping (import: { entities, map })`,
       );
-    if (!config.import.entities.includes(f.entity))
+    if (!importer.entities.includes(f.entity))
       throw new ProjectConfigError(
-        `${where(['data', 'import', i, 'entity'])}: "${f.entity}" is not one of the import entities: ${config.import.entities.join(', ')}`,
+        `${where(['data', 'import', i, 'entity'])}: "${f.entity}" is not one of the import entities: ${importer.entities.join(', ')}`,
       );
     return { file, entity: f.entity, ...(f.format ? { format: f.format } : {}) };
   });
@@ -452,8 +473,58 @@ export async function loadProject(file: string, isDefault = false): Promise<Proj
       : {}),
     scenariosDir,
     ...(config.events ? { events: config.events as ProjectEvents } : {}),
-    ...(config.import ? { importer: config.import as unknown as ProjectImport } : {}),
+    ...(importer ? { importer } : {}),
+    ...(config.aws
+      ? {
+          aws: {
+            ...(config.aws.appUrl ? { appUrl: config.aws.appUrl.replace(/\/+$/, '') } : {}),
+            ...(config.aws.tables ? { tables: config.aws.tables } : {}),
+            ...(config.aws.stackName ? { stackName: config.aws.stackName } : {}),
+          },
+        }
+      : {}),
   };
+}
+
+/** The config's `import`: a function mapping (TS/JS configs), or one declared per entity. */
+function importerOf(
+  config: ProjectConfigParsed['import'],
+  where: (path: (string | number)[]) => string,
+): ProjectImport | undefined {
+  if (!config) return undefined;
+  const { entities, map, table, required, collections, params } = config;
+  let importer: ProjectImport;
+  if (Array.isArray(entities)) {
+    if (!map)
+      throw new ProjectConfigError(
+        `${where(['import', 'map'])}: a list of entities needs a map function (TS/JS configs); or give each entity its mapping: entities: { order: { items: [...] } }`,
+      );
+    importer = config as unknown as ProjectImport;
+  } else {
+    if (map)
+      throw new ProjectConfigError(
+        `${where(['import', 'map'])}: entities that declare their mapping take no map function: keep one of the two`,
+      );
+    const mapper = declarativeMapper(entities as Record<string, DeclarativeEntity>, {
+      ...(collections ? { collections } : {}),
+      ...(params ? { params } : {}),
+    });
+    importer = {
+      ...(table ? { table } : {}),
+      entities: mapper.entities,
+      map: mapper.map,
+      required: required ?? mapper.required ?? {},
+      ...(collections ? { collections } : {}),
+      ...(params ? { params } : {}),
+    };
+  }
+  for (const [collection, entity] of Object.entries(collections ?? {})) {
+    if (!importer.entities.includes(entity))
+      throw new ProjectConfigError(
+        `${where(['import', 'collections', collection])}: "${entity}" is not one of the import entities: ${importer.entities.join(', ')}`,
+      );
+  }
+  return importer;
 }
 
 /** Locates and loads the project for a command (see `locateProject`). */

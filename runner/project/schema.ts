@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { gateCapacitySchema } from '../../local/index.js';
+import { declarativeEntitySchema } from '../data/mapping.js';
 import { forecastConfigSchema } from '../forecast/config.js';
 
 /**
@@ -190,11 +191,34 @@ const eventsSchema = z.strictObject({
 const importSchema = z.strictObject({
   /** The table rows go to (default the first table). */
   table: z.string().optional(),
-  entities: z.array(identifier).readonly(),
-  /** (entity, row, { now }) -> { ok: true, items, ignored } | { ok: false, error } */
-  map: fn,
+  /** Entity names (with `map`), or per entity its declarative mapping (YAML and JSON configs). */
+  entities: z.union([z.array(identifier).readonly(), z.record(identifier, declarativeEntitySchema)]),
+  /** (entity, row, { now, params }) -> { ok: true, items, ignored } | { ok: false, error, field? } */
+  map: fn.optional(),
   /** Per entity, the fields a CSV header must have (each an alternative list). */
   required: z.record(z.string(), z.array(z.array(z.string()).readonly()).readonly()).optional(),
+  /** mongodump collection names to entities (a whole dump folder imports by them). */
+  collections: z.record(z.string(), identifier).optional(),
+  /** The parameters `map` reads from its options' `params` (`--param name=value`), each with what it does. */
+  params: z.record(z.string(), z.string()).optional(),
+});
+
+/**
+ * The app as it runs on AWS, for a deployment of the runners and the dashboard next to it
+ * (`npx cdk deploy -c project=<folder>`): its public URL and, when they differ from the config's,
+ * the deployed names of its tables.
+ */
+const awsSchema = z.strictObject({
+  appUrl: z
+    .url({ protocol: /^https?$/, message: 'an http(s) URL such as https://orders.example.com' })
+    .optional(),
+  /** The config's table name -> the table's name on AWS (e.g. orders: orders-prod). */
+  tables: z.record(z.string().min(1), tableSpecSchema.shape.name).optional(),
+  /** The deployment's stack prefix (default Loadtest-<name>): `<stackName>-Runners`, `<stackName>-Observability`. */
+  stackName: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9-]{0,80}$/, 'letters, digits and dashes, starting with a letter')
+    .optional(),
 });
 
 export const projectSchema = z.strictObject({
@@ -212,6 +236,7 @@ export const projectSchema = z.strictObject({
   scenarios: z.string().optional(),
   events: eventsSchema.optional(),
   import: importSchema.optional(),
+  aws: awsSchema.optional(),
 });
 
 export type ProjectConfigInput = z.input<typeof projectSchema>;

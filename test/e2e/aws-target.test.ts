@@ -338,6 +338,121 @@ describe('loadtest run --target aws for a project with no data command', () => {
   }, 90_000);
 });
 
+describe("loadtest run --target aws against a project's own deployment (-c project=...)", () => {
+  it('reads only its Runners and Observability stacks: the app URL and every table with its GSIs come from them', async () => {
+    // What `npx cdk deploy -c project=<folder>` deploys: two stacks next to the user's app and tables.
+    const prefix = 'Loadtest-things';
+    const tables = [
+      { name: 'things-live', indexes: ['byKind'] },
+      { name: 'kinds-live', indexes: [] },
+    ];
+    const own = await startFakeAws({
+      stackName: prefix,
+      secret: 'unused',
+      outputs: {},
+      stacks: {
+        [`${prefix}-Runners`]: { RunnerFunctionName: FUNCTION },
+        [`${prefix}-Observability`]: {
+          DashboardName: prefix,
+          AppUrl: stack.appUrl ?? '',
+          Tables: JSON.stringify(tables),
+          Project: 'things',
+        },
+      },
+      app: async () => undefined,
+      gate: () => undefined,
+    });
+    try {
+      const project = join(dir, 'things');
+      await mkdir(project, { recursive: true });
+      const config = join(project, 'loadtest.config.json');
+      // Its local app URL is not where the load goes on AWS: the deployment's AppUrl is.
+      await writeFile(
+        config,
+        JSON.stringify({
+          name: 'things',
+          app: 'http://127.0.0.1:1',
+          tables: [
+            {
+              name: 'things',
+              partitionKey: 'id',
+              globalSecondaryIndexes: [{ name: 'byKind', partitionKey: 'kind' }],
+            },
+            { name: 'kinds', partitionKey: 'kind' },
+          ],
+          patterns: [{ id: 'health' }],
+          aws: { tables: { things: 'things-live', kinds: 'kinds-live' } },
+        }),
+      );
+      const scenario = join(project, 'health.yml');
+      await writeFile(
+        scenario,
+        'config:\n  target: http://127.0.0.1:1\n  phases: [{ duration: 2, arrivalRate: 2 }]\nscenarios:\n  - flow:\n      - get: { url: /health, name: health }\n',
+      );
+      const output = join(dir, 'things.json');
+      const args = ['run', scenario, '--config', config, '--target', 'aws', '--stack', prefix, '--yes'];
+      const run = runCli([...args, '--metrics-delay', '0', '--output', output], {
+        env: {
+          ...env,
+          AWS_ENDPOINT_URL_CLOUDFORMATION: own.endpoint,
+          AWS_ENDPOINT_URL_CLOUDWATCH: own.endpoint,
+        },
+      });
+      expect((await run.exited).code, `${run.stdout()}\n${run.stderr()}`).toBe(0);
+      // No Data, Service or Events stack was asked for.
+      expect(own.calls.filter((c) => c.startsWith('DescribeStacks')).sort()).toEqual([
+        `DescribeStacks ${prefix}-Observability`,
+        `DescribeStacks ${prefix}-Runners`,
+      ]);
+      expect(run.stdout()).toContain(`#dashboards/dashboard/${prefix}`);
+      // CloudWatch was asked about each deployed table and its GSI, and the project's pattern.
+      const ddb = own.queries.filter((q) => q.namespace === 'AWS/DynamoDB');
+      expect(new Set(ddb.map((q) => q.dimensions.TableName))).toEqual(new Set(['things-live', 'kinds-live']));
+      expect(
+        new Set(ddb.filter((q) => q.dimensions.GlobalSecondaryIndexName).map((q) => q.dimensions.TableName)),
+      ).toEqual(new Set(['things-live']));
+      expect(
+        new Set(
+          own.queries
+            .filter((q) => q.dimensions.Service)
+            .map((q) => `${q.dimensions.Service}/${q.dimensions.AccessPattern}`),
+        ),
+      ).toEqual(new Set(['things/health']));
+      const report = JSON.parse(await readFile(output, 'utf8'));
+      expect(report.target).toBe(stack.appUrl);
+
+      // Another project's config against this deployment: refused before any load, naming both.
+      const other = join(project, 'other.config.json');
+      await writeFile(
+        other,
+        JSON.stringify({ name: 'other', tables: [{ name: 'x1x', partitionKey: 'id' }] }),
+      );
+      const invoked = lambda.invocations;
+      const refused = runCli(
+        ['run', scenario, '--config', other, '--target', 'aws', '--stack', prefix, '--yes'],
+        {
+          env: {
+            ...env,
+            AWS_ENDPOINT_URL_CLOUDFORMATION: own.endpoint,
+            AWS_ENDPOINT_URL_CLOUDWATCH: own.endpoint,
+          },
+        },
+      );
+      expect((await refused.exited).code, refused.stderr()).toBe(2);
+      expect(refused.stderr()).toMatch(
+        /--stack Loadtest-things was deployed for project things, not for project other \(.*other\.config\.json\)/,
+      );
+      expect(lambda.invocations).toBe(invoked);
+      expect(report.patterns.find((p: { id: string }) => p.id === 'health')).toMatchObject({
+        requests: 4,
+        errors: 0,
+      });
+    } finally {
+      await own.close();
+    }
+  }, 90_000);
+});
+
 describe('loadtest seed --target aws (local stand-ins for AWS)', () => {
   it('runs the data command against the stack: users with tokens the deployed app accepts', async () => {
     const csv = join(dir, 'users.csv');

@@ -7,6 +7,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoClients } from '../../app/index.js';
 import { runCli } from '../helpers/cli.js';
+import { writeShopDump } from '../helpers/mongodump.js';
 import { type Api, api, type ShopTestStack, startTestStack } from '../helpers/stack.js';
 
 /**
@@ -117,20 +118,31 @@ describe('loadtest import', () => {
   });
 
   it('loads the good rows of a file with 5% broken ones, reports each broken row by line, and re-imports without duplicates', async () => {
-    const args = [productsFile, '--entity', 'product', '--dynamodb-endpoint', stack.dynamodbEndpoint];
+    const out = join(dir, 'out');
+    const args = [
+      productsFile,
+      '--entity',
+      'product',
+      '--dynamodb-endpoint',
+      stack.dynamodbEndpoint,
+      '--out',
+      out,
+    ];
     const first = await cli([...args, '--table', 'products', '--created-at', CREATED_AT]);
     expect(first.code, first.stderr).toBe(1);
     expect(first.stdout).toMatch(/^rows read +200$/m);
     expect(first.stdout).toMatch(/^items written +190 \(Product 190\)$/m);
     expect(first.stdout).toMatch(
-      /^rejected +10, each with its line and problem in .*products\.jsonl\.rejects\.jsonl$/m,
+      /^rejected +10, each with its line and problem in .*out\/products\.jsonl\.rejects\.jsonl$/m,
     );
     expect(first.stdout).toMatch(/^items\/s +\d+$/m);
     expect(first.stderr).toMatch(/created table products/);
     expect(first.stderr).toMatch(/^line 7: not valid JSON/m);
     expect(first.stderr).toMatch(/note: not imported, .*__v \(190 rows\)/);
 
-    const rejects = (await readFile(`${productsFile}.rejects.jsonl`, 'utf8'))
+    // In the output folder, never next to the input.
+    expect(await readdir(dir)).not.toContain('products.jsonl.rejects.jsonl');
+    const rejects = (await readFile(join(out, 'products.jsonl.rejects.jsonl'), 'utf8'))
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as { line: number; error: string; raw: string });
@@ -150,6 +162,41 @@ describe('loadtest import', () => {
     expect(again.code).toBe(1);
     expect(again.stdout).toMatch(/^items written +190 /m);
     expect(await scan('products')).toEqual(loaded);
+  });
+
+  it('imports a whole mongodump folder over two worker processes: every collection the mapping names, once', async () => {
+    const dump = await writeShopDump(dir, { users: 4, products: 50 });
+    // Side by side: the import, and a dry run that says what it will cost the table.
+    const [res, dry] = await Promise.all([
+      cli([
+        join(dir, 'dump'),
+        '--workers',
+        '2',
+        '--table',
+        'migrated',
+        '--dynamodb-endpoint',
+        stack.dynamodbEndpoint,
+        '--out',
+        join(dir, 'dump-out'),
+      ]),
+      cli([join(dir, 'dump', 'shop', 'products.bson'), '--dry-run', '--out', join(dir, 'dry-out')]),
+    ]);
+    expect(dry.code, dry.stderr).toBe(0);
+    // 50 products under 1 KB: 1 WCU each on the table, and on each of the three GSIs that hold them.
+    expect(dry.stdout).toMatch(/^write capacity 200 WCU \(table 50, GSI1 50, GSI2 50, GSI3 50\)$/m);
+    expect(dry.stdout).toMatch(/^the import will consume 200 WCU: \$0\.0001 on demand/m);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stderr).toMatch(/skipped .*sessions\.bson: the mapping has no entity for collection sessions/);
+    expect(res.stdout).toMatch(/users\.bson \(user\):\nimported into table migrated at .* \(2 workers\)/);
+    expect(res.stdout).toMatch(/^items written +4 \(User 4\)$/m);
+    expect(res.stdout).toMatch(/^items written +50 \(Product 50\)$/m);
+    expect(res.stdout).toMatch(/^rejected +0$/m);
+    const items = await scan('migrated');
+    expect(items).toHaveLength(54);
+    expect(new Set(items.filter((i) => i.entity === 'Product').map((i) => i.id))).toEqual(
+      new Set(dump.products.map((p) => p._id.toHexString())),
+    );
+    expect(JSON.stringify(items)).not.toMatch(/password|\$2b\$|secret-token/);
   });
 
   it('writes DynamoDB-JSON gzip files for import from S3 that hold exactly the items the database import wrote', async () => {
@@ -298,9 +345,9 @@ describe('loadtest import', () => {
       cli([productsFile, '--entity', 'product', '--state-dir', join(dir, 'no-state')]),
     ]);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/nope\.jsonl: no such file/);
+    expect(missing.stderr).toMatch(/nope\.jsonl: no such file or folder/);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/--format jsonl or --format csv/);
+    expect(unknown.stderr).toMatch(/--format jsonl, csv or bson/);
     expect(entity.code).toBe(2);
     expect(entity.stderr).toMatch(/entity/);
     expect(noId.code).toBe(2);

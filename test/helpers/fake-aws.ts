@@ -17,7 +17,13 @@ import type { GateSnapshot } from '../../local/index.js';
  */
 export interface FakeAwsOptions {
   readonly stackName: string;
+  /** The shop's five stacks' outputs, each put on the stack that publishes it. */
   readonly outputs: Record<string, string>;
+  /**
+   * Instead: exactly these stacks, by full name, with their outputs; DescribeStacks of any other
+   * answers CloudFormation's "does not exist" error (a project's deployment has two stacks only).
+   */
+  readonly stacks?: Readonly<Record<string, Record<string, string>>>;
   /** The SecretString of the secret the AuthSecretArn output names (any other SecretId: not found). */
   readonly secret: string;
   /** The app's numbers, as its EMF lines would carry them (undefined: it publishes none). */
@@ -52,10 +58,12 @@ const SUFFIX_OF: Record<string, string> = {
   TopicArn: 'Events',
 };
 
-function describeStacks(name: string, outputs: Record<string, string>): string {
+const xmlText = (v: string) => v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+function describeStacks(name: string, outputs: Record<string, string>, all = false): string {
   const members = Object.entries(outputs)
-    .filter(([k]) => `${name.split('-').slice(0, -1).join('-')}-${SUFFIX_OF[k]}` === name)
-    .map(([k, v]) => `<member><OutputKey>${k}</OutputKey><OutputValue>${v}</OutputValue></member>`)
+    .filter(([k]) => all || `${name.split('-').slice(0, -1).join('-')}-${SUFFIX_OF[k]}` === name)
+    .map(([k, v]) => `<member><OutputKey>${k}</OutputKey><OutputValue>${xmlText(v)}</OutputValue></member>`)
     .join('');
   return `<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member><StackName>${name}</StackName><StackId>arn:aws:cloudformation:us-east-1:123456789012:stack/${name}/0</StackId><CreationTime>2026-11-20T09:14:03.512Z</CreationTime><StackStatus>CREATE_COMPLETE</StackStatus><Outputs>${members}</Outputs></member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></DescribeStacksResponse>`;
 }
@@ -165,6 +173,17 @@ export async function startFakeAws(options: FakeAwsOptions): Promise<FakeAws> {
       if (form.get('Action') === 'DescribeStacks') {
         const name = form.get('StackName') ?? '';
         calls.push(`DescribeStacks ${name}`);
+        if (options.stacks) {
+          const outputs = options.stacks[name];
+          if (!outputs) {
+            res.writeHead(400, { 'content-type': 'text/xml' });
+            return res.end(
+              `<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id ${name} does not exist</Message></Error><RequestId>1</RequestId></ErrorResponse>`,
+            );
+          }
+          res.writeHead(200, { 'content-type': 'text/xml' });
+          return res.end(describeStacks(name, outputs, true));
+        }
         res.writeHead(200, { 'content-type': 'text/xml' });
         return res.end(describeStacks(name, options.outputs));
       }

@@ -20,3 +20,18 @@ export function emptyReport(overrides: Partial<Report> = {}): Report {
     ...overrides,
   };
 }
+
+/** A row's DynamoDB side when nothing measured it: every figure unknown (null), never 0. */
+export const UNMEASURED = {
+  calls: null,
+  dynamodbErrors: null,
+  serverLatencyMs: null,
+  rcu: null,
+  wcu: null,
+  rcuPerRequest: null,
+  wcuPerRequest: null,
+  throttleEvents: null,
+  throttledRequests: null,
+  retries: null,
+  costPerMillionUsd: null,
+} as const satisfies Partial<Report['patterns'][number]>;

@@ -3,7 +3,7 @@ import { applyScriptFlags } from '../../runner/cli/commands/run.js';
 import { compareReports, renderDeltas } from '../../runner/report/compare.js';
 import type { Scenario } from '../../runner/scenario/load.js';
 import { parseThreshold } from '../../runner/scenario/thresholds.js';
-import { emptyReport } from '../helpers/report.js';
+import { emptyReport, UNMEASURED } from '../helpers/report.js';
 
 /** What `loadtest run` does around an Artillery script, and how `compare` reads what went wrong. */
 describe('compare and script flags', () => {
@@ -17,17 +17,7 @@ describe('compare and script flags', () => {
     errorRate: 0,
     codes,
     latencyMs: { p50: 1, p95: 1, p99: 1 },
-    calls: null,
-    dynamodbErrors: null,
-    serverLatencyMs: null,
-    rcu: null,
-    wcu: null,
-    rcuPerRequest: null,
-    wcuPerRequest: null,
-    throttleEvents: null,
-    throttledRequests: null,
-    retries: null,
-    costPerMillionUsd: null,
+    ...UNMEASURED,
   });
 
   it('compare flags a failing code the base did not have, and only that', () => {

@@ -95,6 +95,65 @@ describe('stack outputs (CloudFormation DescribeStacks, recorded responses)', ()
     }
   });
 
+  it("reads a project's deployment from its Runners and Observability stacks alone: the app and every table", async () => {
+    const http = new RecordedHttpHandler((req) => {
+      const name = form(req).get('StackName') ?? '';
+      if (name === 'Loadtest-orders-Observability')
+        return { status: 200, headers: xml, body: fixture('describe-stacks-project-observability.xml') };
+      if (name === 'Loadtest-orders-Runners')
+        return {
+          status: 200,
+          headers: xml,
+          body: fixture('describe-stacks-runners.xml').replaceAll('DynamoLoadtest-', 'Loadtest-orders-'),
+        };
+      return { status: 400, headers: xml, body: fixture('describe-stacks-missing.xml') };
+    });
+    const cfn = new CloudFormationClient({
+      region,
+      credentials: TEST_CREDENTIALS,
+      requestHandler: http,
+      maxAttempts: 1,
+    });
+    const outputs = await readStackOutputs(cfn, 'Loadtest-orders');
+    expect(outputs).toMatchObject({
+      stackName: 'Loadtest-orders',
+      kind: 'project',
+      appUrl: 'https://orders.example.com',
+      tableName: 'customers-prod',
+      tables: [
+        { name: 'customers-prod', indexes: [] },
+        { name: 'orders-prod', indexes: ['byProduct'] },
+      ],
+      runnerFunctionName: 'Loadtest-orders-Runners-Runner9F2C3D4E-Xy12AbCd34Ef',
+      dashboardName: 'Loadtest-orders',
+      topicArn: undefined,
+      project: 'orders',
+    });
+    // No Data, Service or Events stack is asked for: the project's app and tables are not ours.
+    expect(http.seen.map((r) => form(r).get('StackName')).sort()).toEqual([
+      'Loadtest-orders-Observability',
+      'Loadtest-orders-Runners',
+    ]);
+  });
+
+  it("refuses a project deployment whose Tables output is not infra/'s list", async () => {
+    const http = new RecordedHttpHandler((req) => ({
+      status: 200,
+      headers: xml,
+      body:
+        form(req).get('StackName') === 'Loadtest-orders-Observability'
+          ? fixture('describe-stacks-project-observability.xml').replace(
+              /<OutputValue>\[.*\]<\/OutputValue>/,
+              '<OutputValue>orders</OutputValue>',
+            )
+          : fixture('describe-stacks-runners.xml'),
+    }));
+    const cfn = new CloudFormationClient({ region, credentials: TEST_CREDENTIALS, requestHandler: http });
+    await expect(readStackOutputs(cfn, 'Loadtest-orders')).rejects.toThrow(
+      /Loadtest-orders-Observability: its Tables output is not the list of tables infra\/ writes \(orders\)/,
+    );
+  });
+
   it('names a stack that does not exist and how to deploy it', async () => {
     const http = new RecordedHttpHandler((req) =>
       form(req).get('StackName') === 'DynamoLoadtest-Events'
@@ -114,6 +173,7 @@ describe('stack outputs (CloudFormation DescribeStacks, recorded responses)', ()
     const err = await readStackOutputs(cfn, 'DynamoLoadtest').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StackNotReady);
     expect((err as Error).message).toMatch(/DynamoLoadtest-Events does not exist.*npx cdk deploy --all/);
+    expect((err as Error).message).toContain('-c project=<its folder>');
   });
 
   it('refuses a stack whose deployment has not finished', async () => {
@@ -202,7 +262,10 @@ describe("the project's data command against a deployment", () => {
     const env = deploymentDataEnvironment(
       {
         stackName: 'DynamoLoadtest',
+        kind: 'shop',
         tableName: 'T-1',
+        tables: undefined,
+        project: undefined,
         appUrl: 'https://abc.awsapprunner.com',
         runnerFunctionName: 'R',
         dashboardName: 'D',

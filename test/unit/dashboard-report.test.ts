@@ -13,7 +13,7 @@ import type { DynamoView } from '../../runner/metrics/index.js';
 import { renderHtml } from '../../runner/report/html.js';
 import { intervalQuantiles, type TimelinePoint, TimelineRecorder } from '../../runner/report/timeline.js';
 import type { Report } from '../../runner/report/types.js';
-import { emptyReport } from '../helpers/report.js';
+import { emptyReport, UNMEASURED } from '../helpers/report.js';
 
 const sketchOf = (values: readonly number[]) => {
   const s = new DDSketch({ relativeAccuracy: SKETCH_RELATIVE_ACCURACY });
@@ -414,16 +414,7 @@ describe('the HTML report', () => {
   it('shows an unmeasured figure as – and says which source was missing', () => {
     const blind = {
       ...row('getProduct'),
-      calls: null,
-      rcu: null,
-      wcu: null,
-      rcuPerRequest: null,
-      wcuPerRequest: null,
-      throttleEvents: null,
-      throttledRequests: null,
-      retries: null,
-      costPerMillionUsd: null,
-      serverLatencyMs: null,
+      ...UNMEASURED,
     };
     const html = renderHtml(
       report({

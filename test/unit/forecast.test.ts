@@ -258,6 +258,12 @@ describe('forecast: input', () => {
     expect(() => forecast(p, { rate: 10, mix: { nope: 1 } })).toThrow(
       /no pattern "nope" in the run \(patterns with DynamoDB calls: a\)/,
     );
+    expect(() => forecast(p, { rate: 10, utilization: 1.5 })).toThrow(
+      /utilization: expected 0 < u <= 1, got 1.5/,
+    );
+    expect(() => forecast(p, { rate: 10, previousPeak: -1 })).toThrow(/previous peak: .* got -1/);
+    expect(() => forecast(p, { rate: 10, previousPeak: Number.NaN })).toThrow(/previous peak: .* got NaN/);
+    expect(forecast(p, { rate: 10, previousPeak: 0 }).patterns).toHaveLength(1);
     expect(() => parseGrowth('fast')).toThrow(/growth "fast"/);
     expect(() => parseMix('a=x')).toThrow(/mix "a=x"/);
   });

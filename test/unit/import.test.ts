@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { BSON, Decimal128, EJSON, Int32, Long, ObjectId, UUID } from 'bson';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cartIdFor, deterministicId, type Entity, mapRow, shopImport } from '../../app/data/import-map.js';
 import { keys, tableDefinition } from '../../app/index.js';
@@ -55,7 +56,7 @@ async function file(name: string, text: string): Promise<string> {
   return path;
 }
 
-async function rows(path: string, format: 'jsonl' | 'csv'): Promise<SourceRow[]> {
+async function rows(path: string, format: 'jsonl' | 'csv' | 'bson'): Promise<SourceRow[]> {
   const out: SourceRow[] = [];
   for await (const r of readRows(path, format)) out.push(r);
   return out;
@@ -398,7 +399,7 @@ describe('importing a file', () => {
       .map((l) => JSON.parse(l));
     expect(rejects).toEqual([
       { line: 2, error: expect.stringMatching(/^not valid JSON/), raw: '{not json' },
-      { line: 3, error: 'name: is missing', raw: lines[2] },
+      { line: 3, field: 'name', error: 'name: is missing', raw: lines[2] },
       { line: 5, error: 'duplicate: line 1 already has USER#a@example.com', raw: lines[4] },
     ]);
     // Bounded files: each of these items is over half of 400 bytes, so one a file.
@@ -447,5 +448,72 @@ describe('importing a file', () => {
         rejectsPath: `${path}.rejects.jsonl`,
       }),
     ).rejects.toThrow(/the CSV header has no _id or id column/);
+  });
+});
+
+describe('mongodump BSON files', () => {
+  const docs = () =>
+    Array.from({ length: 5 }, (_, i) => ({
+      _id: new ObjectId(`5f1d7f9e2c3b4a00123456${String(i).padStart(2, '0')}`),
+      n: new Int32(i),
+      big: Long.fromString('9007199254740993'),
+      price: new Decimal128(`${i}.10`),
+      at: new Date(Date.UTC(2022, 0, i + 1)),
+      uuid: new UUID('0e2f3c4d-5a6b-4c7d-8e9f-a0b1c2d3e4f5'),
+      nested: { writer: new ObjectId('5f1d7f9e2c3b4a0012345678'), tags: ['a'] },
+    }));
+
+  it('reads each document as a row of plain values, numbered from 1, gzipped or not', async () => {
+    const bytes = Buffer.concat(docs().map((d) => BSON.serialize(d)));
+    for (const path of [await file('c.bson', ''), await file('c.bson.gz', '')]) {
+      await writeFile(path, path.endsWith('.gz') ? gzipSync(bytes) : bytes);
+      const got = await rows(path, 'bson');
+      expect(got.map((r) => r.line)).toEqual([1, 2, 3, 4, 5]);
+      expect(got[2]?.value).toEqual({
+        _id: '5f1d7f9e2c3b4a0012345602',
+        n: 2,
+        big: '9007199254740993',
+        price: '2.10',
+        at: '2022-01-03T00:00:00.000Z',
+        uuid: '0e2f3c4d-5a6b-4c7d-8e9f-a0b1c2d3e4f5',
+        nested: { writer: '5f1d7f9e2c3b4a0012345678', tags: ['a'] },
+      });
+      // The raw text of a row is canonical Extended JSON: what mongoexport would have written.
+      expect(JSON.parse(got[0]?.raw as string)._id).toEqual({ $oid: '5f1d7f9e2c3b4a0012345600' });
+    }
+  });
+
+  it('reports a file cut short in its last document, and refuses a file that is not BSON', async () => {
+    const bytes = Buffer.concat(docs().map((d) => BSON.serialize(d)));
+    const cut = await file('cut.bson', '');
+    await writeFile(cut, bytes.subarray(0, bytes.length - 10));
+    const got = await rows(cut, 'bson');
+    expect(got.filter((r) => r.value)).toHaveLength(4);
+    expect(got[4]).toMatchObject({
+      line: 5,
+      error: expect.stringMatching(/ends .* into document 5 \(file cut short\?\)/),
+    });
+    const text = await file('notbson.bson', 'hello, this is text and not BSON at all');
+    await expect(rows(text, 'bson')).rejects.toThrow(/document 1 claims \d+ bytes: not a BSON file/);
+  });
+
+  it('reads Extended JSON lines, canonical and relaxed, to the same plain values', async () => {
+    const [d] = docs();
+    const path = await file(
+      'ejson.jsonl',
+      `${EJSON.stringify(d as object, { relaxed: false })}\n${EJSON.stringify(d as object, { relaxed: true })}\n`,
+    );
+    const [canonical, relaxed] = await rows(path, 'jsonl');
+    // Relaxed Extended JSON writes a Long as a JSON number: past 2^53 it has lost digits already.
+    const { big: exact, ...rest } = (canonical?.value ?? {}) as Record<string, unknown>;
+    const { big: rounded, ...restRelaxed } = (relaxed?.value ?? {}) as Record<string, unknown>;
+    expect(exact).toBe('9007199254740993');
+    expect(rounded).toBe(9007199254740992);
+    expect(rest).toEqual(restRelaxed);
+    expect(canonical?.value).toMatchObject({
+      _id: '5f1d7f9e2c3b4a0012345600',
+      n: 0,
+      at: '2022-01-01T00:00:00.000Z',
+    });
   });
 });

@@ -601,6 +601,7 @@ describe('runners stack', () => {
     expect(readdirSync(asset.dir).sort()).toEqual([
       '.dockerignore',
       'Dockerfile.runner',
+      'examples',
       'instrument',
       'package-lock.json',
       'package.json',
@@ -617,6 +618,9 @@ describe('runners stack', () => {
     for (const f of readdirSync(join(ROOT, 'scenarios/lib'))) {
       expect(existsSync(join(asset.dir, 'scenarios/lib', f)), `scenarios/lib/${f}`).toBe(true);
     }
+    // An example project's in-repo scenario resolves its processor from its own folder.
+    expect(existsSync(join(asset.dir, 'examples/orders/scenarios/orders.cjs'))).toBe(true);
+    expect(readFileSync(join(asset.dir, asset.dockerFile), 'utf8')).toMatch(/^COPY examples \.\/examples$/m);
   });
 
   it('takes memory, timeout, the opt-in concurrency reservation and the architecture from context', () => {

@@ -221,15 +221,6 @@ export const forecastCommand: CommandModule<object, ForecastArgs> = {
       if (err instanceof ForecastError) throw new UsageError(err.message);
       throw err;
     }
-    for (const [flag, v] of [
-      ['--rate', rate],
-      ['--previous-peak', args.previousPeak ?? 1],
-      ['--utilization', args.utilization ?? 0.5],
-    ] as const) {
-      if (!(v > 0) || !Number.isFinite(v)) throw new UsageError(`${flag}: expected a number > 0, got ${v}`);
-    }
-    if (args.utilization !== undefined && args.utilization > 1)
-      throw new UsageError(`--utilization: expected 0 < u <= 1, got ${args.utilization}`);
     const flags = withUnits(capacityFromFlags(args), args);
     const thresholds = (args.threshold ?? []).map(parseForecastThreshold);
     let result: ReturnType<typeof forecast>;
