@@ -85,7 +85,7 @@ describe('loadtest up', () => {
       } finally {
         run.child.kill('SIGKILL');
       }
-    });
+    }, 60_000);
   }
 
   it('refuses a bad flag with exit code 2 and names it; a parameter the data command does not know, too', async () => {
