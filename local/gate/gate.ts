@@ -7,7 +7,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { crc32 } from 'node:zlib';
-import type { Dispatcher, Pool } from 'undici';
+import type { Pool } from 'undici';
 import { PATTERN_HEADER } from '../../instrument/index.js';
 import { serveAdmin } from './admin.js';
 import { Attributor, type PatternRule } from './attribution.js';
@@ -55,6 +55,7 @@ import {
   type KeySpread,
 } from './stats.js';
 import { cancelledTransaction, throttleAnswer } from './throttle-errors.js';
+import { forwardHeaders, post, readBody, type Upstream } from './upstream.js';
 
 /**
  * The capacity gate: an HTTP proxy in front of DynamoDB Local for any app, in any language. It learns
@@ -102,21 +103,6 @@ const SIDE_READ_HEADER = 'x-loadtest-gate-read';
 
 const METERED = (op: string) => READ_OPS.has(op) || WRITE_OPS.has(op);
 const SCHEMA_CHANGES = new Set(['CreateTable', 'UpdateTable', 'DeleteTable']);
-/**
- * Request headers not passed to DynamoDB: the hop's own (undici sets host, length and connection,
- * and refuses the others) and the gate's pattern tag.
- */
-const NOT_FORWARDED = new Set([
-  'host',
-  'content-length',
-  'transfer-encoding',
-  'connection',
-  'keep-alive',
-  'upgrade',
-  'expect',
-  'proxy-connection',
-  PATTERN_HEADER,
-]);
 /** Headers of DynamoDB's answer we pass on (the body's length and checksum are ours when we change it). */
 const HOP_BY_HOP = new Set([
   'content-length',
@@ -125,12 +111,6 @@ const HOP_BY_HOP = new Set([
   'keep-alive',
   'x-amz-crc32',
 ]);
-
-interface Upstream {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
 
 /** `amz-sdk-request: attempt=2; max=3` (or with a `ttl=...;` first): read without a regular expression, per call. */
 function attemptOf(header: string | string[] | undefined): { attempt?: number; max?: number } {
@@ -159,33 +139,6 @@ const undici = () => {
   undiciLoading ??= import('undici');
   return undiciLoading;
 };
-
-const EMPTY = Buffer.alloc(0);
-
-/** A body's chunks: one chunk (the usual case for a DynamoDB call) is kept as it came, more joined once. */
-class Chunks {
-  private first: Buffer | undefined;
-  private more: Buffer[] | undefined;
-
-  add(c: Buffer): void {
-    if (this.first === undefined) this.first = c;
-    else if (this.more) this.more.push(c);
-    else this.more = [this.first, c];
-  }
-
-  bytes(): Buffer {
-    return this.more ? Buffer.concat(this.more) : (this.first ?? EMPTY);
-  }
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks = new Chunks();
-    req.on('data', (c: Buffer) => chunks.add(c));
-    req.on('end', () => resolve(chunks.bytes()));
-    req.on('error', reject);
-  });
-}
 
 const list = (c: unknown): Json[] => (Array.isArray(c) ? (c as Json[]) : c ? [c as Json] : []);
 
@@ -392,24 +345,13 @@ export class CapacityGate {
     return target === 'table' ? arn : `${arn}/index/${target}`;
   }
 
-  private forwardHeaders(req: IncomingMessage): Record<string, string> {
-    const headers: Record<string, string> = {};
-    const given = req.headers;
-    for (const k in given) {
-      const v = given[k];
-      if (typeof v !== 'string' || NOT_FORWARDED.has(k)) continue;
-      headers[k] = v;
-    }
-    return headers;
-  }
-
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!this.pool) await this.opened;
     const started = this.clock();
     const raw = await readBody(req);
     const target = req.headers['x-amz-target'];
     const op = typeof target === 'string' ? target.slice(target.lastIndexOf('.') + 1) : '';
-    const headers = this.forwardHeaders(req);
+    const headers = forwardHeaders(req.headers, PATTERN_HEADER);
     // Another gate's own metering reads (gates in a chain): not the app's calls, not counted.
     const data = (METERED(op) || PARTIQL_OPS.has(op)) && req.headers[SIDE_READ_HEADER] === undefined;
     if (!data) return this.passThrough(op, headers, raw, res);
@@ -842,30 +784,7 @@ export class CapacityGate {
     if (!this.pool && this.opening) await this.opening;
     const pool = this.pool;
     if (!pool) throw new Error('the gate has no upstream yet');
-    headers['content-length'] = String(body.length);
-    return new Promise((resolve, reject) => {
-      let status = 502;
-      let answerHeaders: IncomingHttpHeaders = {};
-      const chunks = new Chunks();
-      const handler: Dispatcher.DispatchHandler = {
-        // Marks the handler as undici 7's kind (without it, dispatch asks for the older callbacks).
-        onRequestStart() {},
-        onResponseStart(_controller, statusCode, h) {
-          status = statusCode;
-          answerHeaders = h;
-        },
-        onResponseData(_controller, chunk) {
-          chunks.add(chunk);
-        },
-        onResponseEnd() {
-          resolve({ status, headers: answerHeaders, body: chunks.bytes() });
-        },
-        onResponseError(_controller, err) {
-          reject(err);
-        },
-      };
-      pool.dispatch({ path: this.upstreamPath, method: 'POST', headers, body }, handler);
-    });
+    return post(pool, this.upstreamPath, headers, body);
   }
 
   /**
