@@ -28,6 +28,7 @@ import {
 } from '../runner/data/index.js';
 import { DEFAULT_PROJECT_FILE } from '../runner/project/index.js';
 import { shopProducts, shopUsers } from '../test/helpers/mongodump.js';
+import { bareBatchWrite } from './bare-write.js';
 import { median } from './stats.js';
 import type { BenchSection, SectionRow } from './types.js';
 
@@ -148,21 +149,14 @@ export const importThroughput: BenchSection = {
       };
       const bare = async () => {
         const t0 = performance.now();
-        let next = 0;
-        let written = 0;
-        const worker = async () => {
-          while (next < items.length) {
-            const batch = items.slice(next, next + 25);
-            next += 25;
-            const out = await raw.send(
-              new BatchWriteItemCommand({
-                RequestItems: { [table]: batch.map((Item) => ({ PutRequest: { Item } })) },
-              }),
-            );
-            written += batch.length - (out.UnprocessedItems?.[table]?.length ?? 0);
-          }
-        };
-        await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+        const written = await bareBatchWrite(items, CONCURRENCY, async (batch) => {
+          const out = await raw.send(
+            new BatchWriteItemCommand({
+              RequestItems: { [table]: batch.map((Item) => ({ PutRequest: { Item } })) },
+            }),
+          );
+          return out.UnprocessedItems?.[table]?.length ?? 0;
+        });
         if (written !== items.length) short += 1;
         return (written / (performance.now() - t0)) * 1000;
       };

@@ -10,6 +10,7 @@ import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { bulkWrite, createDynamoClients, createTableInput, generateSeed } from '../app/index.js';
 import { startDynamoDBLocal } from '../local/index.js';
+import { bareBatchWrite } from './bare-write.js';
 import { median } from './stats.js';
 import type { BenchSection, SectionRow } from './types.js';
 
@@ -40,21 +41,14 @@ export const seedThroughput: BenchSection = {
       const bare = async () => {
         const table = tables.bare;
         const t0 = performance.now();
-        let next = 0;
-        let written = 0;
-        const worker = async () => {
-          while (next < items.length) {
-            const batch = items.slice(next, next + 25);
-            next += 25;
-            const out = await doc.send(
-              new BatchWriteCommand({
-                RequestItems: { [table]: batch.map((Item) => ({ PutRequest: { Item } })) },
-              }),
-            );
-            written += batch.length - (out.UnprocessedItems?.[table]?.length ?? 0);
-          }
-        };
-        await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+        const written = await bareBatchWrite(items, CONCURRENCY, async (batch) => {
+          const out = await doc.send(
+            new BatchWriteCommand({
+              RequestItems: { [table]: batch.map((Item) => ({ PutRequest: { Item } })) },
+            }),
+          );
+          return out.UnprocessedItems?.[table]?.length ?? 0;
+        });
         return { perSec: (written / (performance.now() - t0)) * 1000, written };
       };
       for (let i = 0; i < WARMUP_ROUNDS && !ctx.signal.aborted; i += 1) {
