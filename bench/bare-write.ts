@@ -18,7 +18,10 @@ export async function bareBatchWrite<T>(
     while (next < items.length) {
       const batch = items.slice(next, next + BATCH);
       next += BATCH;
-      written += batch.length - (await send(batch));
+      // Awaited before the sum: `written += n - (await x)` reads `written` before the await and
+      // would drop what the other calls added meanwhile.
+      const left = await send(batch);
+      written += batch.length - left;
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
