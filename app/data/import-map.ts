@@ -270,7 +270,6 @@ function item(...parts: object[]): TableItem {
 
 // --- mapping -------------------------------------------------------------------------------------
 
-/** One source row to the table items the app would have written for it, or why it cannot be. */
 /** The image base URL parameter, checked once per value (a bad one is the mapping's error, not the row's). */
 const baseUrls = new Map<string, URL>();
 function imageBase(params: MapOptions['params']): URL | undefined {
@@ -287,6 +286,7 @@ function imageBase(params: MapOptions['params']): URL | undefined {
   return base;
 }
 
+/** One source row to the table items the app would have written for it, or why it cannot be. */
 export function mapRow(entity: Entity, row: Record<string, unknown>, options: MapOptions): Mapped {
   // A SQL NULL (or a Mongo null) is an absent field.
   const doc = withoutNulls(fromExtendedJson(row) as Record<string, unknown>);

@@ -178,6 +178,8 @@ describe('loadtest import', () => {
         stack.dynamodbEndpoint,
         '--out',
         join(dir, 'dump-out'),
+        '--image-base-url',
+        'https://cdn.example.com/shop',
       ]),
       cli([join(dir, 'dump', 'shop', 'products.bson'), '--dry-run', '--out', join(dir, 'dry-out')]),
     ]);
@@ -344,6 +346,19 @@ describe('loadtest import', () => {
       cli([header, '--entity', 'product', '--dynamodb-endpoint', stack.dynamodbEndpoint]),
       cli([productsFile, '--entity', 'product', '--state-dir', join(dir, 'no-state')]),
     ]);
+    const badBase = await cli([
+      productsFile,
+      '--entity',
+      'product',
+      '--image-base-url',
+      'cdn.example.com',
+      '--dynamodb-endpoint',
+      stack.dynamodbEndpoint,
+      '--table',
+      'never',
+    ]);
+    expect(badBase.code, badBase.stderr).toBe(2);
+    expect(badBase.stderr).toMatch(/imageBaseUrl: expected an http\(s\) URL, got "cdn\.example\.com"/);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/nope\.jsonl: no such file or folder/);
     expect(unknown.code).toBe(2);

@@ -39,6 +39,7 @@ interface ImportArgs {
   rejects?: string;
   out?: string;
   param?: string[];
+  imageBaseUrl?: string;
   workers: number;
   dryRun?: boolean;
   s3Format?: string;
@@ -121,6 +122,11 @@ export const importCommand: CommandModule<object, ImportArgs> = {
         describe:
           "name=value for the project's mapping (the shop's: imageBaseUrl=https://cdn.example.com/ resolves relative image paths)",
       })
+      .option('image-base-url', {
+        type: 'string',
+        describe:
+          "Shorthand for --param imageBaseUrl=URL, for mappings that take it (the shop's): relative image paths resolve against URL",
+      })
       .option('dry-run', {
         type: 'boolean',
         describe:
@@ -193,7 +199,14 @@ export const importCommand: CommandModule<object, ImportArgs> = {
     if (args.workers > 1 && (args.s3Format !== undefined || args.dryRun)) {
       throw new UsageError('--workers: only for imports into DynamoDB, not with --s3-format or --dry-run');
     }
-    const params = paramsOf(args.param ?? [], mapper.params ?? {});
+    const params = paramsOf(
+      [
+        ...(args.param ?? []),
+        ...(args.imageBaseUrl !== undefined ? [`imageBaseUrl=${args.imageBaseUrl}`] : []),
+      ],
+      mapper.params ?? {},
+      args.imageBaseUrl !== undefined ? '--image-base-url' : undefined,
+    );
     let now: Date | undefined;
     if (args.createdAt !== undefined) {
       now = new Date(args.createdAt);
@@ -433,6 +446,8 @@ async function importJobs(args: ImportArgs, mapper: RowMapper): Promise<ImportJo
 function paramsOf(
   pairs: readonly string[],
   declared: Readonly<Record<string, string>>,
+  /** The flag that gave imageBaseUrl, named in its error (the pair itself came from it). */
+  imageFlag?: string,
 ): Record<string, string> {
   const out: Record<string, string> = {};
   for (const pair of pairs) {
@@ -441,8 +456,9 @@ function paramsOf(
     if (!name) throw new UsageError(`--param: expected name=value, got "${pair}"`);
     if (!(name in declared)) {
       const known = Object.entries(declared).map(([n, d]) => `${n} (${d})`);
+      const flag = imageFlag && name === 'imageBaseUrl' ? imageFlag : '--param';
       throw new UsageError(
-        `--param: the mapping takes no "${name}"; ${known.length > 0 ? `it takes: ${known.join('; ')}` : 'it takes none'}`,
+        `${flag}: the mapping takes no "${name}"; ${known.length > 0 ? `it takes: ${known.join('; ')}` : 'it takes none'}`,
       );
     }
     out[name] = pair.slice(eq + 1);
