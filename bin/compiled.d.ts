@@ -9,3 +9,5 @@ export declare function sourceState(root: string): SourceState;
 export declare function stampMatches(stamp: unknown, now: SourceState): boolean;
 export declare function compiledIsCurrent(root: string): boolean;
 export declare function startsDynamoDBLocal(argv: readonly string[]): boolean;
+export declare const MAX_EARLY_WORKERS: number;
+export declare function earlyWorkers(argv: readonly string[]): number;

@@ -88,3 +88,32 @@ export function startsDynamoDBLocal(argv) {
   }
   return true;
 }
+
+/** Workers started ahead of a run at most: a bigger --workers starts the rest when the run begins. */
+export const MAX_EARLY_WORKERS = 8;
+
+/**
+ * Pure: how many local load workers a command line will run, so their processes (Node, then
+ * Artillery: most of a second) start while the CLI loads the rest; 0 for any command that runs none.
+ * A wrong count only costs processes that exit unused with the CLI, or a later start.
+ * @param {readonly string[]} argv the arguments after `loadtest`
+ */
+export function earlyWorkers(argv) {
+  if (argv[0] !== 'run') return 0;
+  let workers = 1;
+  for (let i = 1; i < argv.length; i += 1) {
+    const arg = argv[i] ?? '';
+    const [flag, value] = arg.includes('=')
+      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+      : [arg, argv[i + 1]];
+    if (['--help', '-h', '--version'].includes(flag)) return 0;
+    if (flag === '--target' && value !== 'local') return 0;
+    if (flag === '--workers') {
+      const n = Number(value);
+      // A bad count is the CLI's to refuse, with its message: nothing starts for it.
+      if (!Number.isInteger(n) || n < 1) return 0;
+      workers = n;
+    }
+  }
+  return Math.min(workers, MAX_EARLY_WORKERS);
+}

@@ -3,7 +3,7 @@
 // sources as they are now, else its TypeScript sources through tsx (development: no build step
 // needed). LOADTEST_FROM_SOURCE=1 forces the sources.
 import { fileURLToPath } from 'node:url';
-import { compiledIsCurrent, startsDynamoDBLocal } from './compiled.js';
+import { compiledIsCurrent, earlyWorkers, startsDynamoDBLocal } from './compiled.js';
 
 // The SDK's notice that Node 20 leaves support in 2027 is not for our users' load-test output.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -19,6 +19,9 @@ const module = (path) => new URL(compiled ? `../dist/${path}.js` : `../${path}.t
 if (startsDynamoDBLocal(process.argv.slice(2))) {
   (await import(module('local/dynamodb-local'))).startDynamoDBLocalEarly();
 }
+// Then the load workers: each loads Artillery (most of a second) while this process loads the CLI.
+const workers = earlyWorkers(process.argv.slice(2));
+if (workers > 0) (await import(module('runner/engine/fanout'))).startWorkersEarly(workers);
 const { main } = await import(module('runner/cli/main'));
 const code = await main();
 process.exit(code);

@@ -1,4 +1,4 @@
-import yargs from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import {
   AppFailed,
@@ -9,40 +9,77 @@ import {
 } from '../../local/index.js';
 import { ProjectConfigError } from '../project/index.js';
 import { ScenarioError } from '../scenario/load.js';
-import { compareCommand } from './commands/compare.js';
-import { dashboardCommand } from './commands/dashboard.js';
-import { eventsCommand } from './commands/events.js';
-import { forecastCommand } from './commands/forecast.js';
-import { importCommand } from './commands/import.js';
-import { listCommand } from './commands/list.js';
-import { reportCommand } from './commands/report.js';
-import { runCommand } from './commands/run.js';
-import { seedCommand } from './commands/seed.js';
-import { upCommand } from './commands/up.js';
-import { validateCommand } from './commands/validate.js';
 import { EXIT, RunFailed, UsageError } from './errors.js';
+
+/**
+ * Each command's module, loaded only when it is the one asked for: a start pays for its own command's
+ * dependencies only (the others' AWS clients, CDK helpers and report renderers are ~0.2 s to load).
+ * `loadtest --help`, or anything not starting with a command's name, loads them all.
+ */
+type AddCommand = (parser: Argv) => Argv;
+const COMMANDS: Readonly<Record<string, () => Promise<AddCommand>>> = {
+  run: async () => {
+    const { runCommand } = await import('./commands/run.js');
+    return (p) => p.command(runCommand);
+  },
+  list: async () => {
+    const { listCommand } = await import('./commands/list.js');
+    return (p) => p.command(listCommand);
+  },
+  validate: async () => {
+    const { validateCommand } = await import('./commands/validate.js');
+    return (p) => p.command(validateCommand);
+  },
+  compare: async () => {
+    const { compareCommand } = await import('./commands/compare.js');
+    return (p) => p.command(compareCommand);
+  },
+  seed: async () => {
+    const { seedCommand } = await import('./commands/seed.js');
+    return (p) => p.command(seedCommand);
+  },
+  events: async () => {
+    const { eventsCommand } = await import('./commands/events.js');
+    return (p) => p.command(eventsCommand);
+  },
+  import: async () => {
+    const { importCommand } = await import('./commands/import.js');
+    return (p) => p.command(importCommand);
+  },
+  up: async () => {
+    const { upCommand } = await import('./commands/up.js');
+    return (p) => p.command(upCommand);
+  },
+  report: async () => {
+    const { reportCommand } = await import('./commands/report.js');
+    return (p) => p.command(reportCommand);
+  },
+  forecast: async () => {
+    const { forecastCommand } = await import('./commands/forecast.js');
+    return (p) => p.command(forecastCommand);
+  },
+  dashboard: async () => {
+    const { dashboardCommand } = await import('./commands/dashboard.js');
+    return (p) => p.command(dashboardCommand);
+  },
+};
+
+/** The parser with the command asked for, or with every command. */
+async function withCommands(parser: Argv, argv: readonly string[]): Promise<Argv> {
+  const asked = argv[0] !== undefined && Object.hasOwn(COMMANDS, argv[0]) ? COMMANDS[argv[0]] : undefined;
+  const adders = await Promise.all(asked ? [asked()] : Object.values(COMMANDS).map((load) => load()));
+  return adders.reduce((p, add) => add(p), parser);
+}
 
 /** The `loadtest` CLI. Returns the exit code; each command lives in its own file under commands/. */
 export async function main(argv: string[] = hideBin(process.argv)): Promise<number> {
-  const parser = yargs(argv)
-    .scriptName('loadtest')
-    .option('config', {
-      type: 'string',
-      global: true,
-      describe:
-        'The project config (loadtest.config.{ts,mjs,js,json,yml}); default: the nearest to the scenario or the working directory, else the reference shop',
-    })
-    .command(runCommand)
-    .command(listCommand)
-    .command(validateCommand)
-    .command(compareCommand)
-    .command(seedCommand)
-    .command(eventsCommand)
-    .command(importCommand)
-    .command(upCommand)
-    .command(reportCommand)
-    .command(forecastCommand)
-    .command(dashboardCommand)
+  const base = yargs(argv).scriptName('loadtest').option('config', {
+    type: 'string',
+    global: true,
+    describe:
+      'The project config (loadtest.config.{ts,mjs,js,json,yml}); default: the nearest to the scenario or the working directory, else the reference shop',
+  });
+  const parser = (await withCommands(base, argv))
     .demandCommand(1, 'Name a command: loadtest <command> (see --help)')
     .strict()
     .recommendCommands()
@@ -53,6 +90,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
     .fail((msg, err) => {
       throw err ?? new UsageError(`${msg}\n(run loadtest --help for usage)`);
     });
+  skipHelpPrerender(parser);
   try {
     await parser.parseAsync();
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
@@ -79,4 +117,17 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
     console.error('error: unexpected failure:', err);
     return EXIT.runFailed;
   }
+}
+
+/**
+ * yargs renders a command's whole --help text as the command starts, in case its handler fails later
+ * and the help must be shown as it was (~0.1 s of string-width on every start, on the CLI's critical
+ * path). Our fail handler never shows help, and --help renders its own: the pre-render is skipped.
+ * Internal API, so only when it has the shape it has in yargs 17; otherwise yargs goes on as it is.
+ */
+function skipHelpPrerender(parser: unknown): void {
+  const internal = (parser as { getInternalMethods?: () => { getUsageInstance?: () => unknown } })
+    .getInternalMethods?.()
+    .getUsageInstance?.() as { cacheHelpMessage?: unknown } | undefined;
+  if (internal && typeof internal.cacheHelpMessage === 'function') internal.cacheHelpMessage = () => {};
 }

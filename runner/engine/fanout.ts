@@ -1,9 +1,9 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { FROM_SOURCE } from '../../local/index.js';
 import type { ArtilleryScript } from './artillery.js';
 import { type ClientResult, mergeClientResults } from './client-stats.js';
 import type { RunnerEvent, RunnerResult } from './handler.js';
+import { FROM_SOURCE } from './typescript.js';
 import type { WorkerMessage, WorkerRequest } from './worker.js';
 
 /**
@@ -71,28 +71,61 @@ export function workerCommand(fromSource: boolean): { file: string; execArgv: st
 
 const WORKER = workerCommand(FROM_SOURCE);
 
+function forkWorker(env: Record<string, string>): ChildProcess {
+  return fork(WORKER.file, [], {
+    execArgv: WORKER.execArgv,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+}
+
+/** Workers forked before the CLI knew what for (startWorkersEarly), for the first invoker to take. */
+const early: ChildProcess[] = [];
+
+/**
+ * Forks `count` workers now, in the CLI's first moments: each loads Node and Artillery (most of a
+ * second) while the CLI loads the rest and reads the project. The run's invoker takes them over and
+ * hands them its environment with the run; one nobody takes exits with the CLI (its IPC channel
+ * closes) or at process exit.
+ */
+export function startWorkersEarly(count: number): void {
+  for (let i = early.length; i < count; i += 1) {
+    const child = forkWorker({});
+    // Unclaimed, a worker must not keep the CLI alive, nor outlive it.
+    child.unref();
+    child.channel?.unref();
+    early.push(child);
+  }
+  if (early.length > 0)
+    process.once('exit', () => {
+      for (const c of early) c.kill('SIGKILL');
+    });
+}
+
 /** Runs each worker as a child process. */
 export class LocalProcessInvoker implements Invoker {
   private readonly children = new Set<ChildProcess>();
   private readonly warm = new Map<number, ChildProcess>();
   private aborted = false;
 
+  /** @param env what the workers need beyond this process's environment (sent with each run). */
   constructor(private readonly env: Record<string, string> = {}) {}
 
   private spawn(): ChildProcess {
-    const child = fork(WORKER.file, [], {
-      execArgv: WORKER.execArgv,
-      env: { ...process.env, ...this.env },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
+    const taken = early.shift();
+    const child = taken ?? forkWorker(this.env);
+    if (taken) {
+      taken.ref();
+      taken.channel?.ref();
+    }
     this.children.add(child);
     child.once('exit', () => this.children.delete(child));
     return child;
   }
 
   /**
-   * Start the worker processes now (loading Node, tsx and Artillery takes most of a second) so that
-   * happens while the embedded stack starts, not after.
+   * Start the worker processes now (loading Node and Artillery takes most of a second) so that
+   * happens while the embedded stack starts, not after; workers started early are taken first.
    */
   prestart(workers: number): void {
     for (let i = 0; i < workers; i += 1) if (!this.warm.has(i)) this.warm.set(i, this.spawn());
@@ -123,7 +156,7 @@ export class LocalProcessInvoker implements Invoker {
           },
         );
       });
-      const request: WorkerRequest = { type: 'run', event };
+      const request: WorkerRequest = { type: 'run', event, env: this.env };
       child.send(request);
     });
   }
@@ -140,7 +173,7 @@ export class LocalProcessInvoker implements Invoker {
 
   /** Stop workers that were started but never used (the run failed before load began). */
   close(): void {
-    for (const c of this.warm.values()) c.kill('SIGTERM');
+    for (const c of [...this.warm.values(), ...early.splice(0)]) c.kill('SIGTERM');
     this.warm.clear();
   }
 }

@@ -4,7 +4,8 @@
  * JS and YAML never pays for it. From the sources (tsx already registered) there is nothing to do.
  * Kept free of local/ imports: the Lambda runner image holds runner/ and instrument/ only.
  */
-const FROM_SOURCE = /\.[cm]?ts$/.test(new URL(import.meta.url).pathname);
+/** This code runs from its TypeScript sources (through tsx), not compiled. */
+export const FROM_SOURCE = /\.[cm]?ts$/.test(new URL(import.meta.url).pathname);
 
 /** A file Node cannot load by itself. */
 export function isTypeScriptFile(file: string): boolean {

@@ -6,7 +6,9 @@ import type { RunnerEvent, RunnerResult } from './handler.js';
  * runner calls) on one slice, and reports over IPC. Keeping the load generator out of the process
  * that hosts the embedded app keeps the two from sharing one event loop.
  */
-export type WorkerRequest = { type: 'run'; event: RunnerEvent } | { type: 'stop' };
+export type WorkerRequest =
+  /** `env`: the invoker's variables, for a worker forked before the CLI knew them (startWorkersEarly). */
+  { type: 'run'; event: RunnerEvent; env?: Record<string, string> } | { type: 'stop' };
 export type WorkerMessage =
   | { type: 'progress'; result: ClientResult }
   | { type: 'done'; outcome: RunnerResult };
@@ -25,6 +27,7 @@ const stop = new AbortController();
 process.on('message', async (message: WorkerRequest) => {
   if (message.type === 'stop') return stop.abort();
   if (message.type !== 'run') return;
+  Object.assign(process.env, message.env);
   const { runSlice } = await handler;
   const outcome = await runSlice(message.event, {
     signal: stop.signal,

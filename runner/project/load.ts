@@ -1,6 +1,5 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import {
@@ -12,8 +11,8 @@ import {
   type TableSpec,
 } from '../../local/index.js';
 import { type DeclarativeEntity, declarativeMapper } from '../data/mapping.js';
-import { ensureTypeScript } from '../engine/typescript.js';
 import { type ForecastConfig, ForecastError, forecastOptions } from '../forecast/index.js';
+import { importConfigModule } from './config-module.js';
 import { type CommandSpec, type ProjectConfigParsed, projectSchema } from './schema.js';
 
 type MatchInput = Exclude<
@@ -209,11 +208,10 @@ async function readConfig(file: string): Promise<{ value: unknown; where: (path:
     };
     return { value: doc.toJS(), where };
   }
-  // TS and JS configs run: TypeScript through tsx (registered now when the CLI runs compiled).
+  // TS and JS configs run (TypeScript bundled, or through tsx: see config-module.ts).
   let mod: Record<string, unknown>;
   try {
-    await ensureTypeScript(file);
-    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    mod = await importConfigModule(file);
   } catch (err) {
     const message = (err as Error).message.split('\n')[0] ?? '';
     // A .ts file is CommonJS or ESM as its nearest package.json says; .mts is always ESM.

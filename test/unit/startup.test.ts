@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   compiledIsCurrent,
+  earlyWorkers,
+  MAX_EARLY_WORKERS,
   STAMP,
   sourceState,
   stampMatches,
@@ -110,6 +112,25 @@ describe('start what takes longest first', () => {
       ['run', '--help'],
     ];
     for (const argv of no) expect(startsDynamoDBLocal(argv), argv.join(' ')).toBe(false);
+  });
+
+  it('forks as many load workers early as a local run will use, and none for anything else', () => {
+    expect(earlyWorkers(['run', 'smoke'])).toBe(1);
+    expect(earlyWorkers(['run', 'smoke', '--url', 'http://127.0.0.1:8080'])).toBe(1);
+    expect(earlyWorkers(['run', 'smoke', '--workers', '3'])).toBe(3);
+    expect(earlyWorkers(['run', 'smoke', '--workers=2', '--target', 'local'])).toBe(2);
+    expect(earlyWorkers(['run', 'smoke', '--workers', '64'])).toBe(MAX_EARLY_WORKERS);
+    for (const argv of [
+      [],
+      ['up'],
+      ['import', 'dump/', '--workers', '2'],
+      ['run', 'smoke', '--target', 'aws', '--stack', 'S'],
+      ['run', 'smoke', '--target=aws', '--workers', '10'],
+      ['run', 'smoke', '--workers', 'two'],
+      ['run', 'smoke', '--workers', '0'],
+      ['run', '--help'],
+    ])
+      expect(earlyWorkers(argv), argv.join(' ')).toBe(0);
   });
 
   it('starts the JVM for a short life unless told otherwise', () => {

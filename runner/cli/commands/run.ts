@@ -610,7 +610,10 @@ async function prepareLocalRun(
         capacityGate: args.capacityGate,
         fixturesFile: fixtures,
         ...(scenario.loadtest.seed ? { seed: scenario.loadtest.seed } : {}),
-        beforeData: (endpoint) => importProjectData(project, endpoint, scratch, log),
+        // Only with files to load: without, the data command can start with the stack (stack.ts).
+        ...(project.data?.imports?.length
+          ? { beforeData: (endpoint: string) => importProjectData(project, endpoint, scratch, log) }
+          : {}),
         log,
         onPhase: (phase) => timings.mark(phase),
         output: output.write,

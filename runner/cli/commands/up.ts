@@ -147,7 +147,13 @@ export const upCommand: CommandModule<object, UpArgs> = {
       startApp: args.app,
       fixturesFile: fixtures,
       seed,
-      beforeData: (endpoint) => importProjectData(project, endpoint, args.stateDir, (l) => console.log(l)),
+      // Only with files to load: without, the data command can start with the stack (stack.ts).
+      ...(project.data?.imports?.length
+        ? {
+            beforeData: (endpoint: string) =>
+              importProjectData(project, endpoint, args.stateDir, (l) => console.log(l)),
+          }
+        : {}),
       log: (line) => console.log(line),
       output: (source, line) => {
         output.write(source, line);

@@ -1,0 +1,69 @@
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as toolkit from '../../runner/index.js';
+import { importBundled } from '../../runner/project/config-module.js';
+
+/**
+ * The compiled CLI loads a TypeScript project config as one esbuild bundle instead of through tsx
+ * (runner/project/config-module.ts). What a bundle could get wrong, each checked: a module's own place
+ * (import.meta.url, __dirname) in a subfolder, `dynamo-loadtest` being the toolkit's own copy, no
+ * file left behind, and the shop's config the same as tsx loads it.
+ */
+describe('a TypeScript project config, bundled', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'config-module-'));
+    await mkdir(join(dir, 'lib'));
+    await writeFile(
+      join(dir, 'lib', 'where.ts'),
+      [
+        "import { fileURLToPath } from 'node:url';",
+        'export const url: string = import.meta.url;',
+        "export const sibling = fileURLToPath(new URL('./data.json', import.meta.url));",
+        'export const dirnameOf = (): string => __dirname;',
+      ].join('\n'),
+    );
+    await writeFile(
+      join(dir, 'loadtest.config.ts'),
+      [
+        "import { defineProject } from 'dynamo-loadtest';",
+        "import { url, sibling, dirnameOf } from './lib/where.js';",
+        'export const seen = { url, sibling, dir: dirnameOf(), define: defineProject };',
+        "export default defineProject({ name: 'bundled', tables: [] } as never);",
+      ].join('\n'),
+    );
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('keeps each file its own place, imports the toolkit itself, and leaves no file behind', async () => {
+    const mod = await importBundled(join(dir, 'loadtest.config.ts'));
+    const seen = mod.seen as { url: string; sibling: string; dir: string; define: unknown };
+    expect(seen.url).toBe(pathToFileURL(join(dir, 'lib', 'where.ts')).href);
+    expect(seen.sibling).toBe(join(dir, 'lib', 'data.json'));
+    expect(seen.dir).toBe(join(dir, 'lib'));
+    // The same function object: one copy of the toolkit, so its classes and state are shared.
+    expect(seen.define).toBe(toolkit.defineProject);
+    expect(mod.default).toEqual({ name: 'bundled', tables: [] });
+    expect((await readdir(dir)).sort()).toEqual(['lib', 'loadtest.config.ts']);
+  });
+
+  it("gives the shop's config exactly as tsx gives it", async () => {
+    const file = join(import.meta.dirname, '..', '..', 'app', 'loadtest.config.ts');
+    const bundled = (await importBundled(file)).default;
+    const direct = (await import(pathToFileURL(file).href)).default;
+    // The shop makes up a fresh AUTH_SECRET each time its config is evaluated: all else is equal.
+    const same = (c: unknown) => JSON.stringify(c).replace(/"AUTH_SECRET":"[^"]+"/, '"AUTH_SECRET":"x"');
+    expect(same(bundled)).toBe(same(direct));
+    expect(JSON.stringify(bundled)).toContain('getProduct');
+  });
+
+  it('fails on a config that does not compile, so the loader can fall back to tsx', async () => {
+    const bad = join(dir, 'broken.ts');
+    await writeFile(bad, 'export default {{;');
+    await expect(importBundled(bad)).rejects.toThrow();
+    expect((await readdir(dir)).filter((f) => f.startsWith('.'))).toEqual([]);
+  });
+});
