@@ -29,5 +29,25 @@ execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], {
   stdio: 'inherit',
 });
 mkdirSync(join(root, 'dist'), { recursive: true });
+// The reference shop's two programs (its app and its data command), bundled with the toolkit's own
+// bundler, just compiled: `loadtest run smoke` starts them without tsx (app/project.ts picks these
+// while the CLI runs compiled; the stamp covers app/ too). ~0.8 s of CPU less for each, at every start.
+const { bundleTypeScript } = await import(
+  new URL('../dist/runner/project/config-module.js', import.meta.url).href
+);
+const SHOP_SELF = {
+  'dynamo-loadtest': '../runner/index.js',
+  'dynamo-loadtest/instrument': '../instrument/index.js',
+  'dynamo-loadtest/local': '../local/index.js',
+  'dynamo-loadtest/dashboards': '../dashboards/index.js',
+};
+mkdirSync(join(root, 'dist', 'app'), { recursive: true });
+for (const program of ['main', 'seed-main']) {
+  const code = await bundleTypeScript(join(root, 'app', `${program}.ts`), {
+    self: (specifier) => SHOP_SELF[specifier],
+    entryKeepsItsPlace: true,
+  });
+  writeFileSync(join(root, 'dist', 'app', `${program}.mjs`), code);
+}
 writeFileSync(join(root, STAMP), `${JSON.stringify({ ...state, builtAt: new Date().toISOString() })}\n`);
 console.error(`loadtest build: dist/ (${state.files} sources) in ${Date.now() - started} ms`);

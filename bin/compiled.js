@@ -7,8 +7,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
-/** The folders compiled to dist/ (with tsconfig.build.json); infra/ for the one module the CLI imports. */
-export const SOURCE_DIRS = ['runner', 'local', 'instrument', 'dashboards', 'infra'];
+/**
+ * The folders compiled to dist/ (with tsconfig.build.json); infra/ for the one module the CLI imports;
+ * app/ for the reference shop's app and data command, bundled into dist/app/.
+ */
+export const SOURCE_DIRS = ['runner', 'local', 'instrument', 'dashboards', 'infra', 'app'];
 export const STAMP = 'dist/build.json';
 
 /**

@@ -13,6 +13,9 @@ const compiled =
 if (!compiled) {
   const { register } = await import('tsx/esm/api');
   register();
+} else {
+  // For the reference shop's config: its app and data command then run their compiled bundles too.
+  process.env.LOADTEST_COMPILED = '1';
 }
 const module = (path) => new URL(compiled ? `../dist/${path}.js` : `../${path}.ts`, import.meta.url).href;
 // DynamoDB Local's JVM is the slowest thing to start: it starts now, while the rest loads.

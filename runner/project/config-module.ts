@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ensureTypeScript, FROM_SOURCE, isTypeScriptFile } from '../engine/typescript.js';
 
@@ -27,25 +27,37 @@ export async function importConfigModule(file: string): Promise<Record<string, u
 
 /** This package's public entry points, as this copy of it runs (compiled, or its sources). */
 const EXT = FROM_SOURCE ? 'ts' : 'js';
-const SELF: Readonly<Record<string, string>> = {
+const SELF = {
   'dynamo-loadtest': `../index.${EXT}`,
   'dynamo-loadtest/instrument': `../../instrument/index.${EXT}`,
   'dynamo-loadtest/local': `../../local/index.${EXT}`,
   'dynamo-loadtest/dashboards': `../../dashboards/index.${EXT}`,
-};
+} as const;
 
 /** The identifiers that name a module's own place, which a bundle would otherwise give the bundle's. */
 const PLACE = /\bimport\.meta\.(url|dirname|filename)\b|\b__dirname\b|\b__filename\b/g;
 
+export interface BundleOptions {
+  /** What `dynamo-loadtest[/x]` becomes in the bundle (default: this copy's own modules, by URL). */
+  readonly self?: (specifier: keyof typeof SELF) => string;
+  /**
+   * Leave the entry file's `import.meta.url` the bundle's own (default false): for a program whose
+   * "am I the main module" test compares it with process.argv[1].
+   */
+  readonly entryKeepsItsPlace?: boolean;
+}
+
 /**
- * The config and its own files bundled into one ES module, imported from next to the config, then
- * removed. Exported for tests (which run the sources, where importConfigModule uses tsx).
+ * A TypeScript (or JavaScript) module and the files it imports, as one ES module's code: packages stay
+ * imports (resolved from wherever the bundle is written), `dynamo-loadtest` imports point at this
+ * package's compiled entries, and every file keeps its own place (`import.meta.url`, `__dirname`), so
+ * `new URL('./x', import.meta.url)` in app/data/*.ts still means app/data/x once bundled.
  */
-export async function importBundled(file: string): Promise<Record<string, unknown>> {
+export async function bundleTypeScript(entry: string, options: BundleOptions = {}): Promise<string> {
   const { build } = await import('esbuild');
-  const out = join(dirname(file), `.${basename(file)}.${process.pid}-${randomBytes(4).toString('hex')}.mjs`);
+  const self = options.self ?? ((specifier) => new URL(SELF[specifier] as string, import.meta.url).href);
   const result = await build({
-    entryPoints: [file],
+    entryPoints: [entry],
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -56,25 +68,25 @@ export async function importBundled(file: string): Promise<Record<string, unknow
     sourcemap: 'inline',
     plugins: [
       {
-        name: 'loadtest-config',
+        name: 'loadtest-bundle',
         setup(b) {
-          b.onResolve({ filter: /^dynamo-loadtest(\/[a-z]+)?$/ }, (args) => {
-            const target = SELF[args.path];
-            return target ? { path: new URL(target, import.meta.url).href, external: true } : undefined;
-          });
-          // Each file keeps its own place: `new URL('./x', import.meta.url)` in app/data/*.ts still
-          // means app/data/x once bundled into app/.
+          b.onResolve({ filter: /^dynamo-loadtest(\/[a-z]+)?$/ }, (args) =>
+            Object.hasOwn(SELF, args.path)
+              ? { path: self(args.path as keyof typeof SELF), external: true }
+              : undefined,
+          );
           b.onLoad({ filter: /\.[cm]?[jt]sx?$/ }, async (args) => {
             if (args.path.includes(`${'/'}node_modules${'/'}`)) return undefined;
-            const source = await readFile(args.path, 'utf8');
-            const url = pathToFileURL(args.path).href;
-            const contents = source.replace(PLACE, (_m, meta: string | undefined) => {
-              if (meta === 'url') return JSON.stringify(url);
-              if (meta === 'dirname') return JSON.stringify(dirname(args.path));
-              if (meta === 'filename') return JSON.stringify(args.path);
-              return JSON.stringify(_m === '__dirname' ? dirname(args.path) : args.path);
-            });
-            const ext = args.path.slice(args.path.lastIndexOf('.') + 1);
+            let contents = await readFile(args.path, 'utf8');
+            if (!(options.entryKeepsItsPlace && resolve(args.path) === resolve(entry))) {
+              const url = pathToFileURL(args.path).href;
+              contents = contents.replace(PLACE, (m, meta: string | undefined) => {
+                if (meta === 'url') return JSON.stringify(url);
+                if (meta === 'dirname' || m === '__dirname') return JSON.stringify(dirname(args.path));
+                return JSON.stringify(args.path);
+              });
+            }
+            const ext = extname(args.path);
             const loader = ext.endsWith('tsx')
               ? 'tsx'
               : ext.endsWith('ts')
@@ -89,7 +101,18 @@ export async function importBundled(file: string): Promise<Record<string, unknow
     ],
   });
   const code = result.outputFiles[0]?.text;
-  if (code === undefined) throw new Error('esbuild wrote nothing');
+  if (code === undefined) throw new Error(`esbuild wrote nothing for ${entry}`);
+  return code;
+}
+
+/**
+ * The config bundled (bundleTypeScript), imported from next to the config (so its packages resolve
+ * from where the config is), then removed. Exported for tests (which run the sources, where
+ * importConfigModule uses tsx).
+ */
+export async function importBundled(file: string): Promise<Record<string, unknown>> {
+  const code = await bundleTypeScript(file);
+  const out = join(dirname(file), `.${basename(file)}.${process.pid}-${randomBytes(4).toString('hex')}.mjs`);
   await writeFile(out, code);
   try {
     return (await import(pathToFileURL(out).href)) as Record<string, unknown>;
