@@ -56,7 +56,8 @@ import { cpuMs } from './proc.js';
 import { envNumber, median, pairedRounds } from './stats.js';
 import type { BenchContext, BenchSection, Goal, SectionRow } from './types.js';
 
-const GOAL: Goal = { op: '>=', ratio: 0.8 };
+/** Issue 16's goal (an earlier issue's was 0.8): the app's HTTP layer costs under a tenth. */
+const GOAL: Goal = { op: '>=', ratio: 0.9 };
 const LIST_LIMIT = 20;
 /** Largest max/min of the per-round ratios still called a steady measurement. */
 const NOISY_SPREAD = 1.5;

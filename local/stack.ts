@@ -195,7 +195,7 @@ export async function startEmbeddedStack(options: StackOptions): Promise<Embedde
       dynamodbEndpoint = ddb.endpoint;
       phase('dynamodb');
       log(
-        `dynamodb: ${dynamodbEndpoint} (DynamoDB Local, ${options.persistDir ? `data in ${options.persistDir}` : 'in memory'}, started in ${Date.now() - started} ms)`,
+        `dynamodb: ${dynamodbEndpoint} (DynamoDB Local, ${options.persistDir ? `data in ${options.persistDir}` : 'in memory'}, started in ${Date.now() - started} ms${ddb.classDataArchive ? ' from its class-data archive' : ''})`,
       );
       if (ddb.note) log(`note: ${ddb.note}`);
       ddb.onExit((code, signal) =>

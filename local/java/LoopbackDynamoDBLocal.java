@@ -1,5 +1,17 @@
+import java.io.File;
+import java.io.FileOutputStream;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.lang.reflect.Field;
+import java.net.HttpURLConnection;
+import java.net.URL;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.util.Arrays;
+import java.util.Enumeration;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
+import java.util.zip.ZipOutputStream;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
@@ -14,6 +26,12 @@ import com.amazonaws.services.dynamodbv2.local.server.DynamoDBProxyServer;
  * Run once in source-file mode with `--compile-to DIR` to compile itself into DIR (the JRE's own
  * compiler module does it: no JDK needed); then `java -cp DIR:DynamoDBLocal.jar LoopbackDynamoDBLocal
  * -inMemory -sharedDb -port N`.
+ *
+ * Class-data sharing (AppCDS) halves DynamoDB Local's start, but the JVM archives classes only from
+ * jars on a class path without non-empty folders, and DynamoDBLocal.jar's manifest adds its own
+ * folder ("."). So --compile-to also writes DIR/launcher.jar (this class) and DIR/DynamoDBLocal.jar
+ * (the emulator's jar without its manifest), and `--train PORT`, run with -XX:ArchiveClassesAtExit,
+ * starts the server, makes the calls a load test makes, and exits: the archive holds what they loaded.
  */
 public class LoopbackDynamoDBLocal {
   public static void main(String[] args) throws Exception {
@@ -21,10 +39,26 @@ public class LoopbackDynamoDBLocal {
       // --compile-to DIR SOURCE CLASSPATH
       int code = javax.tools.ToolProvider.getSystemJavaCompiler()
           .run(null, null, null, "-d", args[1], "-cp", args[3], "-nowarn", args[2]);
+      if (code == 0) {
+        try {
+          jarsForClassDataSharing(new File(args[1]), new File(args[3]));
+        } catch (Exception e) {
+          // Optional: without these jars DynamoDB Local starts as before, only slower.
+          System.err.println("no class-data sharing jars: " + e);
+        }
+      }
       System.exit(code);
     }
+    if (args.length == 2 && args[0].equals("--train")) {
+      train(Integer.parseInt(args[1]));
+      System.exit(0);
+    }
+    start(args);
+  }
+
+  private static DynamoDBProxyServer start(String[] args) throws Exception {
     DynamoDBProxyServer proxy = ServerRunner.createServerFromCommandLineArgs(args);
-    if (proxy == null) return; // -help
+    if (proxy == null) return null; // -help
     Field field = DynamoDBProxyServer.class.getDeclaredField("server");
     field.setAccessible(true);
     Server server = (Server) field.get(proxy);
@@ -46,5 +80,82 @@ public class LoopbackDynamoDBLocal {
       watch.setDaemon(true);
       watch.start();
     }
+    return proxy;
+  }
+
+  private static void jarsForClassDataSharing(File dir, File emulatorJar) throws Exception {
+    File launcher = new File(dir, "launcher.jar");
+    try (ZipOutputStream out = new ZipOutputStream(new FileOutputStream(launcher))) {
+      for (File f : dir.listFiles((d, name) -> name.endsWith(".class"))) {
+        out.putNextEntry(new ZipEntry(f.getName()));
+        out.write(Files.readAllBytes(f.toPath()));
+        out.closeEntry();
+      }
+    }
+    try (ZipFile in = new ZipFile(emulatorJar);
+        ZipOutputStream out = new ZipOutputStream(new FileOutputStream(new File(dir, "DynamoDBLocal.jar")))) {
+      for (Enumeration<? extends ZipEntry> e = in.entries(); e.hasMoreElements(); ) {
+        ZipEntry entry = e.nextElement();
+        if (entry.getName().equals("META-INF/MANIFEST.MF")) continue;
+        out.putNextEntry(new ZipEntry(entry.getName()));
+        try (InputStream data = in.getInputStream(entry)) {
+          data.transferTo(out);
+        }
+        out.closeEntry();
+      }
+    }
+  }
+
+  /** The calls of a typical run, each once, so their classes are loaded (and archived). */
+  private static void train(int port) throws Exception {
+    DynamoDBProxyServer proxy = start(new String[] {"-inMemory", "-sharedDb", "-port", String.valueOf(port)});
+    String key = "\"PK\":{\"S\":\"a\"},\"SK\":{\"S\":\"b\"}";
+    String item = "{" + key + ",\"G\":{\"S\":\"g\"},\"N\":{\"N\":\"1\"}}";
+    call(port, "CreateTable", "{\"TableName\":\"train\",\"BillingMode\":\"PAY_PER_REQUEST\","
+        + "\"AttributeDefinitions\":[{\"AttributeName\":\"PK\",\"AttributeType\":\"S\"},"
+        + "{\"AttributeName\":\"SK\",\"AttributeType\":\"S\"},{\"AttributeName\":\"G\",\"AttributeType\":\"S\"}],"
+        + "\"KeySchema\":[{\"AttributeName\":\"PK\",\"KeyType\":\"HASH\"},{\"AttributeName\":\"SK\",\"KeyType\":\"RANGE\"}],"
+        + "\"GlobalSecondaryIndexes\":[{\"IndexName\":\"GSI1\",\"KeySchema\":[{\"AttributeName\":\"G\",\"KeyType\":\"HASH\"}],"
+        + "\"Projection\":{\"ProjectionType\":\"ALL\"}}]}");
+    call(port, "DescribeTable", "{\"TableName\":\"train\"}");
+    call(port, "ListTables", "{}");
+    call(port, "PutItem", "{\"TableName\":\"train\",\"Item\":" + item + ",\"ReturnConsumedCapacity\":\"TOTAL\"}");
+    call(port, "GetItem", "{\"TableName\":\"train\",\"Key\":{" + key + "},\"ReturnConsumedCapacity\":\"TOTAL\"}");
+    call(port, "UpdateItem", "{\"TableName\":\"train\",\"Key\":{" + key + "},"
+        + "\"UpdateExpression\":\"SET #n = #n + :one\",\"ConditionExpression\":\"attribute_exists(PK)\","
+        + "\"ExpressionAttributeNames\":{\"#n\":\"N\"},\"ExpressionAttributeValues\":{\":one\":{\"N\":\"1\"}}}");
+    call(port, "Query", "{\"TableName\":\"train\",\"IndexName\":\"GSI1\",\"KeyConditionExpression\":\"G = :g\","
+        + "\"ExpressionAttributeValues\":{\":g\":{\"S\":\"g\"}}}");
+    call(port, "Query", "{\"TableName\":\"train\",\"KeyConditionExpression\":\"PK = :p AND begins_with(SK, :s)\","
+        + "\"ExpressionAttributeValues\":{\":p\":{\"S\":\"a\"},\":s\":{\"S\":\"b\"}}}");
+    call(port, "Scan", "{\"TableName\":\"train\",\"Limit\":10}");
+    call(port, "BatchWriteItem", "{\"RequestItems\":{\"train\":[{\"PutRequest\":{\"Item\":" + item + "}}]}}");
+    call(port, "BatchGetItem", "{\"RequestItems\":{\"train\":{\"Keys\":[{" + key + "}]}}}");
+    call(port, "TransactWriteItems", "{\"TransactItems\":[{\"Update\":{\"TableName\":\"train\",\"Key\":{" + key + "},"
+        + "\"UpdateExpression\":\"SET #n = :v\",\"ExpressionAttributeNames\":{\"#n\":\"N\"},"
+        + "\"ExpressionAttributeValues\":{\":v\":{\"N\":\"2\"}}}}]}");
+    call(port, "ExecuteStatement", "{\"Statement\":\"SELECT * FROM train WHERE PK = 'a'\"}");
+    call(port, "DeleteItem", "{\"TableName\":\"train\",\"Key\":{" + key + "}}");
+    call(port, "DeleteTable", "{\"TableName\":\"train\"}");
+    if (proxy != null) proxy.stop();
+  }
+
+  private static void call(int port, String operation, String body) throws Exception {
+    HttpURLConnection c = (HttpURLConnection) new URL("http://127.0.0.1:" + port + "/").openConnection();
+    c.setRequestMethod("POST");
+    c.setDoOutput(true);
+    c.setRequestProperty("Content-Type", "application/x-amz-json-1.0");
+    c.setRequestProperty("X-Amz-Target", "DynamoDB_20120810." + operation);
+    c.setRequestProperty("X-Amz-Date", "20240101T000000Z");
+    c.setRequestProperty("Authorization",
+        "AWS4-HMAC-SHA256 Credential=train/20240101/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=0");
+    try (OutputStream out = c.getOutputStream()) {
+      out.write(body.getBytes(StandardCharsets.UTF_8));
+    }
+    int status = c.getResponseCode();
+    try (InputStream in = status < 400 ? c.getInputStream() : c.getErrorStream()) {
+      if (in != null) in.readAllBytes();
+    }
+    if (status >= 400) System.err.println("train: " + operation + " answered " + status);
   }
 }

@@ -1,0 +1,77 @@
+import { existsSync } from 'node:fs';
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+} from '@aws-sdk/client-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { type DynamoDBLocal, startDynamoDBLocal } from '../../local/index.js';
+import { alive, waitUntil } from '../helpers/cli.js';
+
+/**
+ * DynamoDB Local's class-data archive (AppCDS, local/dynamodb-local.ts): trained once in the
+ * background, then every start maps its classes from it. What could go wrong is a start that uses a
+ * half-written or mismatched archive, or an emulator that then answers differently: both checked.
+ */
+describe('DynamoDB Local from its class-data archive', () => {
+  it('trains the archive in the background once, then starts from it and serves calls as before', async () => {
+    let first: DynamoDBLocal | undefined = await startDynamoDBLocal({});
+    const archive = first.classDataArchive ?? first.classDataTraining;
+    expect(archive, 'the loopback launcher compiled, so there is an archive to use or train').toBeDefined();
+    await first.stop();
+    first = undefined;
+    // ~7 s of training on a quiet machine; the archive appears only once it is whole (renamed into place).
+    expect(await waitUntil(() => existsSync(archive as string), 90_000)).toBe(true);
+
+    const ddb = await startDynamoDBLocal({});
+    const client = new DynamoDBClient({
+      endpoint: ddb.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+    });
+    try {
+      expect(ddb.classDataArchive).toBe(archive);
+      await client.send(
+        new CreateTableCommand({
+          TableName: 'cds',
+          BillingMode: 'PAY_PER_REQUEST',
+          AttributeDefinitions: [
+            { AttributeName: 'PK', AttributeType: 'S' },
+            { AttributeName: 'SK', AttributeType: 'S' },
+          ],
+          KeySchema: [
+            { AttributeName: 'PK', KeyType: 'HASH' },
+            { AttributeName: 'SK', KeyType: 'RANGE' },
+          ],
+        }),
+      );
+      for (const sk of ['a', 'b', 'c'])
+        await client.send(
+          new PutItemCommand({ TableName: 'cds', Item: { PK: { S: 'p' }, SK: { S: sk }, n: { N: '1' } } }),
+        );
+      const got = await client.send(
+        new GetItemCommand({
+          TableName: 'cds',
+          Key: { PK: { S: 'p' }, SK: { S: 'b' } },
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      expect(got.Item?.n).toEqual({ N: '1' });
+      expect(got.ConsumedCapacity?.CapacityUnits).toBe(0.5);
+      const q = await client.send(
+        new QueryCommand({
+          TableName: 'cds',
+          KeyConditionExpression: 'PK = :p AND SK > :s',
+          ExpressionAttributeValues: { ':p': { S: 'p' }, ':s': { S: 'a' } },
+        }),
+      );
+      expect(q.Items?.map((i) => i.SK?.S)).toEqual(['b', 'c']);
+    } finally {
+      client.destroy();
+      await ddb.stop();
+    }
+    expect(alive(ddb.pid)).toBe(false);
+  }, 150_000);
+});
