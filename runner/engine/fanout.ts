@@ -105,7 +105,8 @@ export function startWorkersEarly(count: number): void {
 /** Runs each worker as a child process. */
 export class LocalProcessInvoker implements Invoker {
   private readonly children = new Set<ChildProcess>();
-  private readonly warm = new Map<number, ChildProcess>();
+  /** Started, not yet given work: any invocation takes one (a hook's as well as a slice's). */
+  private readonly warm: ChildProcess[] = [];
   private aborted = false;
 
   /** @param env what the workers need beyond this process's environment (sent with each run). */
@@ -124,18 +125,18 @@ export class LocalProcessInvoker implements Invoker {
   }
 
   /**
-   * Start the worker processes now (loading Node and Artillery takes most of a second) so that
-   * happens while the embedded stack starts, not after; workers started early are taken first.
+   * Have `count` worker processes started (loading Node and Artillery takes most of a second) so that
+   * happens while the embedded stack starts, not after; workers started early are taken first. A run
+   * with `before`/`after` flows wants one more for each: they run in a worker of their own.
    */
-  prestart(workers: number): void {
-    for (let i = 0; i < workers; i += 1) if (!this.warm.has(i)) this.warm.set(i, this.spawn());
+  prestart(count: number): void {
+    while (this.warm.length < count) this.warm.push(this.spawn());
   }
 
   invoke(event: RunnerEvent, onProgress: (r: ClientResult) => void): Promise<SliceOutcome> {
     const { worker } = event;
     return new Promise((resolve) => {
-      const child = this.warm.get(worker) ?? this.spawn();
-      this.warm.delete(worker);
+      const child = this.warm.shift() ?? this.spawn();
       let last: ClientResult | undefined;
       let outcome: SliceOutcome | undefined;
       child.on('message', (m: WorkerMessage) => {
@@ -173,8 +174,7 @@ export class LocalProcessInvoker implements Invoker {
 
   /** Stop workers that were started but never used (the run failed before load began). */
   close(): void {
-    for (const c of [...this.warm.values(), ...early.splice(0)]) c.kill('SIGTERM');
-    this.warm.clear();
+    for (const c of [...this.warm.splice(0), ...early.splice(0)]) c.kill('SIGTERM');
   }
 }
 

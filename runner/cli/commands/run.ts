@@ -565,7 +565,8 @@ async function prepareLocalRun(
     ? (running?.fixtures ?? resolve(args.stateDir, 'fixtures.json'))
     : join(scratch, 'fixtures.json');
   const invoker = new LocalProcessInvoker({ LOADTEST_FIXTURES: fixtures });
-  invoker.prestart(args.workers);
+  // One per worker, and one for each of the script's before/after flows (each runs in its own).
+  invoker.prestart(args.workers + (scenario.script.before ? 1 : 0) + (scenario.script.after ? 1 : 0));
   let stack: EmbeddedStack | undefined;
   let appUrl: string;
   let gateAdminUrl: string | undefined;
