@@ -1,4 +1,4 @@
-import yargs, { type Argv } from 'yargs';
+import yargs, { type Argv, type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import {
   AppFailed,
@@ -11,57 +11,29 @@ import { ProjectConfigError } from '../project/index.js';
 import { ScenarioError } from '../scenario/load.js';
 import { EXIT, RunFailed, UsageError } from './errors.js';
 
+type AddCommand = (parser: Argv) => Argv;
+/** A command module as a step that adds it to the parser (generic, so each keeps its own types). */
+const add =
+  <U>(command: CommandModule<object, U>): AddCommand =>
+  (parser) =>
+    parser.command(command);
 /**
  * Each command's module, loaded only when it is the one asked for: a start pays for its own command's
  * dependencies only (the others' AWS clients, CDK helpers and report renderers are ~0.2 s to load).
  * `loadtest --help`, or anything not starting with a command's name, loads them all.
  */
-type AddCommand = (parser: Argv) => Argv;
 const COMMANDS: Readonly<Record<string, () => Promise<AddCommand>>> = {
-  run: async () => {
-    const { runCommand } = await import('./commands/run.js');
-    return (p) => p.command(runCommand);
-  },
-  list: async () => {
-    const { listCommand } = await import('./commands/list.js');
-    return (p) => p.command(listCommand);
-  },
-  validate: async () => {
-    const { validateCommand } = await import('./commands/validate.js');
-    return (p) => p.command(validateCommand);
-  },
-  compare: async () => {
-    const { compareCommand } = await import('./commands/compare.js');
-    return (p) => p.command(compareCommand);
-  },
-  seed: async () => {
-    const { seedCommand } = await import('./commands/seed.js');
-    return (p) => p.command(seedCommand);
-  },
-  events: async () => {
-    const { eventsCommand } = await import('./commands/events.js');
-    return (p) => p.command(eventsCommand);
-  },
-  import: async () => {
-    const { importCommand } = await import('./commands/import.js');
-    return (p) => p.command(importCommand);
-  },
-  up: async () => {
-    const { upCommand } = await import('./commands/up.js');
-    return (p) => p.command(upCommand);
-  },
-  report: async () => {
-    const { reportCommand } = await import('./commands/report.js');
-    return (p) => p.command(reportCommand);
-  },
-  forecast: async () => {
-    const { forecastCommand } = await import('./commands/forecast.js');
-    return (p) => p.command(forecastCommand);
-  },
-  dashboard: async () => {
-    const { dashboardCommand } = await import('./commands/dashboard.js');
-    return (p) => p.command(dashboardCommand);
-  },
+  run: () => import('./commands/run.js').then((m) => add(m.runCommand)),
+  list: () => import('./commands/list.js').then((m) => add(m.listCommand)),
+  validate: () => import('./commands/validate.js').then((m) => add(m.validateCommand)),
+  compare: () => import('./commands/compare.js').then((m) => add(m.compareCommand)),
+  seed: () => import('./commands/seed.js').then((m) => add(m.seedCommand)),
+  events: () => import('./commands/events.js').then((m) => add(m.eventsCommand)),
+  import: () => import('./commands/import.js').then((m) => add(m.importCommand)),
+  up: () => import('./commands/up.js').then((m) => add(m.upCommand)),
+  report: () => import('./commands/report.js').then((m) => add(m.reportCommand)),
+  forecast: () => import('./commands/forecast.js').then((m) => add(m.forecastCommand)),
+  dashboard: () => import('./commands/dashboard.js').then((m) => add(m.dashboardCommand)),
 };
 
 /** The parser with the command asked for, or with every command. */
