@@ -244,6 +244,10 @@ let training = false;
 function trainInBackground(java: string, jvmArgs: readonly string[], cwd: string, file: string): void {
   if (training) return;
   training = true;
+  // A training that failed (an old JVM, a broken emulator) is not retried at every start: once a day.
+  try {
+    if (Date.now() - statSync(`${file}.failed`).mtimeMs < 86_400_000) return;
+  } catch {}
   const lock = `${file}.lock`;
   try {
     closeSync(openSync(lock, 'wx'));
@@ -261,7 +265,8 @@ function trainInBackground(java: string, jvmArgs: readonly string[], cwd: string
       "const fs = require('node:fs');",
       'const [java, args, scratch, file, lock] = process.argv.slice(1);',
       "const r = spawnSync(java, JSON.parse(args), { stdio: 'ignore', timeout: 120000 });",
-      'try { if (r.status === 0 && fs.existsSync(scratch)) fs.renameSync(scratch, file); }',
+      'try { if (r.status === 0 && fs.existsSync(scratch)) fs.renameSync(scratch, file);',
+      "  else fs.writeFileSync(file + '.failed', String(r.status ?? r.signal ?? r.error)); }",
       'finally { fs.rmSync(scratch, { force: true }); fs.rmSync(lock, { force: true }); }',
     ].join('\n');
     const args = [
