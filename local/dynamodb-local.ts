@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync, utimesSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
@@ -254,6 +254,9 @@ function trainInBackground(java: string, jvmArgs: readonly string[], cwd: string
   } catch {
     try {
       if (Date.now() - statSync(lock).mtimeMs < 120_000) return;
+      // Stale: taken over, and marked fresh so no other start takes it over too.
+      const now = new Date();
+      utimesSync(lock, now, now);
     } catch {
       return;
     }
