@@ -32,19 +32,14 @@ mkdirSync(join(root, 'dist'), { recursive: true });
 // The reference shop's two programs (its app and its data command), bundled with the toolkit's own
 // bundler, just compiled: `loadtest run smoke` starts them without tsx (app/project.ts picks these
 // while the CLI runs compiled; the stamp covers app/ too). ~0.8 s of CPU less for each, at every start.
-const { bundleTypeScript } = await import(
+const { bundleTypeScript, SELF_FOLDERS } = await import(
   new URL('../dist/runner/project/config-module.js', import.meta.url).href
 );
-const SHOP_SELF = {
-  'dynamo-loadtest': '../runner/index.js',
-  'dynamo-loadtest/instrument': '../instrument/index.js',
-  'dynamo-loadtest/local': '../local/index.js',
-  'dynamo-loadtest/dashboards': '../dashboards/index.js',
-};
 mkdirSync(join(root, 'dist', 'app'), { recursive: true });
 for (const program of ['main', 'seed-main']) {
   const code = await bundleTypeScript(join(root, 'app', `${program}.ts`), {
-    self: (specifier) => SHOP_SELF[specifier],
+    // Relative to dist/app/, so the bundles hold no path of this machine.
+    self: (specifier) => `../${SELF_FOLDERS[specifier]}/index.js`,
     entryKeepsItsPlace: true,
   });
   writeFileSync(join(root, 'dist', 'app', `${program}.mjs`), code);

@@ -72,6 +72,19 @@ export function compiledIsCurrent(root) {
 }
 
 /**
+ * Each option of a command line as [flag, value]: `--x=v` split at its `=`, `--x v` paired with the
+ * argument after it (which may be the next flag: the callers only read values of flags that take one).
+ * @param {readonly string[]} argv the arguments after `loadtest <command>`
+ * @returns {[string, string | undefined][]}
+ */
+function flagsOf(argv) {
+  return argv.map((arg, i) => {
+    const eq = arg.indexOf('=');
+    return eq >= 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, argv[i + 1]];
+  });
+}
+
+/**
  * Pure: whether a command line will start DynamoDB Local, so it can be spawned before the rest of the
  * CLI loads (its JVM takes seconds to start: the longest part of start-up). A wrong yes only costs a
  * JVM that is stopped unused; a wrong no only costs the head start.
@@ -80,11 +93,7 @@ export function compiledIsCurrent(root) {
 export function startsDynamoDBLocal(argv) {
   const command = argv[0];
   if (command !== 'run' && command !== 'up') return false;
-  for (let i = 1; i < argv.length; i += 1) {
-    const arg = argv[i] ?? '';
-    const [flag, value] = arg.includes('=')
-      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
-      : [arg, argv[i + 1]];
+  for (const [flag, value] of flagsOf(argv.slice(1))) {
     if (['--url', '--dynamodb-endpoint', '--persist', '--help', '-h', '--version'].includes(flag))
       return false;
     if (flag === '--target' && value !== 'local') return false;
@@ -104,11 +113,7 @@ export const MAX_EARLY_WORKERS = 8;
 export function earlyWorkers(argv) {
   if (argv[0] !== 'run') return 0;
   let workers = 1;
-  for (let i = 1; i < argv.length; i += 1) {
-    const arg = argv[i] ?? '';
-    const [flag, value] = arg.includes('=')
-      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
-      : [arg, argv[i + 1]];
+  for (const [flag, value] of flagsOf(argv.slice(1))) {
     if (['--help', '-h', '--version'].includes(flag)) return 0;
     if (flag === '--target' && value !== 'local') return 0;
     if (flag === '--workers') {

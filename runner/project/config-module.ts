@@ -25,21 +25,24 @@ export async function importConfigModule(file: string): Promise<Record<string, u
   return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
 }
 
-/** This package's public entry points, as this copy of it runs (compiled, or its sources). */
-const EXT = FROM_SOURCE ? 'ts' : 'js';
-const SELF = {
-  'dynamo-loadtest': `../index.${EXT}`,
-  'dynamo-loadtest/instrument': `../../instrument/index.${EXT}`,
-  'dynamo-loadtest/local': `../../local/index.${EXT}`,
-  'dynamo-loadtest/dashboards': `../../dashboards/index.${EXT}`,
+/** This package's public entry points: the folder whose index each `dynamo-loadtest[/x]` names. */
+export const SELF_FOLDERS = {
+  'dynamo-loadtest': 'runner',
+  'dynamo-loadtest/instrument': 'instrument',
+  'dynamo-loadtest/local': 'local',
+  'dynamo-loadtest/dashboards': 'dashboards',
 } as const;
+
+/** An entry as this copy of the package runs it (compiled, or its sources), by URL. */
+const selfUrl = (specifier: keyof typeof SELF_FOLDERS) =>
+  new URL(`../../${SELF_FOLDERS[specifier]}/index.${FROM_SOURCE ? 'ts' : 'js'}`, import.meta.url).href;
 
 /** The identifiers that name a module's own place, which a bundle would otherwise give the bundle's. */
 const PLACE = /\bimport\.meta\.(url|dirname|filename)\b|\b__dirname\b|\b__filename\b/g;
 
 export interface BundleOptions {
   /** What `dynamo-loadtest[/x]` becomes in the bundle (default: this copy's own modules, by URL). */
-  readonly self?: (specifier: keyof typeof SELF) => string;
+  readonly self?: (specifier: keyof typeof SELF_FOLDERS) => string;
   /**
    * Leave the entry file's `import.meta.url` the bundle's own (default false): for a program whose
    * "am I the main module" test compares it with process.argv[1].
@@ -55,7 +58,7 @@ export interface BundleOptions {
  */
 export async function bundleTypeScript(entry: string, options: BundleOptions = {}): Promise<string> {
   const { build } = await import('esbuild');
-  const self = options.self ?? ((specifier) => new URL(SELF[specifier] as string, import.meta.url).href);
+  const self = options.self ?? selfUrl;
   const result = await build({
     entryPoints: [entry],
     bundle: true,
@@ -71,8 +74,8 @@ export async function bundleTypeScript(entry: string, options: BundleOptions = {
         name: 'loadtest-bundle',
         setup(b) {
           b.onResolve({ filter: /^dynamo-loadtest(\/[a-z]+)?$/ }, (args) =>
-            Object.hasOwn(SELF, args.path)
-              ? { path: self(args.path as keyof typeof SELF), external: true }
+            Object.hasOwn(SELF_FOLDERS, args.path)
+              ? { path: self(args.path as keyof typeof SELF_FOLDERS), external: true }
               : undefined,
           );
           b.onLoad({ filter: /\.[cm]?[jt]sx?$/ }, async (args) => {
