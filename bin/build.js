@@ -6,8 +6,9 @@
 // CLI then runs its sources through tsx, as in development.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { STAMP, sourceState } from './compiled.js';
 
@@ -44,5 +45,88 @@ for (const program of ['main', 'seed-main']) {
   });
   writeFileSync(join(root, 'dist', 'app', `${program}.mjs`), code);
 }
+await bundleCli();
 writeFileSync(join(root, STAMP), `${JSON.stringify({ ...state, builtAt: new Date().toISOString() })}\n`);
 console.error(`loadtest build: dist/ (${state.files} sources) in ${Date.now() - started} ms`);
+
+/**
+ * The CLI's own process as a few ES modules in dist/cli/ (bin/loadtest.js runs them when they are
+ * there): Node then reads and compiles a handful of files instead of ~900 (our dist/ and the packages
+ * it imports), which was most of the ~0.8 s before `loadtest run` did anything; zod alone went from
+ * ~100 ms to ~35 ms to load. Entries:
+ * - main: the CLI (runner/cli/main.js); each command's module stays a chunk loaded on demand;
+ * - early: what bin/loadtest.js starts before the rest loads (DynamoDB Local, the load workers);
+ * - runner, instrument, local, dashboards: the package's entries, which a project config bundled by
+ *   this CLI imports (runner/project/config-module.ts points `dynamo-loadtest` at them), so the config
+ *   and the CLI share one copy of each module, as they did unbundled.
+ * Shared modules land in chunks, so early and main share their state (the early JVM, the early
+ * workers). Each of our modules keeps its own place: `import.meta.url` becomes its file in dist/
+ * (relative to dist/cli/), so `new URL('./worker.js', import.meta.url)` still finds the worker, which
+ * like every other child process (the import worker, the shop) runs the unbundled dist/ files.
+ * Packages are bundled only when they are pure JavaScript with no files of their own to find at run
+ * time; the rest stay imports: yargs (its locale files), esbuild and tsx (binaries, loaders), undici,
+ * the sketches library (protobuf's eval'd require), aws-embedded-metrics, CDK's constructs.
+ */
+async function bundleCli() {
+  const { build } = await import('esbuild');
+  const dist = join(root, 'dist');
+  const out = join(dist, 'cli');
+  const BUNDLED = /^(yaml|filtrex|bson|csv-parse)(\/|$)/;
+  const entries = join(dist, 'cli-entries');
+  mkdirSync(entries, { recursive: true });
+  writeFileSync(
+    join(entries, 'early.js'),
+    [
+      `export { startDynamoDBLocalEarly } from '../local/dynamodb-local.js';`,
+      `export { startWorkersEarly } from '../runner/engine/worker-process.js';`,
+      '',
+    ].join('\n'),
+  );
+  const inNodeModules = (path) => path.includes(`${'/'}node_modules${'/'}`);
+  await build({
+    entryPoints: {
+      main: join(dist, 'runner', 'cli', 'main.js'),
+      early: join(entries, 'early.js'),
+      runner: join(dist, 'runner', 'index.js'),
+      instrument: join(dist, 'instrument', 'index.js'),
+      local: join(dist, 'local', 'index.js'),
+      dashboards: join(dist, 'dashboards', 'index.js'),
+    },
+    outdir: out,
+    bundle: true,
+    splitting: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'warning',
+    chunkNames: 'chunk-[hash]',
+    // Bundled CommonJS (the AWS SDK's) calls require() for Node's own modules.
+    banner: {
+      js: "import { createRequire as __loadtestRequire } from 'node:module'; const require = __loadtestRequire(import.meta.url);",
+    },
+    define: { __LOADTEST_CLI_BUNDLE__: 'true' },
+    plugins: [
+      {
+        name: 'loadtest-cli',
+        setup(b) {
+          // A package imported by our code: bundled or left an import; inside a bundled package,
+          // everything it imports is bundled with it.
+          b.onResolve({ filter: /^[^./]/ }, (args) => {
+            if (args.path.startsWith('node:') || inNodeModules(args.importer)) return undefined;
+            return BUNDLED.test(args.path) ? undefined : { path: args.path, external: true };
+          });
+          b.onLoad({ filter: /\.js$/ }, async (args) => {
+            if (inNodeModules(args.path)) return undefined;
+            const contents = await readFile(args.path, 'utf8');
+            const place = JSON.stringify(relative(out, args.path).split(sep).join('/'));
+            return {
+              contents: contents.replaceAll('import.meta.url', `new URL(${place}, import.meta.url).href`),
+              loader: 'js',
+            };
+          });
+        },
+      },
+    ],
+  });
+  rmSync(entries, { recursive: true, force: true });
+}

@@ -2,6 +2,7 @@
 // The CLI runs its compiled JavaScript (dist/, built on `npm install`) when that build is of the
 // sources as they are now, else its TypeScript sources through tsx (development: no build step
 // needed). LOADTEST_FROM_SOURCE=1 forces the sources.
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { compiledIsCurrent, earlyWorkers, startsDynamoDBLocal } from './compiled.js';
 
@@ -17,14 +18,20 @@ if (!compiled) {
   // For the reference shop's config: its app and data command then run their compiled bundles too.
   process.env.LOADTEST_COMPILED = '1';
 }
-const module = (path) => new URL(compiled ? `../dist/${path}.js` : `../${path}.ts`, import.meta.url).href;
+// Compiled, the CLI's process runs its bundle (dist/cli/, see bin/build.js) when the build made one.
+const bundle = (name) => new URL(`../dist/cli/${name}.js`, import.meta.url);
+const bundled = compiled && existsSync(bundle('main'));
+const module = (path, entry) =>
+  bundled
+    ? bundle(entry).href
+    : new URL(compiled ? `../dist/${path}.js` : `../${path}.ts`, import.meta.url).href;
 // DynamoDB Local's JVM is the slowest thing to start: it starts now, while the rest loads.
 if (startsDynamoDBLocal(process.argv.slice(2))) {
-  (await import(module('local/dynamodb-local'))).startDynamoDBLocalEarly();
+  (await import(module('local/dynamodb-local', 'early'))).startDynamoDBLocalEarly();
 }
 // Then the load workers: each loads Artillery (most of a second) while this process loads the CLI.
 const workers = earlyWorkers(process.argv.slice(2));
-if (workers > 0) (await import(module('runner/engine/fanout'))).startWorkersEarly(workers);
-const { main } = await import(module('runner/cli/main'));
+if (workers > 0) (await import(module('runner/engine/worker-process', 'early'))).startWorkersEarly(workers);
+const { main } = await import(module('runner/cli/main', 'main'));
 const code = await main();
 process.exit(code);

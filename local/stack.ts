@@ -1,6 +1,5 @@
 import { copyFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBLocal,
   discardEarlyDynamoDBLocal,
@@ -9,7 +8,7 @@ import {
 } from './dynamodb-local.js';
 import { CapacityGate, type PatternRule } from './gate/index.js';
 import { type ProcessSpec, type RunningProcess, runToEnd, startProcess, waitReady } from './process.js';
-import { describeTableSpec, ensureTables, localDynamoClient, type TableSpec } from './tables.js';
+import { describeTableSpec, dynamoSdk, ensureTables, localDynamoClient, type TableSpec } from './tables.js';
 
 /**
  * The embedded stack: DynamoDB Local (or any endpoint given), the capacity gate in front of it, the
@@ -211,7 +210,7 @@ export async function startEmbeddedStack(options: StackOptions): Promise<Embedde
     }
 
     // Tables straight on DynamoDB: creating them is nobody's load.
-    const direct = localDynamoClient(dynamodbEndpoint, project.region);
+    const direct = await localDynamoClient(dynamodbEndpoint, project.region);
     let tables: TableSpec[] = [...project.tables];
     try {
       if (tables.length > 0) {
@@ -221,6 +220,7 @@ export async function startEmbeddedStack(options: StackOptions): Promise<Embedde
         );
       }
       if (project.describeTables) {
+        const { ListTablesCommand } = await dynamoSdk();
         const names =
           project.describeTables === true
             ? ((await direct.send(new ListTablesCommand({}))).TableNames ?? [])

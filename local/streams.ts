@@ -1,11 +1,5 @@
-import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  type _Record,
-  DescribeStreamCommand,
-  DynamoDBStreamsClient,
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-} from '@aws-sdk/client-dynamodb-streams';
+import type { _Record } from '@aws-sdk/client-dynamodb-streams';
+import { dynamoSdk } from './tables.js';
 
 /**
  * Follows a table's DynamoDB Stream (DynamoDB Local has them) from now on, across shards as they
@@ -27,6 +21,13 @@ export class StreamUnavailable extends Error {
 export async function tailStream(
   options: TailOptions,
 ): Promise<{ streamArn: string; stopped: Promise<void> }> {
+  // Loaded here, not with the module: most commands that load local/ never tail a stream.
+  const [{ DescribeTableCommand, DynamoDBClient }, streamsSdk] = await Promise.all([
+    dynamoSdk(),
+    import('@aws-sdk/client-dynamodb-streams'),
+  ]);
+  const { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand } =
+    streamsSdk;
   const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
   const region = 'us-east-1';
   const db = new DynamoDBClient({ endpoint: options.endpoint, credentials, region });

@@ -17,6 +17,7 @@ import type { PatternId } from '../patterns.js';
 import { keys } from '../table.js';
 import { type Cursor, decodeCursor, encodeCursor } from './cursor.js';
 import type { PatternClient, Send } from './instrument.js';
+import { MAX_BATCH_GET, MAX_CHECKOUT_LINES, MAX_LINE_QUANTITY } from './limits.js';
 
 export interface User {
   email: string;
@@ -73,9 +74,7 @@ export interface ProductFilters {
 }
 
 /** BatchGetItem and TransactWriteItems limits. */
-export const MAX_BATCH_GET = 100;
-export const MAX_CHECKOUT_LINES = 49;
-export const MAX_LINE_QUANTITY = 1000;
+export { MAX_BATCH_GET, MAX_CHECKOUT_LINES, MAX_LINE_QUANTITY } from './limits.js';
 
 const BATCH_GET_ATTEMPTS = 8;
 const MAX_PAGE_READS = 10;

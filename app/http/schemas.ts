@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_BATCH_GET, MAX_LINE_QUANTITY } from '../data/shop.js';
+import { MAX_BATCH_GET, MAX_LINE_QUANTITY } from '../data/limits.js';
 import { InvalidInput } from '../errors.js';
 
 /**

@@ -24,7 +24,7 @@ process.on('message', (job: WorkerJob) => {
 async function run(job: WorkerJob): Promise<WorkerReply> {
   const project = await projectFor(job.config);
   const plan = importPlan(project, job.table);
-  const client = localDynamoClient(job.endpoint, project.region);
+  const client = await localDynamoClient(job.endpoint, project.region);
   try {
     const sink = new DynamoSink({
       client,

@@ -70,7 +70,7 @@ export async function importProjectData(
   const files = project.data?.imports ?? [];
   if (files.length === 0) return;
   const plan = importPlan(project);
-  const client = localDynamoClient(endpoint, project.region);
+  const client = await localDynamoClient(endpoint, project.region);
   try {
     await ensureTables(client, [plan.table]);
     for (const [i, spec] of files.entries()) {

@@ -3,14 +3,15 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, type Gzip } from 'node:zlib';
-import {
-  type AttributeValue,
-  BatchWriteItemCommand,
-  type DynamoDBClient,
-  type WriteRequest,
-} from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, DynamoDBClient, WriteRequest } from '@aws-sdk/client-dynamodb';
 import { isThrottle } from '../../instrument/index.js';
 import { type IndexShape, indexWrites, itemSize, type TableKeys, writeUnits } from '../../local/index.js';
+
+/**
+ * The SDK's commands, loaded with the first write: this module is part of the package's public entry,
+ * which a project config importing `dynamo-loadtest` loads at every CLI start.
+ */
+let sdk: Promise<typeof import('@aws-sdk/client-dynamodb')> | undefined;
 
 /** Where mapped, marshalled items go: a DynamoDB table, or files for DynamoDB's import from S3. */
 export type MarshalledItem = Record<string, AttributeValue>;
@@ -149,6 +150,8 @@ export class DynamoSink implements Sink {
         await this.sleep(this.random() * Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 1)));
       }
       this.calls += 1;
+      sdk ??= import('@aws-sdk/client-dynamodb');
+      const { BatchWriteItemCommand } = await sdk;
       try {
         const out = await this.options.client.send(
           new BatchWriteItemCommand({ RequestItems: { [table]: pending } }),

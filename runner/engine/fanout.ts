@@ -1,10 +1,9 @@
-import { type ChildProcess, fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import type { ArtilleryScript } from './artillery.js';
 import { type ClientResult, mergeClientResults } from './client-stats.js';
 import type { RunnerEvent, RunnerResult } from './handler.js';
-import { FROM_SOURCE } from './typescript.js';
 import type { WorkerMessage, WorkerRequest } from './worker.js';
+import { dropEarlyWorkers, takeWorker } from './worker-process.js';
 
 /**
  * Fan-out: split a scenario's arrival rate over N workers, run them concurrently, merge exactly.
@@ -58,50 +57,6 @@ export function sliceScript(script: ArtilleryScript, index: number, count: numbe
   return slice;
 }
 
-/**
- * The worker is this module's neighbour: compiled, plain Node runs it (tsx is registered in it only if
- * a scenario's processor is TypeScript); from the sources, through tsx like the CLI itself.
- */
-export function workerCommand(fromSource: boolean): { file: string; execArgv: string[] } {
-  return {
-    file: fileURLToPath(new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url)),
-    execArgv: fromSource ? ['--import', import.meta.resolve('tsx')] : [],
-  };
-}
-
-const WORKER = workerCommand(FROM_SOURCE);
-
-function forkWorker(env: Record<string, string>): ChildProcess {
-  return fork(WORKER.file, [], {
-    execArgv: WORKER.execArgv,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-}
-
-/** Workers forked before the CLI knew what for (startWorkersEarly), for the first invoker to take. */
-const early: ChildProcess[] = [];
-
-/**
- * Forks `count` workers now, in the CLI's first moments: each loads Node and Artillery (most of a
- * second) while the CLI loads the rest and reads the project. The run's invoker takes them over and
- * hands them its environment with the run; one nobody takes exits with the CLI (its IPC channel
- * closes) or at process exit.
- */
-export function startWorkersEarly(count: number): void {
-  for (let i = early.length; i < count; i += 1) {
-    const child = forkWorker({});
-    // Unclaimed, a worker must not keep the CLI alive, nor outlive it.
-    child.unref();
-    child.channel?.unref();
-    early.push(child);
-  }
-  if (early.length > 0)
-    process.once('exit', () => {
-      for (const c of early) c.kill('SIGKILL');
-    });
-}
-
 /** Runs each worker as a child process. */
 export class LocalProcessInvoker implements Invoker {
   private readonly children = new Set<ChildProcess>();
@@ -113,12 +68,7 @@ export class LocalProcessInvoker implements Invoker {
   constructor(private readonly env: Record<string, string> = {}) {}
 
   private spawn(): ChildProcess {
-    const taken = early.shift();
-    const child = taken ?? forkWorker(this.env);
-    if (taken) {
-      taken.ref();
-      taken.channel?.ref();
-    }
+    const child = takeWorker(this.env);
     this.children.add(child);
     child.once('exit', () => this.children.delete(child));
     return child;
@@ -174,7 +124,7 @@ export class LocalProcessInvoker implements Invoker {
 
   /** Stop workers that were started but never used (the run failed before load began). */
   close(): void {
-    for (const c of [...this.warm.splice(0), ...early.splice(0)]) c.kill('SIGTERM');
+    for (const c of [...this.warm.splice(0), ...dropEarlyWorkers()]) c.kill('SIGTERM');
   }
 }
 

@@ -1,5 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ensureTypeScript, FROM_SOURCE, isTypeScriptFile } from '../engine/typescript.js';
@@ -18,7 +19,7 @@ import { ensureTypeScript, FROM_SOURCE, isTypeScriptFile } from '../engine/types
  */
 export async function importConfigModule(file: string): Promise<Record<string, unknown>> {
   if (!FROM_SOURCE && isTypeScriptFile(file)) {
-    const bundled = await importBundled(file).catch(() => undefined);
+    const bundled = await importCachedBundle(file).catch(() => importBundled(file).catch(() => undefined));
     if (bundled) return bundled;
   }
   await ensureTypeScript(file);
@@ -33,9 +34,18 @@ export const SELF_FOLDERS = {
   'dynamo-loadtest/dashboards': 'dashboards',
 } as const;
 
-/** An entry as this copy of the package runs it (compiled, or its sources), by URL. */
+/** True in the CLI's bundle (bin/build.js defines it there), absent everywhere else. */
+declare const __LOADTEST_CLI_BUNDLE__: boolean | undefined;
+const IN_CLI_BUNDLE = typeof __LOADTEST_CLI_BUNDLE__ !== 'undefined' && __LOADTEST_CLI_BUNDLE__;
+
+/**
+ * An entry as this copy of the package runs it, by URL: its sources, its compiled dist/, or the CLI
+ * bundle's own entry for it (dist/cli/<folder>.js), so a bundled config shares the CLI's modules.
+ */
 const selfUrl = (specifier: keyof typeof SELF_FOLDERS) =>
-  new URL(`../../${SELF_FOLDERS[specifier]}/index.${FROM_SOURCE ? 'ts' : 'js'}`, import.meta.url).href;
+  IN_CLI_BUNDLE
+    ? new URL(`../../cli/${SELF_FOLDERS[specifier]}.js`, import.meta.url).href
+    : new URL(`../../${SELF_FOLDERS[specifier]}/index.${FROM_SOURCE ? 'ts' : 'js'}`, import.meta.url).href;
 
 /** The identifiers that name a module's own place, which a bundle would otherwise give the bundle's. */
 const PLACE = /\bimport\.meta\.(url|dirname|filename)\b|\b__dirname\b|\b__filename\b/g;
@@ -57,6 +67,14 @@ export interface BundleOptions {
  * `new URL('./x', import.meta.url)` in app/data/*.ts still means app/data/x once bundled.
  */
 export async function bundleTypeScript(entry: string, options: BundleOptions = {}): Promise<string> {
+  return (await bundleWithInputs(entry, options)).code;
+}
+
+/** bundleTypeScript, with the files the bundle was made of (absolute paths). */
+async function bundleWithInputs(
+  entry: string,
+  options: BundleOptions = {},
+): Promise<{ code: string; inputs: string[] }> {
   const { build } = await import('esbuild');
   const self = options.self ?? selfUrl;
   const result = await build({
@@ -67,6 +85,7 @@ export async function bundleTypeScript(entry: string, options: BundleOptions = {
     target: `node${process.versions.node.split('.')[0]}`,
     packages: 'external',
     write: false,
+    metafile: true,
     logLevel: 'silent',
     sourcemap: 'inline',
     plugins: [
@@ -105,7 +124,9 @@ export async function bundleTypeScript(entry: string, options: BundleOptions = {
   });
   const code = result.outputFiles[0]?.text;
   if (code === undefined) throw new Error(`esbuild wrote nothing for ${entry}`);
-  return code;
+  // Its paths are relative to the working directory; the plugin's own namespace is the file's.
+  const inputs = Object.keys(result.metafile.inputs).map((p) => resolve(p.replace(/^[a-z-]+:/, '')));
+  return { code, inputs };
 }
 
 /**
@@ -122,4 +143,69 @@ export async function importBundled(file: string): Promise<Record<string, unknow
   } finally {
     await rm(out, { force: true });
   }
+}
+
+/** What a cached bundle was made from: each input file's size and modification time. */
+interface CacheIndex {
+  readonly inputs: readonly { readonly path: string; readonly size: number; readonly mtimeMs: number }[];
+}
+
+/** The nearest node_modules folder at or above `dir`: where a bundle resolves packages as `dir` does. */
+function nearestNodeModules(dir: string): string | undefined {
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    const candidate = join(d, 'node_modules');
+    if (existsSync(candidate)) return candidate;
+    if (dirname(d) === d) return undefined;
+  }
+}
+
+/**
+ * The config's bundle from the last time, when none of the files it was made of has changed since;
+ * else bundled now and kept for next time. Bundling costs ~0.1 s of every start (loading esbuild,
+ * starting its service, building); checking a handful of files' sizes and times costs well under a
+ * millisecond. Kept in node_modules/.cache/dynamo-loadtest/ of the nearest node_modules above the
+ * config, so its packages resolve exactly as they would from the config's own folder; with no
+ * node_modules there, this throws and the config is bundled afresh each time (importBundled).
+ */
+export async function importCachedBundle(file: string): Promise<Record<string, unknown>> {
+  const modules = nearestNodeModules(dirname(file));
+  if (!modules) throw new Error(`no node_modules above ${file} to keep its bundle in`);
+  const dir = join(modules, '.cache', 'dynamo-loadtest');
+  // One entry per config file and per copy of the toolkit it was bundled against.
+  const key = createHash('sha256')
+    .update(`${resolve(file)}\0${selfUrl('dynamo-loadtest')}`)
+    .digest('hex')
+    .slice(0, 16);
+  const bundlePath = join(dir, `config-${key}.mjs`);
+  const indexPath = join(dir, `config-${key}.json`);
+  const current = (index: CacheIndex) =>
+    index.inputs.length > 0 &&
+    index.inputs.every((i) => {
+      const st = statSync(i.path, { throwIfNoEntry: false });
+      return st !== undefined && st.size === i.size && st.mtimeMs === i.mtimeMs;
+    });
+  let index: CacheIndex | undefined;
+  try {
+    index = JSON.parse(await readFile(indexPath, 'utf8')) as CacheIndex;
+  } catch {}
+  if (!index || !current(index)) {
+    // The inputs' state before bundling: one edited meanwhile makes the entry stale, never wrong.
+    const { code, inputs } = await bundleWithInputs(file);
+    const before = inputs.map((path) => {
+      const st = statSync(path);
+      return { path, size: st.size, mtimeMs: st.mtimeMs };
+    });
+    await mkdir(dir, { recursive: true });
+    // Written aside and renamed: two CLIs starting at once never import half a file.
+    const scratch = `.${process.pid}-${randomBytes(4).toString('hex')}`;
+    await writeFile(bundlePath + scratch, code);
+    await rename(bundlePath + scratch, bundlePath);
+    index = { inputs: before };
+    await writeFile(indexPath + scratch, JSON.stringify(index));
+    await rename(indexPath + scratch, indexPath);
+  }
+  // Named by its inputs' state too: a process that loads the config again after an edit (a test, a
+  // watch) gets the new bundle, not the module it imported before.
+  const version = createHash('sha256').update(JSON.stringify(index)).digest('hex').slice(0, 12);
+  return (await import(`${pathToFileURL(bundlePath).href}?v=${version}`)) as Record<string, unknown>;
 }

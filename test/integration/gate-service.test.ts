@@ -40,7 +40,7 @@ const orders: TableSpec = {
 
 beforeAll(async () => {
   ddb = await startDynamoDBLocal();
-  const direct = localDynamoClient(ddb.endpoint);
+  const direct = await localDynamoClient(ddb.endpoint);
   for (const t of [customers, orders]) await direct.send(new CreateTableCommand(createTableInput(t)));
   direct.destroy();
   // Between the gate and DynamoDB Local: records what the gate forwards (the tag must not reach DynamoDB).

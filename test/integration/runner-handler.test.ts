@@ -9,10 +9,16 @@ import { runSlice } from '../../runner/engine/handler.js';
 let server: Server;
 let target: string;
 let hits = 0;
+let followed = 0;
 
 beforeAll(async () => {
-  server = createServer((_req, res) => {
+  server = createServer((req, res) => {
     hits += 1;
+    if (req.url === '/followed') followed += 1;
+    if (req.url === '/page') {
+      res.setHeader('content-type', 'text/html');
+      return res.end('<html><body><a class="next" href="/followed">next</a></body></html>');
+    }
     res.end('ok');
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -89,6 +95,21 @@ describe('runner handler', () => {
     expect(Date.parse(endedAt ?? '') - Date.parse(lastResponseAt ?? '')).toBeLessThan(400);
     expect(Date.parse(firstRequestAt ?? '')).toBeLessThanOrEqual(Date.parse(lastResponseAt ?? ''));
     expect(result.result?.counters['vusers.completed']).toBe(10);
+  }, 30_000);
+
+  it("captures from HTML with a CSS selector (Artillery's cheerio, loaded only when first used)", async () => {
+    const s = script(1, [
+      { get: { url: '/page', name: 'page', capture: { selector: 'a.next', attr: 'href', as: 'next' } } },
+      { get: { url: '{{ next }}', name: 'followed' } },
+    ]);
+    s.config.target = target;
+    const before = followed;
+    const result = await runSlice({ worker: 0, workers: 1, script: s, scriptPath: 'inline.yml' });
+    expect(result.status).toBe('ok');
+    expect(result.result?.byName.page?.requests).toBe(10);
+    expect(result.result?.byName.followed?.codes).toEqual({ 200: 10 });
+    // The server saw the captured path itself, not the target's root.
+    expect(followed - before).toBe(10);
   }, 30_000);
 
   it('answers a bad Lambda payload with a failed result naming the field', async () => {

@@ -1,10 +1,10 @@
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as toolkit from '../../runner/index.js';
-import { importBundled } from '../../runner/project/config-module.js';
+import { importBundled, importCachedBundle } from '../../runner/project/config-module.js';
 
 /**
  * The compiled CLI loads a TypeScript project config as one esbuild bundle instead of through tsx
@@ -58,6 +58,40 @@ describe('a TypeScript project config, bundled', () => {
     const same = (c: unknown) => JSON.stringify(c).replace(/"AUTH_SECRET":"[^"]+"/, '"AUTH_SECRET":"x"');
     expect(same(bundled)).toBe(same(direct));
     expect(JSON.stringify(bundled)).toContain('getProduct');
+  });
+
+  it('keeps the bundle in the nearest node_modules/.cache and makes it again only when an input changed', async () => {
+    const project = await mkdtemp(join(tmpdir(), 'config-cache-'));
+    try {
+      await mkdir(join(project, 'node_modules'));
+      await mkdir(join(project, 'conf'));
+      const config = join(project, 'conf', 'loadtest.config.ts');
+      const part = join(project, 'conf', 'part.ts');
+      await writeFile(part, 'export const tables: never[] = [];\nexport const name = "first";\n');
+      await writeFile(
+        config,
+        // Run natively (vitest leaves node_modules/ to Node), so no import of the toolkit's .ts sources.
+        "import { name, tables } from './part.js';\nexport default { name, tables };\n",
+      );
+      expect((await importCachedBundle(config)).default).toEqual({ name: 'first', tables: [] });
+      const cache = join(project, 'node_modules', '.cache', 'dynamo-loadtest');
+      const files = (await readdir(cache)).sort();
+      expect(files).toHaveLength(2);
+      const bundle = join(cache, files.find((f) => f.endsWith('.mjs')) ?? '');
+      const made = (await stat(bundle)).mtimeMs;
+      // Unchanged inputs: the same file is imported, not bundled again.
+      expect((await importCachedBundle(config)).default).toEqual({ name: 'first', tables: [] });
+      expect((await stat(bundle)).mtimeMs).toBe(made);
+      // An imported file (not the config itself) changes: bundled again, and the new value is seen.
+      await writeFile(part, 'export const tables: never[] = [];\nexport const name = "second";\n');
+      expect((await importCachedBundle(config)).default).toEqual({ name: 'second', tables: [] });
+      expect(await readFile(bundle, 'utf8')).toContain('second');
+      expect((await readdir(cache)).sort()).toEqual(files);
+      // Nothing beside the config's own files.
+      expect((await readdir(join(project, 'conf'))).sort()).toEqual(['loadtest.config.ts', 'part.ts']);
+    } finally {
+      await rm(project, { recursive: true, force: true });
+    }
   });
 
   it('fails on a config that does not compile, so the loader can fall back to tsx', async () => {

@@ -12,8 +12,8 @@ import {
   startsDynamoDBLocal,
 } from '../../bin/compiled.js';
 import { dynamoDBLocalJvmFlags, isSourceUrl } from '../../local/index.js';
-import { workerCommand } from '../../runner/engine/fanout.js';
 import { isTypeScriptFile } from '../../runner/engine/typescript.js';
+import { workerCommand } from '../../runner/engine/worker-process.js';
 
 const dirs: string[] = [];
 afterAll(async () => {

@@ -321,7 +321,7 @@ export const importCommand: CommandModule<object, ImportArgs> = {
       );
     }
     const table = spec.name;
-    const raw = localDynamoClient(endpoint, project.region);
+    const raw = await localDynamoClient(endpoint, project.region);
     const workers = args.workers > 1 ? new ImportWorkers(args.workers) : undefined;
     try {
       try {

@@ -31,7 +31,6 @@ import {
 } from '../capacity-flags.js';
 import { EXIT, RunFailed, UsageError } from '../errors.js';
 import { OutputLog, projectFor, stackProjectOf } from '../project.js';
-import { importProjectData } from '../project-data.js';
 import { readStackFile } from '../stack-file.js';
 import type { RunTarget } from '../target.js';
 
@@ -613,7 +612,11 @@ async function prepareLocalRun(
         ...(scenario.loadtest.seed ? { seed: scenario.loadtest.seed } : {}),
         // Only with files to load: without, the data command can start with the stack (stack.ts).
         ...(project.data?.imports?.length
-          ? { beforeData: (endpoint: string) => importProjectData(project, endpoint, scratch, log) }
+          ? {
+              // Loaded only for a project with imports: the import pipeline brings the AWS SDK and bson.
+              beforeData: async (endpoint: string) =>
+                (await import('../project-data.js')).importProjectData(project, endpoint, scratch, log),
+            }
           : {}),
         log,
         onPhase: (phase) => timings.mark(phase),

@@ -92,7 +92,7 @@ export const seedCommand: CommandModule<object, SeedArgs> = {
       );
     }
     if (project.tables.length > 0) {
-      const client = localDynamoClient(endpoint, project.region);
+      const client = await localDynamoClient(endpoint, project.region);
       try {
         const { created } = await ensureTables(client, project.tables);
         if (created.length > 0) console.log(`tables created: ${created.join(', ')}`);
