@@ -76,7 +76,7 @@ export class SeedInputError extends Error {
 }
 
 /** Tokens from the running app (its signing key never leaves it); waits for it to be up first. */
-export function appTokens(appUrl: string, timeoutMs = 60_000): Mint {
+export function appTokens(appUrl: string, timeoutMs = 60_000, signal?: AbortSignal): Mint {
   let ready: Promise<void> | undefined;
   const waitUp = async () => {
     const deadline = Date.now() + timeoutMs;
@@ -86,6 +86,8 @@ export function appTokens(appUrl: string, timeoutMs = 60_000): Mint {
         if (res.ok) return;
       } catch {}
       if (Date.now() > deadline) throw new Error(`the app at ${appUrl} did not answer GET /health in time`);
+      // The seed failed otherwise (its writes): no reason to keep waiting for the app.
+      signal?.throwIfAborted();
       await new Promise((r) => setTimeout(r, 100));
     }
   };
@@ -149,7 +151,11 @@ export async function deployedSigningKey(secretArn: string, region: string): Pro
 }
 
 /** How the users' tokens are made: a key we were given, the deployed stack's secret, or the local app. */
-async function minter(env: NodeJS.ProcessEnv, region: string): Promise<Mint | undefined> {
+async function minter(
+  env: NodeJS.ProcessEnv,
+  region: string,
+  signal: AbortSignal,
+): Promise<Mint | undefined> {
   const secret = env.AUTH_SECRET;
   if (secret) {
     const tokens = new LocalTokens(secret);
@@ -162,7 +168,7 @@ async function minter(env: NodeJS.ProcessEnv, region: string): Promise<Mint | un
     const tokens = await deployedSigningKey(arn, region);
     return (email) => tokens.sign(email);
   }
-  return env.LOADTEST_APP_URL ? appTokens(env.LOADTEST_APP_URL) : undefined;
+  return env.LOADTEST_APP_URL ? appTokens(env.LOADTEST_APP_URL, 60_000, signal) : undefined;
 }
 
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -186,9 +192,11 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
     return 2;
   }
   const region = env.AWS_REGION ?? 'us-east-1';
+  // Aborted when main returns: token minting that still waits for the app stops with it.
+  const done = new AbortController();
   let mint: Mint | undefined;
   try {
-    mint = await minter(env, region);
+    mint = await minter(env, region, done.signal);
   } catch (err) {
     console.error(`[seed] the users' tokens: ${(err as Error).message}`);
     return 1;
@@ -212,20 +220,24 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
     const what = `${data.users.length} users, ${data.products.length} products, ${data.orders.length} orders`;
     // The seed is deterministic: when its last item is there, so is the rest.
     const last = data.items.at(-1);
-    const present =
-      onAws && last
-        ? (await doc.send(new GetCommand({ TableName: table, Key: { PK: last.PK, SK: last.SK } }))).Item
-        : undefined;
-    if (present) {
-      console.log(`seed: already in ${table} (${what})`);
-    } else {
+    const write = async () => {
+      const present =
+        onAws && last
+          ? (await doc.send(new GetCommand({ TableName: table, Key: { PK: last.PK, SK: last.SK } }))).Item
+          : undefined;
+      if (present) {
+        console.log(`seed: already in ${table} (${what})`);
+        return;
+      }
       const result = await bulkWrite(doc, table, data.items);
       const seconds = (Date.now() - started) / 1000;
       console.log(
         `seed: ${what} = ${result.written} items into ${table} in ${seconds.toFixed(2)} s (${result.calls} BatchWriteItem calls, ${result.retries} retries)`,
       );
-    }
-    const fixtures = await shopFixtures(data, mint ?? (async () => ''));
+    };
+    // The tokens need the app, the items need the table: each waits for its own, at the same time
+    // (locally, both come up together at the start of a run).
+    const [, fixtures] = await Promise.all([write(), shopFixtures(data, mint ?? (async () => ''))]);
     if (env.LOADTEST_FIXTURES) {
       await mkdir(dirname(env.LOADTEST_FIXTURES), { recursive: true });
       await writeFile(env.LOADTEST_FIXTURES, `${JSON.stringify(fixtures)}\n`);
@@ -245,6 +257,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
     console.error(`[seed] ${table}: ${(err as Error).name}: ${(err as Error).message}`);
     return 1;
   } finally {
+    done.abort();
     raw.destroy();
   }
 }

@@ -3,9 +3,13 @@
 // sources as they are now, else its TypeScript sources through tsx (development: no build step
 // needed). LOADTEST_FROM_SOURCE=1 forces the sources.
 import { existsSync } from 'node:fs';
+import nodeModule from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { compiledIsCurrent, earlyWorkers, startsDynamoDBLocal } from './compiled.js';
 
+// Node 22.1+ keeps the compiled code of the modules it loads on disk (its temp folder) and reuses it on
+// the next start; older Node has no such cache, and goes on without it.
+nodeModule.enableCompileCache?.();
 // The SDK's notice that Node 20 leaves support in 2027 is not for our users' load-test output.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const compiled =

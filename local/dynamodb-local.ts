@@ -342,7 +342,31 @@ export async function startDynamoDBLocal(options: DynamoDBLocalOptions = {}): Pr
   return launch(options);
 }
 
+/** What the loopback launcher prints once it listens, and its exit code when its port was taken. */
+const LISTENING = 'loadtest: DynamoDB Local is listening';
+const BIND_FAILED = 98;
+
+/** DynamoDB Local could not bind the port chosen for it: another process took it meanwhile. */
+class PortTaken extends DynamoDBLocalFailed {
+  override name = 'PortTaken';
+}
+
+/**
+ * A free port is chosen here and bound by the JVM a second later: on a busy machine (parallel test
+ * files, other servers) another process can take it in between. Then another port is tried, up to
+ * three in all, unless the caller chose the port.
+ */
 async function launch(options: DynamoDBLocalOptions): Promise<DynamoDBLocal> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await launchOnce(options);
+    } catch (err) {
+      if (!(err instanceof PortTaken) || options.port !== undefined || attempt >= 3) throw err;
+    }
+  }
+}
+
+async function launchOnce(options: DynamoDBLocalOptions): Promise<DynamoDBLocal> {
   const java = options.java ?? 'java';
   await javaVersionOnce(java);
   const dir = emulatorDir();
@@ -385,8 +409,12 @@ async function launch(options: DynamoDBLocalOptions): Promise<DynamoDBLocal> {
   live.add(child);
   installExitHook();
   let output = '';
+  // The launcher says when it listens: an answer on the port alone could come from another process
+  // that took the port first. DynamoDB Local's own jar (no launcher) says nothing of the kind.
+  let listening = launcher.dir === undefined;
   const keep = (b: Buffer) => {
     output = (output + b.toString()).slice(-8000);
+    if (!listening && output.includes(LISTENING)) listening = true;
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
@@ -404,7 +432,10 @@ async function launch(options: DynamoDBLocalOptions): Promise<DynamoDBLocal> {
 
   const endpoint = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
-  while (!(await answers(endpoint))) {
+  while (!(listening && (await answers(endpoint)))) {
+    if (exited?.code === BIND_FAILED && launcher.dir !== undefined) {
+      throw new PortTaken(`port ${port} was taken before DynamoDB Local could bind it`, output);
+    }
     if (exited) {
       throw new DynamoDBLocalFailed(
         `DynamoDB Local exited during start (code ${exited.code}, signal ${exited.signal})`,

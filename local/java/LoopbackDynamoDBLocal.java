@@ -56,6 +56,9 @@ public class LoopbackDynamoDBLocal {
     start(args);
   }
 
+  static final int BIND_FAILED = 98;
+  static final String LISTENING = "loadtest: DynamoDB Local is listening";
+
   private static DynamoDBProxyServer start(String[] args) throws Exception {
     DynamoDBProxyServer proxy = ServerRunner.createServerFromCommandLineArgs(args);
     if (proxy == null) return null; // -help
@@ -65,7 +68,16 @@ public class LoopbackDynamoDBLocal {
     for (Connector c : server.getConnectors()) {
       if (c instanceof ServerConnector) ((ServerConnector) c).setHost("127.0.0.1");
     }
-    proxy.start();
+    try {
+      proxy.start();
+    } catch (Exception e) {
+      // Its port was taken between the parent choosing it and this bind (another process on the
+      // machine): exit at once with a code the parent knows, instead of idling with Jetty's threads.
+      e.printStackTrace();
+      System.exit(BIND_FAILED);
+    }
+    // The parent waits for this line, not only for an answer on the port, which could be another's.
+    System.out.println(LISTENING);
     // Stdin is a pipe from the parent that is never written: end of file means the parent is gone
     // (even killed with SIGKILL, when it can run no clean-up), so no emulator outlives its CLI.
     if (System.getenv("LOADTEST_WATCH_PARENT") != null) {

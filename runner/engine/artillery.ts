@@ -1,9 +1,13 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { createRequire, Module } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import intCore from '@artilleryio/int-core';
+import ssmsModule from '@artilleryio/int-core/lib/ssms.js';
 import { parse as parseCsv } from 'csv-parse/sync';
+// First: it must be in place before Artillery's modules load (ES modules evaluate in import order).
+import { IN_WORKER_BUNDLE } from './cheerio-deferred.js';
 import { type ClientResult, ClientStats } from './client-stats.js';
 
 /**
@@ -40,59 +44,22 @@ interface IntCore {
   engine_http: { prototype: HttpEngineProto };
 }
 
-/**
- * Artillery's shared helpers require all of cheerio (index.js) for one call, `cheerio.load` in a
- * `capture: { selector }`, and that index also loads undici, encodings and a stream parser for its
- * fetch-a-URL helpers: ~0.25 s of every worker's start. Until the first selector capture, cheerio is
- * a stand-in whose `load` loads the same parser (cheerio's load-parse.js, which the index re-exports);
- * anything else asked of it loads the real index.
- */
-function deferCheerio(): void {
-  const fromCommons = createRequire(require.resolve('@artilleryio/int-commons'));
-  const index = fromCommons.resolve('cheerio');
-  if (require.cache[index]) return;
-  let real: Record<string | symbol, unknown> | undefined;
-  const load = (): Record<string | symbol, unknown> => {
-    if (real) return real;
-    delete require.cache[index];
-    real = fromCommons('cheerio') as Record<string | symbol, unknown>;
-    return real;
-  };
-  const stand = new Proxy({} as Record<string | symbol, unknown>, {
-    get: (_t, key) =>
-      key === 'load' && !real
-        ? (require(join(dirname(index), 'load-parse.js')) as { load: unknown }).load
-        : load()[key],
-    has: (_t, key) => key in load(),
-    ownKeys: () => Reflect.ownKeys(load()),
-    // Configurable, or the proxy would break its invariants (cheerio's exports are not).
-    getOwnPropertyDescriptor: (_t, key) => {
-      const d = Reflect.getOwnPropertyDescriptor(load(), key);
-      return d && { ...d, configurable: true };
-    },
-  });
-  const module = new Module(index);
-  module.filename = index;
-  module.loaded = true;
-  module.exports = stand;
-  require.cache[index] = module;
-}
-deferCheerio();
-const core = require('@artilleryio/int-core') as IntCore;
+const core = intCore as IntCore;
 /**
  * Its http engine imports got (~0.15 s) only when a run makes the engine: loaded now instead, while
- * this process is warming up (a local worker is forked before it has work), the same module by the
- * same URL, so the engine's own import finds it loaded.
+ * this process is warming up (a local worker is forked before it has work), the same module the
+ * engine's own import will find: by the URL it resolves to from Artillery's folder, or in the worker's
+ * bundle (bin/build.js), the one copy bundled.
  */
-const fromCore = createRequire(require.resolve('@artilleryio/int-core'));
-await import(pathToFileURL(fromCore.resolve('got')).href);
+if (IN_WORKER_BUNDLE) await import('got');
+else await import(pathToFileURL(createRequire(require.resolve('@artilleryio/int-core')).resolve('got')).href);
 
 /** Artillery's metrics store: one per run, made inside its runner. */
 interface Ssms {
   on(event: string, listener: (...args: unknown[]) => void): Ssms;
   aggregate(forceAll: boolean): void;
 }
-const { SSMS } = require('@artilleryio/int-core/lib/ssms') as { SSMS: { prototype: Ssms } };
+const { SSMS } = ssmsModule as { SSMS: { prototype: Ssms } };
 
 /**
  * Ending a run when its last virtual user is done, not up to a second later: Artillery checks for

@@ -1,4 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { FROM_SOURCE } from './typescript.js';
 
@@ -10,11 +11,18 @@ import { FROM_SOURCE } from './typescript.js';
 
 /**
  * The worker is this module's neighbour: compiled, plain Node runs it (tsx is registered in it only if
- * a scenario's processor is TypeScript); from the sources, through tsx like the CLI itself.
+ * a scenario's processor is TypeScript), from its bundle in dist/worker/ when the build made one (it
+ * loads Artillery in ~0.2 s less CPU than from node_modules' hundreds of files); from the sources,
+ * through tsx like the CLI itself.
  */
 export function workerCommand(fromSource: boolean): { file: string; execArgv: string[] } {
+  const bundle = fileURLToPath(new URL('../../worker/worker.js', import.meta.url));
   return {
-    file: fileURLToPath(new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url)),
+    file: fromSource
+      ? fileURLToPath(new URL('./worker.ts', import.meta.url))
+      : existsSync(bundle)
+        ? bundle
+        : fileURLToPath(new URL('./worker.js', import.meta.url)),
     execArgv: fromSource ? ['--import', import.meta.resolve('tsx')] : [],
   };
 }

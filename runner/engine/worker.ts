@@ -1,3 +1,4 @@
+import nodeModule from 'node:module';
 import type { ClientResult } from './client-stats.js';
 import type { RunnerEvent, RunnerResult } from './handler.js';
 
@@ -20,6 +21,8 @@ function send(message: WorkerMessage): Promise<void> {
   });
 }
 
+// As bin/loadtest.js does: Node 22.1+ reuses the compiled code of Artillery's modules across starts.
+(nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 // Load Artillery before the run request arrives: this process is started ahead of time.
 const handler = import('./handler.js');
 const stop = new AbortController();

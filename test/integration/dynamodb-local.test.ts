@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
   CreateTableCommand,
   DynamoDBClient,
@@ -7,7 +9,7 @@ import {
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { type DynamoDBLocal, startDynamoDBLocal } from '../../local/index.js';
+import { type DynamoDBLocal, DynamoDBLocalFailed, startDynamoDBLocal } from '../../local/index.js';
 import { alive, waitUntil } from '../helpers/cli.js';
 
 /**
@@ -74,4 +76,25 @@ describe('DynamoDB Local from its class-data archive', () => {
     }
     expect(alive(ddb.pid)).toBe(false);
   }, 150_000);
+
+  it('gives up on a port another process holds at once, and never takes that process for DynamoDB Local', async () => {
+    // An HTTP server on the port: it answers, as DynamoDB Local would, so only the launcher's own
+    // word that it listens tells the two apart.
+    const squatter = createServer((_req, res) => res.end('not DynamoDB'));
+    await new Promise<void>((r) => squatter.listen(0, '127.0.0.1', r));
+    const { port } = squatter.address() as AddressInfo;
+    const started = Date.now();
+    try {
+      const err = await startDynamoDBLocal({ port }).then(
+        (d) => d.stop().then(() => undefined),
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(DynamoDBLocalFailed);
+      expect((err as Error).message).toMatch(new RegExp(`port ${port} was taken`));
+      // Not the 30 s start time-out: the launcher exits as soon as its bind fails.
+      expect(Date.now() - started).toBeLessThan(15_000);
+    } finally {
+      squatter.close();
+    }
+  }, 30_000);
 });

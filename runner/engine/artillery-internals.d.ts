@@ -1,0 +1,9 @@
+// Artillery's engine package ships no types: runner/engine/artillery.ts describes the parts it uses.
+declare module '@artilleryio/int-core' {
+  const core: unknown;
+  export default core;
+}
+declare module '@artilleryio/int-core/lib/ssms.js' {
+  const ssms: unknown;
+  export default ssms;
+}
