@@ -54,8 +54,11 @@ const MEMORY_FLAT: Goal = { op: '<=', ratio: 1.1 };
 const AUTOCANNON_BIN = fileURLToPath(new URL('../node_modules/autocannon/autocannon.js', import.meta.url));
 const RUN_GRACE_MS = 90_000;
 const POLL_MS = 100;
-/** A load worker's command line (the TypeScript source under tsx, or compiled JavaScript). */
-const WORKER_CMD = /engine[/\\]worker\.(?:ts|js)\b/;
+/**
+ * A load worker's command line: the TypeScript source under tsx, compiled JavaScript, or the build's
+ * bundle (dist/worker/worker.js, what a compiled CLI forks when it is there).
+ */
+const WORKER_CMD = /(?:engine[/\\]worker|[/\\]worker[/\\]worker)\.(?:ts|js)\b/;
 
 type Tool = 'ours' | 'ours-long' | 'artillery' | 'autocannon';
 
