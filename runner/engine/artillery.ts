@@ -6,7 +6,6 @@ import { pathToFileURL } from 'node:url';
 import intCore from '@artilleryio/int-core';
 import ssmsModule from '@artilleryio/int-core/lib/ssms.js';
 import { parse as parseCsv } from 'csv-parse/sync';
-// First: it must be in place before Artillery's modules load (ES modules evaluate in import order).
 import { IN_WORKER_BUNDLE } from './cheerio-deferred.js';
 import { type ClientResult, ClientStats } from './client-stats.js';
 

@@ -24,7 +24,8 @@ function send(message: WorkerMessage): Promise<void> {
 // As bin/loadtest.js does: Node 22.1+ reuses the compiled code of Artillery's modules across starts.
 (nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 // Load Artillery before the run request arrives: this process is started ahead of time.
-const handler = import('./handler.js');
+// cheerio-deferred first: its stand-in must be in place before Artillery's modules load.
+const handler = import('./cheerio-deferred.js').then(() => import('./handler.js'));
 const stop = new AbortController();
 
 process.on('message', async (message: WorkerRequest) => {

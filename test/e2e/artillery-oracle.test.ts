@@ -26,6 +26,7 @@ const SCRIPTS: { file: string; args?: string[] }[] = [
   { file: 'environments.yml', args: ['--environment', 'staging'] },
   { file: 'errors.yml' },
   { file: 'expect.yml' },
+  { file: 'html-capture.yml' },
 ];
 
 let target: AuthTarget;
@@ -141,6 +142,15 @@ describe('loadtest run against the artillery CLI on the same scripts', () => {
     expect(report.patterns.map((p) => p.id)).toEqual(['me']);
     // Each of the two runs (artillery's and ours) logged in once and cleaned up once.
     expect(target.served.get('POST /login')).toBe(2);
+  });
+
+  it("a selector capture followed every time: the load worker's deferred cheerio parses as the real one", async () => {
+    const report = JSON.parse(
+      await readFile(join(scratch, 'html-capture.yml.loadtest.json'), 'utf8'),
+    ) as Report;
+    expect(report.patterns.find((p) => p.id === 'followed')?.codes).toEqual({ 200: 6 });
+    // Both runs' users reached the captured path itself: 6 each.
+    expect(target.served.get('GET /followed')).toBe(12);
   });
 });
 

@@ -41,6 +41,11 @@ export async function startAuthTarget(): Promise<AuthTarget> {
       if (route === 'GET /fail') return send(500, { error: 'boom' });
       if (route === 'GET /soft') return send(200, { success: false });
       if (route === 'GET /ok') return send(200, { success: true, items: [1, 2, 3] });
+      if (route === 'GET /page') {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        return res.end('<html><body><a class="next" href="/followed">next</a></body></html>');
+      }
+      if (route === 'GET /followed') return send(200, { followed: true });
       return send(404, { error: `no route ${route}` });
     });
   });
