@@ -194,19 +194,14 @@ async function bundleWorker() {
           b.onLoad({ filter: /.*/, namespace: 'deferred-cheerio' }, () => ({
             resolveDir: dirname(cheerioIndex),
             loader: 'js',
+            // The stand-in from runner/engine/cheerio-deferred.js; the two requires are bundled, and a
+            // bundled module runs when first required, so neither loads before it is needed.
             contents: [
-              'let whole;',
-              `const all = () => (whole ??= require(${JSON.stringify(cheerioIndex)}));`,
-              `const parse = () => require(${JSON.stringify(join(dirname(cheerioIndex), 'load-parse.js'))});`,
-              'module.exports = new Proxy({}, {',
-              "  get: (_t, key) => (key === 'load' && !whole ? parse().load : all()[key]),",
-              '  has: (_t, key) => key in all(),',
-              '  ownKeys: () => Reflect.ownKeys(all()),',
-              '  getOwnPropertyDescriptor: (_t, key) => {',
-              '    const d = Reflect.getOwnPropertyDescriptor(all(), key);',
-              '    return d && { ...d, configurable: true };',
-              '  },',
-              '});',
+              `const { cheerioStandIn } = require(${JSON.stringify(join(dist, 'runner', 'engine', 'cheerio-deferred.js'))});`,
+              'module.exports = cheerioStandIn(',
+              `  () => require(${JSON.stringify(join(dirname(cheerioIndex), 'load-parse.js'))}),`,
+              `  () => require(${JSON.stringify(cheerioIndex)}),`,
+              ');',
               '',
             ].join('\n'),
           }));

@@ -37,6 +37,7 @@ export {
   type BillingSpec,
   createTableInput,
   describeTableSpec,
+  dynamoSdk,
   ensureTables,
   type GlobalIndexSpec,
   type KeyAttribute,

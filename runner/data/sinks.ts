@@ -5,13 +5,14 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip, type Gzip } from 'node:zlib';
 import type { AttributeValue, DynamoDBClient, WriteRequest } from '@aws-sdk/client-dynamodb';
 import { isThrottle } from '../../instrument/index.js';
-import { type IndexShape, indexWrites, itemSize, type TableKeys, writeUnits } from '../../local/index.js';
-
-/**
- * The SDK's commands, loaded with the first write: this module is part of the package's public entry,
- * which a project config importing `dynamo-loadtest` loads at every CLI start.
- */
-let sdk: Promise<typeof import('@aws-sdk/client-dynamodb')> | undefined;
+import {
+  dynamoSdk,
+  type IndexShape,
+  indexWrites,
+  itemSize,
+  type TableKeys,
+  writeUnits,
+} from '../../local/index.js';
 
 /** Where mapped, marshalled items go: a DynamoDB table, or files for DynamoDB's import from S3. */
 export type MarshalledItem = Record<string, AttributeValue>;
@@ -150,8 +151,9 @@ export class DynamoSink implements Sink {
         await this.sleep(this.random() * Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 1)));
       }
       this.calls += 1;
-      sdk ??= import('@aws-sdk/client-dynamodb');
-      const { BatchWriteItemCommand } = await sdk;
+      // Loaded with the first write, not with this module: it is part of the package's public entry,
+      // which a project config importing `dynamo-loadtest` loads at every CLI start.
+      const { BatchWriteItemCommand } = await dynamoSdk();
       try {
         const out = await this.options.client.send(
           new BatchWriteItemCommand({ RequestItems: { [table]: pending } }),

@@ -8,6 +8,32 @@ export const IN_WORKER_BUNDLE =
 
 const require = createRequire(import.meta.url);
 
+type Exports = Record<string | symbol, unknown>;
+
+/**
+ * cheerio as Artillery's helpers see it before anything needs more than its parser: `load` comes from
+ * `parser()` (cheerio's load-parse.js, the same function the index re-exports), anything else from
+ * `whole()` (the index), loaded once, the first time it is asked for. Used here at run time and by
+ * the worker's bundle (bin/build.js) at build time.
+ */
+export function cheerioStandIn(parser: () => unknown, whole: () => unknown): Exports {
+  let real: Exports | undefined;
+  const all = (): Exports => {
+    real ??= whole() as Exports;
+    return real;
+  };
+  return new Proxy({} as Exports, {
+    get: (_t, key) => (key === 'load' && !real ? (parser() as { load: unknown }).load : all()[key]),
+    has: (_t, key) => key in all(),
+    ownKeys: () => Reflect.ownKeys(all()),
+    // Configurable, or the proxy would break its invariants (cheerio's exports are not).
+    getOwnPropertyDescriptor: (_t, key) => {
+      const d = Reflect.getOwnPropertyDescriptor(all(), key);
+      return d && { ...d, configurable: true };
+    },
+  });
+}
+
 /**
  * Artillery's shared helpers require all of cheerio (index.js) for one call, `cheerio.load` in a
  * `capture: { selector }`, and that index also loads undici, encodings and a stream parser for its
@@ -19,26 +45,13 @@ function deferCheerio(): void {
   const fromCommons = createRequire(require.resolve('@artilleryio/int-commons'));
   const index = fromCommons.resolve('cheerio');
   if (require.cache[index]) return;
-  let real: Record<string | symbol, unknown> | undefined;
-  const load = (): Record<string | symbol, unknown> => {
-    if (real) return real;
-    delete require.cache[index];
-    real = fromCommons('cheerio') as Record<string | symbol, unknown>;
-    return real;
-  };
-  const stand = new Proxy({} as Record<string | symbol, unknown>, {
-    get: (_t, key) =>
-      key === 'load' && !real
-        ? (require(join(dirname(index), 'load-parse.js')) as { load: unknown }).load
-        : load()[key],
-    has: (_t, key) => key in load(),
-    ownKeys: () => Reflect.ownKeys(load()),
-    // Configurable, or the proxy would break its invariants (cheerio's exports are not).
-    getOwnPropertyDescriptor: (_t, key) => {
-      const d = Reflect.getOwnPropertyDescriptor(load(), key);
-      return d && { ...d, configurable: true };
+  const stand = cheerioStandIn(
+    () => require(join(dirname(index), 'load-parse.js')),
+    () => {
+      delete require.cache[index];
+      return fromCommons('cheerio');
     },
-  });
+  );
   const module = new Module(index);
   module.filename = index;
   module.loaded = true;

@@ -19,7 +19,7 @@ import { ensureTypeScript, FROM_SOURCE, isTypeScriptFile } from '../engine/types
  */
 export async function importConfigModule(file: string): Promise<Record<string, unknown>> {
   if (!FROM_SOURCE && isTypeScriptFile(file)) {
-    const bundled = await importCachedBundle(file).catch(() => importBundled(file).catch(() => undefined));
+    const bundled = await importCachedBundle(file).catch(() => undefined);
     if (bundled) return bundled;
   }
   await ensureTypeScript(file);
@@ -165,11 +165,11 @@ function nearestNodeModules(dir: string): string | undefined {
  * starting its service, building); checking a handful of files' sizes and times costs well under a
  * millisecond. Kept in node_modules/.cache/dynamo-loadtest/ of the nearest node_modules above the
  * config, so its packages resolve exactly as they would from the config's own folder; with no
- * node_modules there, this throws and the config is bundled afresh each time (importBundled).
+ * node_modules there, the config is bundled afresh each time (importBundled).
  */
 export async function importCachedBundle(file: string): Promise<Record<string, unknown>> {
   const modules = nearestNodeModules(dirname(file));
-  if (!modules) throw new Error(`no node_modules above ${file} to keep its bundle in`);
+  if (!modules) return importBundled(file);
   const dir = join(modules, '.cache', 'dynamo-loadtest');
   // One entry per config file and per copy of the toolkit it was bundled against.
   const key = createHash('sha256')
@@ -189,11 +189,13 @@ export async function importCachedBundle(file: string): Promise<Record<string, u
     index = JSON.parse(await readFile(indexPath, 'utf8')) as CacheIndex;
   } catch {}
   if (!index || !current(index)) {
-    // The inputs' state before bundling: one edited meanwhile makes the entry stale, never wrong.
+    // An input edited while it was bundled (modified since the build began) is recorded as never
+    // seen, so the entry is stale at the next start, never wrong.
+    const began = Date.now();
     const { code, inputs } = await bundleWithInputs(file);
     const before = inputs.map((path) => {
       const st = statSync(path);
-      return { path, size: st.size, mtimeMs: st.mtimeMs };
+      return { path, size: st.size, mtimeMs: st.mtimeMs >= began ? -1 : st.mtimeMs };
     });
     await mkdir(dir, { recursive: true });
     // Written aside and renamed: two CLIs starting at once never import half a file.
