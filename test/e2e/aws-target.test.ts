@@ -217,7 +217,14 @@ describe('loadtest run --target aws (local stand-ins for AWS)', () => {
   }, 60_000);
 
   it('names a runner that timed out; the run is partial and exits 3', async () => {
-    const slow = await startLocalLambda({ functionName: FUNCTION, timeoutSec: 1 });
+    // A runner whose start alone outlasts its 1 s limit, whatever this machine's speed: every runtime
+    // process waits 1.5 s before loading anything. Left to chance, a fast start could instead see its
+    // 0.1 s stop margin and return "stopped" just before the limit, which is a different case (below).
+    const slow = await startLocalLambda({
+      functionName: FUNCTION,
+      timeoutSec: 1,
+      env: { NODE_OPTIONS: '--import "data:text/javascript,await new Promise((r) => setTimeout(r, 1500));"' },
+    });
     try {
       const output = join(dir, 'timeout.json');
       const run = runCli([...base, '--workers', '2', '--yes', '--metrics-delay', '0', '--output', output], {
