@@ -1,6 +1,8 @@
 import { pathToFileURL } from 'node:url';
 import { CloudWatchEmfSink } from 'dynamo-loadtest/instrument';
-import { createDynamoClients, createShop, LocalTokens } from './index.js';
+import { LocalTokens } from './auth.js';
+import { createShop } from './create-shop.js';
+import { createDynamoClients } from './data/client.js';
 
 /**
  * The entry of the app (App Runner: `node --import tsx app/main.ts`; locally the toolkit starts it

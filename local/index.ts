@@ -6,6 +6,7 @@ export {
   freePort,
   JavaMissing,
   javaVersion,
+  javaVersionKept,
   startDynamoDBLocal,
   startDynamoDBLocalEarly,
 } from './dynamodb-local.js';

@@ -121,6 +121,9 @@ export async function startEmbeddedStack(options: StackOptions): Promise<Embedde
     stopping.abort();
     await Promise.all([app?.stop(), gate?.close(), ddb?.stop()].map((p) => p?.catch(() => {})));
   };
+  // The AWS SDK (~0.1-0.25 s to load here) is needed once DynamoDB Local answers, to create the
+  // tables: loaded now, while its JVM starts, it is off the critical path.
+  dynamoSdk().catch(() => {});
   try {
     // The gate listens first and holds calls until DynamoDB and the tables are there, so the app
     // (which knows only the gate's address) starts while DynamoDB Local does.

@@ -50,33 +50,19 @@ const selfUrl = (specifier: keyof typeof SELF_FOLDERS) =>
 /** The identifiers that name a module's own place, which a bundle would otherwise give the bundle's. */
 const PLACE = /\bimport\.meta\.(url|dirname|filename)\b|\b__dirname\b|\b__filename\b/g;
 
-export interface BundleOptions {
-  /** What `dynamo-loadtest[/x]` becomes in the bundle (default: this copy's own modules, by URL). */
-  readonly self?: (specifier: keyof typeof SELF_FOLDERS) => string;
-  /**
-   * Leave the entry file's `import.meta.url` the bundle's own (default false): for a program whose
-   * "am I the main module" test compares it with process.argv[1].
-   */
-  readonly entryKeepsItsPlace?: boolean;
-}
-
 /**
  * A TypeScript (or JavaScript) module and the files it imports, as one ES module's code: packages stay
  * imports (resolved from wherever the bundle is written), `dynamo-loadtest` imports point at this
  * package's compiled entries, and every file keeps its own place (`import.meta.url`, `__dirname`), so
  * `new URL('./x', import.meta.url)` in app/data/*.ts still means app/data/x once bundled.
  */
-export async function bundleTypeScript(entry: string, options: BundleOptions = {}): Promise<string> {
-  return (await bundleWithInputs(entry, options)).code;
+export async function bundleTypeScript(entry: string): Promise<string> {
+  return (await bundleWithInputs(entry)).code;
 }
 
 /** bundleTypeScript, with the files the bundle was made of (absolute paths). */
-async function bundleWithInputs(
-  entry: string,
-  options: BundleOptions = {},
-): Promise<{ code: string; inputs: string[] }> {
+async function bundleWithInputs(entry: string): Promise<{ code: string; inputs: string[] }> {
   const { build } = await import('esbuild');
-  const self = options.self ?? selfUrl;
   const result = await build({
     entryPoints: [entry],
     bundle: true,
@@ -94,20 +80,18 @@ async function bundleWithInputs(
         setup(b) {
           b.onResolve({ filter: /^dynamo-loadtest(\/[a-z]+)?$/ }, (args) =>
             Object.hasOwn(SELF_FOLDERS, args.path)
-              ? { path: self(args.path as keyof typeof SELF_FOLDERS), external: true }
+              ? { path: selfUrl(args.path as keyof typeof SELF_FOLDERS), external: true }
               : undefined,
           );
           b.onLoad({ filter: /\.[cm]?[jt]sx?$/ }, async (args) => {
             if (args.path.includes(`${'/'}node_modules${'/'}`)) return undefined;
             let contents = await readFile(args.path, 'utf8');
-            if (!(options.entryKeepsItsPlace && resolve(args.path) === resolve(entry))) {
-              const url = pathToFileURL(args.path).href;
-              contents = contents.replace(PLACE, (m, meta: string | undefined) => {
-                if (meta === 'url') return JSON.stringify(url);
-                if (meta === 'dirname' || m === '__dirname') return JSON.stringify(dirname(args.path));
-                return JSON.stringify(args.path);
-              });
-            }
+            const url = pathToFileURL(args.path).href;
+            contents = contents.replace(PLACE, (m, meta: string | undefined) => {
+              if (meta === 'url') return JSON.stringify(url);
+              if (meta === 'dirname' || m === '__dirname') return JSON.stringify(dirname(args.path));
+              return JSON.stringify(args.path);
+            });
             const ext = extname(args.path);
             const loader = ext.endsWith('tsx')
               ? 'tsx'

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ import {
   stampMatches,
   startsDynamoDBLocal,
 } from '../../bin/compiled.js';
-import { dynamoDBLocalJvmFlags, isSourceUrl } from '../../local/index.js';
+import { dynamoDBLocalJvmFlags, isSourceUrl, JavaMissing, javaVersionKept } from '../../local/index.js';
 import { isTypeScriptFile } from '../../runner/engine/typescript.js';
 import { workerCommand } from '../../runner/engine/worker-process.js';
 
@@ -140,5 +140,42 @@ describe('start what takes longest first', () => {
       '-Xmx512m',
       '-XX:+UseSerialGC',
     ]);
+  });
+
+  it('asks `java -version` once per Java installation, and again once the executable changes', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'loadtest-java-'));
+    dirs.push(root);
+    const bin = join(root, 'bin');
+    await mkdir(bin);
+    const count = join(root, 'count');
+    // A stand-in `java` that says its version as the JVM does (on stderr) and counts its starts.
+    const java = join(bin, 'java');
+    const script = (version: string) =>
+      `#!/bin/sh\necho x >> ${JSON.stringify(count)}\necho 'openjdk version "${version}"' >&2\n`;
+    await writeFile(java, script('17.0.1'));
+    await chmod(java, 0o755);
+    const starts = async () =>
+      (await readFile(count, 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
+    const saved = { PATH: process.env.PATH, TMPDIR: process.env.TMPDIR };
+    // Its cache folder is under the temporary folder: this test's own.
+    process.env.TMPDIR = join(root, 'tmp');
+    process.env.PATH = `${bin}:${saved.PATH}`;
+    try {
+      expect(await javaVersionKept('java')).toContain('version "17.0.1"');
+      expect(await starts()).toBe(1);
+      // A later CLI process (no memory of the first) reads it back instead of starting a JVM.
+      expect(await javaVersionKept('java')).toContain('version "17.0.1"');
+      expect(await javaVersionKept(java)).toContain('version "17.0.1"');
+      expect(await starts()).toBe(1);
+      // An upgrade replaces the executable: asked again.
+      await writeFile(java, script('21.0.12'));
+      expect(await javaVersionKept('java')).toContain('version "21.0.12"');
+      expect(await starts()).toBe(2);
+      await expect(javaVersionKept(join(root, 'no-such-java'))).rejects.toBeInstanceOf(JavaMissing);
+    } finally {
+      process.env.PATH = saved.PATH;
+      if (saved.TMPDIR === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved.TMPDIR;
+    }
   });
 });
