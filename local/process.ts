@@ -155,19 +155,37 @@ export interface Readiness {
   readonly timeoutSec: number;
 }
 
+export interface WaitOptions {
+  /** Stops the polling (the stack is going down): the wait rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
+  /**
+   * The readiness timeout counts from when this settles, not from the call: an app watched from
+   * its launch, while DynamoDB Local still starts, gets its whole timeout after the tables exist.
+   */
+  readonly timeoutStarts?: Promise<unknown>;
+}
+
 /** Polls until the app answers as ready; fails early if the process exits. */
 export async function waitReady(
   app: RunningProcess | undefined,
   ready: Readiness,
   what: string,
+  options: WaitOptions = {},
 ): Promise<void> {
-  const deadline = Date.now() + ready.timeoutSec * 1000;
+  let deadline = options.timeoutStarts ? Number.POSITIVE_INFINITY : Date.now() + ready.timeoutSec * 1000;
+  options.timeoutStarts?.then(
+    () => {
+      deadline = Date.now() + ready.timeoutSec * 1000;
+    },
+    () => {},
+  );
   let exited: string | undefined;
   app?.onExit((code, signal) => {
     exited = `exited (code ${code}, signal ${signal})`;
   });
   let last = 'no answer yet';
   for (;;) {
+    options.signal?.throwIfAborted();
     if (exited)
       throw new AppFailed(
         `${what} ${exited} before it was ready${app ? `\n--- its output ---\n${app.output()}` : ''}`,

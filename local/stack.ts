@@ -85,7 +85,7 @@ export interface EmbeddedStack {
   /** The environment an app needs to use the stack (endpoint, region, dummy keys). */
   readonly env: Readonly<Record<string, string>>;
   readonly fixturesFile: string | undefined;
-  /** Called once if a component (DynamoDB Local, the app) dies while the stack runs. */
+  /** Called if a component (DynamoDB Local, the app) dies while the stack runs: at once for one that died before. */
   onFailure(listener: (reason: string) => void): void;
   /** Stops the app, the gate and DynamoDB Local, together. */
   stop(): Promise<void>;
@@ -112,7 +112,11 @@ export async function startEmbeddedStack(options: StackOptions): Promise<Embedde
   let app: RunningProcess | undefined;
   const failureListeners: ((reason: string) => void)[] = [];
   const stopping = new AbortController();
+  // Kept for a listener that comes later: the app, watched from its launch, can die between being
+  // ready and the stack being handed over.
+  let failure: string | undefined;
   const fail = (reason: string) => {
+    failure ??= reason;
     for (const l of failureListeners) l(reason);
   };
   // All at once (one after the other took ~0.4 s at the end of every run): the app may log a
@@ -151,7 +155,35 @@ export async function startEmbeddedStack(options: StackOptions): Promise<Embedde
         (l) => options.output?.('app', l),
       );
     };
-    if (endpoint) launchApp(endpoint);
+    // Watched from its launch, so its `app` moment is when it answered, not when the tables were done;
+    // its readiness timeout counts from then, as it did when it was watched only from then.
+    let tablesExist = () => {};
+    const tablesDone = new Promise<void>((resolve) => {
+      tablesExist = resolve;
+    });
+    const readyApp = async () => {
+      if (!start || !appUrl) return;
+      const command = typeof start.command === 'string' ? start.command : start.command.join(' ');
+      await waitReady(
+        app,
+        { url: appUrl, ...(project.app?.ready ?? { path: '/', timeoutSec: 60 }) },
+        `the app (\`${command}\`)`,
+        { signal: stopping.signal, timeoutStarts: tablesDone },
+      );
+      phase('app');
+      log(`app: ${appUrl} (pid ${app?.pid}, answering ${Date.now() - appStarted} ms after it was started)`);
+      app?.onExit((code, signal) =>
+        fail(`the app exited unexpectedly (code ${code}, signal ${signal})\n${app?.output() ?? ''}`),
+      );
+    };
+    let appReady: Promise<void> | undefined;
+    const launchAndWatch = (at: string) => {
+      launchApp(at);
+      appReady = readyApp();
+      // Its failure is awaited below; until then it must not count as unhandled.
+      appReady.catch(() => {});
+    };
+    if (endpoint) launchAndWatch(endpoint);
 
     const fixturesFile = options.fixturesFile;
     const runData = async (env: Record<string, string>, tables: readonly TableSpec[]) => {
@@ -209,7 +241,7 @@ export async function startEmbeddedStack(options: StackOptions): Promise<Embedde
     }
     if (!endpoint) {
       endpoint = dynamodbEndpoint;
-      launchApp(endpoint);
+      launchAndWatch(endpoint);
     }
 
     // Tables straight on DynamoDB: creating them is nobody's load.
@@ -236,6 +268,7 @@ export async function startEmbeddedStack(options: StackOptions): Promise<Embedde
       direct.destroy();
     }
     phase('tables');
+    tablesExist();
     if (gate) {
       gate.open(dynamodbEndpoint);
       await gate.learnAll();
@@ -244,23 +277,8 @@ export async function startEmbeddedStack(options: StackOptions): Promise<Embedde
     const env = sdkEnvironment(endpoint, project.region);
     await options.beforeData?.(dynamodbEndpoint);
 
-    const readyApp = async () => {
-      if (!start || !appUrl) return;
-      const command = typeof start.command === 'string' ? start.command : start.command.join(' ');
-      await waitReady(
-        app,
-        { url: appUrl, ...(project.app?.ready ?? { path: '/', timeoutSec: 60 }) },
-        `the app (\`${command}\`)`,
-      );
-      phase('app');
-      log(`app: ${appUrl} (pid ${app?.pid}, answering ${Date.now() - appStarted} ms after it was started)`);
-      app?.onExit((code, signal) =>
-        fail(`the app exited unexpectedly (code ${code}, signal ${signal})\n${app?.output() ?? ''}`),
-      );
-    };
-
     // The data command runs while the app gets ready; should either fail, the stack stops both.
-    await Promise.all([readyApp(), dataEarly ?? runData(env, tables)]);
+    await Promise.all([appReady, dataEarly ?? runData(env, tables)]);
     const running = app as RunningProcess | undefined;
     return {
       appUrl,
@@ -273,7 +291,10 @@ export async function startEmbeddedStack(options: StackOptions): Promise<Embedde
       tables,
       env,
       fixturesFile,
-      onFailure: (l) => failureListeners.push(l),
+      onFailure: (l) => {
+        failureListeners.push(l);
+        if (failure !== undefined) l(failure);
+      },
       stop: stopAll,
     };
   } catch (err) {
