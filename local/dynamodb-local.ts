@@ -293,7 +293,12 @@ function classDataArchive(
     `classes-${createHash('sha256').update(flags.join(' ')).digest('hex').slice(0, 12)}.jsa`,
   );
   if (existsSync(file)) return { file, classPath, trained: true };
-  trainInBackground(java, [...flags, `-Djava.library.path=${lib}`, '-cp', classPath], emulator, file);
+  trainInBackground(
+    java,
+    [...flags, ...emulatorProperties(emulator, launcherDir), '-cp', classPath],
+    emulator,
+    file,
+  );
   return { file, classPath, trained: false };
 }
 
@@ -349,6 +354,20 @@ function trainInBackground(java: string, jvmArgs: readonly string[], cwd: string
       stdio: 'ignore',
     }).unref();
   });
+}
+
+/**
+ * The system properties DynamoDB Local starts with. Its SQLite library is loaded from the copy the
+ * launcher made once (DIR/native, see the launcher's copyNativeLibrary) when there is one: otherwise
+ * DynamoDB Local copies it out of its jar into the temp folder at every start and, killed at the end
+ * of a run, leaves it there (0.9 MB per start).
+ */
+function emulatorProperties(emulator: string, launcherDir?: string): string[] {
+  const native = launcherDir === undefined ? undefined : join(launcherDir, 'native');
+  return [
+    `-Djava.library.path=${join(emulator, 'DynamoDBLocal_lib')}`,
+    ...(native !== undefined && existsSync(native) ? [`-Dorg.sqlite.lib.path=${native}`] : []),
+  ];
 }
 
 /**
@@ -454,10 +473,13 @@ async function launchOnce(options: DynamoDBLocalOptions): Promise<DynamoDBLocal>
     java,
     [
       ...flags,
-      `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
+      ...emulatorProperties(dir, launcher.dir),
       ...main,
       ...storage,
       ...shared,
+      // It would report each start to AWS (Pinpoint): a load-test tool's runs are not the user's
+      // choice to send, and a run must not depend on the network.
+      '-disableTelemetry',
       '-port',
       String(port),
     ],

@@ -46,6 +46,7 @@ public class LoopbackDynamoDBLocal {
           // Optional: without these jars DynamoDB Local starts as before, only slower.
           System.err.println("no class-data sharing jars: " + e);
         }
+        copyNativeLibrary(new File(args[1]));
       }
       System.exit(code);
     }
@@ -118,9 +119,33 @@ public class LoopbackDynamoDBLocal {
     }
   }
 
+  /**
+   * DynamoDB Local copies its SQLite library out of its jar into the temp folder at every start, under
+   * a new name, and deletes it only at an orderly exit, which a run's SIGKILL is not: 0.9 MB left in
+   * /tmp per start. This copies the library its loader would pick (the same resource, by its own
+   * functions) once, into DIR/native; the parent then passes -Dorg.sqlite.lib.path=DIR/native, which
+   * that loader tries first. Any failure here only means the copy per start goes on.
+   */
+  private static void copyNativeLibrary(File dir) {
+    try {
+      Class<?> util = Class.forName("com.amazonaws.services.dynamodbv2.local.shared.access.sqlite.SQLiteLibraryLoaderUtil");
+      String folder = (String) util.getMethod("getNativeLibFolderPathForCurrentOS").invoke(null);
+      String name = (String) util.getMethod("getNativeLibName").invoke(null);
+      String resource = "com/amazonaws/services/dynamodbv2/local/shared/access/sqlite/native/" + folder + "/" + name;
+      try (InputStream in = util.getClassLoader().getResourceAsStream(resource)) {
+        if (in == null) return;
+        File target = new File(dir, "native");
+        target.mkdirs();
+        Files.copy(in, new File(target, name).toPath());
+      }
+    } catch (Exception e) {
+      System.err.println("no copy of the native SQLite library: " + e);
+    }
+  }
+
   /** The calls of a typical run, each once, so their classes are loaded (and archived). */
   private static void train(int port) throws Exception {
-    DynamoDBProxyServer proxy = start(new String[] {"-inMemory", "-sharedDb", "-port", String.valueOf(port)});
+    DynamoDBProxyServer proxy = start(new String[] {"-inMemory", "-sharedDb", "-disableTelemetry", "-port", String.valueOf(port)});
     String key = "\"PK\":{\"S\":\"a\"},\"SK\":{\"S\":\"b\"}";
     String item = "{" + key + ",\"G\":{\"S\":\"g\"},\"N\":{\"N\":\"1\"}}";
     call(port, "CreateTable", "{\"TableName\":\"train\",\"BillingMode\":\"PAY_PER_REQUEST\","

@@ -1,10 +1,11 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   CreateTableCommand,
   DynamoDBClient,
   GetItemCommand,
+  ListTablesCommand,
   PutItemCommand,
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
@@ -76,6 +77,33 @@ describe('DynamoDB Local from its class-data archive', () => {
     }
     expect(alive(ddb.pid)).toBe(false);
   }, 150_000);
+
+  it('loads its SQLite library from the copy made once, not a new copy in the temp folder, and sends no telemetry', async () => {
+    const ddb = await startDynamoDBLocal({});
+    const client = new DynamoDBClient({
+      endpoint: ddb.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+    });
+    try {
+      // A call, so whatever DynamoDB Local loads lazily is loaded.
+      expect((await client.send(new ListTablesCommand({}))).TableNames).toBeDefined();
+      // What the JVM mapped: DynamoDB Local's own loader would map /tmp/sqlite-<version>-<uuid>-libsqlite4java.so.
+      const mapped = new Set(
+        readFileSync(`/proc/${ddb.pid}/maps`, 'utf8')
+          .split('\n')
+          .map((l) => l.slice(l.indexOf('/')))
+          .filter((p) => p.includes('sqlite4java')),
+      );
+      expect([...mapped]).toHaveLength(1);
+      expect([...mapped][0]).toMatch(/[\\/]launcher-[0-9a-f]+[\\/]native[\\/]libsqlite4java\.so$/);
+      const args = readFileSync(`/proc/${ddb.pid}/cmdline`, 'utf8').split('\0');
+      expect(args).toContain('-disableTelemetry');
+    } finally {
+      client.destroy();
+      await ddb.stop();
+    }
+  }, 60_000);
 
   it('gives up on a port another process holds at once, and never takes that process for DynamoDB Local', async () => {
     // An HTTP server on the port: it answers, as DynamoDB Local would, so only the launcher's own
