@@ -131,12 +131,19 @@ function attemptOf(header: string | string[] | undefined): { attempt?: number; m
 }
 
 /**
- * undici, loaded when the first gate is made (not with this module: a run against an app already
- * up never makes one, and loading undici costs a CLI start ~0.1-0.2 s of CPU).
+ * undici's Pool, loaded when the first gate is made (not with this module: a run against an app
+ * already up never makes one). Its own module only: undici's index also loads fetch, its cache and
+ * mock layers, WebSocket and EventSource, which cost a CLI start ~0.2 s more of CPU. Should a later
+ * undici move that file, the index serves.
  */
-let undiciLoading: Promise<typeof import('undici')> | undefined;
+type PoolClass = typeof import('undici').Pool;
+const POOL_MODULE: string = 'undici/lib/dispatcher/pool.js';
+let undiciLoading: Promise<PoolClass> | undefined;
 const undici = () => {
-  undiciLoading ??= import('undici');
+  undiciLoading ??= (import(POOL_MODULE) as Promise<{ default: PoolClass }>).then(
+    (m) => m.default,
+    async () => (await import('undici')).Pool,
+  );
   return undiciLoading;
 };
 
@@ -210,7 +217,7 @@ export class CapacityGate {
     const url = new URL(upstream);
     this.upstreamPath = `${url.pathname}${url.search}`;
     this.upstreamName = upstream;
-    this.opening = undici().then(({ Pool }) => {
+    this.opening = undici().then((Pool) => {
       if (this.closed) return;
       // A new upstream: calls in flight on the old one finish there.
       void this.pool?.close().catch(() => {});
