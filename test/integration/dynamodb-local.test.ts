@@ -18,6 +18,13 @@ import { alive, waitUntil } from '../helpers/cli.js';
  * background, then every start maps its classes from it. What could go wrong is a start that uses a
  * half-written or mismatched archive, or an emulator that then answers differently: both checked.
  */
+const clientOf = (ddb: DynamoDBLocal) =>
+  new DynamoDBClient({
+    endpoint: ddb.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+  });
+
 describe('DynamoDB Local from its class-data archive', () => {
   it('trains the archive in the background once, then starts from it and serves calls as before', async () => {
     let first: DynamoDBLocal | undefined = await startDynamoDBLocal({});
@@ -29,11 +36,7 @@ describe('DynamoDB Local from its class-data archive', () => {
     expect(await waitUntil(() => existsSync(archive as string), 90_000)).toBe(true);
 
     const ddb = await startDynamoDBLocal({});
-    const client = new DynamoDBClient({
-      endpoint: ddb.endpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
-    });
+    const client = clientOf(ddb);
     try {
       expect(ddb.classDataArchive).toBe(archive);
       await client.send(
@@ -80,11 +83,7 @@ describe('DynamoDB Local from its class-data archive', () => {
 
   it('loads its SQLite library from the copy made once, not a new copy in the temp folder, and sends no telemetry', async () => {
     const ddb = await startDynamoDBLocal({});
-    const client = new DynamoDBClient({
-      endpoint: ddb.endpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
-    });
+    const client = clientOf(ddb);
     try {
       // A call, so whatever DynamoDB Local loads lazily is loaded.
       expect((await client.send(new ListTablesCommand({}))).TableNames).toBeDefined();
