@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // A temp folder per test file, removed after it (see the file).
+    setupFiles: ['test/helpers/temp-per-file.ts'],
     // Integration and e2e suites each start DynamoDB Local (a JVM): two at a time fit 2 cores.
     maxWorkers: 2,
     testTimeout: 30_000,

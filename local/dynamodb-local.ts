@@ -143,8 +143,12 @@ async function answers(endpoint: string): Promise<boolean> {
 
 const versions = new Map<string, Promise<string>>();
 
-/** This user's folder for what the launcher keeps between runs (the compiled launcher, archives). */
-function cacheRoot(): string {
+/**
+ * This user's folder for what the launcher keeps between runs (the compiled launcher, archives, the
+ * Java version): LOADTEST_CACHE_DIR when set (say, a folder a CI job caches), else in the temp folder.
+ */
+export function cacheRoot(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  if (env.LOADTEST_CACHE_DIR) return env.LOADTEST_CACHE_DIR;
   let user = 'user';
   try {
     user = String(userInfo().uid);

@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -156,13 +156,16 @@ describe('start what takes longest first', () => {
     await chmod(java, 0o755);
     const starts = async () =>
       (await readFile(count, 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
-    const saved = { PATH: process.env.PATH, TMPDIR: process.env.TMPDIR };
-    // Its cache folder is under the temporary folder: this test's own.
-    process.env.TMPDIR = join(root, 'tmp');
+    const saved = { PATH: process.env.PATH, LOADTEST_CACHE_DIR: process.env.LOADTEST_CACHE_DIR };
+    // Its cache folder: this test's own.
+    process.env.LOADTEST_CACHE_DIR = join(root, 'cache');
     process.env.PATH = `${bin}:${saved.PATH}`;
     try {
       expect(await javaVersionKept('java')).toContain('version "17.0.1"');
       expect(await starts()).toBe(1);
+      expect(await readdir(join(root, 'cache'))).toEqual([
+        expect.stringMatching(/^java-[0-9a-f]{16}\.version$/),
+      ]);
       // A later CLI process (no memory of the first) reads it back instead of starting a JVM.
       expect(await javaVersionKept('java')).toContain('version "17.0.1"');
       expect(await javaVersionKept(java)).toContain('version "17.0.1"');
@@ -174,8 +177,8 @@ describe('start what takes longest first', () => {
       await expect(javaVersionKept(join(root, 'no-such-java'))).rejects.toBeInstanceOf(JavaMissing);
     } finally {
       process.env.PATH = saved.PATH;
-      if (saved.TMPDIR === undefined) delete process.env.TMPDIR;
-      else process.env.TMPDIR = saved.TMPDIR;
+      if (saved.LOADTEST_CACHE_DIR === undefined) delete process.env.LOADTEST_CACHE_DIR;
+      else process.env.LOADTEST_CACHE_DIR = saved.LOADTEST_CACHE_DIR;
     }
   });
 });
