@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   closeSync,
@@ -79,18 +79,22 @@ export function emulatorDir(): string {
   return join(dirname(require.resolve('amplify-dynamodb-simulator/package.json')), 'emulator');
 }
 
+/**
+ * What `java -version` said (it writes to stderr), from how it ended: JavaMissing when there is no
+ * such executable, or when it failed without saying a version (not a JVM).
+ */
+function javaVersionText(err: (Error & { code?: unknown }) | null, stdout: string, stderr: string): string {
+  if (!err) return stderr || stdout;
+  if (err.code === 'ENOENT' || !stderr.includes('version')) throw new JavaMissing({ cause: err });
+  return stderr;
+}
+
+/** `java -version`'s text, synchronously (javaVersionKept keeps it between processes and does not block). */
 export function javaVersion(java = 'java'): string {
-  try {
-    // `java -version` writes to stderr.
-    const out = execFileSync(java, ['-version'], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
-    return out;
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException & { stderr?: string; status?: number };
-    if (e.code === 'ENOENT') throw new JavaMissing({ cause: err });
-    if (typeof e.stderr === 'string' && e.status === 0) return e.stderr;
-    if (typeof e.stderr === 'string' && e.stderr.includes('version')) return e.stderr;
-    throw new JavaMissing({ cause: err });
-  }
+  const r = spawnSync(java, ['-version'], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  const err: (Error & { code?: unknown }) | null =
+    r.error ?? (r.status === 0 ? null : new Error(`${java} -version exited with ${r.status ?? r.signal}`));
+  return javaVersionText(err, r.stdout ?? '', r.stderr ?? '');
 }
 
 export async function freePort(): Promise<number> {
@@ -192,10 +196,11 @@ export async function javaVersionKept(java: string): Promise<string> {
   }
   const text = await new Promise<string>((resolve, reject) =>
     execFile(java, ['-version'], { encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (!err) return resolve(stderr || stdout);
-      const e = err as NodeJS.ErrnoException;
-      if (e.code === 'ENOENT' || !stderr.includes('version')) return reject(new JavaMissing({ cause: err }));
-      resolve(stderr);
+      try {
+        resolve(javaVersionText(err, stdout, stderr));
+      } catch (missing) {
+        reject(missing);
+      }
     }),
   );
   if (kept) await keepFile(kept, text);

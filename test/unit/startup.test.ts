@@ -11,7 +11,13 @@ import {
   stampMatches,
   startsDynamoDBLocal,
 } from '../../bin/compiled.js';
-import { dynamoDBLocalJvmFlags, isSourceUrl, JavaMissing, javaVersionKept } from '../../local/index.js';
+import {
+  dynamoDBLocalJvmFlags,
+  isSourceUrl,
+  JavaMissing,
+  javaVersion,
+  javaVersionKept,
+} from '../../local/index.js';
 import { isTypeScriptFile } from '../../runner/engine/typescript.js';
 import { workerCommand } from '../../runner/engine/worker-process.js';
 
@@ -175,6 +181,10 @@ describe('start what takes longest first', () => {
       expect(await javaVersionKept('java')).toContain('version "21.0.12"');
       expect(await starts()).toBe(2);
       await expect(javaVersionKept(join(root, 'no-such-java'))).rejects.toBeInstanceOf(JavaMissing);
+      // The synchronous one reads the same answer the same way (and keeps nothing).
+      expect(javaVersion(java)).toContain('version "21.0.12"');
+      expect(await starts()).toBe(3);
+      expect(() => javaVersion(join(root, 'no-such-java'))).toThrow(JavaMissing);
     } finally {
       process.env.PATH = saved.PATH;
       if (saved.LOADTEST_CACHE_DIR === undefined) delete process.env.LOADTEST_CACHE_DIR;
