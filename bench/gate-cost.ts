@@ -41,11 +41,16 @@
  *
  * Knobs (environment): BENCH_GATE_CALLS (2000), BENCH_GATE_ROUNDS (5), BENCH_GATE_CONCURRENCY (16),
  * BENCH_GATE_DURATION_S (4), BENCH_GATE_WARMUP_S (1), BENCH_GATE_PRIME_MIN_S (20),
- * BENCH_GATE_PRIME_MAX_S (60; 0 skips priming), BENCH_GATE_ITEMS (200).
+ * BENCH_GATE_PRIME_MAX_S (60; 0 skips priming), BENCH_GATE_ITEMS (200), BENCH_GATE_FROM (see
+ * loadGate: `source`, or another build's dist/ folder for an A/B between commits).
  */
+
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamoClients, ensureTable, keys } from '../app/index.js';
-import { CapacityGate, type DynamoDBLocal, startDynamoDBLocal } from '../local/index.js';
+import { compiledIsCurrent } from '../bin/compiled.js';
+import type { CapacityGate } from '../local/index.js';
+import { type DynamoDBLocal, startDynamoDBLocal } from '../local/index.js';
 import { DEFAULT_PROJECT_FILE, loadProject, patternRules } from '../runner/project/index.js';
 import { type BareProxy, startBareProxy } from './bare-proxy.js';
 import { LoadDriver, type LoadResult, type LoadWindow, type SdkJob, type SdkSequenceJob } from './load.js';
@@ -147,6 +152,31 @@ async function seedProducts(doc: DynamoDBDocumentClient, count: number): Promise
 }
 
 /** The gate's own count of GetItem calls it proxied with success, and of throttles, since its reset. */
+/**
+ * The gate as `loadtest run` runs it: its compiled JavaScript when dist/ is a build of these sources
+ * (bin/compiled.js decides, as the CLI does), else its TypeScript through tsx, whose keepNames
+ * wrappers cost each closure the gate makes per call a defineProperty more (~7 µs a call in a
+ * profile). BENCH_GATE_FROM=source forces the sources; a path names another build's dist/ folder.
+ */
+async function loadGate(): Promise<{ Gate: typeof CapacityGate; from: string }> {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const choice = process.env.BENCH_GATE_FROM;
+  const dist =
+    choice && choice !== 'source'
+      ? choice
+      : choice !== 'source' && compiledIsCurrent(root)
+        ? `${root}dist`
+        : undefined;
+  if (!dist) {
+    const { CapacityGate: Gate } = await import('../local/index.js');
+    const why = choice === 'source' ? 'BENCH_GATE_FROM=source' : 'dist/ is not a build of them';
+    return { Gate, from: `from its sources through tsx (${why})` };
+  }
+  const url = pathToFileURL(`${dist}/local/index.js`).href;
+  const { CapacityGate: Gate } = (await import(url)) as { CapacityGate: typeof CapacityGate };
+  return { Gate, from: `compiled (${dist})` };
+}
+
 function gateCounts(gate: CapacityGate): { getItems: number; throttles: number } {
   const snap = gate.snapshot();
   const getItems = snap.metrics
@@ -178,6 +208,7 @@ export const gateCost: BenchSection = {
 
     let ddb: DynamoDBLocal | undefined;
     let gate: CapacityGate | undefined;
+    let gateFrom = '';
     let proxy: BareProxy | undefined;
     let driver: LoadDriver | undefined;
     const clients: ReturnType<typeof createDynamoClients>[] = [];
@@ -195,7 +226,10 @@ export const gateCost: BenchSection = {
       alive();
       // Attribution on, as in a run: the shop's project rules name every call (the bench sends no tag).
       const shop = await loadProject(DEFAULT_PROJECT_FILE);
-      gate = new CapacityGate({
+      const { Gate, from } = await loadGate();
+      gateFrom = `the gate ${from}`;
+      ctx.log(gateFrom);
+      gate = new Gate({
         upstream: ddb.endpoint,
         capacity: { mode: 'on-demand' },
         rules: patternRules(shop),
@@ -392,6 +426,7 @@ export const gateCost: BenchSection = {
           `per round ${addedUs.map((a) => signed(a / 1000)).join(' ')} ms`,
           `p99 ${fmt(seqP99('gated'))} vs ${fmt(seqP99('direct'))} µs`,
           `CPU ms/call gated ${describeCpu(seqCpu.gated)} vs direct ${describeCpu(seqCpu.direct)}`,
+          gateFrom,
         ],
         details: {
           calls,

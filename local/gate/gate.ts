@@ -12,7 +12,7 @@ import { PATTERN_HEADER } from '../../instrument/index.js';
 import { serveAdmin } from './admin.js';
 import { Attributor, type PatternRule } from './attribution.js';
 import type { Item } from './capacity.js';
-import { capacityJson, editMembers } from './json-edit.js';
+import { capacityJson, editMembers, readMembers } from './json-edit.js';
 import {
   type Images,
   type ItemRef,
@@ -101,6 +101,10 @@ export interface GateSnapshot {
 /** Marks the gate's own reads (the images it sizes), so that a gate further up does not count them. */
 const SIDE_READ_HEADER = 'x-loadtest-gate-read';
 
+/** Members of a successful answer the gate never reads: the items (it counts them by Count or presence). */
+const ITEMS: ReadonlySet<string> = new Set(['Item', 'Items']);
+const NOTHING: ReadonlySet<string> = new Set();
+
 const METERED = (op: string) => READ_OPS.has(op) || WRITE_OPS.has(op);
 const SCHEMA_CHANGES = new Set(['CreateTable', 'UpdateTable', 'DeleteTable']);
 /** Headers of DynamoDB's answer we pass on (the body's length and checksum are ours when we change it). */
@@ -112,22 +116,29 @@ const HOP_BY_HOP = new Set([
   'x-amz-crc32',
 ]);
 
-/** `amz-sdk-request: attempt=2; max=3` (or with a `ttl=...;` first): read without a regular expression, per call. */
+/** The digits after `name` in `text`, as a number; undefined when there are none. */
+function numberAfter(text: string, name: string): number | undefined {
+  const at = text.indexOf(name);
+  if (at < 0) return undefined;
+  const start = at + name.length;
+  let n = 0;
+  let i = start;
+  for (; i < text.length; i += 1) {
+    const digit = text.charCodeAt(i) - 0x30;
+    if (digit < 0 || digit > 9) break;
+    n = n * 10 + digit;
+  }
+  return i > start ? n : undefined;
+}
+
+/**
+ * `amz-sdk-request: attempt=2; max=3` (or with a `ttl=...;` first): read without a regular
+ * expression or a substring, as it is read on every call.
+ */
 function attemptOf(header: string | string[] | undefined): { attempt?: number; max?: number } {
   const text = Array.isArray(header) ? header[0] : header;
   if (!text) return {};
-  const number = (name: string) => {
-    const at = text.indexOf(name);
-    if (at < 0) return undefined;
-    const n = Number.parseInt(text.slice(at + name.length), 10);
-    return Number.isFinite(n) ? n : undefined;
-  };
-  const attempt = number('attempt=');
-  const max = number('max=');
-  return {
-    ...(attempt !== undefined ? { attempt } : {}),
-    ...(max !== undefined ? { max } : {}),
-  };
+  return { attempt: numberAfter(text, 'attempt='), max: numberAfter(text, 'max=') };
 }
 
 /**
@@ -383,7 +394,7 @@ export class CapacityGate {
     );
     const { attempt, max } = attemptOf(req.headers['amz-sdk-request']);
     const record = (
-      r: Omit<CallRecord, 'pattern' | 'source' | 'op' | 'tables' | 'latencyMs'>,
+      r: Pick<CallRecord, 'status' | 'code' | 'throttleReason' | 'charges' | 'items'>,
       latencyMs = this.clock() - started,
     ) =>
       this.stats.record({
@@ -392,9 +403,13 @@ export class CapacityGate {
         op,
         tables: call.tables,
         latencyMs,
-        ...(attempt !== undefined ? { attempt } : {}),
-        ...(max !== undefined ? { maxAttempts: max } : {}),
-        ...r,
+        attempt,
+        maxAttempts: max,
+        status: r.status,
+        code: r.code,
+        throttleReason: r.throttleReason,
+        charges: r.charges,
+        items: r.items,
       });
 
     const statements = PARTIQL_OPS.has(op) ? partiqlStatements(op, body) : [];
@@ -472,7 +487,10 @@ export class CapacityGate {
     }
     const up = await this.forwardOr502(headers, changed ? Buffer.from(JSON.stringify(body)) : raw, res);
     if (!up) return record({ status: 502, code: 'GateUpstreamUnreachable', charges: [] });
-    const out = this.parseOut(up.body);
+    // Read once, items left unread (only their count matters here); the spans serve the edit below.
+    const text = up.body.toString('utf8');
+    const answer = readMembers(text, up.status === 200 ? ITEMS : NOTHING);
+    const out: Json = answer?.value ?? {};
     const code = up.status === 200 ? undefined : errorCode(out);
     const readsAfterwards =
       up.status === 200 && PARTIQL_OPS.has(op)
@@ -518,7 +536,7 @@ export class CapacityGate {
     }
     const latencyMs = this.clock() - started;
     if (Object.keys(edits).length > 0) {
-      const edited = editMembers(up.body.toString('utf8'), edits);
+      const edited = answer ? editMembers(text, edits, answer.members) : undefined;
       if (edited !== undefined) this.send(res, up.status, edited, up.headers);
       else this.relay(res, up);
     } else this.relay(res, up);
@@ -533,8 +551,8 @@ export class CapacityGate {
     };
     const result = {
       status: up.status,
-      ...(code ? { code } : up.status !== 200 ? { code: `HTTP ${up.status}` } : {}),
-      ...(items !== undefined ? { items } : {}),
+      code: code ?? (up.status !== 200 ? `HTTP ${up.status}` : undefined),
+      items,
     };
     if (metered || !needsReads) return record({ ...result, charges: charge(metered) }, latencyMs);
     const late = meterWith(...(await this.readWhatWasRead(headers, readsAfterwards)));

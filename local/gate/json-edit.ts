@@ -6,47 +6,62 @@
  */
 
 /** Where one top-level member sits in the text: from its key's opening quote to its value's end. */
-interface MemberSpan {
+export interface MemberSpan {
   readonly name: string;
   readonly start: number;
+  /** Where its value starts (after the colon and any whitespace). */
+  readonly value: number;
   readonly end: number;
 }
 
-const WHITESPACE = new Set([0x20, 0x0a, 0x0d, 0x09]);
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+
+const isWhitespace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
 function skipWhitespace(text: string, at: number): number {
   let i = at;
-  while (i < text.length && WHITESPACE.has(text.charCodeAt(i))) i += 1;
+  while (i < text.length && isWhitespace(text.charCodeAt(i))) i += 1;
   return i;
 }
 
-/** The index just past the JSON string that opens at `at` (a `"`). */
+/**
+ * The index just past the JSON string that opens at `at` (a `"`). It jumps from quote to quote with
+ * indexOf (native) and counts the backslashes before each: an item's strings are most of its text.
+ */
 function skipString(text: string, at: number): number {
-  let i = at + 1;
-  while (i < text.length) {
-    const c = text.charCodeAt(i);
-    if (c === 0x5c) i += 2;
-    else if (c === 0x22) return i + 1;
-    else i += 1;
+  let from = at + 1;
+  for (;;) {
+    const quote = text.indexOf('"', from);
+    if (quote < 0) throw new SyntaxError('unterminated string in JSON');
+    let slashes = 0;
+    while (text.charCodeAt(quote - 1 - slashes) === BACKSLASH) slashes += 1;
+    if (slashes % 2 === 0) return quote + 1;
+    from = quote + 1;
   }
-  throw new SyntaxError('unterminated string in JSON');
 }
 
 /** The index just past the JSON value that starts at `at`. */
 function skipValue(text: string, at: number): number {
-  const c = text[at];
-  if (c === '"') return skipString(text, at);
-  if (c === '{' || c === '[') {
+  const c = text.charCodeAt(at);
+  if (c === QUOTE) return skipString(text, at);
+  if (c === OPEN_BRACE || c === OPEN_BRACKET) {
     let depth = 0;
     let i = at;
     while (i < text.length) {
-      const ch = text[i];
-      if (ch === '"') {
+      const ch = text.charCodeAt(i);
+      if (ch === QUOTE) {
         i = skipString(text, i);
         continue;
       }
-      if (ch === '{' || ch === '[') depth += 1;
-      else if (ch === '}' || ch === ']') {
+      if (ch === OPEN_BRACE || ch === OPEN_BRACKET) depth += 1;
+      else if (ch === CLOSE_BRACE || ch === CLOSE_BRACKET) {
         depth -= 1;
         if (depth === 0) return i + 1;
       }
@@ -55,47 +70,100 @@ function skipValue(text: string, at: number): number {
     throw new SyntaxError('unterminated object or array in JSON');
   }
   let i = at;
-  while (i < text.length && !',}] \n\r\t'.includes(text[i] as string)) i += 1;
+  for (; i < text.length; i += 1) {
+    const ch = text.charCodeAt(i);
+    if (ch === COMMA || ch === CLOSE_BRACE || ch === CLOSE_BRACKET || isWhitespace(ch)) break;
+  }
   return i;
+}
+
+/** A member's name: its text between the quotes, unless it has escapes to decode. */
+function memberName(text: string, start: number, end: number): string {
+  const inner = text.slice(start + 1, end - 1);
+  return inner.includes('\\') ? (JSON.parse(text.slice(start, end)) as string) : inner;
 }
 
 /** The top-level members of a JSON object, in order; undefined when the text is not an object. */
 export function topLevelMembers(text: string): MemberSpan[] | undefined {
   let i = skipWhitespace(text, 0);
-  if (text[i] !== '{') return undefined;
+  if (text.charCodeAt(i) !== OPEN_BRACE) return undefined;
   const members: MemberSpan[] = [];
   i = skipWhitespace(text, i + 1);
-  if (text[i] === '}') return members;
+  if (text.charCodeAt(i) === CLOSE_BRACE) return members;
   while (i < text.length) {
-    if (text[i] !== '"') return undefined;
+    if (text.charCodeAt(i) !== QUOTE) return undefined;
     const start = i;
     const keyEnd = skipString(text, i);
-    const name = JSON.parse(text.slice(i, keyEnd)) as string;
+    const name = memberName(text, i, keyEnd);
     i = skipWhitespace(text, keyEnd);
-    if (text[i] !== ':') return undefined;
-    i = skipWhitespace(text, i + 1);
-    const end = skipValue(text, i);
-    members.push({ name, start, end });
+    if (text.charCodeAt(i) !== COLON) return undefined;
+    const value = skipWhitespace(text, i + 1);
+    const end = skipValue(text, value);
+    members.push({ name, start, value, end });
     i = skipWhitespace(text, end);
-    if (text[i] === ',') {
+    if (text.charCodeAt(i) === COMMA) {
       i = skipWhitespace(text, i + 1);
       continue;
     }
-    if (text[i] === '}') return members;
+    if (text.charCodeAt(i) === CLOSE_BRACE) return members;
     return undefined;
   }
   return undefined;
 }
 
+/** Stands for a member that is there but was not read (see readMembers). */
+export const UNREAD: unique symbol = Symbol('member not read');
+
+/**
+ * A JSON object as JSON.parse would give it, each member's value parsed on its own, except members
+ * `unread` names: those are present with the value UNREAD. The gate reads an answer's capacity and
+ * counts but never its items, which are most of its bytes; and it keeps the spans, so an edit
+ * afterwards (editMembers) needs no second scan. Undefined when the text is not a JSON object.
+ */
+export function readMembers(
+  text: string,
+  unread: ReadonlySet<string> = new Set(),
+): { value: Record<string, unknown>; members: MemberSpan[] } | undefined {
+  let members: MemberSpan[] | undefined;
+  try {
+    members = topLevelMembers(text);
+  } catch {
+    return undefined;
+  }
+  if (!members) return undefined;
+  const value: Record<string, unknown> = {};
+  for (const m of members) {
+    let v: unknown = UNREAD;
+    if (!unread.has(m.name)) {
+      try {
+        v = JSON.parse(text.slice(m.value, m.end));
+      } catch {
+        return undefined;
+      }
+    }
+    // `__proto__` is an own member in JSON.parse's result, not the object's prototype.
+    if (m.name === '__proto__')
+      Object.defineProperty(value, m.name, {
+        value: v,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    else value[m.name] = v;
+  }
+  return { value, members };
+}
+
 /**
  * The object with some top-level members replaced (by raw JSON text), removed (`undefined`) or, when
  * absent, appended; every other byte as it was. Returns undefined when the text is not an object.
+ * `members`: the text's spans, when the caller has them already (readMembers).
  */
 export function editMembers(
   text: string,
   edits: Readonly<Record<string, string | undefined>>,
+  members: readonly MemberSpan[] | undefined = topLevelMembers(text),
 ): string | undefined {
-  const members = topLevelMembers(text);
   if (!members) return undefined;
   const kept: string[] = [];
   const seen = new Set<string>();

@@ -1,7 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { indexEntry, itemSize } from '../../local/gate/capacity.js';
-import { capacityJson, editMembers, javaDouble, topLevelMembers } from '../../local/gate/json-edit.js';
+import {
+  capacityJson,
+  editMembers,
+  javaDouble,
+  readMembers,
+  topLevelMembers,
+  UNREAD,
+} from '../../local/gate/json-edit.js';
 import { imagesBefore, meter, readsAfter, refKey } from '../../local/gate/meter.js';
 import { parsePartiql } from '../../local/gate/partiql.js';
 import { partiqlStatements } from '../../local/gate/protocol.js';
@@ -50,6 +57,35 @@ describe('editing DynamoDB answers without re-serialising them', () => {
         },
       ),
     );
+  });
+
+  it('reads an object member by member as JSON.parse would, leaving the members it is told to (property)', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue()), fc.boolean(), fc.nat(), (obj, spaced, pick) => {
+        const text = spaced ? JSON.stringify(obj, null, 2) : JSON.stringify(obj);
+        const names = Object.keys(obj);
+        const unread = new Set(names.length > 0 ? [names[pick % names.length] as string] : []);
+        const read = readMembers(text, unread);
+        const expected = Object.entries(JSON.parse(text) as Record<string, unknown>).map(
+          ([k, v]): [string, unknown] => [k, unread.has(k) ? UNREAD : v],
+        );
+        expect(Object.entries(read?.value ?? {})).toEqual(expected);
+        // Its spans serve an edit as a fresh scan would.
+        expect(editMembers(text, { x: '1' }, read?.members)).toBe(editMembers(text, { x: '1' }));
+      }),
+    );
+  });
+
+  it('reads no further than it must, and refuses what is not a JSON object', () => {
+    const text =
+      '{"Items":[{"s":{"S":"a\\\\"}},{"s":{"S":"\\"}"}}],"Count":2,"ConsumedCapacity":{"CapacityUnits":0.5}}';
+    expect(readMembers(text, new Set(['Items']))?.value).toEqual({
+      Items: UNREAD,
+      Count: 2,
+      ConsumedCapacity: { CapacityUnits: 0.5 },
+    });
+    for (const bad of ['', '[1]', '{"a":1', '{"a":tru}', '{"a" 1}', 'null'])
+      expect(readMembers(bad), bad).toBeUndefined();
   });
 
   it('writes capacity the way DynamoDB writes a double', () => {
