@@ -48,7 +48,6 @@
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamoClients, ensureTable, keys } from '../app/index.js';
-import { compiledIsCurrent } from '../bin/compiled.js';
 import type { CapacityGate } from '../local/index.js';
 import { type DynamoDBLocal, startDynamoDBLocal } from '../local/index.js';
 import { DEFAULT_PROJECT_FILE, loadProject, patternRules } from '../runner/project/index.js';
@@ -154,23 +153,31 @@ async function seedProducts(doc: DynamoDBDocumentClient, count: number): Promise
 /** The gate's own count of GetItem calls it proxied with success, and of throttles, since its reset. */
 /**
  * The gate as `loadtest run` runs it: its compiled JavaScript when dist/ is a build of these sources
- * (bin/compiled.js decides, as the CLI does), else its TypeScript through tsx, whose keepNames
- * wrappers cost each closure the gate makes per call a defineProperty more (~7 µs a call in a
- * profile). BENCH_GATE_FROM=source forces the sources; a path names another build's dist/ folder.
+ * (bench/env.ts decides, as bin/loadtest.js does for the CLI), else its TypeScript through tsx, whose
+ * keepNames wrappers cost each closure the gate makes per call a defineProperty more (the gate's CPU
+ * per call over the do-nothing hop measured ~0.03 ms more so). BENCH_GATE_FROM=source forces the
+ * sources; a path names another build's dist/ folder (an A/B between commits).
  */
 async function loadGate(): Promise<{ Gate: typeof CapacityGate; from: string }> {
-  const root = fileURLToPath(new URL('..', import.meta.url));
   const choice = process.env.BENCH_GATE_FROM;
+  const root = fileURLToPath(new URL('..', import.meta.url));
   const dist =
     choice && choice !== 'source'
       ? choice
-      : choice !== 'source' && compiledIsCurrent(root)
+      : choice !== 'source' && process.env.LOADTEST_COMPILED === '1'
         ? `${root}dist`
         : undefined;
   if (!dist) {
-    const { CapacityGate: Gate } = await import('../local/index.js');
-    const why = choice === 'source' ? 'BENCH_GATE_FROM=source' : 'dist/ is not a build of them';
-    return { Gate, from: `from its sources through tsx (${why})` };
+    const why =
+      choice === 'source'
+        ? 'BENCH_GATE_FROM=source'
+        : process.env.LOADTEST_FROM_SOURCE === '1'
+          ? 'LOADTEST_FROM_SOURCE=1'
+          : 'dist/ is not a build of them';
+    return {
+      Gate: (await import('../local/index.js')).CapacityGate,
+      from: `from its sources through tsx (${why})`,
+    };
   }
   const url = pathToFileURL(`${dist}/local/index.js`).href;
   const { CapacityGate: Gate } = (await import(url)) as { CapacityGate: typeof CapacityGate };

@@ -97,6 +97,13 @@ async function main(): Promise<number> {
   // Other work on the machine skews every figure: the load averages go in the summary.
   const loadBefore = loadavg().map((l) => Math.round(l * 100) / 100);
   log(`load average ${loadBefore.join(' ')} on ${availableParallelism()} cpu(s)`);
+  log(
+    process.env.LOADTEST_COMPILED === '1'
+      ? 'the shop and the gate run compiled (dist/ is a build of these sources)'
+      : process.env.LOADTEST_FROM_SOURCE === '1'
+        ? 'the shop and the gate run from their sources through tsx (LOADTEST_FROM_SOURCE=1)'
+        : 'the shop and the gate run from their sources through tsx (dist/ is not a build of them: npm run build)',
+  );
   const rows: BenchRow[] = [];
   const outcomes: SectionOutcome[] = [];
   for (const section of pick(process.argv.slice(2))) {
