@@ -150,7 +150,6 @@ async function seedProducts(doc: DynamoDBDocumentClient, count: number): Promise
   return ids;
 }
 
-/** The gate's own count of GetItem calls it proxied with success, and of throttles, since its reset. */
 /**
  * The gate as `loadtest run` runs it: its compiled JavaScript when dist/ is a build of these sources
  * (bench/env.ts decides, as bin/loadtest.js does for the CLI), else its TypeScript through tsx, whose
@@ -184,6 +183,7 @@ async function loadGate(): Promise<{ Gate: typeof CapacityGate; from: string }> 
   return { Gate, from: `compiled (${dist})` };
 }
 
+/** The gate's own count of GetItem calls it proxied with success, and of throttles, since its reset. */
 function gateCounts(gate: CapacityGate): { getItems: number; throttles: number } {
   const snap = gate.snapshot();
   const getItems = snap.metrics
