@@ -16,6 +16,9 @@ const compiled =
   process.env.LOADTEST_FROM_SOURCE !== '1' &&
   compiledIsCurrent(fileURLToPath(new URL('..', import.meta.url)));
 if (!compiled) {
+  // Set by a parent (a bench, another loadtest) that ran compiled: this process does not, so neither
+  // do the shop's app and data command it starts.
+  delete process.env.LOADTEST_COMPILED;
   const { register } = await import('tsx/esm/api');
   register();
 } else {
