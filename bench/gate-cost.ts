@@ -52,6 +52,7 @@ import type { CapacityGate } from '../local/index.js';
 import { type DynamoDBLocal, startDynamoDBLocal } from '../local/index.js';
 import { DEFAULT_PROJECT_FILE, loadProject, patternRules } from '../runner/project/index.js';
 import { type BareProxy, startBareProxy } from './bare-proxy.js';
+import { RUNS_COMPILED, SOURCES_WHY } from './env.js';
 import { LoadDriver, type LoadResult, type LoadWindow, type SdkJob, type SdkSequenceJob } from './load.js';
 import { cpuMs } from './proc.js';
 import { envNumber, median, pairedRounds } from './stats.js';
@@ -152,7 +153,7 @@ async function seedProducts(doc: DynamoDBDocumentClient, count: number): Promise
 
 /**
  * The gate as `loadtest run` runs it: its compiled JavaScript when dist/ is a build of these sources
- * (bench/env.ts decides, as bin/loadtest.js does for the CLI), else its TypeScript through tsx, whose
+ * (bench/env.ts decides, by the CLI's own rule), else its TypeScript through tsx, whose
  * keepNames wrappers cost each closure the gate makes per call a defineProperty more (the gate's CPU
  * per call over the do-nothing hop measured ~0.03 ms more so). BENCH_GATE_FROM=source forces the
  * sources; a path names another build's dist/ folder (an A/B between commits).
@@ -160,24 +161,13 @@ async function seedProducts(doc: DynamoDBDocumentClient, count: number): Promise
 async function loadGate(): Promise<{ Gate: typeof CapacityGate; from: string }> {
   const choice = process.env.BENCH_GATE_FROM;
   const root = fileURLToPath(new URL('..', import.meta.url));
-  const dist =
-    choice && choice !== 'source'
-      ? choice
-      : choice !== 'source' && process.env.LOADTEST_COMPILED === '1'
-        ? `${root}dist`
-        : undefined;
-  if (!dist) {
-    const why =
-      choice === 'source'
-        ? 'BENCH_GATE_FROM=source'
-        : process.env.LOADTEST_FROM_SOURCE === '1'
-          ? 'LOADTEST_FROM_SOURCE=1'
-          : 'dist/ is not a build of them';
+  if (choice === 'source' || (!choice && !RUNS_COMPILED)) {
     return {
       Gate: (await import('../local/index.js')).CapacityGate,
-      from: `from its sources through tsx (${why})`,
+      from: `from its sources through tsx (${choice === 'source' ? 'BENCH_GATE_FROM=source' : SOURCES_WHY})`,
     };
   }
+  const dist = choice || `${root}dist`;
   const url = pathToFileURL(`${dist}/local/index.js`).href;
   const { CapacityGate: Gate } = (await import(url)) as { CapacityGate: typeof CapacityGate };
   return { Gate, from: `compiled (${dist})` };

@@ -10,9 +10,10 @@
  * Adding a section: write bench/<id>.ts exporting a BenchSection (see bench/types.ts) and append it
  * to SECTIONS. `npm run bench -- <id> ...` runs only the named sections.
  */
-import './env.js';
+
 import { availableParallelism, loadavg } from 'node:os';
 import { appThroughput } from './app-throughput.js';
+import { RUNS_COMPILED, SOURCES_WHY } from './env.js';
 import { gateCost } from './gate-cost.js';
 import { importThroughput } from './import-throughput.js';
 import { killLoadDrivers } from './load.js';
@@ -98,11 +99,9 @@ async function main(): Promise<number> {
   const loadBefore = loadavg().map((l) => Math.round(l * 100) / 100);
   log(`load average ${loadBefore.join(' ')} on ${availableParallelism()} cpu(s)`);
   log(
-    process.env.LOADTEST_COMPILED === '1'
+    RUNS_COMPILED
       ? 'the shop and the gate run compiled (dist/ is a build of these sources)'
-      : process.env.LOADTEST_FROM_SOURCE === '1'
-        ? 'the shop and the gate run from their sources through tsx (LOADTEST_FROM_SOURCE=1)'
-        : 'the shop and the gate run from their sources through tsx (dist/ is not a build of them: npm run build)',
+      : `the shop and the gate run from their sources through tsx (${SOURCES_WHY})`,
   );
   const rows: BenchRow[] = [];
   const outcomes: SectionOutcome[] = [];

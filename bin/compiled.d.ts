@@ -8,6 +8,7 @@ export interface SourceState {
 export declare function sourceState(root: string): SourceState;
 export declare function stampMatches(stamp: unknown, now: SourceState): boolean;
 export declare function compiledIsCurrent(root: string): boolean;
+export declare function runsCompiled(root: string, env?: NodeJS.ProcessEnv): boolean;
 export declare function startsDynamoDBLocal(argv: readonly string[]): boolean;
 export declare const MAX_EARLY_WORKERS: number;
 export declare function earlyWorkers(argv: readonly string[]): number;

@@ -72,6 +72,17 @@ export function compiledIsCurrent(root) {
 }
 
 /**
+ * Whether the CLI under `root` runs its compiled JavaScript: dist/ is a build of the sources, and the
+ * environment does not ask for the sources (LOADTEST_FROM_SOURCE=1). The one rule for bin/loadtest.js
+ * and for the bench, which runs what the CLI would.
+ * @param {string} root
+ * @param {NodeJS.ProcessEnv} [env]
+ */
+export function runsCompiled(root, env = process.env) {
+  return env.LOADTEST_FROM_SOURCE !== '1' && compiledIsCurrent(root);
+}
+
+/**
  * Each option of a command line as [flag, value]: `--x=v` split at its `=`, `--x v` paired with the
  * argument after it (which may be the next flag: the callers only read values of flags that take one).
  * @param {readonly string[]} argv the arguments after `loadtest <command>`

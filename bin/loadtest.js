@@ -5,16 +5,14 @@
 import { existsSync } from 'node:fs';
 import nodeModule from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { compiledIsCurrent, earlyWorkers, startsDynamoDBLocal } from './compiled.js';
+import { earlyWorkers, runsCompiled, startsDynamoDBLocal } from './compiled.js';
 
 // Node 22.1+ keeps the compiled code of the modules it loads on disk (its temp folder) and reuses it on
 // the next start; older Node has no such cache, and goes on without it.
 nodeModule.enableCompileCache?.();
 // The SDK's notice that Node 20 leaves support in 2027 is not for our users' load-test output.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-const compiled =
-  process.env.LOADTEST_FROM_SOURCE !== '1' &&
-  compiledIsCurrent(fileURLToPath(new URL('..', import.meta.url)));
+const compiled = runsCompiled(fileURLToPath(new URL('..', import.meta.url)));
 if (!compiled) {
   // Set by a parent (a bench, another loadtest) that ran compiled: this process does not, so neither
   // do the shop's app and data command it starts.

@@ -6,6 +6,7 @@ import {
   compiledIsCurrent,
   earlyWorkers,
   MAX_EARLY_WORKERS,
+  runsCompiled,
   STAMP,
   sourceState,
   stampMatches,
@@ -39,6 +40,7 @@ describe('compiled JavaScript or the sources through tsx', () => {
     for (const f of ['runner/cli/main.ts', 'local/index.ts']) await utimes(join(root, f), past, past);
     // No build at all.
     expect(compiledIsCurrent(root)).toBe(false);
+    expect(runsCompiled(root, {})).toBe(false);
     const built = sourceState(root);
     expect(built.files).toBe(2);
     await mkdir(join(root, 'dist'), { recursive: true });
@@ -49,6 +51,9 @@ describe('compiled JavaScript or the sources through tsx', () => {
     expect(compiledIsCurrent(root)).toBe(false);
     await utimes(join(root, 'local', 'index.ts'), past, past);
     expect(compiledIsCurrent(root)).toBe(true);
+    // The CLI (and the bench) run that build unless told to run the sources.
+    expect(runsCompiled(root, {})).toBe(true);
+    expect(runsCompiled(root, { LOADTEST_FROM_SOURCE: '1' })).toBe(false);
     // A new file (even an old one, copied in with its time), or one renamed.
     await writeFile(join(root, 'local', 'more.ts'), 'export {};\n');
     await utimes(join(root, 'local', 'more.ts'), past, past);
