@@ -221,6 +221,12 @@ async function readConfig(file: string): Promise<{ value: unknown; where: (path:
     throw new ProjectConfigError(`${file}: could not load: ${message}${hint}`, { cause: err });
   }
   let value = mod.default ?? mod.config;
+  // CommonJS compiled from ESM or TypeScript (tsc, Babel: `exports.__esModule = true; exports.default
+  // = {...}`) reaches import() whole as its default, so its own default is one level down.
+  if (typeof value === 'object' && value !== null && (value as Record<string, unknown>).__esModule === true) {
+    const cjs = value as Record<string, unknown>;
+    value = cjs.default ?? cjs.config;
+  }
   if (typeof value === 'function') value = await (value as () => unknown)();
   if (value === undefined)
     throw new ProjectConfigError(`${file}: exports no config (export default defineProject({...}))`);

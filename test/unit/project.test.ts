@@ -13,6 +13,7 @@ import {
   tablesFromTemplate,
 } from '../../runner/project/index.js';
 import { loadScenario, ScenarioError } from '../../runner/scenario/load.js';
+import { runCli } from '../helpers/cli.js';
 
 let dir: string;
 
@@ -242,6 +243,28 @@ data: { command: node seed.mjs }
     expect(project.tables[0]).toEqual({ name: 'things', partitionKey: { name: 'pk', type: 'N' } });
     const broken = await file('tsbad/loadtest.config.ts', 'export default {;\n');
     await expect(loadProject(broken)).rejects.toThrow(/tsbad\/loadtest\.config\.ts: could not load/);
+  });
+
+  it('loads a config tsc compiled to CommonJS, in the CLI compiled and from its sources', async () => {
+    // What tsc writes for a package with no "type": "module": import() sees `exports` whole as the
+    // default (vitest's loader unwraps it, so only the CLI's own process shows the difference).
+    await file('cjs/package.json', '{ "name": "cjs-app" }');
+    const config = await file(
+      'cjs/loadtest.config.js',
+      '"use strict";\nObject.defineProperty(exports, "__esModule", { value: true });\nexports.default = { name: "compiled", app: "http://127.0.0.1:3000" };\n',
+    );
+    for (const fromSource of ['0', '1']) {
+      const cli = runCli(['list', '--config', config], {
+        cwd: dir,
+        env: { ...process.env, LOADTEST_FROM_SOURCE: fromSource },
+      });
+      const { code } = await cli.exited;
+      expect({ code, stderr: cli.stderr() }, `LOADTEST_FROM_SOURCE=${fromSource}`).toEqual({
+        code: 0,
+        stderr: '',
+      });
+      expect(cli.stdout()).toContain(`project compiled: ${config}`);
+    }
   });
 
   it('finds the config nearest to the scenario, else to the working directory, else the shop', async () => {
