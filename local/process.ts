@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
 
 /**
  * The user's processes: the app the toolkit starts and stops (`app.start`), and the data command
@@ -62,10 +64,51 @@ function launch(spec: ProcessSpec, env: Record<string, string>): ChildProcess {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'],
   };
-  if (typeof spec.command === 'string') return spawn(spec.command, { ...base, shell: true });
-  const [file, ...args] = spec.command;
-  if (!file) throw new AppFailed('an empty command');
-  return spawn(file, args, base);
+  let child: ChildProcess;
+  if (typeof spec.command !== 'string' && !spec.command[0]) throw new AppFailed('an empty command');
+  try {
+    const [file = '', ...args] = typeof spec.command === 'string' ? [] : spec.command;
+    child =
+      typeof spec.command === 'string'
+        ? spawn(spec.command, { ...base, shell: true })
+        : spawn(file, args, base);
+  } catch (err) {
+    // Some failures (a cwd that is a file: ENOTDIR) are thrown at once.
+    throw new AppFailed(cannotStart(spec, base.env, err));
+  }
+  if (child.pid === undefined) {
+    // Others (ENOENT, EACCES) come as an 'error' event a tick later: heard here, so it cannot crash
+    // the CLI, and told now with what is wrong.
+    child.once('error', () => {});
+    throw new AppFailed(cannotStart(spec, base.env));
+  }
+  return child;
+}
+
+/** Why a command did not start, in the user's terms: its folder, or its program. */
+function cannotStart(spec: ProcessSpec, env: NodeJS.ProcessEnv, err?: unknown): string {
+  const start = `could not start \`${describeCommand(spec)}\` in ${spec.cwd}`;
+  const folder = statSync(spec.cwd, { throwIfNoEntry: false });
+  if (!folder) return `${start}: that folder (its cwd) does not exist`;
+  if (!folder.isDirectory()) return `${start}: that is not a folder (its cwd)`;
+  const file = typeof spec.command === 'string' ? undefined : spec.command[0];
+  if (file !== undefined) {
+    const onPath = !file.includes('/');
+    const candidates = onPath
+      ? (env.PATH ?? '').split(delimiter).map((d) => join(d, file))
+      : [isAbsolute(file) ? file : resolve(spec.cwd, file)];
+    const found = candidates.find((c) => statSync(c, { throwIfNoEntry: false })?.isFile());
+    if (!found) {
+      return `${start}: ${onPath ? `${file} is not on PATH` : `${candidates[0]} does not exist`} (a command given as a list runs its first item as a program, with no shell)`;
+    }
+    try {
+      accessSync(found, constants.X_OK);
+    } catch {
+      return `${start}: ${found} is not executable (chmod +x it, or name its interpreter first, e.g. ["sh", "${file}"])`;
+    }
+  }
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code ? `${start}: ${code}` : start;
 }
 
 /** Keeps the last lines a process printed, for error messages; forwards each line if asked. */
@@ -103,8 +146,7 @@ export function startProcess(
   onLine?: (line: string) => void,
 ): RunningProcess {
   const child = launch(spec, env);
-  const pid = child.pid;
-  if (pid === undefined) throw new AppFailed(`could not start \`${describeCommand(spec)}\` in ${spec.cwd}`);
+  const pid = child.pid as number;
   groups.add(pid);
   installExitHook();
   const output = tail(child, onLine);
@@ -214,7 +256,12 @@ export async function runToEnd(
   onLine?: (line: string) => void,
   signal?: AbortSignal,
 ): Promise<void> {
-  const p = startProcess(spec, env, onLine);
+  let p: RunningProcess;
+  try {
+    p = startProcess(spec, env, onLine);
+  } catch (err) {
+    throw new DataCommandFailed((err as Error).message, null, { cause: err });
+  }
   const timeoutMs = (spec.timeoutSec ?? 600) * 1000;
   const result = await new Promise<
     { code: number | null; signal: NodeJS.Signals | null } | 'timeout' | 'aborted'

@@ -7,7 +7,14 @@ import {
   startDynamoDBLocal,
 } from './dynamodb-local.js';
 import { CapacityGate, type PatternRule } from './gate/index.js';
-import { type ProcessSpec, type RunningProcess, runToEnd, startProcess, waitReady } from './process.js';
+import {
+  AppFailed,
+  type ProcessSpec,
+  type RunningProcess,
+  runToEnd,
+  startProcess,
+  waitReady,
+} from './process.js';
 import { describeTableSpec, dynamoSdk, ensureTables, localDynamoClient, type TableSpec } from './tables.js';
 
 /**
@@ -149,11 +156,17 @@ export async function startEmbeddedStack(options: StackOptions): Promise<Embedde
     const appStarted = Date.now();
     const launchApp = (at: string) => {
       if (!start) return;
-      app = startProcess(
-        start,
-        { ...start.env, ...sdkEnvironment(at, project.region), [start.portEnv]: String(port) },
-        (l) => options.output?.('app', l),
-      );
+      try {
+        app = startProcess(
+          start,
+          { ...start.env, ...sdkEnvironment(at, project.region), [start.portEnv]: String(port) },
+          (l) => options.output?.('app', l),
+        );
+      } catch (err) {
+        throw err instanceof AppFailed
+          ? new AppFailed(`the app (app.start): ${err.message}`, { cause: err })
+          : err;
+      }
     };
     // Watched from its launch, so its `app` moment is when it answered, not when the tables were done;
     // its readiness timeout counts from then, as it did when it was watched only from then.

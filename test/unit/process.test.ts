@@ -1,0 +1,85 @@
+import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { AppFailed, DataCommandFailed, runToEnd, startProcess } from '../../local/index.js';
+import { runCli } from '../helpers/cli.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'loadtest-process-'));
+  await writeFile(join(dir, 'serve.sh'), '#!/bin/sh\necho up\n');
+  await chmod(join(dir, 'serve.sh'), 0o644);
+});
+
+/** What startProcess throws for a command, or 'started' (then stopped). */
+async function startFailure(command: readonly string[] | string, cwd = dir): Promise<unknown> {
+  try {
+    await startProcess({ command, cwd, env: {} }, {}).stop(0);
+    return 'started';
+  } catch (err) {
+    return err;
+  }
+}
+
+describe('a command that cannot start', () => {
+  it('says why, in the terms of the config: the program, its mode, its folder', async () => {
+    const cases: [readonly string[] | string, string, RegExp][] = [
+      [
+        ['no-such-program-xyz', '--serve'],
+        dir,
+        /no-such-program-xyz is not on PATH \(a command given as a list/,
+      ],
+      [['./missing.sh'], dir, /\/missing\.sh does not exist/],
+      [
+        ['./serve.sh'],
+        dir,
+        /\/serve\.sh is not executable \(chmod \+x it, or name its interpreter first, e\.g\. \["sh", "\.\/serve\.sh"\]\)/,
+      ],
+      [['node', '--version'], join(dir, 'serve.sh'), /serve\.sh: that is not a folder \(its cwd\)/],
+      [['node', '--version'], join(dir, 'nowhere'), /nowhere: that folder \(its cwd\) does not exist/],
+      ['echo hi', join(dir, 'nowhere'), /nowhere: that folder \(its cwd\) does not exist/],
+    ];
+    for (const [command, cwd, message] of cases) {
+      const err = await startFailure(command, cwd);
+      expect(err, String(command)).toBeInstanceOf(AppFailed);
+      expect((err as Error).message, String(command)).toMatch(/^could not start `/);
+      expect((err as Error).message, String(command)).toMatch(message);
+    }
+    // Node's own 'error' event for these comes a tick later: heard, it crashes nothing.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await startFailure(['sh', './serve.sh'])).toBe('started');
+  });
+
+  it("is the data command's failure when it is the data command", async () => {
+    const err = await runToEnd({ command: ['no-such-seeder-xyz'], cwd: dir, env: {} }, {}).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(DataCommandFailed);
+    expect((err as DataCommandFailed).exitCode).toBeNull();
+    expect((err as Error).message).toMatch(
+      /could not start `no-such-seeder-xyz` in .*: no-such-seeder-xyz is not on PATH/,
+    );
+  });
+
+  it('ends loadtest up with exit 3 and one line naming app.start, not a stack trace', async () => {
+    const project = join(dir, 'project');
+    await mkdir(project, { recursive: true });
+    const config = join(project, 'loadtest.config.yml');
+    await writeFile(
+      config,
+      'name: notes\ntables: [{ name: notes, partitionKey: userId }]\napp: { start: [no-such-binary-xyz, --serve] }\n',
+    );
+    const cli = runCli(
+      ['up', '--port', '0', '--gate-port', '0', '--state-dir', join(project, 'state'), '--config', config],
+      {
+        cwd: project,
+      },
+    );
+    const { code } = await cli.exited;
+    expect({ code, stderr: cli.stderr() }).toEqual({
+      code: 3,
+      stderr: `error: the app (app.start): could not start \`no-such-binary-xyz --serve\` in ${project}: no-such-binary-xyz is not on PATH (a command given as a list runs its first item as a program, with no shell)\n`,
+    });
+  });
+});
