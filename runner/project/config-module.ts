@@ -47,8 +47,12 @@ const selfUrl = (specifier: keyof typeof SELF_FOLDERS) =>
     ? new URL(`../../cli/${SELF_FOLDERS[specifier]}.js`, import.meta.url).href
     : new URL(`../../${SELF_FOLDERS[specifier]}/index.${FROM_SOURCE ? 'ts' : 'js'}`, import.meta.url).href;
 
-/** The identifiers that name a module's own place, which a bundle would otherwise give the bundle's. */
-const PLACE = /\bimport\.meta\.(url|dirname|filename)\b|\b__dirname\b|\b__filename\b/g;
+/**
+ * The identifiers that name a module's own place, which a bundle would otherwise give the bundle's.
+ * A file that mentions one is compiled with each defined as its own value (esbuild's define replaces
+ * the expressions only, never the same words in a string or a local of that name); the others as they are.
+ */
+const PLACE = /\bimport\.meta\.(url|dirname|filename)\b|\b__dirname\b|\b__filename\b/;
 
 /**
  * A TypeScript (or JavaScript) module and the files it imports, as one ES module's code: packages stay
@@ -60,9 +64,41 @@ export async function bundleTypeScript(entry: string): Promise<string> {
   return (await bundleWithInputs(entry)).code;
 }
 
+/** How esbuild reads a file, by its extension. */
+function loaderOf(path: string): 'tsx' | 'ts' | 'jsx' | 'js' | 'json' {
+  const ext = extname(path);
+  if (ext === '.json') return 'json';
+  return ext.endsWith('tsx') ? 'tsx' : ext.endsWith('ts') ? 'ts' : ext.endsWith('jsx') ? 'jsx' : 'js';
+}
+
+/**
+ * Where a config that does not parse stops parsing, as esbuild's parser sees it: Node's own message
+ * for a JavaScript module or JSON gives no line (Node 20: "Unexpected identifier 'patterns'").
+ * Undefined when esbuild parses it after all, or cannot be loaded.
+ */
+export async function syntaxErrorAt(
+  file: string,
+): Promise<{ line: number; column: number; text: string } | undefined> {
+  try {
+    const { transform } = await import('esbuild');
+    await transform(await readFile(file, 'utf8'), {
+      loader: loaderOf(file),
+      sourcefile: file,
+      logLevel: 'silent',
+    });
+    return undefined;
+  } catch (err) {
+    const first = (err as { errors?: { text: string; location?: { line: number; column: number } | null }[] })
+      .errors?.[0];
+    return first?.location
+      ? { line: first.location.line, column: first.location.column + 1, text: first.text }
+      : undefined;
+  }
+}
+
 /** bundleTypeScript, with the files the bundle was made of (absolute paths). */
 async function bundleWithInputs(entry: string): Promise<{ code: string; inputs: string[] }> {
-  const { build } = await import('esbuild');
+  const { build, transform } = await import('esbuild');
   const result = await build({
     entryPoints: [entry],
     bundle: true,
@@ -85,22 +121,24 @@ async function bundleWithInputs(entry: string): Promise<{ code: string; inputs: 
           );
           b.onLoad({ filter: /\.[cm]?[jt]sx?$/ }, async (args) => {
             if (args.path.includes(`${'/'}node_modules${'/'}`)) return undefined;
-            let contents = await readFile(args.path, 'utf8');
-            const url = pathToFileURL(args.path).href;
-            contents = contents.replace(PLACE, (m, meta: string | undefined) => {
-              if (meta === 'url') return JSON.stringify(url);
-              if (meta === 'dirname' || m === '__dirname') return JSON.stringify(dirname(args.path));
-              return JSON.stringify(args.path);
+            const contents = await readFile(args.path, 'utf8');
+            const loader = loaderOf(args.path);
+            if (!PLACE.test(contents)) return { contents, loader };
+            const file = JSON.stringify(args.path);
+            const folder = JSON.stringify(dirname(args.path));
+            const placed = await transform(contents, {
+              loader,
+              sourcefile: args.path,
+              sourcemap: 'inline',
+              define: {
+                'import.meta.url': JSON.stringify(pathToFileURL(args.path).href),
+                'import.meta.dirname': folder,
+                'import.meta.filename': file,
+                __dirname: folder,
+                __filename: file,
+              },
             });
-            const ext = extname(args.path);
-            const loader = ext.endsWith('tsx')
-              ? 'tsx'
-              : ext.endsWith('ts')
-                ? 'ts'
-                : ext.endsWith('jsx')
-                  ? 'jsx'
-                  : 'js';
-            return { contents, loader };
+            return { contents: placed.code, loader: 'js' };
           });
         },
       },

@@ -12,7 +12,7 @@ import {
 } from '../../local/index.js';
 import { type DeclarativeEntity, declarativeMapper } from '../data/mapping.js';
 import { type ForecastConfig, ForecastError, forecastOptions } from '../forecast/index.js';
-import { importConfigModule } from './config-module.js';
+import { importConfigModule, syntaxErrorAt } from './config-module.js';
 import { type CommandSpec, type ProjectConfigParsed, projectSchema } from './schema.js';
 
 type MatchInput = Exclude<
@@ -181,7 +181,12 @@ async function readConfig(file: string): Promise<{ value: unknown; where: (path:
     try {
       return { value: JSON.parse(readFileSync(file, 'utf8')), where: plain };
     } catch (err) {
-      throw new ProjectConfigError(`${file}: not valid JSON: ${(err as Error).message}`);
+      const at = await syntaxErrorAt(file);
+      throw new ProjectConfigError(
+        at
+          ? `${file}:${at.line}:${at.column}: not valid JSON: ${at.text}`
+          : `${file}: not valid JSON: ${firstLines(err)}`,
+      );
     }
   }
   if (ext === '.yml' || ext === '.yaml') {
@@ -213,7 +218,13 @@ async function readConfig(file: string): Promise<{ value: unknown; where: (path:
   try {
     mod = await importConfigModule(file);
   } catch (err) {
-    const message = (err as Error).message.split('\n')[0] ?? '';
+    // A syntax error in the config itself: where, which Node's message for a module does not say.
+    const at = await syntaxErrorAt(file);
+    if (at)
+      throw new ProjectConfigError(`${file}:${at.line}:${at.column}: could not load: ${at.text}`, {
+        cause: err,
+      });
+    const message = firstLines(err);
     // A .ts file is CommonJS or ESM as its nearest package.json says; .mts is always ESM.
     const hint = /require\(\) ES Module|ERR_REQUIRE_ESM/.test(message)
       ? ' (a .ts config is loaded as the nearest package.json\'s "type" says: name it loadtest.config.mts to load it as an ES module)'
@@ -231,6 +242,13 @@ async function readConfig(file: string): Promise<{ value: unknown; where: (path:
   if (value === undefined)
     throw new ProjectConfigError(`${file}: exports no config (export default defineProject({...}))`);
   return { value, where: plain };
+}
+
+/** An error's message as one line: its first, or with esbuild's "Transform failed with 1 error:" the error after it. */
+function firstLines(err: unknown): string {
+  const lines = ((err as Error).message ?? String(err)).split('\n').filter((l) => l.trim() !== '');
+  const first = lines[0] ?? '';
+  return first.endsWith(':') && lines[1] ? `${first} ${lines[1].trim()}` : first;
 }
 
 function commandOf(spec: CommandSpec, dir: string): ResolvedCommand {

@@ -24,14 +24,18 @@ describe('a TypeScript project config, bundled', () => {
         'export const url: string = import.meta.url;',
         "export const sibling = fileURLToPath(new URL('./data.json', import.meta.url));",
         'export const dirnameOf = (): string => __dirname;',
+        // The same words in strings and a local stay as they are.
+        "export const words = ['see __dirname docs', \"import.meta.url's value\", `__filename`];",
+        'export const shadowed = ((__dirname: string) => __dirname)("a local");',
+        'export const line = (): number => Number(new Error().stack?.match(/where\\.ts:(\\d+)/)?.[1]);',
       ].join('\n'),
     );
     await writeFile(
       join(dir, 'loadtest.config.ts'),
       [
         "import { defineProject } from 'dynamo-loadtest';",
-        "import { url, sibling, dirnameOf } from './lib/where.js';",
-        'export const seen = { url, sibling, dir: dirnameOf(), define: defineProject };',
+        "import { url, sibling, dirnameOf, words, shadowed, line } from './lib/where.js';",
+        'export const seen = { url, sibling, dir: dirnameOf(), define: defineProject, words, shadowed, line: line() };',
         "export default defineProject({ name: 'bundled', tables: [] } as never);",
       ].join('\n'),
     );
@@ -40,10 +44,22 @@ describe('a TypeScript project config, bundled', () => {
 
   it('keeps each file its own place, imports the toolkit itself, and leaves no file behind', async () => {
     const mod = await importBundled(join(dir, 'loadtest.config.ts'));
-    const seen = mod.seen as { url: string; sibling: string; dir: string; define: unknown };
+    const seen = mod.seen as {
+      url: string;
+      sibling: string;
+      dir: string;
+      define: unknown;
+      words: string[];
+      shadowed: string;
+      line: number;
+    };
     expect(seen.url).toBe(pathToFileURL(join(dir, 'lib', 'where.ts')).href);
     expect(seen.sibling).toBe(join(dir, 'lib', 'data.json'));
     expect(seen.dir).toBe(join(dir, 'lib'));
+    expect(seen.words).toEqual(['see __dirname docs', "import.meta.url's value", '__filename']);
+    expect(seen.shadowed).toBe('a local');
+    // A stack trace still names the line in the file as written (its source map goes through).
+    expect(seen.line).toBe(7);
     // The same function object: one copy of the toolkit, so its classes and state are shared.
     expect(seen.define).toBe(toolkit.defineProject);
     expect(mod.default).toEqual({ name: 'bundled', tables: [] });

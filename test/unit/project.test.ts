@@ -241,8 +241,36 @@ data: { command: node seed.mjs }
     );
     const project = await loadProject(ts);
     expect(project.tables[0]).toEqual({ name: 'things', partitionKey: { name: 'pk', type: 'N' } });
-    const broken = await file('tsbad/loadtest.config.ts', 'export default {;\n');
-    await expect(loadProject(broken)).rejects.toThrow(/tsbad\/loadtest\.config\.ts: could not load/);
+    // A config that does not parse: where, line and column, whatever Node's own message says.
+    const broken: [string, string, RegExp][] = [
+      [
+        'tsbad/loadtest.config.ts',
+        'export default {\n  name: "x",,\n};\n',
+        /config\.ts:2:13: could not load: Expected identifier but found ","/,
+      ],
+      [
+        'mjsbad/loadtest.config.mjs',
+        'export default {\n  name: "x"\n  patterns: []\n};\n',
+        /config\.mjs:3:3: could not load: Expected "}" but found "patterns"/,
+      ],
+      [
+        'jsonbad/loadtest.config.json',
+        '{\n  "name": "x",\n  "tables": [}\n',
+        /config\.json:3:14: not valid JSON: Unexpected "}"/,
+      ],
+    ];
+    for (const [path, text, message] of broken) {
+      await expect(loadProject(await file(path, text))).rejects.toThrow(message);
+    }
+    // One in a file the config imports: no place in the config is claimed; the loader says the rest.
+    await file('tsimport/lib.ts', "export const x = 'a'\n  + ;\n");
+    const importsBroken = await file(
+      'tsimport/loadtest.config.ts',
+      "import { x } from './lib.ts';\nexport default { name: x };\n",
+    );
+    await expect(loadProject(importsBroken)).rejects.toThrow(
+      /tsimport\/loadtest\.config\.ts: could not load: /,
+    );
   });
 
   it('loads a config tsc compiled to CommonJS, in the CLI compiled and from its sources', async () => {
