@@ -85,8 +85,12 @@ const loadtestSchema = z.strictObject({
 });
 export type LoadtestConfig = z.infer<typeof loadtestSchema>;
 
+/**
+ * An Artillery phase, with its keys only: a misspelt one (`arivalRate`) would leave a phase Artillery
+ * cannot run (its engine throws a TypeError mid-run), so it is refused here, where the line is known.
+ */
 const phase = z
-  .object({
+  .strictObject({
     duration: z.union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)?$/)]).optional(),
     arrivalRate: z.number().nonnegative().optional(),
     arrivalCount: z.number().int().nonnegative().optional(),
@@ -95,7 +99,18 @@ const phase = z
     maxVusers: z.number().int().positive().optional(),
     name: z.string().optional(),
   })
-  .loose();
+  .superRefine((p, ctx) => {
+    if (p.pause !== undefined) return;
+    if (p.arrivalRate === undefined && p.arrivalCount === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'a phase needs arrivalRate, arrivalCount or pause' });
+    } else if (p.duration === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['duration'],
+        message: `a phase with ${p.arrivalRate !== undefined ? 'arrivalRate' : 'arrivalCount'} needs a duration`,
+      });
+    }
+  });
 
 const scriptSchema = z
   .object({

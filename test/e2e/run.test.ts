@@ -228,6 +228,16 @@ describe('loadtest run', () => {
       /no-phases\.yml:\d+:\d+: config\.phases: /,
     ],
     [
+      'misspelt-phase-key',
+      productScenario('', '[{ duration: 2, arivalRate: 2 }]'),
+      /misspelt-phase-key\.yml:3:\d+: config\.phases\.0: Unrecognized key: "arivalRate"/,
+    ],
+    [
+      'phase-without-duration',
+      productScenario('', '[{ arrivalRate: 2 }]'),
+      /phase-without-duration\.yml:3:\d+: config\.phases\.0\.duration: a phase with arrivalRate needs a duration/,
+    ],
+    [
       'bad-capacity',
       productScenario(
         '  loadtest:\n    capacity: { mode: provisioned, indexes: { GSI9: { read: 1, write: 1 } } }',
