@@ -80,7 +80,14 @@ export function parseKeyTemplate(template: string): TemplateClause[] {
     if (m[1] && m[2]) return { attr: m[1], op: 'begins_with', values: [valueRegExp(m[2], true)] };
     if (m[3] && m[4] && m[5])
       return { attr: m[3], op: 'BETWEEN', values: [valueRegExp(m[4], false), valueRegExp(m[5], false)] };
-    return { attr: m[6] ?? '', op: (m[7] ?? '=') as KeyOperator, values: [valueRegExp(m[8] ?? '', false)] };
+    const value = m[8] ?? '';
+    // `a == {x}` would read as a = "= {x}", a value no call has: the pattern would silently never match.
+    if (/^[=<>]/.test(value)) {
+      throw new RuleSyntaxError(
+        `"${text}" is not a key clause: "${m[7]}${value[0]}" is not an operator (DynamoDB's are =, <, <=, > and >=)`,
+      );
+    }
+    return { attr: m[6] ?? '', op: (m[7] ?? '=') as KeyOperator, values: [valueRegExp(value, false)] };
   });
 }
 

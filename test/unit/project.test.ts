@@ -215,6 +215,11 @@ data: { command: node seed.mjs }
       'patterns: [{ id: p, match: { key: "id ~ 3" } }]\n',
       /patterns\.0\.match\.key: pattern p: "id ~ 3" is not a key clause/,
     ],
+    [
+      'double-equals',
+      'tables: [{ name: notes, partitionKey: userId, sortKey: noteId }]\npatterns: [{ id: p, match: { table: notes, key: "userId == {u} AND noteId = {n}" } }]\n',
+      /patterns\.0\.match\.key: pattern p: "userId == \{u\}" is not a key clause: "==" is not an operator \(DynamoDB's are =, <, <=, > and >=\)/,
+    ],
     ['twice', 'patterns: [{ id: p }, { id: p }]\n', /patterns\.1\.id: pattern id "p" is declared twice/],
     ['bad-yaml', 'name: [x\n', /loadtest\.config\.yml:\d+:\d+: YAML/],
     ['no-folder', 'scenarios: ./nope\n', /scenarios: no such folder: .*nope/],
