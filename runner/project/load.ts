@@ -1,7 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
-import type { z } from 'zod';
 import {
   type GateCapacity,
   PACKAGE_ROOT,
@@ -12,6 +11,7 @@ import {
 } from '../../local/index.js';
 import { type DeclarativeEntity, declarativeMapper } from '../data/mapping.js';
 import { type ForecastConfig, ForecastError, forecastOptions } from '../forecast/index.js';
+import { specificIssue } from '../zod-issue.js';
 import { importConfigModule, syntaxErrorAt } from './config-module.js';
 import { type CommandSpec, type ProjectConfigParsed, projectSchema } from './schema.js';
 
@@ -400,9 +400,8 @@ export async function loadProject(file: string, isDefault = false): Promise<Proj
   const { value, where } = await readConfig(file);
   const parsed = projectSchema.safeParse(value);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0] as z.core.$ZodIssue | undefined;
-    const path = (issue?.path ?? []) as PropertyKey[];
-    throw new ProjectConfigError(`${where(path)}: ${issue?.message ?? 'invalid'}`);
+    const issue = specificIssue(parsed.error.issues);
+    throw new ProjectConfigError(`${where(issue.path)}: ${issue.message}`);
   }
   const config = parsed.data;
   const dir = dirname(file);

@@ -12,6 +12,7 @@ import {
   forecastOptions,
 } from '../forecast/index.js';
 import { type Project, patternIdsOf } from '../project/index.js';
+import { specificIssue } from '../zod-issue.js';
 import { parseThreshold, type Threshold, ThresholdSyntaxError } from './thresholds.js';
 
 /** What a scenario without thresholds (or `ensure` checks) of its own is held to. */
@@ -294,9 +295,9 @@ export function loadScenario(nameOrPath: string, project: Project, cwd = process
   const raw = doc.toJS() as unknown;
   const parsed = scriptSchema.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = issue?.path.join('.') || '(top level)';
-    throw new ScenarioError(`${where(nodeAt(issue?.path ?? []))}: ${field}: ${issue?.message ?? 'invalid'}`);
+    const issue = specificIssue(parsed.error.issues);
+    const field = issue.path.join('.') || '(top level)';
+    throw new ScenarioError(`${where(nodeAt(issue.path))}: ${field}: ${issue.message}`);
   }
   const script = parsed.data as unknown as ArtilleryScript;
   const loadtest = (parsed.data.config.loadtest ?? {}) as LoadtestConfig;

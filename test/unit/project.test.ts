@@ -215,6 +215,27 @@ data: { command: node seed.mjs }
       'patterns: [{ id: p, match: { key: "id ~ 3" } }]\n',
       /patterns\.0\.match\.key: pattern p: "id ~ 3" is not a key clause/,
     ],
+    // A field of several shapes (a union): the wrong field inside it, or the shapes it takes.
+    [
+      'env-not-text',
+      'app: { start: { command: [node, s.js], env: { DEBUG: 1 } } }\n',
+      /loadtest\.config\.yml:1:\d+: app\.start\.env\.DEBUG: Invalid input: expected string, received number/,
+    ],
+    [
+      'port-as-text',
+      'app: { start: { command: [node, s.js], port: "8080" } }\n',
+      /app\.start\.port: Invalid input: expected number or "auto", received string/,
+    ],
+    [
+      'misspelt-key',
+      'tables: [{ name: notes, partitonKey: id }]\n',
+      /tables\.0: Unrecognized key: "partitonKey"/,
+    ],
+    [
+      'missing-key',
+      'tables: [{ name: notes }]\n',
+      /tables\.0\.partitionKey: required: expected string or object/,
+    ],
     [
       'double-equals',
       'tables: [{ name: notes, partitionKey: userId, sortKey: noteId }]\npatterns: [{ id: p, match: { table: notes, key: "userId == {u} AND noteId = {n}" } }]\n',
