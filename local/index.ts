@@ -17,6 +17,7 @@ export {
   AppFailed,
   DataCommandFailed,
   describeCommand,
+  httpStatus,
   type ProcessSpec,
   type RunningProcess,
   runToEnd,

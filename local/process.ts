@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 
 /**
@@ -207,6 +209,25 @@ export interface WaitOptions {
   readonly timeoutStarts?: Promise<unknown>;
 }
 
+/**
+ * GET `url` and its status once the answer is read. Node's http client, not fetch: fetch refuses the
+ * ports browsers block (6000, 6665-6669, 10080...: "bad port"), which an app may well listen on, and
+ * Artillery's client sends to them as to any other.
+ */
+export function httpStatus(url: string, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const send = url.startsWith('https:') ? httpsRequest : httpRequest;
+    const req = send(url, { method: 'GET', timeout: timeoutMs }, (res) => {
+      res.resume();
+      res.once('end', () => resolve(res.statusCode ?? 0));
+      res.once('error', reject);
+    });
+    req.once('timeout', () => req.destroy(new Error(`no answer in ${timeoutMs} ms`)));
+    req.once('error', reject);
+    req.end();
+  });
+}
+
 /** Polls until the app answers as ready; fails early if the process exits. */
 export async function waitReady(
   app: RunningProcess | undefined,
@@ -233,10 +254,9 @@ export async function waitReady(
         `${what} ${exited} before it was ready${app ? `\n--- its output ---\n${app.output()}` : ''}`,
       );
     try {
-      const res = await fetch(`${ready.url}${ready.path}`, { signal: AbortSignal.timeout(2000) });
-      await res.arrayBuffer();
-      if (!ready.status || ready.status.includes(res.status)) return;
-      last = `GET ${ready.path} answered ${res.status}, want ${ready.status.join(' or ')}`;
+      const status = await httpStatus(`${ready.url}${ready.path}`, 2000);
+      if (!ready.status || ready.status.includes(status)) return;
+      last = `GET ${ready.path} answered ${status}, want ${ready.status.join(' or ')}`;
     } catch (err) {
       last = `GET ${ready.url}${ready.path}: ${(err as Error).message}`;
     }

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppFailed, freePort, waitReady } from '../../local/index.js';
+import { AppFailed, freePort, httpStatus, waitReady } from '../../local/index.js';
 
 // An app that is up but not ready: it answers 503 until told otherwise.
 let server: Server;
@@ -62,5 +62,34 @@ describe('waiting for an app watched from its launch', () => {
     });
     setTimeout(() => stopping.abort(new Error('the stack is stopping')), 300);
     await expect(waiting).rejects.toThrow('the stack is stopping');
+  });
+});
+
+describe('an app on a port browsers block', () => {
+  it('is ready there, and its answer read, as Artillery would reach it (fetch says "bad port")', async () => {
+    const app = createServer((_req, res) => res.end('ok'));
+    let port: number | undefined;
+    // Ports fetch refuses (its "bad ports" list); the first one free on this machine.
+    for (const candidate of [6000, 6665, 6666, 6667, 6668, 6669, 10080]) {
+      const bound = await new Promise<boolean>((resolve) => {
+        app.once('error', () => resolve(false));
+        app.listen(candidate, '127.0.0.1', () => resolve(true));
+      });
+      if (bound) {
+        port = candidate;
+        break;
+      }
+    }
+    expect(port, 'one of the blocked ports is free').toBeDefined();
+    try {
+      const at = `http://127.0.0.1:${port}`;
+      await expect(fetch(at)).rejects.toThrow();
+      expect(await httpStatus(`${at}/`, 2000)).toBe(200);
+      await expect(
+        waitReady(undefined, { url: at, path: '/', status: [200], timeoutSec: 2 }, 'the app'),
+      ).resolves.toBeUndefined();
+    } finally {
+      await new Promise<void>((resolve) => app.close(() => resolve()));
+    }
   });
 });

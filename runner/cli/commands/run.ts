@@ -7,6 +7,7 @@ import {
   type EmbeddedStack,
   GateAdmin,
   type GateCapacity,
+  httpStatus,
   mergeCapacity,
   startEmbeddedStack,
 } from '../../../local/index.js';
@@ -576,12 +577,10 @@ async function prepareLocalRun(
     if (existing) {
       appUrl = existing.replace(/\/$/, '');
       // Any HTTP answer will do: the app is someone's, with whatever routes it has.
-      const answered = await fetch(`${appUrl}/`, { signal: AbortSignal.timeout(5000) })
-        .then(async (r) => {
-          await r.arrayBuffer();
-          return undefined;
-        })
-        .catch((err: Error) => (err.cause as Error | undefined)?.message ?? err.message);
+      const answered = await httpStatus(`${appUrl}/`, 5000).then(
+        () => undefined,
+        (err: Error) => err.message,
+      );
       if (answered !== undefined)
         throw new RunFailed(`the app at ${appUrl} does not answer HTTP: ${answered}`);
       timings.mark('app');
