@@ -1,10 +1,16 @@
 import { existsSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { App, StackProps } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
 import { z } from 'zod';
 import type { DashboardPattern, DashboardTable } from '../dashboards/index.js';
-import { CONFIG_NAMES, loadProject, type Project, ProjectConfigError } from '../runner/project/index.js';
+import {
+  CONFIG_NAMES,
+  configInFolder,
+  loadProject,
+  type Project,
+  ProjectConfigError,
+} from '../runner/project/index.js';
 import {
   ConfigError,
   json,
@@ -84,7 +90,7 @@ export function projectConfigFile(path: string, cwd = process.cwd()): string {
   if (!existsSync(at))
     throw new ConfigError(`bad CDK context: -c project=${path}: no such file or folder: ${at}`);
   if (!statSync(at).isDirectory()) return at;
-  const found = CONFIG_NAMES.map((name) => join(at, name)).find((f) => existsSync(f));
+  const found = configInFolder(at);
   if (!found) {
     throw new ConfigError(
       `bad CDK context: -c project=${path}: no project config in ${at} (one of ${CONFIG_NAMES.join(', ')})`,

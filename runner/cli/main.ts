@@ -49,7 +49,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
     type: 'string',
     global: true,
     describe:
-      'The project config (loadtest.config.{ts,mjs,js,json,yml}); default: the nearest to the scenario or the working directory, else the reference shop',
+      'The project config (loadtest.config.{ts,mjs,js,cjs,json,yml}) or its folder; default: the nearest to the scenario or the working directory, else the reference shop',
   });
   const parser = (await withCommands(base, argv))
     .demandCommand(1, 'Name a command: loadtest <command> (see --help)')

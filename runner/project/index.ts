@@ -1,5 +1,6 @@
 export {
   CONFIG_NAMES,
+  configInFolder,
   DEFAULT_PROJECT_FILE,
   findProjectConfig,
   loadProject,

@@ -32,6 +32,7 @@ export const CONFIG_NAMES = [
   'loadtest.config.mts',
   'loadtest.config.mjs',
   'loadtest.config.js',
+  'loadtest.config.cjs',
   'loadtest.config.json',
   'loadtest.config.yml',
   'loadtest.config.yaml',
@@ -138,14 +139,17 @@ export function patternIdsOf(project: Project): string[] {
   return project.patterns.map((p) => p.id);
 }
 
+/** The project config in the folder `dir` itself (the first of CONFIG_NAMES there), if any. */
+export function configInFolder(dir: string): string | undefined {
+  return CONFIG_NAMES.map((name) => join(dir, name)).find((f) => existsSync(f));
+}
+
 /** The nearest config from `dir` up to the filesystem root. */
 export function findProjectConfig(dir: string): string | undefined {
   let at = resolve(dir);
   for (;;) {
-    for (const name of CONFIG_NAMES) {
-      const candidate = join(at, name);
-      if (existsSync(candidate)) return candidate;
-    }
+    const here = configInFolder(at);
+    if (here) return here;
     const up = dirname(at);
     if (up === at) return undefined;
     at = up;
@@ -166,7 +170,15 @@ export function locateProject(options: ResolveOptions = {}): { file: string; isD
   if (options.config) {
     const file = isAbsolute(options.config) ? options.config : resolve(cwd, options.config);
     if (!existsSync(file)) throw new ProjectConfigError(`--config: no such file: ${file}`);
-    return { file, isDefault: false };
+    if (!statSync(file).isDirectory()) return { file, isDefault: false };
+    // A project's folder names its config as well.
+    const inside = configInFolder(file);
+    if (!inside) {
+      throw new ProjectConfigError(
+        `--config: no project config in the folder ${file} (one of ${CONFIG_NAMES.join(', ')})`,
+      );
+    }
+    return { file: inside, isDefault: false };
   }
   const near =
     (options.scenarioPath ? findProjectConfig(dirname(options.scenarioPath)) : undefined) ??

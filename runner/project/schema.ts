@@ -115,9 +115,11 @@ const command = z.union([
 ]);
 
 const appSchema = z.union([
-  z.url({ message: 'a URL such as http://127.0.0.1:3000' }),
+  z.url({ protocol: /^https?$/, message: 'an http:// or https:// URL such as http://127.0.0.1:3000' }),
   z.strictObject({
-    url: z.url().optional(),
+    url: z
+      .url({ protocol: /^https?$/, message: 'an http:// or https:// URL such as http://127.0.0.1:3000' })
+      .optional(),
     start: z
       .union([
         stringOrList,

@@ -241,6 +241,11 @@ data: { command: node seed.mjs }
       'tables: [{ name: notes, partitionKey: userId, sortKey: noteId }]\npatterns: [{ id: p, match: { table: notes, key: "userId == {u} AND noteId = {n}" } }]\n',
       /patterns\.0\.match\.key: pattern p: "userId == \{u\}" is not a key clause: "==" is not an operator \(DynamoDB's are =, <, <=, > and >=\)/,
     ],
+    [
+      'app-no-scheme',
+      'app: localhost:3000\n',
+      /loadtest\.config\.yml:1:6: app: an http:\/\/ or https:\/\/ URL/,
+    ],
     ['twice', 'patterns: [{ id: p }, { id: p }]\n', /patterns\.1\.id: pattern id "p" is declared twice/],
     ['bad-yaml', 'name: [x\n', /loadtest\.config\.yml:\d+:\d+: YAML/],
     ['no-folder', 'scenarios: ./nope\n', /scenarios: no such folder: .*nope/],
@@ -331,6 +336,14 @@ data: { command: node seed.mjs }
     expect(locateProject({ cwd: join(dir, 'near', 'deep') })).toEqual({ file: near, isDefault: false });
     expect(locateProject({ config: near, cwd: '/' })).toEqual({ file: near, isDefault: false });
     expect(() => locateProject({ config: join(dir, 'missing.yml') })).toThrow(/--config: no such file/);
+    // --config may name the project's folder; a CommonJS config is found like the others.
+    expect(locateProject({ config: join(dir, 'near') })).toEqual({ file: near, isDefault: false });
+    expect(() => locateProject({ config: join(dir, 'near', 'deep') })).toThrow(
+      /--config: no project config in the folder .*deep \(one of loadtest\.config\.ts, /,
+    );
+    const cjs = await file('cjsnear/loadtest.config.cjs', "module.exports = { name: 'found' };\n");
+    expect(locateProject({ cwd: join(dir, 'cjsnear') })).toEqual({ file: cjs, isDefault: false });
+    expect(await loadProject(cjs)).toMatchObject({ name: 'found' });
     // Nothing around: the reference shop, loaded like any other config.
     const lone = await mkdtemp(join(tmpdir(), 'loadtest-lone-'));
     expect(locateProject({ cwd: lone })).toEqual({ file: DEFAULT_PROJECT_FILE, isDefault: true });
