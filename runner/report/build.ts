@@ -254,13 +254,23 @@ function loadProfile(
 
 /**
  * When every request of the run failed: its main cause in one line ("401 x1000 on getUser"), the
- * most frequent answer first. A run like that never passes, whatever its thresholds say.
+ * most frequent answer first; or when none was sent because its virtual users failed first (a
+ * processor function that throws, a request with no URL). A run like that never passes, whatever
+ * its thresholds say: with no request, every per-pattern threshold has nothing to judge.
  */
 export function everyRequestFailed(client: ClientResult): string | undefined {
   const names = Object.entries(client.byName);
   const requests = names.reduce((n, [, c]) => n + c.requests, 0);
   const errors = names.reduce((n, [, c]) => n + c.errors, 0);
-  if (requests === 0 || errors < requests) return undefined;
+  if (requests === 0) {
+    const failures = Object.entries(client.counters)
+      .filter(([k, n]) => k.startsWith('errors.') && n > 0)
+      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+    if (failures.length === 0) return undefined;
+    const top = failures.slice(0, 3).map(([k, n]) => `${k.slice('errors.'.length)} x${n}`);
+    return `no request was sent: the virtual users failed before their first (${top.join(', ')}${failures.length > 3 ? ', ...' : ''})`;
+  }
+  if (errors < requests) return undefined;
   const causes = names
     .flatMap(([name, c]) => Object.entries(c.codes).map(([code, n]) => ({ name, code, n })))
     .filter((c) => isFailingCode(c.code))

@@ -132,7 +132,7 @@ export interface Report {
   forecast?: Forecast;
   /** Artillery's `errors.*` counters for the run (failed captures or matches, ...), by its names. */
   errors?: Record<string, number>;
-  /** Set when every request failed, with the main cause: such a run never passes. */
+  /** Set when every request failed, or none was sent because its virtual users failed, with the main cause: such a run never passes. */
   allFailed?: string;
   /** Why a configured forecast was not made (a mix naming a pattern this run never called, ...). */
   forecastError?: string;

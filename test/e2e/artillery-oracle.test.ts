@@ -189,6 +189,18 @@ describe('what went wrong, and runs that must not pass', () => {
     expect(bare.out).toContain('FAILED: every request failed (8)');
   }, 60_000);
 
+  it('virtual users that all fail before their first request: exit 1, not a pass with nothing measured', async () => {
+    for (const extra of [[], ['--no-default-thresholds']]) {
+      const r = await run('vusers-fail.yml', extra);
+      expect(r.code, `${r.out}\n${r.err}`).toBe(1);
+      expect(r.out).toContain(
+        'FAILED: no request was sent: the virtual users failed before their first (no session x3)',
+      );
+      const report = JSON.parse(await readFile(r.output, 'utf8')) as Report;
+      expect(report).toMatchObject({ passed: false, patterns: [] });
+    }
+  }, 60_000);
+
   it('a before flow that fails sends no load: exit 3, naming the flow and why', async () => {
     const before = target.served.get('GET /me') ?? 0;
     const r = await run('bad-before.yml');
