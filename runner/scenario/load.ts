@@ -113,12 +113,27 @@ const phase = z
     }
   });
 
+const phases = z.array(phase).min(1, 'needs at least one phase');
+
+/**
+ * Why phases that reach the script after it was loaded (`--overrides`, `--environment`) cannot run,
+ * as `config.phases.0.duration: ...`; undefined when they can.
+ */
+export function phasesProblem(value: unknown): string | undefined {
+  const parsed = phases.safeParse(value);
+  if (parsed.success) return undefined;
+  const issue = specificIssue(parsed.error.issues);
+  return `${['config', 'phases', ...issue.path].join('.')}: ${issue.message}`;
+}
+
 const scriptSchema = z
   .object({
     config: z
       .object({
         target: z.string().optional(),
-        phases: z.array(phase).min(1, 'needs at least one phase'),
+        phases,
+        // An environment's phases replace the config's with -e: checked as those are.
+        environments: z.record(z.string(), z.object({ phases: phases.optional() }).loose()).optional(),
         processor: z.string().optional(),
         loadtest: loadtestSchema.optional(),
         ensure: z

@@ -238,6 +238,11 @@ describe('loadtest run', () => {
       /phase-without-duration\.yml:3:\d+: config\.phases\.0\.duration: a phase with arrivalRate needs a duration/,
     ],
     [
+      'bad-environment-phases',
+      productScenario('  environments:\n    staging:\n      phases: [{ duration: -1, arrivalRate: 1 }]'),
+      /bad-environment-phases\.yml:\d+:\d+: config\.environments\.staging\.phases\.0\.duration: Too small/,
+    ],
+    [
       'bad-capacity',
       productScenario(
         '  loadtest:\n    capacity: { mode: provisioned, indexes: { GSI9: { read: 1, write: 1 } } }',
@@ -260,6 +265,11 @@ describe('loadtest run', () => {
       [['run', 'smoke', '--url', 'http://10.0.0.1:8080'], /not this machine/],
       [['run', 'nosuchscenario'], /no scenario "nosuchscenario"/],
       [['run', 'smoke', '--target', 'aws'], /--target aws/],
+      // Phases that come with a flag are checked as the file's: this one would run until Ctrl-C.
+      [
+        ['run', 'smoke', '--overrides', '{"config":{"phases":[{"duration":-1,"arrivalRate":1}]}}'],
+        /--overrides: config\.phases\.0\.duration: Too small/,
+      ],
     ] as const) {
       const run = runCli([...args]);
       expect((await run.exited).code, args.join(' ')).toBe(2);

@@ -21,7 +21,7 @@ import { renderHtml } from '../../report/html.js';
 import { renderConsole, renderJUnit, renderMarkdown } from '../../report/render.js';
 import { LIVE_FILE, RunTimeline } from '../../report/timeline.js';
 import type { Report } from '../../report/types.js';
-import { DEFAULT_THRESHOLDS, loadScenario, type Scenario } from '../../scenario/load.js';
+import { DEFAULT_THRESHOLDS, loadScenario, phasesProblem, type Scenario } from '../../scenario/load.js';
 import { renderTimings, StartupTimings } from '../../timings.js';
 import {
   CAPACITY_OPTIONS,
@@ -178,6 +178,9 @@ export function applyScriptFlags(
   if (args.overrides !== undefined) {
     const merged = deepMerge(script, jsonObject('--overrides', args.overrides)) as typeof script;
     Object.assign(script, merged);
+    // Checked as the file's are: a negative duration would run until Ctrl-C.
+    const problem = phasesProblem(script.config.phases);
+    if (problem) throw new UsageError(`--overrides: ${problem}`);
   }
   if (args.defaultThresholds === false && scenario.defaultThresholds) scenario.thresholds.length = 0;
 }
