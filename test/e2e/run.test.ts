@@ -265,6 +265,12 @@ describe('loadtest run', () => {
       [['run', 'smoke', '--url', 'http://10.0.0.1:8080'], /not this machine/],
       [['run', 'nosuchscenario'], /no scenario "nosuchscenario"/],
       [['run', 'smoke', '--target', 'aws'], /--target aws/],
+      // An output that cannot be written is told before the load, not after it, by a stack trace.
+      [['run', 'smoke', '--output', dir], /--output .*: that is a folder; name a file/],
+      [
+        ['run', 'smoke', '--junit', join(ROOT, 'package.json', 'x.xml')],
+        /--junit .*x\.xml: cannot be written here \((EEXIST|ENOTDIR)\)/,
+      ],
       // Phases that come with a flag are checked as the file's: this one would run until Ctrl-C.
       [
         ['run', 'smoke', '--overrides', '{"config":{"phases":[{"duration":-1,"arrivalRate":1}]}}'],

@@ -1,11 +1,11 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { z } from 'zod';
 import { renderHtml } from '../../report/html.js';
 import { renderConsole } from '../../report/render.js';
 import type { Report } from '../../report/types.js';
-import { UsageError } from '../errors.js';
+import { EXIT, UsageError } from '../errors.js';
+import { checkOutputs, writeOutput } from '../outputs.js';
 
 interface ReportArgs {
   file: string;
@@ -163,9 +163,12 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
   handler: async (args: ArgumentsCamelCase<ReportArgs>) => {
     const report = await readReportFile(args.file);
     if (args.html) {
+      await checkOutputs([['--html', args.html]]);
       const page = renderHtml(report);
-      await mkdir(dirname(resolve(args.html)), { recursive: true });
-      await writeFile(args.html, page);
+      if (!(await writeOutput('--html', args.html, page))) {
+        process.exitCode = EXIT.runFailed;
+        return;
+      }
       console.log(`html: ${args.html} (${(Buffer.byteLength(page) / 1024).toFixed(0)} KB)`);
       return;
     }

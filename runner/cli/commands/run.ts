@@ -1,6 +1,6 @@
-import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import {
   discardEarlyDynamoDBLocal,
@@ -31,6 +31,7 @@ import {
   withUnits,
 } from '../capacity-flags.js';
 import { EXIT, RunFailed, UsageError } from '../errors.js';
+import { checkOutputs, writeOutput } from '../outputs.js';
 import { OutputLog, projectFor, stackProjectOf } from '../project.js';
 import { readStackFile } from '../stack-file.js';
 import type { RunTarget } from '../target.js';
@@ -199,11 +200,6 @@ function applyOverrides(scenario: Scenario, args: RunArgs): void {
   ];
 }
 
-async function writeOut(path: string, text: string): Promise<void> {
-  await mkdir(dirname(resolve(path)), { recursive: true });
-  await writeFile(path, text);
-}
-
 export const runCommand: CommandModule<object, RunArgs> = {
   command: 'run <scenario>',
   describe:
@@ -336,6 +332,17 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const scenario = loadScenario(args.scenario, project);
     const capacity = capacityFor(project, scenario, args);
     applyOverrides(scenario, args);
+    // An AWS run keeps its own default file: report.json stays the last local run, whose cost per
+    // request the next AWS plan prices DynamoDB with.
+    const outputPath =
+      args.output ?? join(args.stateDir, args.target === 'aws' ? 'report-aws.json' : 'report.json');
+    const outputs = [
+      ['--output', outputPath],
+      ['--html', args.html],
+      ['--junit', args.junit],
+      ['--markdown', args.markdown],
+    ] as const;
+    await checkOutputs(outputs);
     const log = (line: string) => {
       if (!args.quiet) console.error(line);
     };
@@ -371,10 +378,6 @@ export const runCommand: CommandModule<object, RunArgs> = {
           )
         : await prepareLocalRun(args, project, scenario, capacity, log, timings);
 
-    // An AWS run keeps its own default file: report.json stays the last local run, whose cost per
-    // request the next AWS plan prices DynamoDB with.
-    const outputPath =
-      args.output ?? join(args.stateDir, args.target === 'aws' ? 'report-aws.json' : 'report.json');
     let failure: string | undefined;
     let interrupted = false;
     const abort = (reason: string) => {
@@ -518,11 +521,17 @@ export const runCommand: CommandModule<object, RunArgs> = {
     // Everything but the files' own writing: the report cannot hold the moment it was written.
     timings.mark('report');
     report.timings = timings.list();
-    await writeOut(outputPath, `${JSON.stringify(report, null, 2)}\n`);
-    if (args.html) await writeOut(args.html, renderHtml(report));
-    if (args.junit) await writeOut(args.junit, renderJUnit(report));
     const markdown = renderMarkdown(report);
-    if (args.markdown) await writeOut(args.markdown, markdown);
+    const render = {
+      '--output': () => `${JSON.stringify(report, null, 2)}\n`,
+      '--html': () => renderHtml(report),
+      '--junit': () => renderJUnit(report),
+      '--markdown': () => markdown,
+    };
+    let written = true;
+    for (const [flag, path] of outputs) {
+      if (path !== undefined) written = (await writeOutput(flag, path, render[flag]())) && written;
+    }
     if (process.env.GITHUB_STEP_SUMMARY) await appendFile(process.env.GITHUB_STEP_SUMMARY, markdown);
     const text = renderConsole(report);
     console.log(args.quiet ? (text.split('\n').pop() ?? '') : text);
@@ -535,9 +544,10 @@ export const runCommand: CommandModule<object, RunArgs> = {
       report.allFailed === undefined &&
       report.thresholds.every((t) => t.passed) &&
       report.ensure.every((e) => e.passed || !e.strict);
-    // --allow-partial forgives failed workers, never an interrupted run.
+    // --allow-partial forgives failed workers, never an interrupted run. An output not written (said
+    // above) is a run that could not complete what was asked.
     process.exitCode =
-      report.partial && (interrupted || !args.allowPartial)
+      !written || (report.partial && (interrupted || !args.allowPartial))
         ? EXIT.runFailed
         : thresholdsPassed
           ? EXIT.ok
