@@ -146,16 +146,23 @@ export async function runSlice(event: RunnerEvent, context: RunnerContext = {}):
       status: 'failed',
       ...(latest ? { result: latest } : {}),
       // A failed hook is the script's doing: its message says all; anything else keeps its stack.
-      error:
-        err instanceof HookFailed
-          ? err.message
-          : err instanceof Error
-            ? (err.stack ?? err.message)
-            : String(err),
+      error: err instanceof HookFailed ? err.message : err instanceof Error ? stackOf(err) : String(err),
     };
   } finally {
     if (deadline) clearTimeout(deadline);
     context.signal?.removeEventListener('abort', onAbort);
     if (dir) await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * An error's stack, its first line saying what went wrong: a syntax error in a processor file has a
+ * stack that starts with only the file and line (`/app/lib/shop.cjs:12`), which the report's one-line
+ * view would show alone.
+ */
+export function stackOf(err: Error): string {
+  const head = `${err.name}: ${err.message}`;
+  const stack = err.stack ?? head;
+  if (stack.startsWith(err.name)) return stack;
+  return `${head} (at ${stack.split('\n')[0]})\n${stack}`;
 }

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, extname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { compileExpression } from 'filtrex';
 import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
@@ -313,6 +313,13 @@ export function loadScenario(nameOrPath: string, project: Project, cwd = process
     const issue = specificIssue(parsed.error.issues);
     const field = issue.path.join('.') || '(top level)';
     throw new ScenarioError(`${where(nodeAt(issue.path))}: ${field}: ${issue.message}`);
+  }
+  const processor = parsed.data.config.processor;
+  // Checked here, where the line is known: a worker would fail on it only once the stack is up.
+  if (processor !== undefined && !existsSync(resolve(dirname(path), processor))) {
+    throw new ScenarioError(
+      `${where(nodeAt(['config', 'processor']))}: config.processor: no such file: ${resolve(dirname(path), processor)}`,
+    );
   }
   const script = parsed.data as unknown as ArtilleryScript;
   const loadtest = (parsed.data.config.loadtest ?? {}) as LoadtestConfig;

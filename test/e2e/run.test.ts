@@ -238,6 +238,11 @@ describe('loadtest run', () => {
       /phase-without-duration\.yml:3:\d+: config\.phases\.0\.duration: a phase with arrivalRate needs a duration/,
     ],
     [
+      'missing-processor',
+      productScenario('').replace(PROCESSOR, './lib/nope.cjs'),
+      /missing-processor\.yml:4:\d+: config\.processor: no such file: .*lib\/nope\.cjs/,
+    ],
+    [
       'bad-environment-phases',
       productScenario('  environments:\n    staging:\n      phases: [{ duration: -1, arrivalRate: 1 }]'),
       /bad-environment-phases\.yml:\d+:\d+: config\.environments\.staging\.phases\.0\.duration: Too small/,

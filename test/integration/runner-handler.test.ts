@@ -1,5 +1,8 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lambdaHandler } from '../../runner/aws/index.js';
 import type { ArtilleryScript } from '../../runner/engine/artillery.js';
@@ -95,6 +98,19 @@ describe('runner handler', () => {
     expect(Date.parse(endedAt ?? '') - Date.parse(lastResponseAt ?? '')).toBeLessThan(400);
     expect(Date.parse(firstRequestAt ?? '')).toBeLessThanOrEqual(Date.parse(lastResponseAt ?? ''));
     expect(result.result?.counters['vusers.completed']).toBe(10);
+  }, 30_000);
+
+  it('fails on a processor with a syntax error saying what and where, in its first line', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'loadtest-syntax-'));
+    await writeFile(join(dir, 'broken.cjs'), 'module.exports = { foo(c, e, next) { next( } };\n');
+    const s = script(1, [{ function: 'foo' }, { get: { url: '/health', name: 'health' } }]);
+    s.config.target = target;
+    (s.config as { processor?: string }).processor = './broken.cjs';
+    const result = await runSlice({ worker: 0, workers: 1, script: s, scriptPath: join(dir, 'broken.yml') });
+    expect(result.status).toBe('failed');
+    expect(result.error?.split('\n')[0]).toBe(
+      `SyntaxError: Unexpected token '}' (at ${join(dir, 'broken.cjs')}:1)`,
+    );
   }, 30_000);
 
   it("captures from HTML with a CSS selector (Artillery's cheerio, loaded only when first used)", async () => {
