@@ -10,6 +10,8 @@ export interface Delta {
   current: number | null;
   changePct: number | null;
   regression: boolean;
+  /** The pattern is not in the new report at all. */
+  missing?: true;
 }
 
 const p99 = (r: PatternRow) => r.latencyMs?.p99 ?? r.serverLatencyMs?.p99 ?? null;
@@ -24,12 +26,22 @@ export function compareReports(base: Report, current: Report, maxRegressionPct: 
       const cv = c ? (metric === 'p99' ? p99(c) : c[metric]) : null;
       if (bv === null && cv === null) continue;
       let changePct: number | null = null;
-      let regression = false;
+      // Measured before and not now (the pattern gone, the DynamoDB side not measured): the gate can
+      // no longer say it did not rise, so it does not pass.
+      let regression = bv !== null && cv === null;
       if (bv !== null && cv !== null) {
         if (bv > 0) changePct = ((cv - bv) / bv) * 100;
         regression = bv > 0 ? cv > bv * (1 + maxRegressionPct / 100) : cv > 0 && metric !== 'p99';
       }
-      deltas.push({ pattern: b.id, metric, base: bv, current: cv, changePct, regression });
+      deltas.push({
+        pattern: b.id,
+        metric,
+        base: bv,
+        current: cv,
+        changePct,
+        regression,
+        ...(c ? {} : { missing: true }),
+      });
     }
   }
   // A failing code (401, ETIMEDOUT, ...) the base did not have: something new went wrong.
@@ -61,13 +73,15 @@ export function renderDeltas(deltas: readonly Delta[], maxRegressionPct: number)
     fmt(d.base),
     fmt(d.current),
     d.changePct === null ? '-' : `${d.changePct >= 0 ? '+' : ''}${d.changePct.toFixed(1)}%`,
-    d.regression
-      ? d.metric.startsWith('error ')
-        ? 'NEW ERROR'
-        : `REGRESSION (> ${maxRegressionPct}%)`
-      : d.current === null
-        ? 'missing in new report'
-        : '',
+    d.missing
+      ? 'MISSING in new report'
+      : d.current === null && d.base !== null
+        ? 'NOT MEASURED in new report'
+        : d.regression
+          ? d.metric.startsWith('error ')
+            ? 'NEW ERROR'
+            : `REGRESSION (> ${maxRegressionPct}%)`
+          : '',
   ]);
   const head = ['pattern', 'metric', 'base', 'new', 'change', ''];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

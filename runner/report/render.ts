@@ -216,6 +216,15 @@ export function renderJUnit(report: Report): string {
   ].join('\n');
 }
 
+/** Text in a Markdown table cell or list item as it is: no HTML, emphasis, link or cell break. */
+const mdText = (s: string) => s.replace(/[\\`*_[\]<>|&~]/g, '\\$&');
+
+/** A code span in a table cell: a | would still end the cell, and a ` the span. */
+const mdCode = (s: string) => {
+  const text = s.replace(/\|/g, '\\|');
+  return text.includes('`') ? `\`\` ${text} \`\`` : `\`${text}\``;
+};
+
 export function renderMarkdown(report: Report): string {
   const head = [
     'pattern',
@@ -241,7 +250,7 @@ export function renderMarkdown(report: Report): string {
     `|${head.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`,
     ...report.patterns.map(
       (r) =>
-        `| ${r.pattern ? `\`${r.id}\`${r.source === 'auto' ? ' _(auto)_' : ''}` : `${r.id} _(not a pattern)_`} | ${r.requests} | ${r.errors} | ${fmt(r.latencyMs?.p50)} | ${fmt(r.latencyMs?.p95)} | ${fmt(r.latencyMs?.p99)} | ${fmt(r.serverLatencyMs?.p99)} | ${fmt(r.calls)} | ${fmt(r.rcuPerRequest, 2)} | ${fmt(r.wcuPerRequest, 2)} | ${fmt(r.throttleEvents)} | ${fmt(r.retries)} | ${r.costPerMillionUsd === null ? UNKNOWN : r.costPerMillionUsd.toFixed(3)} |`,
+        `| ${r.pattern ? `${mdCode(r.id)}${r.source === 'auto' ? ' _(auto)_' : ''}` : `${mdText(r.id)} _(not a pattern)_`} | ${r.requests} | ${r.errors} | ${fmt(r.latencyMs?.p50)} | ${fmt(r.latencyMs?.p95)} | ${fmt(r.latencyMs?.p99)} | ${fmt(r.serverLatencyMs?.p99)} | ${fmt(r.calls)} | ${fmt(r.rcuPerRequest, 2)} | ${fmt(r.wcuPerRequest, 2)} | ${fmt(r.throttleEvents)} | ${fmt(r.retries)} | ${r.costPerMillionUsd === null ? UNKNOWN : r.costPerMillionUsd.toFixed(3)} |`,
     ),
     '',
     ...(report.notMeasured ? [`${UNKNOWN} ${report.notMeasured}`, ''] : []),
@@ -251,8 +260,7 @@ export function renderMarkdown(report: Report): string {
   ];
   if (report.allFailed) lines.push(`**FAILED:** ${report.allFailed}`, '');
   const errors = topErrors(report, 10);
-  if (errors.length > 0)
-    lines.push('**Errors**', '', ...errors.map((e) => `- ${e.replace(/\|/g, '\\|')}`), '');
+  if (errors.length > 0) lines.push('**Errors**', '', ...errors.map((e) => `- ${mdText(e)}`), '');
   const failed = report.thresholds.filter((t) => !t.passed);
   if (failed.length > 0) {
     lines.push('**Failed thresholds**', '', ...failed.map((t) => `- ${describeThreshold(t)}`), '');

@@ -4,7 +4,7 @@ import { encodeSketch, PatternMetrics } from '../../instrument/index.js';
 import { type ClientResult, mergeClientResults } from '../../runner/engine/client-stats.js';
 import { sliceScript } from '../../runner/engine/fanout.js';
 import { buildReport, evaluateEnsure } from '../../runner/report/build.js';
-import { compareReports } from '../../runner/report/compare.js';
+import { compareReports, renderDeltas } from '../../runner/report/compare.js';
 import { renderConsole, renderJUnit, renderMarkdown } from '../../runner/report/render.js';
 import { rewriteEnsureExpression } from '../../runner/scenario/load.js';
 import { parseThreshold } from '../../runner/scenario/thresholds.js';
@@ -201,6 +201,36 @@ describe('the report', () => {
         .map((d) => `${d.pattern} ${d.metric}`),
     ).toEqual(['getProduct rcuPerRequest']);
     expect(compareReports(report, worse, 25).some((d) => d.regression)).toBe(false);
+    // Measured before, not now: a pattern gone, or its DynamoDB side unknown, does not pass.
+    const gone = { ...structuredClone(report), patterns: [] };
+    expect(compareReports(report, gone, 10).filter((d) => d.regression).length).toBeGreaterThan(0);
+    const blind = structuredClone(report);
+    for (const r of blind.patterns) {
+      r.rcuPerRequest = null;
+      r.wcuPerRequest = null;
+    }
+    const unknown = compareReports(report, blind, 10).filter((d) => d.regression);
+    expect(unknown.map((d) => `${d.pattern} ${d.metric} ${d.current}`)).toContain(
+      'getProduct rcuPerRequest null',
+    );
+    expect(renderDeltas(unknown, 10)).toMatch(
+      /getProduct +rcuPerRequest +0\.500 +- +- +NOT MEASURED in new report/,
+    );
+    expect(renderDeltas(compareReports(report, gone, 10), 10)).toMatch(
+      /getProduct +p99 .*MISSING in new report/,
+    );
+  });
+
+  it('renders request names in Markdown as text: no HTML, no extra table cell', () => {
+    const odd = structuredClone(report);
+    const row = odd.patterns.find((r) => !r.pattern);
+    if (row) row.id = '<b>x</b>|pipe_name';
+    const md = renderMarkdown(odd);
+    const line = md.split('\n').find((l) => l.includes('pipe'));
+    expect(line).toContain('\\<b\\>x\\</b\\>\\|pipe\\_name _(not a pattern)_');
+    // As many cells as the header: the | in the name does not split it.
+    const cells = (l: string | undefined) => (l ?? '').split(/(?<!\\)\|/).length;
+    expect(cells(line)).toBe(cells(md.split('\n').find((l) => l.startsWith('| pattern'))));
   });
 });
 
