@@ -98,14 +98,26 @@ export function javaVersion(java = 'java'): string {
 }
 
 export async function freePort(): Promise<number> {
+  return bindAndRelease(0);
+}
+
+/** Whether another process holds `port` on 127.0.0.1 now (a fixed port given to an app). */
+export async function portTaken(port: number): Promise<boolean> {
+  return bindAndRelease(port).then(
+    () => false,
+    (err: NodeJS.ErrnoException) => err.code === 'EADDRINUSE',
+  );
+}
+
+function bindAndRelease(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
     srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
+    srv.listen(port, '127.0.0.1', () => {
       const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
+      const bound = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(bound));
     });
   });
 }

@@ -207,6 +207,8 @@ export interface WaitOptions {
    * its launch, while DynamoDB Local still starts, gets its whole timeout after the tables exist.
    */
   readonly timeoutStarts?: Promise<unknown>;
+  /** Said instead of the bare ECONNREFUSED when nothing listens at the URL (e.g. the app ignores its port). */
+  readonly refused?: string;
 }
 
 /**
@@ -258,7 +260,8 @@ export async function waitReady(
       if (!ready.status || ready.status.includes(status)) return;
       last = `GET ${ready.path} answered ${status}, want ${ready.status.join(' or ')}`;
     } catch (err) {
-      last = `GET ${ready.url}${ready.path}: ${(err as Error).message}`;
+      const refused = (err as NodeJS.ErrnoException).code === 'ECONNREFUSED' && options.refused;
+      last = `GET ${ready.url}${ready.path}: ${refused ? options.refused : (err as Error).message}`;
     }
     if (Date.now() > deadline) {
       throw new AppFailed(

@@ -4,6 +4,7 @@ import {
   type DynamoDBLocal,
   discardEarlyDynamoDBLocal,
   freePort,
+  portTaken,
   startDynamoDBLocal,
 } from './dynamodb-local.js';
 import { CapacityGate, type PatternRule } from './gate/index.js';
@@ -152,6 +153,12 @@ export async function startEmbeddedStack(options: StackOptions): Promise<Embedde
 
     const start = options.startApp === false ? undefined : project.app?.start;
     const port = start ? (start.port === 'auto' ? await freePort() : start.port) : undefined;
+    // Its ready check would be answered by whatever holds the port, and the app itself die on it.
+    if (start && start.port !== 'auto' && (await portTaken(start.port))) {
+      throw new AppFailed(
+        `the app's port ${start.port} (app.start.port) is taken by another process on 127.0.0.1: stop that one, or use port: auto (the app is then given a free port in $${start.portEnv})`,
+      );
+    }
     const appUrl = start ? (project.app?.url ?? `http://127.0.0.1:${port}`) : project.app?.url;
     const appStarted = Date.now();
     const launchApp = (at: string) => {
@@ -181,7 +188,11 @@ export async function startEmbeddedStack(options: StackOptions): Promise<Embedde
         app,
         { url: appUrl, ...(project.app?.ready ?? { path: '/', timeoutSec: 60 }) },
         `the app (\`${command}\`)`,
-        { signal: stopping.signal, timeoutStarts: tablesDone },
+        {
+          signal: stopping.signal,
+          timeoutStarts: tablesDone,
+          refused: `nothing listens on ${appUrl}: the app must listen on 127.0.0.1:${port}, the port it is given in $${start.portEnv}`,
+        },
       );
       phase('app');
       log(`app: ${appUrl} (pid ${app?.pid}, answering ${Date.now() - appStarted} ms after it was started)`);

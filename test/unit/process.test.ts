@@ -1,4 +1,6 @@
 import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -82,4 +84,37 @@ describe('a command that cannot start', () => {
       stderr: `error: the app (app.start): could not start \`no-such-binary-xyz --serve\` in ${project}: no-such-binary-xyz is not on PATH (a command given as a list runs its first item as a program, with no shell)\n`,
     });
   });
+
+  it("says the app's fixed port is taken before starting it, and a port nobody listens on by its name", async () => {
+    const project = join(dir, 'ports');
+    await mkdir(project, { recursive: true });
+    const holder = createServer(() => {});
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const taken = (holder.address() as AddressInfo).port;
+    const up = async (app: string) => {
+      const config = join(project, 'loadtest.config.yml');
+      await writeFile(config, `name: ports\napp: ${app}\n`);
+      const cli = runCli(
+        ['up', '--port', '0', '--gate-port', '0', '--state-dir', join(project, 'state'), '--config', config],
+        { cwd: project },
+      );
+      return { code: (await cli.exited).code, stderr: cli.stderr() };
+    };
+    try {
+      expect(
+        await up(`{ start: { command: [node, -e, "setInterval(() => {}, 1000)"], port: ${taken} } }`),
+      ).toEqual({
+        code: 3,
+        stderr: `error: the app's port ${taken} (app.start.port) is taken by another process on 127.0.0.1: stop that one, or use port: auto (the app is then given a free port in $PORT)\n`,
+      });
+    } finally {
+      await new Promise<void>((resolve) => holder.close(() => resolve()));
+    }
+    // An app that never listens where it is told: the ready check says so, not a bare ECONNREFUSED.
+    const deaf = await up('{ start: [node, -e, "setInterval(() => {}, 1000)"], ready: { timeoutSec: 1 } }');
+    expect(deaf.code).toBe(3);
+    expect(deaf.stderr).toMatch(
+      /was not ready after 1 s \(GET http:\/\/127\.0\.0\.1:(\d+)\/: nothing listens on http:\/\/127\.0\.0\.1:\1: the app must listen on 127\.0\.0\.1:\1, the port it is given in \$PORT\)/,
+    );
+  }, 60_000);
 });
