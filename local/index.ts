@@ -7,6 +7,7 @@ export {
   JavaMissing,
   javaVersion,
   javaVersionKept,
+  portTaken,
   startDynamoDBLocal,
   startDynamoDBLocalEarly,
 } from './dynamodb-local.js';

@@ -1,6 +1,6 @@
 import type { Options } from 'yargs';
 import type { GateCapacity } from '../../local/index.js';
-import { UsageError } from './errors.js';
+import { given, UsageError } from './errors.js';
 
 /**
  * The capacity flags of `run` and `up`: what the capacity gate enforces on every table, over the
@@ -53,7 +53,8 @@ export function capacityFromFlags(args: CapacityArgs): GateCapacity {
     ['--max-read', args.maxRead],
     ['--max-write', args.maxWrite],
   ] as const) {
-    if (v !== undefined && !(v >= 1)) throw new UsageError(`${flag}: expected capacity units >= 1, got ${v}`);
+    if (v !== undefined && !(v >= 1))
+      throw new UsageError(`${flag}: expected capacity units >= 1, got ${given(flag, v)}`);
   }
   return {
     ...(mode ? { mode } : {}),

@@ -314,6 +314,13 @@ export function loadScenario(nameOrPath: string, project: Project, cwd = process
     const field = issue.path.join('.') || '(top level)';
     throw new ScenarioError(`${where(nodeAt(issue.path))}: ${field}: ${issue.message}`);
   }
+  // Artillery picks a scenario by weight (default 1): with none above 0 its workers die picking one.
+  const weights = parsed.data.scenarios.map((sc) => (typeof sc.weight === 'number' ? sc.weight : 1));
+  if (weights.every((w) => w <= 0)) {
+    throw new ScenarioError(
+      `${where(nodeAt(['scenarios', 0, 'weight']))}: scenarios: every scenario has weight ${weights.length > 1 ? '0 or less' : weights[0]}: no virtual user would run one`,
+    );
+  }
   const processor = parsed.data.config.processor;
   // Checked here, where the line is known: a worker would fail on it only once the stack is up.
   if (processor !== undefined && !existsSync(resolve(dirname(path), processor))) {

@@ -238,6 +238,11 @@ describe('loadtest run', () => {
       /phase-without-duration\.yml:3:\d+: config\.phases\.0\.duration: a phase with arrivalRate needs a duration/,
     ],
     [
+      'no-weight',
+      productScenario('').replace('scenarios:\n  - flow:', 'scenarios:\n  - weight: 0\n    flow:'),
+      /no-weight\.yml:\d+:\d+: scenarios: every scenario has weight 0: no virtual user would run one/,
+    ],
+    [
       'missing-processor',
       productScenario('').replace(PROCESSOR, './lib/nope.cjs'),
       /missing-processor\.yml:4:\d+: config\.processor: no such file: .*lib\/nope\.cjs/,
@@ -276,6 +281,8 @@ describe('loadtest run', () => {
         ['run', 'smoke', '--junit', join(ROOT, 'package.json', 'x.xml')],
         /--junit .*x\.xml: cannot be written here \((EEXIST|ENOTDIR)\)/,
       ],
+      // A number flag that is not one is quoted as typed, not as NaN.
+      [['run', 'smoke', '--duration', 'abc'], /--duration: expected seconds, 0 < d <= 86400, got "abc"/],
       // Phases that come with a flag are checked as the file's: this one would run until Ctrl-C.
       [
         ['run', 'smoke', '--overrides', '{"config":{"phases":[{"duration":-1,"arrivalRate":1}]}}'],

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { compareReports, renderDeltas } from '../../report/compare.js';
 import type { Report } from '../../report/types.js';
-import { EXIT, UsageError } from '../errors.js';
+import { EXIT, given, UsageError } from '../errors.js';
 
 interface CompareArgs {
   base: string;
@@ -45,7 +45,9 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
       .strict() as unknown as Argv<CompareArgs>,
   handler: async (args: ArgumentsCamelCase<CompareArgs>) => {
     if (!(args.maxRegression >= 0))
-      throw new UsageError(`--max-regression: expected a percentage >= 0, got ${args.maxRegression}`);
+      throw new UsageError(
+        `--max-regression: expected a percentage >= 0, got ${given('--max-regression', args.maxRegression)}`,
+      );
     const [base, current] = await Promise.all([readReport(args.base), readReport(args.current)]);
     const deltas = compareReports(base, current, args.maxRegression);
     console.log(renderDeltas(deltas, args.maxRegression));

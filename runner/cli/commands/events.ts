@@ -1,6 +1,6 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { matchesPattern, StreamUnavailable, tailStream } from '../../../local/index.js';
-import { RunFailed, UsageError } from '../errors.js';
+import { given, RunFailed, UsageError } from '../errors.js';
 import { projectFor } from '../project.js';
 import { readStackFile } from '../stack-file.js';
 
@@ -42,7 +42,7 @@ export const eventsCommand: CommandModule<object, EventsArgs> = {
       .strict() as unknown as Argv<EventsArgs>,
   handler: async (args: ArgumentsCamelCase<EventsArgs>) => {
     if (args.duration !== undefined && !(args.duration > 0))
-      throw new UsageError(`--duration: expected seconds > 0, got ${args.duration}`);
+      throw new UsageError(`--duration: expected seconds > 0, got ${given('--duration', args.duration)}`);
     const project = await projectFor(args.config);
     const events = project.events ?? {};
     const stack = await readStackFile(args.stateDir);

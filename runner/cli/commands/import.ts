@@ -25,7 +25,7 @@ import {
   type RowMapper,
   S3ExportSink,
 } from '../../data/index.js';
-import { EXIT, RunFailed, UsageError } from '../errors.js';
+import { EXIT, given, RunFailed, UsageError } from '../errors.js';
 import { ImportWorkerFailed, ImportWorkers } from '../import-workers.js';
 import { projectFor } from '../project.js';
 import { importPlan } from '../project-data.js';
@@ -190,11 +190,15 @@ export const importCommand: CommandModule<object, ImportArgs> = {
     for (const flag of ['concurrency', 'maxAttempts', 'workers'] as const) {
       if (!Number.isInteger(args[flag]) || args[flag] < 1 || args[flag] > 100) {
         const name = flag === 'maxAttempts' ? 'max-attempts' : flag;
-        throw new UsageError(`--${name}: expected a whole number 1-100, got ${args[flag]}`);
+        throw new UsageError(
+          `--${name}: expected a whole number 1-100, got ${given(`--${name}`, args[flag])}`,
+        );
       }
     }
     if (!(args.s3FileMb > 0 && args.s3FileMb <= 10_000)) {
-      throw new UsageError(`--s3-file-mb: expected a number of MB above 0, got ${args.s3FileMb}`);
+      throw new UsageError(
+        `--s3-file-mb: expected a number of MB above 0, got ${given('--s3-file-mb', args.s3FileMb)}`,
+      );
     }
     if (args.workers > 1 && (args.s3Format !== undefined || args.dryRun)) {
       throw new UsageError('--workers: only for imports into DynamoDB, not with --s3-format or --dry-run');

@@ -30,7 +30,7 @@ import {
   capacityFromFlags,
   withUnits,
 } from '../capacity-flags.js';
-import { EXIT, RunFailed, UsageError } from '../errors.js';
+import { EXIT, given, RunFailed, UsageError } from '../errors.js';
 import { checkOutputs, writeOutput } from '../outputs.js';
 import { OutputLog, projectFor, stackProjectOf } from '../project.js';
 import { readStackFile } from '../stack-file.js';
@@ -79,17 +79,25 @@ function checkArgs(args: RunArgs): void {
     throw new UsageError(`${args.stack ? '--stack' : '--allow-target'} is for --target aws only`);
   }
   if (!(args.metricsDelay >= 0 && args.metricsDelay <= 900)) {
-    throw new UsageError(`--metrics-delay: expected seconds 0-900, got ${args.metricsDelay}`);
+    throw new UsageError(
+      `--metrics-delay: expected seconds 0-900, got ${given('--metrics-delay', args.metricsDelay)}`,
+    );
   }
   if (args.duration !== undefined && !(args.duration > 0 && args.duration <= 86_400)) {
-    throw new UsageError(`--duration: expected seconds, 0 < d <= 86400, got ${args.duration}`);
+    throw new UsageError(
+      `--duration: expected seconds, 0 < d <= 86400, got ${given('--duration', args.duration)}`,
+    );
   }
   if (args.rate !== undefined && !(args.rate > 0 && args.rate <= 100_000)) {
-    throw new UsageError(`--rate: expected arrivals per second, 0 < r <= 100000, got ${args.rate}`);
+    throw new UsageError(
+      `--rate: expected arrivals per second, 0 < r <= 100000, got ${given('--rate', args.rate)}`,
+    );
   }
   const maxWorkers = args.target === 'aws' ? 1000 : 64;
   if (!Number.isInteger(args.workers) || args.workers < 1 || args.workers > maxWorkers) {
-    throw new UsageError(`--workers: expected a whole number 1-${maxWorkers}, got ${args.workers}`);
+    throw new UsageError(
+      `--workers: expected a whole number 1-${maxWorkers}, got ${given('--workers', args.workers)}`,
+    );
   }
   if (args.url !== undefined && args.target === 'local') {
     let u: URL;
@@ -109,7 +117,7 @@ function checkArgs(args: RunArgs): void {
     ['--price-write', args.priceWrite],
   ] as const) {
     if (v !== undefined && !(v >= 0))
-      throw new UsageError(`${flag}: expected USD per million units >= 0, got ${v}`);
+      throw new UsageError(`${flag}: expected USD per million units >= 0, got ${given(flag, v)}`);
   }
 }
 

@@ -1,10 +1,9 @@
 import { mkdir, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { GateAdmin, mergeCapacity, startEmbeddedStack } from '../../../local/index.js';
+import { GateAdmin, mergeCapacity, portTaken, startEmbeddedStack } from '../../../local/index.js';
 import { CAPACITY_OPTIONS, type CapacityArgs, capacityFromFlags, withUnits } from '../capacity-flags.js';
-import { UsageError } from '../errors.js';
+import { given, UsageError } from '../errors.js';
 import { OutputLog, projectFor, stackProjectOf } from '../project.js';
 import { importProjectData } from '../project-data.js';
 import { seedParams } from '../seed-params.js';
@@ -24,19 +23,11 @@ interface UpArgs extends CapacityArgs {
 
 /** Find out before starting DynamoDB Local and seeding, not after. */
 async function assertPortFree(port: number, flag: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', (err: NodeJS.ErrnoException) =>
-      reject(
-        err.code === 'EADDRINUSE'
-          ? new UsageError(
-              `${flag}: 127.0.0.1:${port} is already in use (another loadtest up?); pick another with ${flag} N, or 0 for any`,
-            )
-          : err,
-      ),
+  if (await portTaken(port)) {
+    throw new UsageError(
+      `${flag}: 127.0.0.1:${port} is already in use (another loadtest up?); pick another with ${flag} N, or 0 for any`,
     );
-    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
-  });
+  }
 }
 
 const OWN_OPTIONS = new Set([
@@ -100,7 +91,7 @@ export const upCommand: CommandModule<object, UpArgs> = {
       ['--admin-port', args.adminPort],
     ] as const) {
       if (!Number.isInteger(port) || port < 0 || port > 65535) {
-        throw new UsageError(`${flag}: expected a port number 0-65535, got ${port}`);
+        throw new UsageError(`${flag}: expected a port number 0-65535, got ${given(flag, port)}`);
       }
       if (port !== 0) await assertPortFree(port, flag);
     }
