@@ -42,3 +42,7 @@ process.on('message', async (message: WorkerRequest) => {
 });
 // Orphaned (the CLI died): stop generating load.
 process.on('disconnect', () => process.exit(1));
+// A Ctrl-C in the terminal reaches the whole process group, this worker too. The CLI stops it (the
+// 'stop' message above) and waits for its result, with what it measured up to that moment: dying on
+// the signal lost everything since the last progress message (all of it in a run's first second).
+process.on('SIGINT', () => {});

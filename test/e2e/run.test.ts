@@ -349,6 +349,33 @@ describe('loadtest run interrupted', () => {
   }, 60_000);
 });
 
+describe('loadtest run interrupted from a terminal', () => {
+  it("keeps the worker's own count when Ctrl-C reaches the whole process group", async () => {
+    const path = await scenario(
+      'group-interrupted',
+      productScenario('', '[{ duration: 30, arrivalRate: 5 }]'),
+    );
+    const output = join(dir, 'group-interrupted.json');
+    const run = runCli(['run', path, '--output', output], { group: true });
+    await waitForRequests(run, 3);
+    // As a terminal's Ctrl-C: the CLI and its load worker get SIGINT at once.
+    process.kill(-(run.child.pid ?? 0), 'SIGINT');
+    const { code } = await run.exited;
+    expect(code, run.stderr()).toBe(3);
+    const report = JSON.parse(await readFile(output, 'utf8'));
+    // The worker returned its result when the CLI stopped it: it did not die on the signal, losing
+    // what it measured since its last progress message.
+    expect(report.workers).toEqual([
+      {
+        worker: 0,
+        status: 'stopped',
+        error: 'stopped on request (Ctrl-C, or another part of the run failed)',
+      },
+    ]);
+    expect(report.patterns.find((p: { id: string }) => p.id === 'getProduct')?.requests).toBeGreaterThan(0);
+  }, 60_000);
+});
+
 async function waitForRequests(run: ReturnType<typeof runCli>, atLeast: number): Promise<void> {
   const deadline = Date.now() + 45_000;
   while (Date.now() < deadline) {

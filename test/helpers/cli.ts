@@ -16,13 +16,20 @@ export interface CliRun {
 /** Runs the real CLI as a process, the way a user's shell would. */
 export function runCli(
   args: string[],
-  options: { env?: NodeJS.ProcessEnv; cwd?: string; command?: string[] } = {},
+  options: {
+    env?: NodeJS.ProcessEnv;
+    cwd?: string;
+    command?: string[];
+    /** In a process group of its own, as a terminal runs a command: signal it all with kill(-pid). */
+    group?: boolean;
+  } = {},
 ): CliRun {
   const command = options.command ?? [process.execPath, BIN];
   const child = spawn(command[0] ?? process.execPath, [...command.slice(1), ...args], {
     cwd: options.cwd ?? ROOT,
     env: options.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.group === true,
   });
   let out = '';
   let err = '';
