@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 
 /**
@@ -216,9 +215,10 @@ export interface WaitOptions {
  * ports browsers block (6000, 6665-6669, 10080...: "bad port"), which an app may well listen on, and
  * Artillery's client sends to them as to any other.
  */
-export function httpStatus(url: string, timeoutMs: number): Promise<number> {
+export async function httpStatus(url: string, timeoutMs: number): Promise<number> {
+  // node:https (and TLS with it) is loaded only for an https URL: not on every start of the CLI.
+  const send = url.startsWith('https:') ? (await import('node:https')).request : httpRequest;
   return new Promise((resolve, reject) => {
-    const send = url.startsWith('https:') ? httpsRequest : httpRequest;
     const req = send(url, { method: 'GET', timeout: timeoutMs }, (res) => {
       res.resume();
       res.once('end', () => resolve(res.statusCode ?? 0));
