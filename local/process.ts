@@ -66,14 +66,15 @@ function launch(spec: ProcessSpec, env: Record<string, string>): ChildProcess {
     stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'],
   };
   let child: ChildProcess;
-  if (typeof spec.command !== 'string' && !spec.command[0]) throw new AppFailed('an empty command');
   try {
-    const [file = '', ...args] = typeof spec.command === 'string' ? [] : spec.command;
-    child =
-      typeof spec.command === 'string'
-        ? spawn(spec.command, { ...base, shell: true })
-        : spawn(file, args, base);
+    if (typeof spec.command === 'string') child = spawn(spec.command, { ...base, shell: true });
+    else {
+      const [file, ...args] = spec.command;
+      if (!file) throw new AppFailed('an empty command');
+      child = spawn(file, args, base);
+    }
   } catch (err) {
+    if (err instanceof AppFailed) throw err;
     // Some failures (a cwd that is a file: ENOTDIR) are thrown at once.
     throw new AppFailed(cannotStart(spec, base.env, err));
   }

@@ -321,11 +321,13 @@ export function loadScenario(nameOrPath: string, project: Project, cwd = process
       `${where(nodeAt(['scenarios', 0, 'weight']))}: scenarios: every scenario has weight ${weights.length > 1 ? '0 or less' : weights[0]}: no virtual user would run one`,
     );
   }
+  // Resolved as the worker resolves it, and checked here, where the line is known: a worker would
+  // fail on it only once the stack is up.
   const processor = parsed.data.config.processor;
-  // Checked here, where the line is known: a worker would fail on it only once the stack is up.
-  if (processor !== undefined && !existsSync(resolve(dirname(path), processor))) {
+  const processorFile = processor === undefined ? undefined : resolve(dirname(path), processor);
+  if (processorFile !== undefined && !existsSync(processorFile)) {
     throw new ScenarioError(
-      `${where(nodeAt(['config', 'processor']))}: config.processor: no such file: ${resolve(dirname(path), processor)}`,
+      `${where(nodeAt(['config', 'processor']))}: config.processor: no such file: ${processorFile}`,
     );
   }
   const script = parsed.data as unknown as ArtilleryScript;
