@@ -282,6 +282,10 @@ export function forecast(profile: LoadProfile, options: ForecastOptions): Foreca
     !(options.previousPeak >= 0 && Number.isFinite(options.previousPeak))
   )
     throw new ForecastError(`previous peak: expected requests per second >= 0, got ${options.previousPeak}`);
+  // A negative or NaN price would print a negative or "$NaN" bill as if it were one.
+  for (const [name, usd] of Object.entries(prices))
+    if (typeof usd === 'number' && !(usd >= 0 && Number.isFinite(usd)))
+      throw new ForecastError(`prices.${name}: expected USD >= 0, got ${usd}`);
   const capacity: Record<string, ResolvedCapacity> = { ...profile.capacity, ...(options.capacity ?? {}) };
   const notes: string[] = [];
 
@@ -300,6 +304,11 @@ export function forecast(profile: LoadProfile, options: ForecastOptions): Foreca
         );
     const sum = Object.values(options.mix).reduce((a, b) => a + b, 0);
     if (!(sum > 0)) throw new ForecastError('mix: the shares add up to 0');
+    // Shares are weights: say so when they do not read as fractions, and which patterns get none.
+    if (Math.abs(sum - 1) > 1e-6)
+      notes.push(`the mix's shares add up to ${round(sum, 6)}: each pattern takes its share of that total`);
+    const left = patterns.filter((p) => options.mix?.[p.id] === undefined).map((p) => p.id);
+    if (left.length > 0) notes.push(`the mix gives no calls to ${left.join(', ')}`);
     const perRequest = totalCalls / requests;
     for (const p of patterns) callsPerRequest.set(p.id, ((options.mix[p.id] ?? 0) / sum) * perRequest);
   }

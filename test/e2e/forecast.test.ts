@@ -176,5 +176,14 @@ describe('loadtest forecast against the gate it models', () => {
     const bad = runCli(['forecast', join(scratch, 'sample.json'), '--rate', '10', '--mix', 'nope=1']);
     expect((await bad.exited).code).toBe(2);
     expect(bad.stderr()).toMatch(/mix: no pattern "nope" in the run/);
+    // Number flags are judged under their own names, as typed: no "$NaN" or negative bill.
+    for (const [flags, message] of [
+      [['--rate', 'abc'], /--rate: expected requests a second > 0, got "abc"/],
+      [['--rate', '10', '--price-read', '-1'], /--price-read: expected USD per million units >= 0, got -1/],
+    ] as const) {
+      const r = runCli(['forecast', join(scratch, 'sample.json'), ...flags]);
+      expect((await r.exited).code, r.stdout()).toBe(2);
+      expect(r.stderr()).toMatch(message);
+    }
   });
 });

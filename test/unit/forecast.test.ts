@@ -266,6 +266,27 @@ describe('forecast: input', () => {
     expect(forecast(p, { rate: 10, previousPeak: 0 }).patterns).toHaveLength(1);
     expect(() => parseGrowth('fast')).toThrow(/growth "fast"/);
     expect(() => parseMix('a=x')).toThrow(/mix "a=x"/);
+    const price = { region: 'r', readPerMillionUsd: 1, writePerMillionUsd: 1, rcuHourUsd: 1, wcuHourUsd: 1 };
+    expect(() => forecast(p, { rate: 10, prices: { ...price, wcuHourUsd: -3 } })).toThrow(
+      /prices.wcuHourUsd: expected USD >= 0, got -3/,
+    );
+    expect(() => forecast(p, { rate: 10, prices: { ...price, readPerMillionUsd: Number.NaN } })).toThrow(
+      /prices.readPerMillionUsd: .* got NaN/,
+    );
+  });
+
+  it('says how it read a mix whose shares are weights, and which patterns it leaves out', () => {
+    const two = profile({
+      patterns: [
+        { id: 'a', calls: 1, capacity: { t: { rcu: 1, wcu: 0 } } },
+        { id: 'b', calls: 1, capacity: { t: { rcu: 1, wcu: 0 } } },
+      ],
+      capacity: { t: onDemand() },
+    });
+    const notes = forecast(two, { rate: 10, mix: { a: 2 } }).notes;
+    expect(notes).toContain("the mix's shares add up to 2: each pattern takes its share of that total");
+    expect(notes).toContain('the mix gives no calls to b');
+    expect(forecast(two, { rate: 10, mix: { a: 0.25, b: 0.75 } }).notes.join()).not.toMatch(/mix/);
   });
 
   it('parses growth and mix', () => {

@@ -15,7 +15,7 @@ import { describeThreshold } from '../../report/render.js';
 import type { LoadProfile } from '../../report/types.js';
 import { parseThreshold, type Threshold, ThresholdSyntaxError } from '../../scenario/thresholds.js';
 import { CAPACITY_OPTIONS, type CapacityArgs, capacityFromFlags, withUnits } from '../capacity-flags.js';
-import { EXIT, UsageError } from '../errors.js';
+import { EXIT, given, UsageError } from '../errors.js';
 import { projectFor } from '../project.js';
 import { readReportFile } from './report.js';
 
@@ -103,6 +103,22 @@ export function overrideCapacity(
   return out;
 }
 
+/** The number flags, checked under their own names (the model would name its option, not the flag). */
+function checkNumberFlags(args: ForecastArgs): void {
+  const rules: [flag: string, value: number | undefined, ok: (n: number) => boolean, want: string][] = [
+    ['--rate', args.rate, (n) => n > 0, 'requests a second > 0'],
+    ['--previous-peak', args.previousPeak, (n) => n >= 0, 'requests a second >= 0'],
+    ['--utilization', args.utilization, (n) => n > 0 && n <= 1, 'a fraction, 0 < u <= 1'],
+    ['--price-read', args.priceRead, (n) => n >= 0, 'USD per million units >= 0'],
+    ['--price-write', args.priceWrite, (n) => n >= 0, 'USD per million units >= 0'],
+    ['--price-rcu-hour', args.priceRcuHour, (n) => n >= 0, 'USD per RCU-hour >= 0'],
+    ['--price-wcu-hour', args.priceWcuHour, (n) => n >= 0, 'USD per WCU-hour >= 0'],
+  ];
+  for (const [flag, value, ok, want] of rules)
+    if (value !== undefined && !(Number.isFinite(value) && ok(value)))
+      throw new UsageError(`${flag}: expected ${want}, got ${given(flag, value)}`);
+}
+
 /** "checkout: forecast.maxRate >= 5000" or "forecast.maxRate >= 5000" (every pattern). */
 function parseForecastThreshold(text: string): Threshold {
   const m = /^\s*([^:\s]+)\s*:\s*(.+)$/.exec(text);
@@ -167,6 +183,7 @@ export const forecastCommand: CommandModule<object, ForecastArgs> = {
       .option('output', { type: 'string', describe: 'Also write the forecast as JSON here' })
       .strict() as unknown as Argv<ForecastArgs>,
   handler: async (args: ArgumentsCamelCase<ForecastArgs>) => {
+    checkNumberFlags(args);
     const report = await readReportFile(args.report);
     const parsed = loadSchema.safeParse(report.load);
     if (report.load === undefined || !parsed.success) {
