@@ -7,6 +7,7 @@ import {
   type PatternRule,
   parseKeyTemplate,
   RuleSyntaxError,
+  sdkEnvironment,
   type TableSpec,
 } from '../../local/index.js';
 import { type DeclarativeEntity, declarativeMapper } from '../data/mapping.js';
@@ -306,6 +307,9 @@ function appOf(app: NonNullable<ProjectConfigParsed['app']>, dir: string): Proje
   };
 }
 
+const envOf = (c: CommandSpec | undefined) =>
+  c !== undefined && typeof c === 'object' && !Array.isArray(c) ? c.env : undefined;
+
 /** Checks what zod cannot: names that refer to each other. */
 function crossCheck(
   config: ProjectConfigParsed,
@@ -382,6 +386,27 @@ function crossCheck(
       checkMatch(p.id, m, at);
     });
   });
+  // The stack sets these for the app and the data command; a value given here would be replaced
+  // without a word, so it is refused, saying where the value comes from.
+  const start = typeof config.app === 'object' ? config.app.start : undefined;
+  const startSpec = typeof start === 'object' && !Array.isArray(start) ? start : undefined;
+  const envs: [PropertyKey[], Record<string, string> | undefined, string | undefined][] = [
+    [['app', 'start', 'env'], startSpec?.env, startSpec?.portEnv ?? 'PORT'],
+    [['data', 'command', 'env'], envOf(config.data?.command), undefined],
+  ];
+  const sdkKeys = Object.keys(sdkEnvironment('', ''));
+  for (const [at, env, portEnv] of envs) {
+    for (const [name, value] of Object.entries(env ?? {})) {
+      if (name === portEnv)
+        throw new ProjectConfigError(
+          `${where([...at, name])}: the app is given its port in $${name} by app.start.port ("auto" by default: a free one); write port: ${value} in app.start instead`,
+        );
+      if (sdkKeys.includes(name))
+        throw new ProjectConfigError(
+          `${where([...at, name])}: set by the stack, ${name.includes('REGION') ? "to the project's region (its region: field)" : 'which points the AWS SDK at its capacity gate'}; remove it`,
+        );
+    }
+  }
   if (config.forecast) {
     try {
       forecastOptions(config.forecast);

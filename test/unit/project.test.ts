@@ -241,6 +241,22 @@ data: { command: node seed.mjs }
       'tables: [{ name: notes, partitionKey: userId, sortKey: noteId }]\npatterns: [{ id: p, match: { table: notes, key: "userId == {u} AND noteId = {n}" } }]\n',
       /patterns\.0\.match\.key: pattern p: "userId == \{u\}" is not a key clause: "==" is not an operator \(DynamoDB's are =, <, <=, > and >=\)/,
     ],
+    // What the stack sets for the app would replace these without a word.
+    [
+      'port-in-env',
+      'app: { start: { command: [node, s.js], env: { PORT: "3000" } } }\n',
+      /loadtest\.config\.yml:1:\d+: app\.start\.env\.PORT: the app is given its port in \$PORT by app\.start\.port .*write port: 3000 in app\.start instead/,
+    ],
+    [
+      'own-port-env',
+      'app: { start: { command: [node, s.js], portEnv: HTTP_PORT, env: { HTTP_PORT: "80", PORT: "1" } } }\n',
+      /app\.start\.env\.HTTP_PORT: the app is given its port in \$HTTP_PORT/,
+    ],
+    [
+      'endpoint-in-data-env',
+      'data: { command: { command: [node, seed.js], env: { AWS_ENDPOINT_URL_DYNAMODB: "http://x" } } }\n',
+      /data\.command\.env\.AWS_ENDPOINT_URL_DYNAMODB: set by the stack, which points the AWS SDK at its capacity gate; remove it/,
+    ],
     [
       'app-no-scheme',
       'app: localhost:3000\n',

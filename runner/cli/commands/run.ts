@@ -490,8 +490,9 @@ export const runCommand: CommandModule<object, RunArgs> = {
       const calls = Object.values(server.patterns?.patterns ?? {}).reduce((n, p) => n + (p?.count ?? 0), 0);
       const requests = Object.values(result.merged.byName).reduce((n, c) => n + c.requests, 0);
       if (target.sharedGate && server.patterns && calls === 0 && requests > 0) {
-        // Zero calls is not zero capacity: the app did not go through the gate.
-        unreadable = `DynamoDB side not measured: the capacity gate of loadtest up saw no DynamoDB call during the run; is the app at ${target.appUrl} using AWS_ENDPOINT_URL_DYNAMODB=${target.sharedGate}?`;
+        // Zero calls is not zero capacity: the gate cannot tell an app that bypasses it from a
+        // scenario whose requests touch no DynamoDB, so the note names both.
+        unreadable = `DynamoDB side not measured: the capacity gate of loadtest up saw no DynamoDB call during the run: either the scenario's requests touch no DynamoDB, or the app at ${target.appUrl} does not send its calls to the gate (is it using AWS_ENDPOINT_URL_DYNAMODB=${target.sharedGate}?)`;
         log(`note: ${unreadable}`);
         server = { patterns: undefined, dynamodb: undefined };
       }
