@@ -342,6 +342,29 @@ data: { command: node seed.mjs }
     }
   });
 
+  it('lists the scenarios next to a config, and names other YAML there once instead of as invalid scenarios', async () => {
+    const config = await file(
+      'mixed/loadtest.config.json',
+      '{ "name": "mixed", "app": "http://127.0.0.1:3000" }',
+    );
+    await file('mixed/docker-compose.yml', 'services:\n  app: { image: shop }\n');
+    await file('mixed/k8s.yaml', 'kind: Service\n---\nkind: Deployment\n');
+    await file('mixed/.gitlab-ci.yml', 'stages: [test]\n');
+    await file(
+      'mixed/smoke.yml',
+      'config:\n  phases: [{ duration: 1, arrivalRate: 1 }]\nscenarios:\n  - flow: [{ get: { url: /health } }]\n',
+    );
+    await file('mixed/broken.yml', 'config: [\n');
+    const cli = runCli(['list', '--config', config], { cwd: dir });
+    expect((await cli.exited).code, cli.stderr()).toBe(0);
+    const out = cli.stdout();
+    expect(out).toMatch(/^ {2}smoke +1 s/m);
+    // A broken file may be a broken scenario: it is still shown, saying where.
+    expect(out).toMatch(/^ {2}broken\.yml +INVALID: .*broken\.yml:2:1: YAML/m);
+    expect(out).toContain('(other YAML, not scenarios: docker-compose.yml, k8s.yaml)');
+    expect(out).not.toMatch(/gitlab|docker-compose\.yml +INVALID/);
+  });
+
   it('finds the config nearest to the scenario, else to the working directory, else the shop', async () => {
     const scenario = await file('near/deep/scenarios/s.yml', 'x');
     const near = await file('near/loadtest.config.json', '{}');

@@ -1,10 +1,28 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
 import type { ArgumentsCamelCase, CommandModule } from 'yargs';
 import { phasesSeconds } from '../../progress.js';
 import { patternIdsOf } from '../../project/index.js';
 import { loadScenario, ScenarioError } from '../../scenario/load.js';
 import { projectFor } from '../project.js';
+
+function mayBeScenario(file: string): boolean {
+  const docs = parseAllDocuments(readFileSync(file, 'utf8'));
+  // Several documents (Kubernetes manifests, say) are not one Artillery script.
+  if (!Array.isArray(docs) || docs.length !== 1) return false;
+  const [doc] = docs;
+  // Broken YAML may be a broken scenario: loading it says where.
+  if (!doc || doc.errors.length > 0) return true;
+  const root = doc.toJS() as unknown;
+  return (
+    root === null ||
+    typeof root !== 'object' ||
+    Array.isArray(root) ||
+    'scenarios' in root ||
+    'config' in root
+  );
+}
 
 /** `loadtest list`: the project, its access patterns, and its scenarios with the patterns each covers. */
 export const listCommand: CommandModule<object, { config?: string }> = {
@@ -24,9 +42,12 @@ export const listCommand: CommandModule<object, { config?: string }> = {
     );
     console.log(`scenarios in ${project.scenariosDir}:`);
     const files = readdirSync(project.scenariosDir)
-      .filter((f) => /\.ya?ml$/.test(f) && !/^loadtest\.config\./.test(f))
+      .filter((f) => /\.ya?ml$/.test(f) && !/^loadtest\.config\./.test(f) && !f.startsWith('.'))
       .sort();
-    for (const f of files) {
+    // Scenarios may live next to the config, among a compose file or a CI workflow: a YAML file that
+    // parses to a map with neither `scenarios` nor `config` is someone else's, named once at the end.
+    const others = files.filter((f) => !mayBeScenario(join(project.scenariosDir, f)));
+    for (const f of files.filter((x) => !others.includes(x))) {
       try {
         const s = loadScenario(join(project.scenariosDir, f), project);
         const patterns = s.requestNames.filter((n) => ids.includes(n));
@@ -39,5 +60,6 @@ export const listCommand: CommandModule<object, { config?: string }> = {
         console.log(`  ${f.padEnd(12)} INVALID: ${err instanceof ScenarioError ? err.message : String(err)}`);
       }
     }
+    if (others.length > 0) console.log(`  (other YAML, not scenarios: ${others.join(', ')})`);
   },
 };
