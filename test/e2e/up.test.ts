@@ -66,6 +66,13 @@ describe('loadtest up', () => {
         });
         expect(alive(recorded.dynamodbPid)).toBe(true);
         expect(alive(recorded.appPid)).toBe(true);
+        // A second stack in the same folder would share stack.json: refused, naming the first.
+        const second = runCli(['up', '--port', '0', '--gate-port', '0', '--state-dir', state]);
+        expect((await second.exited).code, second.stdout()).toBe(2);
+        expect(second.stderr()).toContain(
+          `a stack is already up in ${state} (loadtest up, pid ${recorded.pid}, since ${recorded.startedAt}, endpoint ${endpoint})`,
+        );
+        expect(JSON.parse(await readFile(join(state, 'stack.json'), 'utf8'))).toEqual(recorded);
         // The app's calls went through the gate, which names them by the shop's tags.
         const snapshot = (await (await fetch(`${recorded.gateAdminUrl}/snapshot`)).json()) as GateSnapshot;
         expect(snapshot.patterns.getUserByEmail).toMatchObject({ source: 'tag' });

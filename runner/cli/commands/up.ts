@@ -7,7 +7,7 @@ import { given, UsageError } from '../errors.js';
 import { OutputLog, projectFor, stackProjectOf } from '../project.js';
 import { importProjectData } from '../project-data.js';
 import { seedParams } from '../seed-params.js';
-import { removeStackFile, writeStackFile } from '../stack-file.js';
+import { readStackFile, removeStackFile, writeStackFile } from '../stack-file.js';
 
 interface UpArgs extends CapacityArgs {
   config?: string;
@@ -95,6 +95,13 @@ export const upCommand: CommandModule<object, UpArgs> = {
       }
       if (port !== 0) await assertPortFree(port, flag);
     }
+    // Two stacks in one state folder would share stack.json, fixtures.json and app.log: `run --url`
+    // would read the second's gate while measuring the first's app, and the first to stop removes both.
+    const running = await readStackFile(args.stateDir);
+    if (running)
+      throw new UsageError(
+        `a stack is already up in ${resolve(args.stateDir)} (loadtest up, pid ${running.pid}, since ${running.startedAt}, endpoint ${running.endpoint}): stop it (Ctrl-C where it runs, or kill ${running.pid}), or give this one its own --state-dir`,
+      );
     if (args.dynamodbEndpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(args.dynamodbEndpoint)) {
       throw new UsageError(`--dynamodb-endpoint: expected an http(s) URL, got "${args.dynamodbEndpoint}"`);
     }
