@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { METHODS } from 'node:http';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { compileExpression } from 'filtrex';
 import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
@@ -59,7 +60,41 @@ function checkSupported(raw: Record<string, unknown>, where: (keys: PropertyKey[
     if (h !== undefined && !Array.isArray(h?.flow))
       refuse([hook, 'flow'], `expected a list of steps (Artillery's ${hook}: { flow: [...] })`);
   }
+  // Artillery's HTTP engine sends a step it does not know as a request whose method is the step's
+  // first key: `fetch:` or `gett:` would reach the app as FETCH or GETT and count as its 4xx.
+  const checkSteps = (steps: unknown, at: PropertyKey[]): void => {
+    if (!Array.isArray(steps)) return;
+    for (const [i, step] of (steps as unknown[]).entries()) {
+      const here = [...at, i];
+      if (step === null || typeof step !== 'object' || Array.isArray(step) || Object.keys(step).length === 0)
+        refuse(
+          here,
+          'expected a step such as { get: { url: /path } }, think, loop, parallel, log or function',
+        );
+      const s = step as Record<string, unknown>;
+      const keys = Object.keys(s);
+      if (keys.some((k) => CONTROL_STEPS.has(k))) {
+        checkSteps(s.loop, [...here, 'loop']);
+        checkSteps(s.parallel, [...here, 'parallel']);
+        continue;
+      }
+      const first = keys[0] ?? '';
+      if (!NODE_METHODS.has(first.toUpperCase()))
+        refuse(
+          [...here, first],
+          `unknown step "${first}" (Artillery would send it as an HTTP ${first.toUpperCase()} request); a step is ${HTTP_METHODS.join(', ')} (or another HTTP method), think, loop, parallel, log or function`,
+        );
+    }
+  };
+  for (const [i, sc] of scenarios.entries()) checkSteps(sc?.flow, ['scenarios', i, 'flow']);
+  for (const hook of ['before', 'after'] as const)
+    checkSteps((raw[hook] as Record<string, unknown> | undefined)?.flow, [hook, 'flow']);
 }
+
+/** Steps the HTTP engine runs itself; any other is a request named by its first key. */
+const CONTROL_STEPS = new Set(['loop', 'parallel', 'think', 'log', 'function']);
+/** The methods Node's HTTP client knows (PURGE, PROPFIND, ... included). */
+const NODE_METHODS = new Set(METHODS);
 
 /** Bad scenario file: exit code 2, with the file, line and problem. */
 export class ScenarioError extends Error {

@@ -209,7 +209,7 @@ describe('what went wrong, and runs that must not pass', () => {
     expect(target.served.get('GET /me') ?? 0).toBe(before);
   }, 60_000);
 
-  it('refuses, naming it, what it would otherwise skip: an unsupported plugin, another engine (exit 2)', async () => {
+  it('refuses, naming it, what it would otherwise skip or send wrong: an unsupported plugin, another engine, an unknown step (exit 2)', async () => {
     const plugin = await run('publish-plugin.yml');
     expect(plugin.code).toBe(2);
     expect(plugin.err).toMatch(
@@ -218,5 +218,10 @@ describe('what went wrong, and runs that must not pass', () => {
     const ws = await run('ws-engine.yml');
     expect(ws.code).toBe(2);
     expect(ws.err).toMatch(/scenarios\.0\.engine: engine "ws" is not supported by loadtest run/);
+    const step = await run('unknown-step.yml');
+    expect(step.code).toBe(2);
+    expect(step.err).toMatch(
+      /unknown-step\.yml:9:\d+: scenarios\.0\.flow\.0\.loop\.1\.gett: unknown step "gett" \(Artillery would send it as an HTTP GETT request\)/,
+    );
   }, 60_000);
 });
