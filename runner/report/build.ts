@@ -80,7 +80,7 @@ function row(id: string, input: BuildInput, pricing: Report['pricing']): Pattern
     requestName: c !== undefined,
     requests,
     errors,
-    errorRate: requests > 0 ? round(errors / requests) : 0,
+    errorRate: requests > 0 ? round(errors / requests) : null,
     ...(c && Object.keys(c.codes).length > 0 ? { codes: c.codes } : {}),
     ...(c?.samples && Object.keys(c.samples).length > 0 ? { errorSamples: c.samples } : {}),
     ...(c?.expect && Object.keys(c.expect).length > 0 ? { failedExpectations: c.expect } : {}),

@@ -59,7 +59,7 @@ const PATTERN_COLUMNS: [string, (r: PatternRow) => string | SafeHtml][] = [
   ],
   ['requests', (r) => String(r.requests)],
   ['errors', (r) => String(r.errors)],
-  ['err %', (r) => (r.errorRate * 100).toFixed(2)],
+  ['err %', (r) => (r.errorRate === null ? UNKNOWN : (r.errorRate * 100).toFixed(2))],
   ['p50 ms', (r) => fmt(r.latencyMs?.p50)],
   ['p95 ms', (r) => fmt(r.latencyMs?.p95)],
   ['p99 ms', (r) => fmt(r.latencyMs?.p99)],

@@ -16,7 +16,7 @@ export function rowLabel(r: PatternRow): string {
 const COLUMNS: [string, (r: PatternRow) => string][] = [
   ['pattern', rowLabel],
   ['reqs', (r) => String(r.requests)],
-  ['err%', (r) => (r.errorRate * 100).toFixed(1)],
+  ['err%', (r) => (r.errorRate === null ? UNKNOWN : (r.errorRate * 100).toFixed(1))],
   ['p50', (r) => fmt(r.latencyMs?.p50)],
   ['p95', (r) => fmt(r.latencyMs?.p95)],
   ['p99', (r) => fmt(r.latencyMs?.p99)],

@@ -28,7 +28,8 @@ export interface PatternRow {
   /** Client requests of this name; for a row with none, the DynamoDB calls of the pattern. */
   requests: number;
   errors: number;
-  errorRate: number;
+  /** errors / requests; null for a row with no requests (0 of 0 is no rate, and not 0 %). */
+  errorRate: number | null;
   /** Client side: answers by HTTP status, or by error code when there was none (ETIMEDOUT, ...). */
   codes?: Record<string, number>;
   /** Client side: up to three sample messages per failing code (the answer's start, the error). */

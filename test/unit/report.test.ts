@@ -180,6 +180,20 @@ describe('the report', () => {
     expect(renderMarkdown(blind)).toContain('– DynamoDB side not measured');
   });
 
+  it('gives a row with no requests no error rate: unknown, not 0 %', () => {
+    // An expectation failure recorded before its answer (a run stopped between the two) has an error
+    // and no request yet.
+    const r = buildReport({
+      ...input,
+      client: client({ early: { requests: 0, errors: 1, codes: {}, latency: sketch([]) } }),
+      server: undefined,
+      thresholds: [parseThreshold('early', 'errorRate < 0.5')],
+    });
+    expect(r.patterns[0]).toMatchObject({ id: 'early', requests: 0, errors: 1, errorRate: null });
+    expect(r.thresholds[0]).toMatchObject({ actual: null, passed: false, note: 'no data' });
+    expect(renderConsole(r)).toMatch(/^early \(not a pattern\) +0 +– /m);
+  });
+
   it('honours Artillery ensure checks; a failing non-strict one only warns', () => {
     expect(report.ensure.map((e) => e.passed)).toEqual([false, true]);
     expect(

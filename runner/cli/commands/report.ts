@@ -38,7 +38,7 @@ const reportSchema = z.looseObject({
       pattern: z.boolean().default(true),
       requests: num,
       errors: num,
-      errorRate: num,
+      errorRate: num.nullable(),
       latencyMs: latency.nullable(),
       serverLatencyMs: latency.nullable(),
       // Null: not measured (a request name that is not a pattern, or no DynamoDB side).
