@@ -2,6 +2,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
+import { specificIssue } from '../zod-issue.js';
 import { type ArtilleryScript, HookFailed, runHook, runScript } from './artillery.js';
 import type { ClientResult } from './client-stats.js';
 import { ensureTypeScript } from './typescript.js';
@@ -76,8 +77,8 @@ export const runnerEventSchema = z.object({
 export function parseRunnerEvent(input: unknown): RunnerEvent {
   const parsed = runnerEventSchema.safeParse(input);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new Error(`bad runner event: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
+    const issue = specificIssue(parsed.error.issues);
+    throw new Error(`bad runner event: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
   }
   return parsed.data as RunnerEvent;
 }

@@ -14,6 +14,7 @@ import { evaluateThresholds } from '../../report/build.js';
 import { describeThreshold } from '../../report/render.js';
 import type { LoadProfile } from '../../report/types.js';
 import { parseThreshold, type Threshold, ThresholdSyntaxError } from '../../scenario/thresholds.js';
+import { specificIssue } from '../../zod-issue.js';
 import { CAPACITY_OPTIONS, type CapacityArgs, capacityFromFlags, withUnits } from '../capacity-flags.js';
 import { EXIT, given, UsageError } from '../errors.js';
 import { projectFor } from '../project.js';
@@ -185,13 +186,14 @@ export const forecastCommand: CommandModule<object, ForecastArgs> = {
   handler: async (args: ArgumentsCamelCase<ForecastArgs>) => {
     checkNumberFlags(args);
     const report = await readReportFile(args.report);
-    const parsed = loadSchema.safeParse(report.load);
-    if (report.load === undefined || !parsed.success) {
+    if (report.load === undefined)
       throw new UsageError(
-        report.load === undefined
-          ? `${args.report}: no load profile to forecast from: the run's DynamoDB side was not measured by the capacity gate${report.notMeasured ? ` (${report.notMeasured})` : ''}, or the report is older than forecasts; run the scenario again through the gate`
-          : `${args.report}: load.${parsed.error?.issues[0]?.path.join('.')}: ${parsed.error?.issues[0]?.message}`,
+        `${args.report}: no load profile to forecast from: the run's DynamoDB side was not measured by the capacity gate${report.notMeasured ? ` (${report.notMeasured})` : ''}, or the report is older than forecasts; run the scenario again through the gate`,
       );
+    const parsed = loadSchema.safeParse(report.load);
+    if (!parsed.success) {
+      const issue = specificIssue(parsed.error.issues);
+      throw new UsageError(`${args.report}: ${['load', ...issue.path].join('.')}: ${issue.message}`);
     }
     const load = parsed.data as unknown as LoadProfile;
     // The traffic: flags over the project's forecast (the report's project, or --config) over the report's own.

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { renderHtml } from '../../report/html.js';
 import { renderConsole } from '../../report/render.js';
 import type { Report } from '../../report/types.js';
+import { specificIssue } from '../../zod-issue.js';
 import { EXIT, UsageError } from '../errors.js';
 import { checkOutputs, writeOutput } from '../outputs.js';
 
@@ -137,10 +138,10 @@ export async function readReportFile(path: string): Promise<Report> {
   }
   const parsed = reportSchema.safeParse(data);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue?.path.length ? issue.path.join('.') : '(top level)';
+    const issue = specificIssue(parsed.error.issues);
+    const where = issue.path.length ? issue.path.join('.') : '(top level)';
     throw new UsageError(
-      `${path}: not a loadtest report (JSON from loadtest run --output): ${where}: ${issue?.message ?? 'invalid'}`,
+      `${path}: not a loadtest report (JSON from loadtest run --output): ${where}: ${issue.message}`,
     );
   }
   return parsed.data as unknown as Report;
