@@ -154,6 +154,9 @@ function tableFrom(where: string, logicalId: string, resource: Json): TableSpec 
 /** Every DynamoDB table in the templates at `path` (a file or a cdk.out folder). */
 export function tablesFromTemplate(path: string): TableSpec[] {
   const out: TableSpec[] = [];
+  // A name is what the stack creates and the gate meters: two stacks (or stages) with the same
+  // construct id and no TableName would be one table here, so the pair is named.
+  const seen = new Map<string, string>();
   for (const file of templateFiles(path)) {
     let template: Json;
     try {
@@ -163,8 +166,17 @@ export function tablesFromTemplate(path: string): TableSpec[] {
     }
     const resources = (template.Resources as Record<string, Json> | undefined) ?? {};
     for (const [logicalId, resource] of Object.entries(resources)) {
-      if (resource.Type === 'AWS::DynamoDB::Table' || resource.Type === 'AWS::DynamoDB::GlobalTable')
-        out.push(tableFrom(file, logicalId, resource));
+      if (resource.Type !== 'AWS::DynamoDB::Table' && resource.Type !== 'AWS::DynamoDB::GlobalTable')
+        continue;
+      const table = tableFrom(file, logicalId, resource);
+      const here = `${file} (${logicalId})`;
+      const first = seen.get(table.name);
+      if (first)
+        throw new TemplateError(
+          `two tables are named "${table.name}": ${first} and ${here}; give them a TableName, or point tables.template at one stack's *.template.json`,
+        );
+      seen.set(table.name, here);
+      out.push(table);
     }
   }
   if (out.length === 0) throw new TemplateError(`${path}: no AWS::DynamoDB::Table or GlobalTable resource`);

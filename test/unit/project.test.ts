@@ -135,6 +135,14 @@ describe('tables from CloudFormation', () => {
     );
     expect(() => tablesFromTemplate(join(dir, 'nothing-here'))).toThrow(/nothing-here: cannot read/);
   });
+
+  it('names both templates when two stacks (a stage each) make tables of the same name', async () => {
+    await file('staged.out/assembly-Beta/BetaShop.template.json', JSON.stringify(template));
+    await file('staged.out/assembly-Prod/ProdShop.template.json', JSON.stringify(template));
+    expect(() => tablesFromTemplate(join(dir, 'staged.out'))).toThrow(
+      /two tables are named "Orders": .*assembly-Beta\/BetaShop\.template\.json \(OrdersTable1A2B3C\) and .*assembly-Prod\/ProdShop\.template\.json \(OrdersTable1A2B3C\); give them a TableName, or point tables\.template at one stack's \*\.template\.json/,
+    );
+  });
 });
 
 describe('project configs', () => {
