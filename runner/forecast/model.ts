@@ -389,7 +389,9 @@ export function forecast(profile: LoadProfile, options: ForecastOptions): Foreca
   for (const id of new Set(
     profile.keySpread
       .filter((s) => fresh.has(spreadKey(s.pattern, s.table, s.index, s.kind)))
-      .map((s) => s.pattern),
+      .map((s) => s.pattern)
+      // A pattern the mix gives no calls has no key to forecast: no note.
+      .filter((id) => (weight.get(id) ?? 0) > 0),
   ))
     notes.push(`${id} touched a new partition key on every call: none of its keys is forecast hot`);
 
@@ -427,7 +429,7 @@ export function forecast(profile: LoadProfile, options: ForecastOptions): Foreca
       'some patterns touched more partition keys than the gate names one by one: a key first seen late is not weighed',
     );
   const keyed = new Set(profile.keySpread.map((s) => s.pattern));
-  const unkeyed = patterns.filter((p) => !keyed.has(p.id)).map((p) => p.id);
+  const unkeyed = patterns.filter((p) => !keyed.has(p.id) && (weight.get(p.id) ?? 0) > 0).map((p) => p.id);
   if (unkeyed.length > 0)
     notes.push(
       `no partition key seen for ${unkeyed.join(', ')} (scans, or calls without a key): per-key limits not forecast for them`,

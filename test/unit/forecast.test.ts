@@ -279,14 +279,23 @@ describe('forecast: input', () => {
     const two = profile({
       patterns: [
         { id: 'a', calls: 1, capacity: { t: { rcu: 1, wcu: 0 } } },
-        { id: 'b', calls: 1, capacity: { t: { rcu: 1, wcu: 0 } } },
+        { id: 'b', calls: 4, capacity: { t: { rcu: 4, wcu: 0 } } },
+      ],
+      // b took a new key on each of its calls.
+      keySpread: [
+        { pattern: 'a', table: 't', index: null, kind: 'read', keys: 1, keyedUnits: 1, truncated: false },
+        { pattern: 'b', table: 't', index: null, kind: 'read', keys: 4, keyedUnits: 4, truncated: false },
       ],
       capacity: { t: onDemand() },
     });
-    const notes = forecast(two, { rate: 10, mix: { a: 2 } }).notes;
-    expect(notes).toContain("the mix's shares add up to 2: each pattern takes its share of that total");
-    expect(notes).toContain('the mix gives no calls to b');
-    expect(forecast(two, { rate: 10, mix: { a: 0.25, b: 0.75 } }).notes.join()).not.toMatch(/mix/);
+    const fresh = 'b touched a new partition key on every call: none of its keys is forecast hot';
+    expect(forecast(two, { rate: 10 }).notes).toEqual([fresh]);
+    // With no calls in the mix, b's keys are not forecast at all: no note on them.
+    expect(forecast(two, { rate: 10, mix: { a: 2 } }).notes).toEqual([
+      "the mix's shares add up to 2: each pattern takes its share of that total",
+      'the mix gives no calls to b',
+    ]);
+    expect(forecast(two, { rate: 10, mix: { a: 0.25, b: 0.75 } }).notes).toEqual([fresh]);
   });
 
   it('parses growth and mix', () => {
