@@ -296,6 +296,9 @@ describe('forecast: input', () => {
       'the mix gives no calls to b',
     ]);
     expect(forecast(two, { rate: 10, mix: { a: 0.25, b: 0.75 } }).notes).toEqual([fresh]);
+    const bUnkeyed = { ...two, keySpread: two.keySpread.filter((k) => k.pattern === 'a') };
+    expect(forecast(bUnkeyed, { rate: 10 }).notes.join()).toMatch(/no partition key seen for b /);
+    expect(forecast(bUnkeyed, { rate: 10, mix: { a: 1 } }).notes.join()).not.toMatch(/no partition key/);
   });
 
   it('parses growth and mix', () => {
