@@ -8,7 +8,13 @@ import { loadScenario, ScenarioError } from '../../scenario/load.js';
 import { projectFor } from '../project.js';
 
 function mayBeScenario(file: string): boolean {
-  const docs = parseAllDocuments(readFileSync(file, 'utf8'));
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return true; // loading it says why it cannot be read
+  }
+  const docs = parseAllDocuments(text);
   // Several documents (Kubernetes manifests, say) are not one Artillery script.
   if (!Array.isArray(docs) || docs.length !== 1) return false;
   const [doc] = docs;
