@@ -141,3 +141,45 @@ describe("the shop's checkout in the smoke report", () => {
     );
   }, 120_000);
 });
+
+describe('a run against loadtest up', () => {
+  it('enforces its capacity flags for itself only: the stack gets its own capacity back when the run ends', async () => {
+    const { gateAdminUrl } = JSON.parse(await readFile(join(state, 'stack.json'), 'utf8')) as {
+      gateAdminUrl: string;
+    };
+    const capacityNow = async () =>
+      ((await (await fetch(`${gateAdminUrl}/tables`)).json()) as { capacity: unknown }).capacity;
+    const own = await capacityNow();
+    const output = join(state, 'flags.json');
+    const run = runCli([
+      'run',
+      'smoke',
+      '--url',
+      appUrl,
+      '--state-dir',
+      state,
+      '--duration',
+      '1',
+      '--rate',
+      '1',
+      '--capacity-mode',
+      'provisioned',
+      '--read-capacity',
+      '500',
+      '--write-capacity',
+      '500',
+      '--output',
+      output,
+    ]);
+    expect((await run.exited).code, `${run.stdout()}\n${run.stderr()}`).toBe(0);
+    const report = JSON.parse(await readFile(output, 'utf8')) as Report;
+    // The run was held to its flags...
+    expect(report.load?.capacity.shop).toMatchObject({
+      mode: 'provisioned',
+      table: { read: 500, write: 500 },
+    });
+    // ...and the stack, and every later run and app call, to its own again.
+    expect(own).not.toMatchObject({ mode: 'provisioned' });
+    expect(await capacityNow()).toEqual(own);
+  }, 120_000);
+});

@@ -595,6 +595,7 @@ async function prepareLocalRun(
   let notMeasured: string | undefined;
   // Only when this run starts the app: `loadtest up` may be writing app.log for its own.
   let output: OutputLog | undefined;
+  let restoreGate: (() => Promise<void>) | undefined;
   try {
     if (existing) {
       appUrl = existing.replace(/\/$/, '');
@@ -648,11 +649,17 @@ async function prepareLocalRun(
       if (!gateAdminUrl) notMeasured = 'DynamoDB side not measured: --no-capacity-gate';
     }
     // Fresh buckets (full burst) at the run's capacity, and counters for this run only. A gate of
-    // `loadtest up` keeps the capacity it was started with, under what the scenario and flags set.
+    // `loadtest up` keeps the capacity it was started with, under what the scenario and flags set
+    // for this run: it gets its own back when the run ends, so no later run or app call inherits it.
     if (gateAdminUrl) {
       const admin = new GateAdmin(gateAdminUrl);
       if (stack) await admin.reset(capacity.full);
-      else await admin.reset(capacity.overrides, { merge: true });
+      else if (Object.keys(capacity.overrides).length === 0) await admin.reset();
+      else {
+        const own = await admin.reset();
+        await admin.reset(capacity.overrides, { merge: true });
+        restoreGate = () => admin.reset(own).then(() => undefined);
+      }
     }
   } catch (err) {
     invoker.close();
@@ -675,6 +682,9 @@ async function prepareLocalRun(
     onFailure: (listener) => started?.onFailure(listener),
     async stop() {
       invoker.close();
+      await restoreGate?.().catch((err: Error) =>
+        log(`warning: could not give the capacity gate of loadtest up its own capacity back: ${err.message}`),
+      );
       await started?.stop();
       await output?.close();
       await rm(scratch, { recursive: true, force: true });
