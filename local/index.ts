@@ -33,6 +33,7 @@ export {
   type StackProject,
   sdkEnvironment,
   startEmbeddedStack,
+  TablesFailed,
 } from './stack.js';
 export { StreamUnavailable, tailStream } from './streams.js';
 export {

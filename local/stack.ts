@@ -41,6 +41,11 @@ export interface StackProject {
   readonly data?: { readonly command?: ProcessSpec; readonly fixtures?: string };
 }
 
+/** The project's tables could not be made or read at the DynamoDB endpoint (down, refused, invalid). */
+export class TablesFailed extends Error {
+  override name = 'TablesFailed';
+}
+
 export interface StackOptions {
   readonly project: StackProject;
   /** Use this DynamoDB-compatible endpoint instead of starting DynamoDB Local. */
@@ -271,6 +276,7 @@ export async function startEmbeddedStack(options: StackOptions): Promise<Embedde
     // Tables straight on DynamoDB: creating them is nobody's load.
     const direct = await localDynamoClient(dynamodbEndpoint, project.region);
     let tables: TableSpec[] = [...project.tables];
+    const at = `${dynamodbEndpoint}${options.dynamodbEndpoint ? ' (the endpoint given)' : ''}`;
     try {
       if (tables.length > 0) {
         const { created, existed } = await ensureTables(direct, tables);
@@ -288,6 +294,14 @@ export async function startEmbeddedStack(options: StackOptions): Promise<Embedde
         tables = [...tables, ...described];
         log(`tables (described): ${names.join(', ') || '(none)'}`);
       }
+    } catch (err) {
+      // An SDK error carries its whole response: one line says what the user can act on.
+      throw new TablesFailed(
+        `cannot make or read the project's tables at DynamoDB ${at}: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
     } finally {
       direct.destroy();
     }

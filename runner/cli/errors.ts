@@ -23,3 +23,16 @@ export function given(flag: string, value: unknown, argv: readonly string[] = pr
   }
   return 'not a number';
 }
+
+/** `--dynamodb-endpoint` and the like: an http(s) URL, refused here rather than deep in the SDK. */
+export function checkEndpointFlag(flag: string, value: string | undefined): void {
+  if (value === undefined) return;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !['http:', 'https:'].includes(url.protocol))
+    throw new UsageError(`${flag}: expected an http(s) URL such as http://127.0.0.1:8000, got "${value}"`);
+}

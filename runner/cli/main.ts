@@ -6,6 +6,7 @@ import {
   DynamoDBLocalFailed,
   GateUnreachable,
   JavaMissing,
+  TablesFailed,
 } from '../../local/index.js';
 import { ProjectConfigError } from '../project/index.js';
 import { ScenarioError } from '../scenario/load.js';
@@ -81,7 +82,8 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
       err instanceof DynamoDBLocalFailed ||
       err instanceof RunFailed ||
       err instanceof AppFailed ||
-      err instanceof GateUnreachable
+      err instanceof GateUnreachable ||
+      err instanceof TablesFailed
     ) {
       console.error(`error: ${err.message}`);
       return EXIT.runFailed;

@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -115,6 +115,75 @@ describe('a command that cannot start', () => {
     expect(deaf.code).toBe(3);
     expect(deaf.stderr).toMatch(
       /was not ready after 1 s \(GET http:\/\/127\.0\.0\.1:(\d+)\/: nothing listens on http:\/\/127\.0\.0\.1:\1: the app must listen on 127\.0\.0\.1:\1, the port it is given in \$PORT\)/,
+    );
+  }, 60_000);
+
+  it('a run that cannot start still writes its report and JUnit file, saying why', async () => {
+    const project = join(dir, 'dies');
+    await mkdir(project, { recursive: true });
+    const config = join(project, 'loadtest.config.yml');
+    await writeFile(config, 'name: dies\napp: { start: [node, -e, "process.exit(7)"] }\n');
+    const scenario = join(project, 'smoke.yml');
+    await writeFile(
+      scenario,
+      'config:\n  phases: [{ duration: 1, arrivalCount: 1 }]\nscenarios:\n  - flow: [{ get: { url: /health } }]\n',
+    );
+    const output = join(project, 'out', 'report.json');
+    const junit = join(project, 'out', 'junit.xml');
+    const cli = runCli(['run', scenario, '--config', config, '--output', output, '--junit', junit], {
+      cwd: project,
+    });
+    expect((await cli.exited).code, cli.stderr()).toBe(3);
+    expect(cli.stderr()).toMatch(/^error: the app \(`node -e process\.exit\(7\)`\) exited \(code 7/m);
+    expect(cli.stderr()).not.toMatch(/unexpected failure/);
+    const report = JSON.parse(await readFile(output, 'utf8'));
+    expect(report).toMatchObject({
+      scenario: 'smoke',
+      passed: false,
+      partial: true,
+      patterns: [],
+      error: expect.stringMatching(/^the run did not start: the app .* exited \(code 7/),
+    });
+    expect(await readFile(junit, 'utf8')).toMatch(
+      /<testcase classname="loadtest\.smoke" name="run completed"><error message="the run did not start: the app/,
+    );
+  }, 60_000);
+
+  it('a DynamoDB endpoint that is not a URL is bad input; one nobody serves fails in one line', async () => {
+    const bad = runCli([
+      'up',
+      '--no-app',
+      '--port',
+      '0',
+      '--gate-port',
+      '0',
+      '--dynamodb-endpoint',
+      'notaurl',
+    ]);
+    expect({ code: (await bad.exited).code, stderr: bad.stderr() }).toEqual({
+      code: 2,
+      stderr:
+        'error: --dynamodb-endpoint: expected an http(s) URL such as http://127.0.0.1:8000, got "notaurl"\n',
+    });
+    const holder = createServer(() => {});
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const closed = (holder.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => holder.close(() => resolve()));
+    const down = runCli([
+      'up',
+      '--no-app',
+      '--port',
+      '0',
+      '--gate-port',
+      '0',
+      '--state-dir',
+      join(dir, 'down-state'),
+      '--dynamodb-endpoint',
+      `http://127.0.0.1:${closed}`,
+    ]);
+    expect((await down.exited).code).toBe(3);
+    expect(down.stderr()).toBe(
+      `error: cannot make or read the project's tables at DynamoDB http://127.0.0.1:${closed} (the endpoint given): connect ECONNREFUSED 127.0.0.1:${closed}\n`,
     );
   }, 60_000);
 });

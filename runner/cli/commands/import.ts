@@ -25,7 +25,7 @@ import {
   type RowMapper,
   S3ExportSink,
 } from '../../data/index.js';
-import { EXIT, given, RunFailed, UsageError } from '../errors.js';
+import { checkEndpointFlag, EXIT, given, RunFailed, UsageError } from '../errors.js';
 import { ImportWorkerFailed, ImportWorkers } from '../import-workers.js';
 import { projectFor } from '../project.js';
 import { importPlan } from '../project-data.js';
@@ -216,9 +216,7 @@ export const importCommand: CommandModule<object, ImportArgs> = {
       now = new Date(args.createdAt);
       if (Number.isNaN(now.getTime())) throw new UsageError(`--created-at: not a date: "${args.createdAt}"`);
     }
-    if (args.dynamodbEndpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(args.dynamodbEndpoint)) {
-      throw new UsageError(`--dynamodb-endpoint: expected an http(s) URL, got "${args.dynamodbEndpoint}"`);
-    }
+    checkEndpointFlag('--dynamodb-endpoint', args.dynamodbEndpoint);
     if (args.rejects !== undefined && jobs.length > 1) {
       throw new UsageError(
         '--rejects: names one file; a dump folder has one rejects file per collection in --out',

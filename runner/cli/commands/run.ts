@@ -30,7 +30,7 @@ import {
   capacityFromFlags,
   withUnits,
 } from '../capacity-flags.js';
-import { EXIT, given, RunFailed, UsageError } from '../errors.js';
+import { checkEndpointFlag, EXIT, given, RunFailed, UsageError } from '../errors.js';
 import { checkOutputs, writeOutput } from '../outputs.js';
 import { OutputLog, projectFor, stackProjectOf } from '../project.js';
 import { readStackFile } from '../stack-file.js';
@@ -88,6 +88,7 @@ function checkArgs(args: RunArgs): void {
       `--duration: expected seconds, 0 < d <= 86400, got ${given('--duration', args.duration)}`,
     );
   }
+  checkEndpointFlag('--dynamodb-endpoint', args.dynamodbEndpoint);
   if (args.rate !== undefined && !(args.rate > 0 && args.rate <= 100_000)) {
     throw new UsageError(
       `--rate: expected arrivals per second, 0 < r <= 100000, got ${given('--rate', args.rate)}`,
@@ -375,16 +376,63 @@ export const runCommand: CommandModule<object, RunArgs> = {
           pricing.region,
         )
       : undefined;
-    const target =
-      args.target === 'aws'
-        ? // Loaded only for AWS runs: the SDK clients it needs cost local runs ~0.4 s at start-up.
-          await (await import('../aws-target.js')).prepareAwsRun(
-            { ...args, stack: args.stack ?? '' },
-            project,
-            scenario,
-            log,
-          )
-        : await prepareLocalRun(args, project, scenario, capacity, log, timings);
+    /** Writes every file asked for; false when one could not be written (said on stderr). */
+    const writeOutputs = async (report: Report): Promise<boolean> => {
+      // Everything but the files' own writing: the report cannot hold the moment it was written.
+      timings.mark('report');
+      report.timings = timings.list();
+      const markdown = renderMarkdown(report);
+      const render = {
+        '--output': () => `${JSON.stringify(report, null, 2)}\n`,
+        '--html': () => renderHtml(report),
+        '--junit': () => renderJUnit(report),
+        '--markdown': () => markdown,
+      };
+      let written = true;
+      for (const [flag, path] of outputs) {
+        if (path !== undefined) written = (await writeOutput(flag, path, render[flag]())) && written;
+      }
+      if (process.env.GITHUB_STEP_SUMMARY) await appendFile(process.env.GITHUB_STEP_SUMMARY, markdown);
+      return written;
+    };
+    const startedAt = new Date().toISOString();
+    let target: RunTarget;
+    try {
+      target =
+        args.target === 'aws'
+          ? // Loaded only for AWS runs: the SDK clients it needs cost local runs ~0.4 s at start-up.
+            await (await import('../aws-target.js')).prepareAwsRun(
+              { ...args, stack: args.stack ?? '' },
+              project,
+              scenario,
+              log,
+            )
+          : await prepareLocalRun(args, project, scenario, capacity, log, timings);
+    } catch (err) {
+      // A run that could not start (an app that dies, a data command that fails, no DynamoDB) still
+      // leaves its report, JUnit file and summary, saying why: CI shows a failed run, not a missing file.
+      if (!(err instanceof UsageError)) {
+        const why = (err as Error).message?.split('\n')[0] ?? String(err);
+        await writeOutputs(
+          buildReport({
+            scenario: scenario.name,
+            target: args.url ?? project.app?.url ?? '',
+            client: { startedAt, endedAt: new Date().toISOString(), byName: {}, counters: {} },
+            server: undefined,
+            declared: patternIdsOf(project),
+            project: { name: project.name, file: project.file },
+            notMeasured: 'DynamoDB side not measured: the run did not start',
+            thresholds: scenario.thresholds,
+            ensure: scenario.ensure,
+            pricing,
+            partial: true,
+            error: `the run did not start: ${why}`,
+            workers: [],
+          }),
+        ).catch(() => false);
+      }
+      throw err;
+    }
 
     let failure: string | undefined;
     let interrupted = false;
@@ -527,27 +575,13 @@ export const runCommand: CommandModule<object, RunArgs> = {
       await target.stop().catch(() => {});
     }
 
-    // Everything but the files' own writing: the report cannot hold the moment it was written.
-    timings.mark('report');
-    report.timings = timings.list();
-    const markdown = renderMarkdown(report);
-    const render = {
-      '--output': () => `${JSON.stringify(report, null, 2)}\n`,
-      '--html': () => renderHtml(report),
-      '--junit': () => renderJUnit(report),
-      '--markdown': () => markdown,
-    };
-    let written = true;
-    for (const [flag, path] of outputs) {
-      if (path !== undefined) written = (await writeOutput(flag, path, render[flag]())) && written;
-    }
-    if (process.env.GITHUB_STEP_SUMMARY) await appendFile(process.env.GITHUB_STEP_SUMMARY, markdown);
+    const written = await writeOutputs(report);
     const text = renderConsole(report);
     console.log(args.quiet ? (text.split('\n').pop() ?? '') : text);
     console.log(`report: ${outputPath}`);
     if (args.html) console.log(`html: ${args.html}`);
     for (const link of target.links ?? []) console.log(link);
-    if (args.timings) console.error(renderTimings(report.timings));
+    if (args.timings) console.error(renderTimings(report.timings ?? []));
     // A run in which every request failed never passes, whatever its thresholds say.
     const thresholdsPassed =
       report.allFailed === undefined &&

@@ -9,7 +9,7 @@ import {
   sdkEnvironment,
 } from '../../../local/index.js';
 import { awsRegion } from '../aws-stack.js';
-import { RunFailed, UsageError } from '../errors.js';
+import { checkEndpointFlag, RunFailed, UsageError } from '../errors.js';
 import { projectFor } from '../project.js';
 import { importProjectData } from '../project-data.js';
 import { seedParams } from '../seed-params.js';
@@ -66,8 +66,7 @@ export const seedCommand: CommandModule<object, SeedArgs> = {
     if (args.target !== 'local' && args.target !== 'aws')
       throw new UsageError(`--target: expected local or aws, got "${args.target}"`);
     if (args.target === 'aws' && !args.stack) throw new UsageError('--target aws needs --stack <name>');
-    if (args.dynamodbEndpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(args.dynamodbEndpoint))
-      throw new UsageError(`--dynamodb-endpoint: expected an http(s) URL, got "${args.dynamodbEndpoint}"`);
+    checkEndpointFlag('--dynamodb-endpoint', args.dynamodbEndpoint);
     const project = await projectFor(args.config);
     const command = project.data?.command;
     if (!command && !project.data?.imports?.length) {

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { GateAdmin, mergeCapacity, portTaken, startEmbeddedStack } from '../../../local/index.js';
 import { CAPACITY_OPTIONS, type CapacityArgs, capacityFromFlags, withUnits } from '../capacity-flags.js';
-import { given, UsageError } from '../errors.js';
+import { checkEndpointFlag, given, UsageError } from '../errors.js';
 import { OutputLog, projectFor, stackProjectOf } from '../project.js';
 import { importProjectData } from '../project-data.js';
 import { seedParams } from '../seed-params.js';
@@ -102,9 +102,7 @@ export const upCommand: CommandModule<object, UpArgs> = {
       throw new UsageError(
         `a stack is already up in ${resolve(args.stateDir)} (loadtest up, pid ${running.pid}, since ${running.startedAt}, endpoint ${running.endpoint}): stop it (Ctrl-C where it runs, or kill ${running.pid}), or give this one its own --state-dir`,
       );
-    if (args.dynamodbEndpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(args.dynamodbEndpoint)) {
-      throw new UsageError(`--dynamodb-endpoint: expected an http(s) URL, got "${args.dynamodbEndpoint}"`);
-    }
+    checkEndpointFlag('--dynamodb-endpoint', args.dynamodbEndpoint);
     const project = await projectFor(args.config);
     const seed = seedParams(args, OWN_OPTIONS);
     const capacity = withUnits(mergeCapacity(project.capacity, capacityFromFlags(args)), args);
