@@ -3,6 +3,7 @@ import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path
 import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
 import {
   type GateCapacity,
+  type KeyAttribute,
   PACKAGE_ROOT,
   type PatternRule,
   parseKeyTemplate,
@@ -310,6 +311,36 @@ function appOf(app: NonNullable<ProjectConfigParsed['app']>, dir: string): Proje
 const envOf = (c: CommandSpec | undefined) =>
   c !== undefined && typeof c === 'object' && !Array.isArray(c) ? c.env : undefined;
 
+/**
+ * One type per key attribute in a table: DynamoDB's AttributeDefinitions hold one, so a sort key
+ * that is a string in the table and a number in a GSI cannot be made (DynamoDB Local took the last
+ * one said, and writes failed with "Type mismatch for key").
+ */
+function checkKeyTypes(spec: TableSpec, at: PropertyKey[], where: (p: PropertyKey[]) => string): void {
+  const seen = new Map<string, { type: string; at: PropertyKey[] }>();
+  const keys: [KeyAttribute | undefined, PropertyKey[]][] = [
+    [spec.partitionKey, ['partitionKey']],
+    [spec.sortKey, ['sortKey']],
+    ...(spec.globalSecondaryIndexes ?? []).flatMap((g, i): [KeyAttribute | undefined, PropertyKey[]][] => [
+      [g.partitionKey, ['globalSecondaryIndexes', i, 'partitionKey']],
+      [g.sortKey, ['globalSecondaryIndexes', i, 'sortKey']],
+    ]),
+    ...(spec.localSecondaryIndexes ?? []).map((l, i): [KeyAttribute | undefined, PropertyKey[]] => [
+      l.sortKey,
+      ['localSecondaryIndexes', i, 'sortKey'],
+    ]),
+  ];
+  for (const [key, path] of keys) {
+    if (!key) continue;
+    const first = seen.get(key.name);
+    if (first && first.type !== key.type)
+      throw new ProjectConfigError(
+        `${where([...at, ...path])}: table ${spec.name}: key attribute ${key.name} is ${key.type} here and ${first.type} at ${[...at, ...first.at].join('.')}; an attribute has one type in a table and all its indexes`,
+      );
+    if (!first) seen.set(key.name, { type: key.type, at: path });
+  }
+}
+
 /** Checks what zod cannot: names that refer to each other. */
 function crossCheck(
   config: ProjectConfigParsed,
@@ -445,9 +476,13 @@ export async function loadProject(file: string, isDefault = false): Promise<Proj
   const tables: TableSpec[] = [];
   let describeTables: Project['describeTables'];
   const t = config.tables;
-  if (Array.isArray(t)) tables.push(...(t as TableSpec[]));
+  const inline = ((Array.isArray(t) ? t : (t?.inline ?? [])) as TableSpec[]).map((spec, i) => {
+    checkKeyTypes(spec, Array.isArray(t) ? ['tables', i] : ['tables', 'inline', i], where);
+    return spec;
+  });
+  if (Array.isArray(t)) tables.push(...inline);
   else if (t) {
-    tables.push(...((t.inline ?? []) as TableSpec[]));
+    tables.push(...inline);
     for (const template of t.template === undefined
       ? []
       : Array.isArray(t.template)

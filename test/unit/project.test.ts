@@ -249,6 +249,11 @@ data: { command: node seed.mjs }
       'tables: [{ name: notes, partitionKey: userId, sortKey: noteId }]\npatterns: [{ id: p, match: { table: notes, key: "userId == {u} AND noteId = {n}" } }]\n',
       /patterns\.0\.match\.key: pattern p: "userId == \{u\}" is not a key clause: "==" is not an operator \(DynamoDB's are =, <, <=, > and >=\)/,
     ],
+    [
+      'key-types-differ',
+      'tables:\n  - name: notes\n    partitionKey: userId\n    sortKey: noteId\n    globalSecondaryIndexes: [{ name: byTag, partitionKey: tag, sortKey: "noteId:N" }]\n',
+      /loadtest\.config\.yml:5:\d+: tables\.0\.globalSecondaryIndexes\.0\.sortKey: table notes: key attribute noteId is N here and S at tables\.0\.sortKey; an attribute has one type in a table and all its indexes/,
+    ],
     // What the stack sets for the app would replace these without a word.
     [
       'port-in-env',
