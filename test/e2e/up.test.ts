@@ -116,6 +116,29 @@ describe('loadtest up', () => {
     expect(unknown.stderr()).toMatch(/known: users, products, orders, seed, csv/);
   }, 60_000);
 
+  it("checks --port only when it starts the app there: --no-app runs beside the user's own app on it", async () => {
+    const { createServer } = await import('node:http');
+    const own = createServer((_req, res) => res.end('mine'));
+    await new Promise<void>((r) => own.listen(0, '127.0.0.1', r));
+    const port = String((own.address() as { port: number }).port);
+    try {
+      const withApp = runCli(['up', '--port', port, '--gate-port', '0']);
+      expect((await withApp.exited).code).toBe(2);
+      expect(withApp.stderr()).toMatch(new RegExp(`--port: 127\\.0\\.0\\.1:${port} is already in use`));
+      const state = await mkdtemp(join(tmpdir(), 'loadtest-up-noapp-'));
+      const noApp = runCli(['up', '--no-app', '--port', port, '--gate-port', '0', '--state-dir', state]);
+      try {
+        await noApp.waitFor(/^Press Ctrl-C to stop\.$/m);
+        noApp.child.kill('SIGTERM');
+        expect(await noApp.exited).toEqual({ code: 0, signal: null });
+      } finally {
+        noApp.child.kill('SIGKILL');
+      }
+    } finally {
+      await new Promise<void>((r) => own.close(() => r()));
+    }
+  }, 60_000);
+
   it('says how to install Java when it is missing, and exits 3', async () => {
     const run = runCli(['up', '--port', '0', '--gate-port', '0'], {
       env: { ...process.env, PATH: '/nonexistent' },

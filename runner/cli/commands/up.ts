@@ -93,7 +93,8 @@ export const upCommand: CommandModule<object, UpArgs> = {
       if (!Number.isInteger(port) || port < 0 || port > 65535) {
         throw new UsageError(`${flag}: expected a port number 0-65535, got ${given(flag, port)}`);
       }
-      if (port !== 0) await assertPortFree(port, flag);
+      // --port is the app's, and only when it is started here on a port left to us: checked below.
+      if (port !== 0 && flag !== '--port') await assertPortFree(port, flag);
     }
     // Two stacks in one state folder would share stack.json, fixtures.json and app.log: `run --url`
     // would read the second's gate while measuring the first's app, and the first to stop removes both.
@@ -104,6 +105,8 @@ export const upCommand: CommandModule<object, UpArgs> = {
       );
     checkEndpointFlag('--dynamodb-endpoint', args.dynamodbEndpoint);
     const project = await projectFor(args.config);
+    if (args.port !== 0 && args.app && project.app?.start?.port === 'auto')
+      await assertPortFree(args.port, '--port');
     const seed = seedParams(args, OWN_OPTIONS);
     const capacity = withUnits(mergeCapacity(project.capacity, capacityFromFlags(args)), args);
     const persistDir =
