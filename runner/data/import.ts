@@ -291,6 +291,10 @@ export async function importRows(
   const byType: Record<string, number> = {};
   const ignoredFields: Record<string, number> = {};
   const shard = options.shard;
+  // An item's type in the summary: its `entity` attribute (single-table designs write one), else the
+  // entity imported (a declarative mapping need not write one).
+  const typeOf = (item: TableItem | undefined) =>
+    typeof item?.entity === 'string' ? item.entity : options.entity;
   let rows = 0;
   let items = 0;
   let skipped = 0;
@@ -340,7 +344,7 @@ export async function importRows(
     }
     const out = mapped.items.map((item) => marshalled(options, row.line, item));
     const problem = out
-      .map((m, i) => itemProblem(m, options.limits, `${String(mapped.items[i]?.entity ?? 'row')} item`))
+      .map((m, i) => itemProblem(m, options.limits, `${typeOf(mapped.items[i])} item`))
       .find((p) => p !== undefined);
     if (problem) {
       await reject({ line: row.line, error: problem, raw: row.raw });
@@ -349,7 +353,7 @@ export async function importRows(
     seen.set(key, row.line);
     for (const f of new Set(mapped.ignored)) ignoredFields[f] = (ignoredFields[f] ?? 0) + 1;
     for (let i = 0; i < out.length; i += 1) {
-      const type = String(mapped.items[i]?.entity);
+      const type = typeOf(mapped.items[i]);
       byType[type] = (byType[type] ?? 0) + 1;
       items += 1;
       await options.sink.add({ line: row.line, item: out[i] as MarshalledItem });
