@@ -242,9 +242,9 @@ export function renderMarkdown(report: Report): string {
     '$/1M calls',
   ];
   const lines = [
-    `### Load test \`${report.scenario}\`: ${report.passed ? 'passed' : report.partial ? 'incomplete' : 'FAILED'}`,
+    `### Load test ${mdCode(report.scenario)}: ${report.passed ? 'passed' : report.partial ? 'incomplete' : 'FAILED'}`,
     '',
-    `${report.durationSec.toFixed(1)} s against ${report.target}, on-demand prices ${report.pricing.region}.`,
+    `${report.durationSec.toFixed(1)} s against ${mdText(report.target)}, on-demand prices ${mdText(report.pricing.region)}.`,
     '',
     `| ${head.join(' | ')} |`,
     `|${head.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`,
@@ -253,20 +253,20 @@ export function renderMarkdown(report: Report): string {
         `| ${r.pattern ? `${mdCode(r.id)}${r.source === 'auto' ? ' _(auto)_' : ''}` : `${mdText(r.id)} _(not a pattern)_`} | ${r.requests} | ${r.errors} | ${fmt(r.latencyMs?.p50)} | ${fmt(r.latencyMs?.p95)} | ${fmt(r.latencyMs?.p99)} | ${fmt(r.serverLatencyMs?.p99)} | ${fmt(r.calls)} | ${fmt(r.rcuPerRequest, 2)} | ${fmt(r.wcuPerRequest, 2)} | ${fmt(r.throttleEvents)} | ${fmt(r.retries)} | ${r.costPerMillionUsd === null ? UNKNOWN : r.costPerMillionUsd.toFixed(3)} |`,
     ),
     '',
-    ...(report.notMeasured ? [`${UNKNOWN} ${report.notMeasured}`, ''] : []),
+    ...(report.notMeasured ? [`${UNKNOWN} ${mdText(report.notMeasured)}`, ''] : []),
     ...(report.forecast
-      ? [`**Forecast at ${report.forecast.rate} requests/s:** ${report.forecast.verdict}`, '']
+      ? [`**Forecast at ${report.forecast.rate} requests/s:** ${mdText(report.forecast.verdict)}`, '']
       : []),
   ];
-  if (report.allFailed) lines.push(`**FAILED:** ${report.allFailed}`, '');
+  if (report.allFailed) lines.push(`**FAILED:** ${mdText(report.allFailed)}`, '');
   const errors = topErrors(report, 10);
   if (errors.length > 0) lines.push('**Errors**', '', ...errors.map((e) => `- ${mdText(e)}`), '');
   const failed = report.thresholds.filter((t) => !t.passed);
   if (failed.length > 0) {
-    lines.push('**Failed thresholds**', '', ...failed.map((t) => `- ${describeThreshold(t)}`), '');
+    lines.push('**Failed thresholds**', '', ...failed.map((t) => `- ${mdText(describeThreshold(t))}`), '');
   }
   for (const e of report.ensure.filter((x) => !x.passed))
-    lines.push(`- ensure \`${e.expression}\` ${e.strict ? 'failed' : '(warning)'}`);
-  if (report.partial) lines.push(`**Partial run:** ${report.error ?? 'did not complete'}`, '');
+    lines.push(`- ensure ${mdCode(e.expression)} ${e.strict ? 'failed' : '(warning)'}`);
+  if (report.partial) lines.push(`**Partial run:** ${mdText(report.error ?? 'did not complete')}`, '');
   return `${lines.join('\n')}\n`;
 }

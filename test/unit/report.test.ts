@@ -245,6 +245,16 @@ describe('the report', () => {
     // As many cells as the header: the | in the name does not split it.
     const cells = (l: string | undefined) => (l ?? '').split(/(?<!\\)\|/).length;
     expect(cells(line)).toBe(cells(md.split('\n').find((l) => l.startsWith('| pattern'))));
+    // Nor anywhere else a name or a message goes: failed thresholds, the partial run's error.
+    odd.thresholds = [
+      { pattern: '<b>x</b>', metric: 'errorRate', op: '<', value: 0.1, actual: 1, passed: false },
+    ];
+    odd.partial = true;
+    odd.error = 'the app said <script>alert(1)</script>';
+    const more = renderMarkdown(odd);
+    expect(more).toContain('- \\<b\\>x\\</b\\>: errorRate \\< 0.1 (actual 1)');
+    expect(more).toContain('**Partial run:** the app said \\<script\\>alert(1)\\</script\\>');
+    expect(more).not.toMatch(/<(b|script)>/);
   });
 });
 
