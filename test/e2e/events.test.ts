@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import type { ShopTestStack } from '../helpers/stack.js';
 import { type Api, api, newUser, startTestStack } from '../helpers/stack.js';
+import { wireCall } from '../helpers/wire.js';
 
 let stack: ShopTestStack;
 let call: Api;
@@ -89,5 +90,20 @@ describe('loadtest events', () => {
       events.child.kill('SIGINT');
       await events.exited;
     }
+  }, 60_000);
+
+  it('says how to give a table a stream when it has none: exit 2, naming the project file', async () => {
+    const created = await wireCall(stack.dynamodbEndpoint, 'CreateTable', {
+      TableName: 'nostream',
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    });
+    expect(created.status, created.text).toBe(200);
+    const events = runCli(['events', '--dynamodb-endpoint', stack.dynamodbEndpoint, '--table', 'nostream']);
+    expect((await events.exited).code).toBe(2);
+    expect(events.stderr()).toMatch(
+      /^error: table nostream has no stream enabled: give it one in .*loadtest\.config\.ts \(stream: NEW_AND_OLD_IMAGES in the table's spec, or StreamSpecification in its template\), then restart loadtest up\n$/,
+    );
   }, 60_000);
 });

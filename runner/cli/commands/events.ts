@@ -90,7 +90,11 @@ export const eventsCommand: CommandModule<object, EventsArgs> = {
         },
       });
     } catch (err) {
-      if (err instanceof StreamUnavailable) throw new RunFailed(err.message);
+      // The table's spec is the project's: a missing stream is fixed there, so it is bad input.
+      if (err instanceof StreamUnavailable)
+        throw new UsageError(
+          `${err.message}: give it one in ${project.file} (stream: NEW_AND_OLD_IMAGES in the table's spec, or StreamSpecification in its template), then restart loadtest up`,
+        );
       throw err;
     }
     console.error(`listening on ${tail.streamArn} (Ctrl-C to stop)`);
