@@ -68,6 +68,8 @@ export interface DynamoDBLocal {
   readonly classDataTraining?: string;
   readonly port: number;
   readonly pid: number;
+  /** From its spawn to its first answer (an early start's spawn was before anyone asked for it). */
+  readonly startMs: number;
   /** Resolves when the process is gone. */
   stop(): Promise<void>;
   /** Called once if the process dies without `stop()`. */
@@ -490,6 +492,7 @@ async function launchOnce(options: DynamoDBLocalOptions): Promise<DynamoDBLocal>
     : launcher.dir
       ? ['-cp', `${launcher.dir}${delimiter}${jar}`, 'LoopbackDynamoDBLocal']
       : ['-jar', jar];
+  const spawnedAt = Date.now();
   const child = spawn(
     java,
     [
@@ -559,6 +562,7 @@ async function launchOnce(options: DynamoDBLocalOptions): Promise<DynamoDBLocal>
   return {
     endpoint,
     port,
+    startMs: Date.now() - spawnedAt,
     loopbackOnly: launcher.dir !== undefined,
     ...(launcher.problem
       ? {

@@ -253,12 +253,11 @@ export async function startEmbeddedStack(options: StackOptions): Promise<Embedde
 
     let dynamodbEndpoint = options.dynamodbEndpoint;
     if (!dynamodbEndpoint) {
-      const started = Date.now();
       ddb = await startDynamoDBLocal(options.persistDir ? { dbPath: options.persistDir } : {});
       dynamodbEndpoint = ddb.endpoint;
       phase('dynamodb');
       log(
-        `dynamodb: ${dynamodbEndpoint} (DynamoDB Local, ${options.persistDir ? `data in ${options.persistDir}` : 'in memory'}, started in ${Date.now() - started} ms${ddb.classDataArchive ? ' from its class-data archive' : ''})`,
+        `dynamodb: ${dynamodbEndpoint} (DynamoDB Local, ${options.persistDir ? `data in ${options.persistDir}` : 'in memory'}, started in ${ddb.startMs} ms${ddb.classDataArchive ? ' from its class-data archive' : ''})`,
       );
       if (ddb.note) log(`note: ${ddb.note}`);
       ddb.onExit((code, signal) =>

@@ -45,6 +45,9 @@ describe('loadtest up', () => {
           /^ {2}export AWS_ENDPOINT_URL_DYNAMODB=(http:\/\/127\.0\.0\.1:\d+)$/m,
         );
         expect(run.stdout()).toMatch(/^ {2}export AWS_ACCESS_KEY_ID=local$/m);
+        // Its start is timed from its spawn, early as that is: no JVM answers in under 100 ms.
+        const [, startMs] = run.stdout().match(/^dynamodb: .*, started in (\d+) ms/m) ?? [];
+        expect(Number(startMs)).toBeGreaterThan(100);
         expect((await fetch(`${url}/health`)).status).toBe(200);
         const products = (await (await fetch(`${url}/api/products?limit=100`)).json()) as {
           items: unknown[];
