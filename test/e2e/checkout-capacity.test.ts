@@ -182,4 +182,15 @@ describe('a run against loadtest up', () => {
     expect(own).not.toMatchObject({ mode: 'provisioned' });
     expect(await capacityNow()).toEqual(own);
   }, 120_000);
+
+  it('leaves its app.log alone when a run starts its own stack in the same folder', async () => {
+    const before = await readFile(join(state, 'app.log'), 'utf8');
+    expect(before).toMatch(/^\[app\] /m);
+    const run = runCli(['run', 'smoke', '--state-dir', state, '--duration', '1', '--rate', '1']);
+    expect((await run.exited).code, run.stderr()).toBe(0);
+    expect(run.stderr()).toContain(`app output: ${join(state, 'app-run.log')} (loadtest up, pid`);
+    // What the stack's app wrote is still there, and the run's own app wrote elsewhere.
+    expect((await readFile(join(state, 'app.log'), 'utf8')).startsWith(before)).toBe(true);
+    expect(await readFile(join(state, 'app-run.log'), 'utf8')).toMatch(/^\[app\] /m);
+  }, 120_000);
 });

@@ -659,7 +659,10 @@ async function prepareLocalRun(
           `project ${project.name} (${project.file}) has no app to start: add app.start (or app.url) to it, or pass --url`,
         );
       }
-      output = new OutputLog(join(args.stateDir, 'app.log'));
+      // A `loadtest up` in the same folder writes app.log for its own app: this run's goes beside it.
+      const upHere = await readStackFile(args.stateDir);
+      output = new OutputLog(join(args.stateDir, upHere ? 'app-run.log' : 'app.log'));
+      if (upHere) log(`app output: ${output.path} (loadtest up, pid ${upHere.pid}, writes app.log here)`);
       stack = await startEmbeddedStack({
         project: stackProjectOf(project),
         ...(args.dynamodbEndpoint ? { dynamodbEndpoint: args.dynamodbEndpoint } : {}),
