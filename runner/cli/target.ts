@@ -34,5 +34,7 @@ export interface RunTarget {
   onFailure?(listener: (reason: string) => void): void;
   /** Wait until the server side of the window can be read (CloudWatch publishes with a delay). */
   settle?(window: RunWindow): Promise<void>;
+  /** The load begins after the script's before flow: the DynamoDB side counts from here. */
+  beginLoad?(): Promise<void>;
   stop(): Promise<void>;
 }

@@ -142,6 +142,8 @@ export interface FanOutOptions {
   readonly fixtures?: unknown;
   readonly stopBeforeLimitMs?: number;
   readonly onProgress?: (merged: ClientResult) => void;
+  /** Called once the script's before flow has run, before any worker starts (none without one). */
+  readonly afterBefore?: () => Promise<void>;
 }
 
 /** The events for N workers: each gets its slice of the arrival rate and its index. */
@@ -149,7 +151,7 @@ export function workerEvents(
   script: ArtilleryScript,
   scriptPath: string,
   workers: number,
-  options: Omit<FanOutOptions, 'onProgress'> = {},
+  options: Omit<FanOutOptions, 'onProgress' | 'afterBefore'> = {},
 ): RunnerEvent[] {
   return Array.from({ length: workers }, (_, worker) => ({
     worker,
@@ -187,6 +189,7 @@ export async function fanOut(
       };
     }
     vars = out.vars ?? {};
+    await options.afterBefore?.();
   }
   const latest: (ClientResult | undefined)[] = new Array(workers).fill(undefined);
   const progress = () =>

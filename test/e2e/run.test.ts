@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { patternIds } from '../../app/index.js';
+import type { Report } from '../../runner/report/types.js';
 import { ROOT, runCli } from '../helpers/cli.js';
 
 const PROCESSOR = join(ROOT, 'scenarios/lib/shop.cjs');
@@ -209,6 +210,29 @@ describe('loadtest run', () => {
     expect(report.patterns.find((p: { id: string }) => p.id === 'getProduct').requests).toBe(12);
     expect(report.workers.map((w: { status: string }) => w.status)).toEqual(['ok', 'ok']);
   });
+
+  it("counts the load only: the DynamoDB calls of the script's before flow are not the run's", async () => {
+    const path = await scenario(
+      'before-ddb',
+      `config:
+  target: http://127.0.0.1:1
+  phases: [{ duration: 1, arrivalCount: 2 }]
+  loadtest:
+    seed: { users: 2, products: 5 }
+before:
+  flow:
+    - post: { url: /api/users, name: registerUser, json: { email: before-flow@example.com, name: Before } }
+scenarios:
+  - flow:
+      - get: { url: "/api/products?limit=5", name: listProducts }
+`,
+    );
+    const output = join(dir, 'before-ddb.json');
+    const run = runCli(['run', path, '--output', output]);
+    expect((await run.exited).code, run.stderr()).toBe(0);
+    const report = JSON.parse(await readFile(output, 'utf8')) as Report;
+    expect(report.patterns.map((p) => [p.id, p.requests, p.calls])).toEqual([['listProducts', 2, 2]]);
+  }, 60_000);
 
   const malformed: [string, string, RegExp][] = [
     ['bad-yaml', 'config:\n  phases: [ { duration: 1\nscenarios: []\n', /bad-yaml\.yml:\d+:\d+: YAML/],

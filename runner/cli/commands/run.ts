@@ -496,7 +496,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
           }, 2000)
         : undefined;
       poll?.unref();
-      const loadStarted = new Date();
+      let loadStarted = new Date();
       const result = await fanOut(
         scenario.script,
         target.scriptPath ?? scenario.path,
@@ -508,6 +508,11 @@ export const runCommand: CommandModule<object, RunArgs> = {
           onProgress: (merged) => {
             progress.update(merged);
             timeline.client(merged);
+          },
+          // What the before flow did (a login, a fixture written) is not the run's load.
+          afterBefore: async () => {
+            loadStarted = new Date();
+            await target.beginLoad?.();
           },
         },
       ).finally(() => {
@@ -716,6 +721,8 @@ async function prepareLocalRun(
       : new NoDynamoSource('nothing (no capacity gate)'),
     ...(notMeasured ? { notMeasured } : {}),
     ...(!stack && gateAdminUrl && running ? { sharedGate: running.endpoint } : {}),
+    // Counters only: the gate keeps the capacity the run set.
+    ...(gateAdminUrl ? { beginLoad: () => new GateAdmin(gateAdminUrl).reset().then(() => undefined) } : {}),
     onFailure: (listener) => started?.onFailure(listener),
     async stop() {
       invoker.close();
