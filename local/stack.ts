@@ -278,10 +278,15 @@ export async function startEmbeddedStack(options: StackOptions): Promise<Embedde
     const at = `${dynamodbEndpoint}${options.dynamodbEndpoint ? ' (the endpoint given)' : ''}`;
     try {
       if (tables.length > 0) {
-        const { created, existed } = await ensureTables(direct, tables);
+        const { created, existed, differs } = await ensureTables(direct, tables);
         log(
           `tables: ${[...created.map((n) => `${n} (created)`), ...existed.map((n) => `${n} (existed)`)].join(', ')}`,
         );
+        // Kept data (--persist) outlives a change to the config: the table is not what it says.
+        for (const d of differs)
+          log(
+            `warning: table ${d.table} existed, not as the project declares it: ${d.what.join('; ')}; calls on what is missing fail${options.persistDir ? `: delete ${options.persistDir} (or the table) to have it made again` : ''}`,
+          );
       }
       if (project.describeTables) {
         const { ListTablesCommand } = await dynamoSdk();

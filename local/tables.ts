@@ -141,13 +141,36 @@ export async function localDynamoClient(endpoint: string, region = 'us-east-1'):
  * does): on a just-started DynamoDB Local every call is a cold one (~0.1 s), on every run's
  * critical path.
  */
+/** How a table that exists differs from its spec, in its keys and indexes (empty: it does not). */
+export function shapeDifferences(spec: TableSpec, actual: TableSpec): string[] {
+  const out: string[] = [];
+  const key = (k: KeyAttribute | undefined) => (k ? `${k.name} (${k.type})` : 'none');
+  if (key(spec.partitionKey) !== key(actual.partitionKey))
+    out.push(`partition key ${key(actual.partitionKey)}, the project's ${key(spec.partitionKey)}`);
+  if (key(spec.sortKey) !== key(actual.sortKey))
+    out.push(`sort key ${key(actual.sortKey)}, the project's ${key(spec.sortKey)}`);
+  for (const kind of ['globalSecondaryIndexes', 'localSecondaryIndexes'] as const) {
+    const want = new Set((spec[kind] ?? []).map((i) => i.name));
+    const have = new Set((actual[kind] ?? []).map((i) => i.name));
+    const label = kind === 'globalSecondaryIndexes' ? 'GSI' : 'LSI';
+    for (const n of want) if (!have.has(n)) out.push(`no ${label} ${n}`);
+    for (const n of have) if (!want.has(n)) out.push(`a ${label} ${n} the project does not declare`);
+  }
+  return out;
+}
+
+/**
+ * Creates the tables that do not exist. One that does (data kept with `--persist`, or an endpoint's
+ * own) is left as it is: `differs` says how its keys and indexes are not the project's.
+ */
 export async function ensureTables(
   client: DynamoDBClient,
   specs: readonly TableSpec[],
-): Promise<{ created: string[]; existed: string[] }> {
+): Promise<{ created: string[]; existed: string[]; differs: { table: string; what: string[] }[] }> {
   const { CreateTableCommand, ResourceInUseException, waitUntilTableExists } = await dynamoSdk();
   const created: string[] = [];
   const existed: string[] = [];
+  const differs: { table: string; what: string[] }[] = [];
   await Promise.all(
     specs.map(async (spec) => {
       try {
@@ -162,9 +185,16 @@ export async function ensureTables(
         { client, maxWaitTime: 60, minDelay: 1, maxDelay: 2 },
         { TableName: spec.name },
       );
+      if (!existed.includes(spec.name)) return;
+      const what = shapeDifferences(spec, await describeTableSpec(client, spec.name));
+      if (what.length > 0) differs.push({ table: spec.name, what });
     }),
   );
-  return { created: created.sort(), existed: existed.sort() };
+  return {
+    created: created.sort(),
+    existed: existed.sort(),
+    differs: differs.sort((a, b) => a.table.localeCompare(b.table)),
+  };
 }
 
 /** The spec of a table that exists (DescribeTable), for a project that reads its tables from an endpoint. */

@@ -568,3 +568,22 @@ describe("the distributed import's Lambda bundle", () => {
     }
   });
 });
+
+describe('tables that exist', () => {
+  it('are left as they are, and said to differ when their keys or indexes are not the spec', async () => {
+    const spec = { name: 'kept-notes', partitionKey: { name: 'userId', type: 'S' as const } };
+    expect(await ensureTables(raw, [spec])).toEqual({ created: ['kept-notes'], existed: [], differs: [] });
+    expect(await ensureTables(raw, [spec])).toEqual({ created: [], existed: ['kept-notes'], differs: [] });
+    // The config grew a sort key and a GSI since the table was made (kept data, --persist).
+    const grown = {
+      ...spec,
+      sortKey: { name: 'noteId', type: 'S' as const },
+      globalSecondaryIndexes: [{ name: 'byTag', partitionKey: { name: 'tag', type: 'S' as const } }],
+    };
+    expect(await ensureTables(raw, [grown])).toEqual({
+      created: [],
+      existed: ['kept-notes'],
+      differs: [{ table: 'kept-notes', what: ["sort key none, the project's noteId (S)", 'no GSI byTag'] }],
+    });
+  });
+});
