@@ -15,6 +15,7 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
+import { howItEnded } from './process.js';
 import { PACKAGE_ROOT } from './runtime.js';
 
 /**
@@ -548,7 +549,7 @@ async function launchOnce(options: DynamoDBLocalOptions): Promise<DynamoDBLocal>
     }
     if (exited) {
       throw new DynamoDBLocalFailed(
-        `DynamoDB Local exited during start (code ${exited.code}, signal ${exited.signal})`,
+        `DynamoDB Local exited during start (${howItEnded(exited.code, exited.signal)})`,
         output,
       );
     }

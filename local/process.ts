@@ -17,6 +17,11 @@ export interface ProcessSpec {
 }
 
 /** The app did not start, or did not become ready: exit code 3, with what it printed. */
+/** How a process ended, for a message: "code 7" or "killed by SIGKILL" (never "signal null"). */
+export function howItEnded(code: number | null, signal: NodeJS.Signals | null): string {
+  return signal ? `killed by ${signal}` : `code ${code}`;
+}
+
 export class AppFailed extends Error {
   override name = 'AppFailed';
 }
@@ -247,7 +252,7 @@ export async function waitReady(
   );
   let exited: string | undefined;
   app?.onExit((code, signal) => {
-    exited = `exited (code ${code}, signal ${signal})`;
+    exited = `exited (${howItEnded(code, signal)})`;
   });
   let last = 'no answer yet';
   for (;;) {
@@ -315,7 +320,7 @@ export async function runToEnd(
   await p.stop(0);
   if (result.code !== 0) {
     throw new DataCommandFailed(
-      `\`${describeCommand(spec)}\` failed (code ${result.code}, signal ${result.signal})\n--- its output ---\n${p.output()}`,
+      `\`${describeCommand(spec)}\` failed (${howItEnded(result.code, result.signal)})\n--- its output ---\n${p.output()}`,
       result.code,
     );
   }

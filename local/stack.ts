@@ -10,6 +10,7 @@ import {
 import { CapacityGate, type PatternRule } from './gate/index.js';
 import {
   AppFailed,
+  howItEnded,
   type ProcessSpec,
   type RunningProcess,
   runToEnd,
@@ -202,7 +203,7 @@ export async function startEmbeddedStack(options: StackOptions): Promise<Embedde
       phase('app');
       log(`app: ${appUrl} (pid ${app?.pid}, answering ${Date.now() - appStarted} ms after it was started)`);
       app?.onExit((code, signal) =>
-        fail(`the app exited unexpectedly (code ${code}, signal ${signal})\n${app?.output() ?? ''}`),
+        fail(`the app exited unexpectedly (${howItEnded(code, signal)})\n${app?.output() ?? ''}`),
       );
     };
     let appReady: Promise<void> | undefined;
@@ -260,9 +261,7 @@ export async function startEmbeddedStack(options: StackOptions): Promise<Embedde
         `dynamodb: ${dynamodbEndpoint} (DynamoDB Local, ${options.persistDir ? `data in ${options.persistDir}` : 'in memory'}, started in ${ddb.startMs} ms${ddb.classDataArchive ? ' from its class-data archive' : ''})`,
       );
       if (ddb.note) log(`note: ${ddb.note}`);
-      ddb.onExit((code, signal) =>
-        fail(`DynamoDB Local exited unexpectedly (code ${code}, signal ${signal})`),
-      );
+      ddb.onExit((code, signal) => fail(`DynamoDB Local exited unexpectedly (${howItEnded(code, signal)})`));
     } else {
       void discardEarlyDynamoDBLocal();
       log(`dynamodb: ${dynamodbEndpoint} (given)`);

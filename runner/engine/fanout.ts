@@ -103,7 +103,7 @@ export class LocalProcessInvoker implements Invoker {
             worker,
             status: this.aborted ? 'stopped' : 'failed',
             result: last,
-            error: `worker process exited (code ${code}, signal ${signal}) before returning its result`,
+            error: `worker process exited (${signal ? `killed by ${signal}` : `code ${code}`}) before returning its result`,
           },
         );
       });

@@ -134,7 +134,9 @@ describe('a command that cannot start', () => {
       cwd: project,
     });
     expect((await cli.exited).code, cli.stderr()).toBe(3);
-    expect(cli.stderr()).toMatch(/^error: the app \(`node -e process\.exit\(7\)`\) exited \(code 7/m);
+    expect(cli.stderr()).toMatch(
+      /^error: the app \(`node -e process\.exit\(7\)`\) exited \(code 7\) before it was ready/m,
+    );
     expect(cli.stderr()).not.toMatch(/unexpected failure/);
     const report = JSON.parse(await readFile(output, 'utf8'));
     expect(report).toMatchObject({
