@@ -1,13 +1,12 @@
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import intCore from '@artilleryio/int-core';
 import ssmsModule from '@artilleryio/int-core/lib/ssms.js';
-import { parse as parseCsv } from 'csv-parse/sync';
 import { IN_WORKER_BUNDLE } from './cheerio-deferred.js';
 import { type ClientResult, ClientStats } from './client-stats.js';
+import { type PayloadSpec, payloadRows } from './payload.js';
 
 /**
  * The one module that touches Artillery's internals (`@artilleryio/int-core`, pinned): it runs a
@@ -91,14 +90,6 @@ export interface ArtilleryScript {
     [k: string]: unknown;
   };
   scenarios: Record<string, unknown>[];
-  [k: string]: unknown;
-}
-
-interface PayloadSpec {
-  path: string;
-  fields?: string[];
-  skipHeader?: boolean;
-  delimiter?: string;
   [k: string]: unknown;
 }
 
@@ -259,14 +250,7 @@ function loadPayload(script: ArtilleryScript, scriptPath: string): unknown {
   if (!specs) return undefined;
   const list = Array.isArray(specs) ? specs : [specs];
   return list.map((spec) => {
-    const file = resolve(dirname(scriptPath), spec.path);
-    const rows = parseCsv(readFileSync(file, 'utf8'), {
-      delimiter: spec.delimiter ?? ',',
-      from_line: spec.skipHeader ? 2 : 1,
-      skip_empty_lines: true,
-      relax_column_count: true,
-    }) as string[][];
-    return { ...spec, data: rows };
+    return { ...spec, data: payloadRows(resolve(dirname(scriptPath), spec.path), spec) };
   });
 }
 

@@ -6,6 +6,7 @@ import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { gateCapacitySchema } from '../../local/index.js';
 import type { ArtilleryScript } from '../engine/artillery.js';
+import { payloadRows } from '../engine/payload.js';
 import {
   type ForecastConfig,
   ForecastError,
@@ -32,7 +33,7 @@ const SUPPORTED_PLUGINS = new Set(['ensure', 'expect', 'metrics-by-endpoint']);
  */
 function checkSupported(raw: Record<string, unknown>, where: (keys: PropertyKey[]) => string): void {
   const config = (raw.config ?? {}) as Record<string, unknown>;
-  const refuse = (keys: PropertyKey[], what: string) => {
+  const refuse = (keys: PropertyKey[], what: string): never => {
     throw new ScenarioError(`${where(keys)}: ${keys.join('.')}: ${what}`);
   };
   for (const name of Object.keys((config.plugins ?? {}) as Record<string, unknown>)) {
@@ -74,6 +75,17 @@ function checkSupported(raw: Record<string, unknown>, where: (keys: PropertyKey[
       const s = step as Record<string, unknown>;
       const keys = Object.keys(s);
       if (keys.some((k) => CONTROL_STEPS.has(k))) {
+        // A loop with no bound runs until the process is killed, whatever the phases say.
+        if (
+          s.loop !== undefined &&
+          s.count === undefined &&
+          s.over === undefined &&
+          s.whileTrue === undefined
+        )
+          refuse(
+            [...here, 'loop'],
+            `a loop needs count, over or whileTrue (keys here: ${keys.join(', ')}); without one it never ends`,
+          );
         checkSteps(s.loop, [...here, 'loop']);
         checkSteps(s.parallel, [...here, 'parallel']);
         continue;
@@ -83,6 +95,16 @@ function checkSupported(raw: Record<string, unknown>, where: (keys: PropertyKey[
         refuse(
           [...here, first],
           `unknown step "${first}" (Artillery would send it as an HTTP ${first.toUpperCase()} request); a step is ${HTTP_METHODS.join(', ')} (or another HTTP method), think, loop, parallel, log or function`,
+        );
+      // `- get:` with its fields not indented under it is a request of no URL (a TypeError mid-run).
+      const request = s[first];
+      if (request === null || typeof request !== 'object' || Array.isArray(request))
+        refuse([...here, first], `expected the request's fields under it, e.g. ${first}: { url: /path }`);
+      const url = (request as Record<string, unknown>).url;
+      if (typeof url !== 'string' || url === '')
+        refuse(
+          [...here, first],
+          `a request needs a url (fields here: ${Object.keys(request as object).join(', ') || 'none'})`,
         );
     }
   };
@@ -125,13 +147,25 @@ export type LoadtestConfig = z.infer<typeof loadtestSchema>;
  * An Artillery phase, with its keys only: a misspelt one (`arivalRate`) would leave a phase Artillery
  * cannot run (its engine throws a TypeError mid-run), so it is refused here, where the line is known.
  */
+const seconds = z
+  .union([z.number(), z.string()])
+  .refine(
+    (v) =>
+      typeof v === 'number' ? Number.isInteger(v) && v > 0 : /^(\d+|\d+(\.\d+)?\s*(ms|s|m|h))$/.test(v),
+    {
+      message: 'expected whole seconds, or a time with its unit such as "1.5s" or "2m"',
+    },
+  );
+
 const phase = z
   .strictObject({
-    duration: z.union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)?$/)]).optional(),
+    // Artillery takes whole seconds as a number, or a time with its unit ("1.5s", "500ms"): 1.5
+    // alone stops its worker mid-run ("Invalid duration for phase").
+    duration: seconds.optional(),
     arrivalRate: z.number().nonnegative().optional(),
     arrivalCount: z.number().int().nonnegative().optional(),
     rampTo: z.number().nonnegative().optional(),
-    pause: z.union([z.number(), z.string()]).optional(),
+    pause: seconds.optional(),
     maxVusers: z.number().int().positive().optional(),
     name: z.string().optional(),
   })
@@ -366,6 +400,26 @@ export function loadScenario(nameOrPath: string, project: Project, cwd = process
     );
   }
   const script = parsed.data as unknown as ArtilleryScript;
+  // Payload files, read as the workers will read them: a missing file or a short row is the
+  // script's fault, told here with its line, not by a worker once the stack is up.
+  const payload = script.config.payload;
+  for (const [i, spec] of (Array.isArray(payload) ? payload : payload ? [payload] : []).entries()) {
+    const at = Array.isArray(payload) ? ['config', 'payload', i] : ['config', 'payload'];
+    if (typeof spec?.path !== 'string')
+      throw new ScenarioError(`${where(nodeAt(at))}: ${at.join('.')}.path: expected the CSV file's path`);
+    const file = resolve(dirname(path), spec.path);
+    if (!existsSync(file))
+      throw new ScenarioError(
+        `${where(nodeAt([...at, 'path']))}: ${at.join('.')}.path: no such file: ${file}`,
+      );
+    try {
+      payloadRows(file, spec);
+    } catch (err) {
+      throw new ScenarioError(
+        `${where(nodeAt([...at, 'path']))}: ${at.join('.')}: ${file}: ${(err as Error).message}`,
+      );
+    }
+  }
   const loadtest = (parsed.data.config.loadtest ?? {}) as LoadtestConfig;
   const requestNames: string[] = [];
   for (const s of parsed.data.scenarios) collectNames(s.flow, requestNames);

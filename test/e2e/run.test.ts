@@ -211,6 +211,19 @@ describe('loadtest run', () => {
     expect(report.workers.map((w: { status: string }) => w.status)).toEqual(['ok', 'ok']);
   });
 
+  it('refuses a payload CSV with a short row, as the artillery CLI does, naming the file and the line', async () => {
+    await writeFile(join(dir, 'short.csv'), 'alice,1\nbob\n');
+    const path = await scenario(
+      'short-row',
+      'config:\n  phases: [{ duration: 1, arrivalRate: 1 }]\n  payload: { path: short.csv, fields: [user, qty] }\nscenarios:\n  - flow: [{ get: { url: "/health?u={{ user }}" } }]\n',
+    );
+    const run = runCli(['validate', path]);
+    expect((await run.exited).code).toBe(2);
+    expect(run.stderr()).toMatch(
+      /short-row\.yml:3:\d+: config\.payload: .*short\.csv: Invalid Record Length: expect 2, got 1 on line 2/,
+    );
+  });
+
   it("counts the load only: the DynamoDB calls of the script's before flow are not the run's", async () => {
     const path = await scenario(
       'before-ddb',
@@ -252,6 +265,26 @@ scenarios:
       /no-phases\.yml:\d+:\d+: config\.phases: /,
     ],
     [
+      'fractional-duration',
+      productScenario('', '[{ duration: 1.5, arrivalRate: 2 }]'),
+      /fractional-duration\.yml:3:\d+: config\.phases\.0\.duration: expected whole seconds, or a time with its unit such as "1\.5s"/,
+    ],
+    [
+      'fields-not-under-get',
+      'config:\n  phases: [{ duration: 1, arrivalRate: 1 }]\nscenarios:\n  - flow:\n      - get:\n        url: /health\n',
+      /fields-not-under-get\.yml:5:\d+: scenarios\.0\.flow\.0\.get: expected the request's fields under it, e\.g\. get: \{ url: \/path \}/,
+    ],
+    [
+      'loop-without-bound',
+      'config:\n  phases: [{ duration: 1, arrivalRate: 1 }]\nscenarios:\n  - flow:\n      - loop: [{ get: { url: /health } }]\n        cont: 3\n',
+      /loop-without-bound\.yml:5:\d+: scenarios\.0\.flow\.0\.loop: a loop needs count, over or whileTrue \(keys here: loop, cont\); without one it never ends/,
+    ],
+    [
+      'payload-missing',
+      'config:\n  phases: [{ duration: 1, arrivalRate: 1 }]\n  payload: { path: no-such.csv, fields: [a] }\nscenarios:\n  - flow: [{ get: { url: /health } }]\n',
+      /payload-missing\.yml:3:\d+: config\.payload\.path: no such file: .*no-such\.csv/,
+    ],
+    [
       'misspelt-phase-key',
       productScenario('', '[{ duration: 2, arivalRate: 2 }]'),
       /misspelt-phase-key\.yml:3:\d+: config\.phases\.0: Unrecognized key: "arivalRate"/,
@@ -274,7 +307,7 @@ scenarios:
     [
       'bad-environment-phases',
       productScenario('  environments:\n    staging:\n      phases: [{ duration: -1, arrivalRate: 1 }]'),
-      /bad-environment-phases\.yml:\d+:\d+: config\.environments\.staging\.phases\.0\.duration: Too small/,
+      /bad-environment-phases\.yml:\d+:\d+: config\.environments\.staging\.phases\.0\.duration: expected whole seconds/,
     ],
     [
       'bad-capacity',
@@ -306,11 +339,16 @@ scenarios:
         /--junit .*x\.xml: cannot be written here \((EEXIST|ENOTDIR)\)/,
       ],
       // A number flag that is not one is quoted as typed, not as NaN.
-      [['run', 'smoke', '--duration', 'abc'], /--duration: expected seconds, 0 < d <= 86400, got "abc"/],
+      [
+        ['run', 'smoke', '--duration', 'abc'],
+        /--duration: expected whole seconds, 0 < d <= 86400, got "abc"/,
+      ],
+      // Artillery's phases take whole seconds: 1.5 would stop the worker mid-run.
+      [['run', 'smoke', '--duration', '1.5'], /--duration: expected whole seconds, 0 < d <= 86400, got 1\.5/],
       // Phases that come with a flag are checked as the file's: this one would run until Ctrl-C.
       [
         ['run', 'smoke', '--overrides', '{"config":{"phases":[{"duration":-1,"arrivalRate":1}]}}'],
-        /--overrides: config\.phases\.0\.duration: Too small/,
+        /--overrides: config\.phases\.0\.duration: expected whole seconds/,
       ],
     ] as const) {
       const run = runCli([...args]);

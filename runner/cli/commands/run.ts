@@ -83,9 +83,12 @@ function checkArgs(args: RunArgs): void {
       `--metrics-delay: expected seconds 0-900, got ${given('--metrics-delay', args.metricsDelay)}`,
     );
   }
-  if (args.duration !== undefined && !(args.duration > 0 && args.duration <= 86_400)) {
+  if (
+    args.duration !== undefined &&
+    !(Number.isInteger(args.duration) && args.duration > 0 && args.duration <= 86_400)
+  ) {
     throw new UsageError(
-      `--duration: expected seconds, 0 < d <= 86400, got ${given('--duration', args.duration)}`,
+      `--duration: expected whole seconds, 0 < d <= 86400, got ${given('--duration', args.duration)}`,
     );
   }
   checkEndpointFlag('--dynamodb-endpoint', args.dynamodbEndpoint);
