@@ -266,7 +266,11 @@ export function everyRequestFailed(client: ClientResult): string | undefined {
     const failures = Object.entries(client.counters)
       .filter(([k, n]) => k.startsWith('errors.') && n > 0)
       .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
-    if (failures.length === 0) return undefined;
+    if (failures.length === 0) {
+      // Nothing failed and nothing was sent (arrivalRate 0, a flow of think steps): nothing measured.
+      const created = client.counters['vusers.created'] ?? 0;
+      return `no request was sent: ${created > 0 ? `its ${created} virtual user(s) made none` : 'the phases started no virtual user'}`;
+    }
     const top = failures.slice(0, 3).map(([k, n]) => `${k.slice('errors.'.length)} x${n}`);
     return `no request was sent: the virtual users failed before their first (${top.join(', ')}${failures.length > 3 ? ', ...' : ''})`;
   }

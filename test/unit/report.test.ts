@@ -194,6 +194,18 @@ describe('the report', () => {
     expect(renderConsole(r)).toMatch(/^early \(not a pattern\) +0 +– /m);
   });
 
+  it('never passes a run that sent no request, even with nothing failed (arrivalRate 0)', () => {
+    const none = (counters: Record<string, number>) =>
+      buildReport({ ...input, client: client({}, counters), server: undefined, thresholds: [], ensure: [] });
+    expect(none({})).toMatchObject({
+      passed: false,
+      allFailed: 'no request was sent: the phases started no virtual user',
+    });
+    expect(none({ 'vusers.created': 2, 'vusers.completed': 2 }).allFailed).toBe(
+      'no request was sent: its 2 virtual user(s) made none',
+    );
+  });
+
   it('honours Artillery ensure checks; a failing non-strict one only warns', () => {
     expect(report.ensure.map((e) => e.passed)).toEqual([false, true]);
     expect(
