@@ -330,6 +330,12 @@ scenarios:
     for (const [args, message] of [
       [['run', 'smoke', '--workers', '0'], /--workers/],
       [['run', 'smoke', '--url', 'http://10.0.0.1:8080'], /not this machine/],
+      [
+        ['run', 'smoke', '--url', 'htp://127.0.0.1:8080'],
+        /--url: expected an http:\/\/ or https:\/\/ URL, got "htp:\/\/127\.0\.0\.1:8080"/,
+      ],
+      // -o is --output, as in artillery run: a folder there is refused under the flag's name.
+      [['run', 'smoke', '-o', dir], /--output .*: that is a folder; name a file/],
       [['run', 'nosuchscenario'], /no scenario "nosuchscenario"/],
       [['run', 'smoke', '--target', 'aws'], /--target aws/],
       // An output that cannot be written is told before the load, not after it, by a stack trace.

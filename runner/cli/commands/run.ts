@@ -110,6 +110,8 @@ function checkArgs(args: RunArgs): void {
     } catch {
       throw new UsageError(`--url: not a URL: "${args.url}"`);
     }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:')
+      throw new UsageError(`--url: expected an http:// or https:// URL, got "${args.url}"`);
     if (!['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname)) {
       throw new UsageError(
         `--url: ${u.hostname} is not this machine; local runs only target 127.0.0.1, localhost or [::1]`,
@@ -268,6 +270,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
         describe: 'Load workers (local processes or Lambda invocations); the rate is split between them',
       })
       .option('output', {
+        // As `artillery run -o`.
+        alias: 'o',
         type: 'string',
         describe:
           'Write the JSON report here (default <state-dir>/report.json, report-aws.json for --target aws)',
