@@ -113,6 +113,24 @@ function checkSupported(raw: Record<string, unknown>, where: (keys: PropertyKey[
     checkSteps((raw[hook] as Record<string, unknown> | undefined)?.flow, [hook, 'flow']);
 }
 
+/**
+ * What the load-time checks find in a script changed after it was loaded (`--overrides`, an
+ * environment's config), as `<label>: <field>: <problem>`; undefined when it can run.
+ */
+export function scriptProblem(script: Record<string, unknown>, label: string): string | undefined {
+  try {
+    checkSupported(script, () => label);
+  } catch (err) {
+    if (err instanceof ScenarioError) return err.message;
+    throw err;
+  }
+  const scenarios = script.scenarios;
+  if (!Array.isArray(scenarios) || scenarios.length === 0)
+    return `${label}: scenarios: needs at least one scenario`;
+  const phases = phasesProblem((script.config as { phases?: unknown } | undefined)?.phases);
+  return phases ? `${label}: ${phases}` : undefined;
+}
+
 /** Steps the HTTP engine runs itself; any other is a request named by its first key. */
 const CONTROL_STEPS = new Set(['loop', 'parallel', 'think', 'log', 'function']);
 /** The methods Node's HTTP client knows (PURGE, PROPFIND, ... included). */

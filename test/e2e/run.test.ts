@@ -211,6 +211,18 @@ describe('loadtest run', () => {
     expect(report.workers.map((w: { status: string }) => w.status)).toEqual(['ok', 'ok']);
   });
 
+  it("checks an environment's config as the file's: a plugin it brings is refused with -e", async () => {
+    const path = await scenario(
+      'env-plugin',
+      productScenario('  environments:\n    staging:\n      plugins: { apdex: {} }'),
+    );
+    const run = runCli(['run', path, '-e', 'staging']);
+    expect((await run.exited).code).toBe(2);
+    expect(run.stderr()).toMatch(
+      /^error: --environment staging: config\.plugins\.apdex: plugin "apdex" is not supported by loadtest run/m,
+    );
+  });
+
   it('refuses a payload CSV with a short row, as the artillery CLI does, naming the file and the line', async () => {
     await writeFile(join(dir, 'short.csv'), 'alice,1\nbob\n');
     const path = await scenario(
@@ -355,6 +367,19 @@ scenarios:
       [
         ['run', 'smoke', '--overrides', '{"config":{"phases":[{"duration":-1,"arrivalRate":1}]}}'],
         /--overrides: config\.phases\.0\.duration: expected whole seconds/,
+      ],
+      // And so are what they bring: a plugin, a step, no scenario at all.
+      [
+        ['run', 'smoke', '--overrides', '{"config":{"plugins":{"apdex":{}}}}'],
+        /^error: --overrides: config\.plugins\.apdex: plugin "apdex" is not supported by loadtest run/m,
+      ],
+      [
+        ['run', 'smoke', '--overrides', '{"scenarios":[{"flow":[{"gett":{"url":"/"}}]}]}'],
+        /^error: --overrides: scenarios\.0\.flow\.0\.gett: unknown step "gett"/m,
+      ],
+      [
+        ['run', 'smoke', '--overrides', '{"scenarios":[]}'],
+        /^error: --overrides: scenarios: needs at least one scenario/m,
       ],
     ] as const) {
       const run = runCli([...args]);

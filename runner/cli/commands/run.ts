@@ -21,7 +21,7 @@ import { renderHtml } from '../../report/html.js';
 import { renderConsole, renderJUnit, renderMarkdown } from '../../report/render.js';
 import { LIVE_FILE, RunTimeline } from '../../report/timeline.js';
 import type { Report } from '../../report/types.js';
-import { DEFAULT_THRESHOLDS, loadScenario, phasesProblem, type Scenario } from '../../scenario/load.js';
+import { DEFAULT_THRESHOLDS, loadScenario, type Scenario, scriptProblem } from '../../scenario/load.js';
 import { renderTimings, StartupTimings } from '../../timings.js';
 import {
   CAPACITY_OPTIONS,
@@ -185,6 +185,9 @@ export function applyScriptFlags(
     script.config = deepMerge(script.config, env) as typeof script.config;
     // Artillery exposes the name as {{ $environment }}.
     script._environment = args.environment;
+    // Its plugins and engines are checked as the file's are.
+    const problem = scriptProblem(script, `--environment ${args.environment}`);
+    if (problem) throw new UsageError(problem);
   }
   if (args.variables !== undefined) {
     const vars = jsonObject('--variables', args.variables);
@@ -193,9 +196,10 @@ export function applyScriptFlags(
   if (args.overrides !== undefined) {
     const merged = deepMerge(script, jsonObject('--overrides', args.overrides)) as typeof script;
     Object.assign(script, merged);
-    // Checked as the file's are: a negative duration would run until Ctrl-C.
-    const problem = phasesProblem(script.config.phases);
-    if (problem) throw new UsageError(`--overrides: ${problem}`);
+    // Checked as the file's are: a negative duration would run until Ctrl-C, a plugin or an unknown
+    // step would be dropped or sent wrong.
+    const problem = scriptProblem(script, '--overrides');
+    if (problem) throw new UsageError(problem);
   }
   if (args.defaultThresholds === false && scenario.defaultThresholds) scenario.thresholds.length = 0;
 }
