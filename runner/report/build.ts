@@ -198,7 +198,8 @@ export function evaluateThresholds(
 
 /** Artillery's aggregate metrics, flattened the way its `ensure` plugin sees them. */
 export function ensureVariables(client: ClientResult, durationSec: number): Record<string, number> {
-  const vars: Record<string, number> = { ...client.counters };
+  // Artillery counts only what happened: no failed virtual user is vusers.failed 0, not a missing one.
+  const vars: Record<string, number> = { 'vusers.created': 0, 'vusers.failed': 0, ...client.counters };
   const all = Object.values(client.byName);
   const merged = mergeSketches(all.map((n) => n.latency));
   if (merged.count > 0) {

@@ -19,6 +19,14 @@ import { parseThreshold, type Threshold, ThresholdSyntaxError } from './threshol
 
 /** What a scenario without thresholds (or `ensure` checks) of its own is held to. */
 export const DEFAULT_THRESHOLDS = ['errorRate < 0.01'] as const;
+/**
+ * ...and to its virtual users finishing their flow: one that fails mid-flow (a capture that found
+ * nothing, a function step that throws) sends none of the requests after it, which no request's
+ * error rate shows.
+ */
+export const DEFAULT_ENSURE: readonly EnsureCheck[] = [
+  { expression: 'vusers.failed <= vusers.created * 0.01', strict: true },
+];
 
 /**
  * Artillery's plugins that `loadtest run` honours: `ensure` (its checks are judged with the
@@ -489,7 +497,10 @@ export function loadScenario(nameOrPath: string, project: Project, cwd = process
   const ensure = parsed.data.config.ensure ? ensureChecks(parsed.data.config.ensure) : [];
   // A scenario with no gate of its own must not pass on errors: the default (documented) gate.
   const defaultThresholds = thresholds.length === 0 && ensure.length === 0;
-  if (defaultThresholds) thresholds.push(...DEFAULT_THRESHOLDS.map((t) => parseThreshold('*', t)));
+  if (defaultThresholds) {
+    thresholds.push(...DEFAULT_THRESHOLDS.map((t) => parseThreshold('*', t)));
+    ensure.push(...DEFAULT_ENSURE);
+  }
   for (const check of ensure) {
     try {
       compileExpression(rewriteEnsureExpression(check.expression));

@@ -201,7 +201,10 @@ export function applyScriptFlags(
     const problem = scriptProblem(script, '--overrides');
     if (problem) throw new UsageError(problem);
   }
-  if (args.defaultThresholds === false && scenario.defaultThresholds) scenario.thresholds.length = 0;
+  if (args.defaultThresholds === false && scenario.defaultThresholds) {
+    scenario.thresholds.length = 0;
+    scenario.ensure.length = 0;
+  }
 }
 
 function applyOverrides(scenario: Scenario, args: RunArgs): void {
