@@ -386,7 +386,7 @@ scenarios:
       expect((await run.exited).code, args.join(' ')).toBe(2);
       expect(run.stderr()).toMatch(message);
     }
-  });
+  }, 90_000);
 
   it('exits 3 with a partial report on disk when DynamoDB Local dies mid-run', async () => {
     const path = await scenario(

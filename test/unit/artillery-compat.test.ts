@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { applyScriptFlags } from '../../runner/cli/commands/run.js';
 import { compareReports, renderDeltas } from '../../runner/report/compare.js';
-import type { Scenario } from '../../runner/scenario/load.js';
+import { DEFAULT_ENSURE, type Scenario } from '../../runner/scenario/load.js';
 import { parseThreshold } from '../../runner/scenario/thresholds.js';
 import { emptyReport, UNMEASURED } from '../helpers/report.js';
 
@@ -39,6 +39,7 @@ describe('compare and script flags', () => {
         path: 's.yml',
         defaultThresholds: true,
         thresholds: [parseThreshold('*', 'errorRate < 0.01')],
+        ensure: [...DEFAULT_ENSURE],
         script: {
           config: {
             phases: [{ duration: 1, arrivalCount: 1 }],
@@ -60,7 +61,9 @@ describe('compare and script flags', () => {
       variables: { a: [1], b: [2], c: [3] },
       phases: [{ duration: 2, arrivalRate: 1 }],
     });
+    // --no-default-thresholds drops the whole default gate: the ensure check on virtual users too.
     expect(s.thresholds).toEqual([]);
+    expect(s.ensure).toEqual([]);
     expect(() => applyScriptFlags(scenario(), { environment: 'prod', defaultThresholds: true })).toThrow(
       /--environment: no environment "prod" in s\.yml \(config\.environments: staging\)/,
     );
