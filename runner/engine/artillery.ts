@@ -7,6 +7,7 @@ import ssmsModule from '@artilleryio/int-core/lib/ssms.js';
 import { IN_WORKER_BUNDLE } from './cheerio-deferred.js';
 import { type ClientResult, ClientStats } from './client-stats.js';
 import { type PayloadSpec, payloadRows } from './payload.js';
+import { requestName } from './request-name.js';
 
 /**
  * The one module that touches Artillery's internals (`@artilleryio/int-core`, pinned): it runs a
@@ -104,15 +105,6 @@ const RUN_KEY = '__loadtestRun';
 const runs = new Map<number, ClientStats>();
 let lastRun = 0;
 const hooked = new WeakSet<EventEmitter>();
-
-function requestName(params: { name?: unknown; method?: unknown; url?: unknown }): string {
-  if (typeof params.name === 'string' && params.name !== '') return params.name;
-  let path = String(params.url ?? '');
-  try {
-    path = new URL(path).pathname;
-  } catch {}
-  return `${String(params.method ?? 'GET').toUpperCase()} ${path}`;
-}
 
 interface TracedResponse {
   statusCode: number;

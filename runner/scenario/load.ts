@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { gateCapacitySchema } from '../../local/index.js';
 import type { ArtilleryScript } from '../engine/artillery.js';
 import { payloadRows } from '../engine/payload.js';
+import { requestName } from '../engine/request-name.js';
 import {
   type ForecastConfig,
   ForecastError,
@@ -297,7 +298,7 @@ function collectNames(steps: unknown, into: string[]): void {
     for (const m of HTTP_METHODS) {
       const req = s[m] as { name?: unknown; url?: unknown } | undefined;
       if (req && typeof req === 'object') {
-        const name = typeof req.name === 'string' ? req.name : `${m.toUpperCase()} ${String(req.url ?? '')}`;
+        const name = requestName({ ...req, method: m });
         if (!into.includes(name)) into.push(name);
       }
     }
@@ -462,6 +463,11 @@ export function loadScenario(nameOrPath: string, project: Project, cwd = process
           (others.length ? `; or a request name of this scenario: ${others.join(', ')}` : ''),
       );
     }
+    // Unnamed, a request with a template in its URL is counted under each URL it resolves to.
+    if (pattern.includes('{{') && !ids.includes(pattern))
+      throw new ScenarioError(
+        `${at}: config.loadtest.thresholds: "${pattern}" has a template in its URL: it is counted under each URL it resolves to, one row per URL, so no row has this name; give the request a name: and judge that`,
+      );
     for (const text of Array.isArray(list) ? list : [list]) {
       try {
         thresholds.push(parseThreshold(pattern, text));

@@ -297,6 +297,11 @@ scenarios:
       /payload-missing\.yml:3:\d+: config\.payload\.path: no such file: .*no-such\.csv/,
     ],
     [
+      'threshold-on-templated-url',
+      'config:\n  phases: [{ duration: 1, arrivalRate: 1 }]\n  loadtest:\n    thresholds:\n      "GET /api/products/{{ id }}": ["p99 < 100"]\nscenarios:\n  - flow: [{ get: { url: "/api/products/{{ id }}" } }]\n',
+      /threshold-on-templated-url\.yml:5:\d+: config\.loadtest\.thresholds: "GET \/api\/products\/\{\{ id \}\}" has a template in its URL: it is counted under each URL it resolves to/,
+    ],
+    [
       'misspelt-phase-key',
       productScenario('', '[{ duration: 2, arivalRate: 2 }]'),
       /misspelt-phase-key\.yml:3:\d+: config\.phases\.0: Unrecognized key: "arivalRate"/,

@@ -30,6 +30,10 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
     console.log(`  requests named after a pattern: ${patterns.join(', ') || '(none)'}`);
     const others = s.requestNames.filter((n) => !ids.includes(n));
     if (others.length > 0) console.log(`  other requests (own rows, client side): ${others.join(', ')}`);
+    if (others.some((n) => n.includes('{{')))
+      console.log(
+        '  note: an unnamed request with a template in its URL gets a row per URL it resolves to: give it a name: to get one row',
+      );
     console.log(`  thresholds: ${s.thresholds.length}, ensure checks: ${s.ensure.length}`);
   },
 };
