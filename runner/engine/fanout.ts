@@ -52,6 +52,10 @@ export function sliceScript(script: ArtilleryScript, index: number, count: numbe
       const total = p.arrivalCount as number;
       p.arrivalCount = Math.floor(total / count) + (index < total % count ? 1 : 0);
     }
+    // Artillery's ramp takes each second's whole arrivals and gives the fractions left over to the
+    // first workers by these (1-based, as its own distributed runs number them); without them every
+    // worker floored its share: 2 workers ramping 1 -> 5 over 3 s sent 4 arrivals of 9.
+    if (count > 1) Object.assign(p, { worker: index + 1, totalWorkers: count });
     return p;
   });
   return slice;

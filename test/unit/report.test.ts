@@ -1,3 +1,5 @@
+import type { EventEmitter } from 'node:events';
+import { createRequire } from 'node:module';
 import { DDSketch } from '@datadog/sketches-js';
 import { describe, expect, it } from 'vitest';
 import { encodeSketch, PatternMetrics } from '../../instrument/index.js';
@@ -287,6 +289,33 @@ describe('fan-out', () => {
     expect(slices.map((s) => s.config.phases?.[1]?.arrivalCount)).toEqual([4, 3, 3]);
     expect(script.config.phases[0]?.arrivalRate).toBe(9);
   });
+
+  it("ramps as one process does over N workers: Artillery's own phase engine gives each its share of every second", async () => {
+    const require = createRequire(import.meta.url);
+    const phaser = require('@artilleryio/int-core/lib/phases.js') as (specs: unknown[]) => EventEmitter & {
+      run(): void;
+    };
+    const arrivals = (phases: unknown[]) =>
+      new Promise<number>((resolve) => {
+        const ee = phaser(structuredClone(phases));
+        let n = 0;
+        ee.on('arrival', () => {
+          n += 1;
+        });
+        ee.on('done', () => resolve(n));
+        ee.run();
+      });
+    const script = { config: { phases: [{ duration: 3, arrivalRate: 1, rampTo: 5 }] }, scenarios: [] };
+    const [one, ...two] = await Promise.all([
+      arrivals(script.config.phases),
+      ...[0, 1].map((i) => arrivals(sliceScript(script, i, 2).config.phases ?? [])),
+    ]);
+    // 1 + 3 + 5 arrivals planned, whether one process sends them or two share them; a timer may cut
+    // the last second's last arrival short in either (one process sends 8 or 9).
+    const shared = two.reduce((a, b) => a + b, 0);
+    expect(one).toBeGreaterThanOrEqual(8);
+    expect(Math.abs(shared - one), `one process ${one}, two workers ${two.join(' + ')}`).toBeLessThanOrEqual(1);
+  }, 20_000);
 
   it('merges worker results exactly: counts add, codes add, sketches merge', () => {
     const a = client(
