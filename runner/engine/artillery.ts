@@ -6,7 +6,7 @@ import intCore from '@artilleryio/int-core';
 import ssmsModule from '@artilleryio/int-core/lib/ssms.js';
 import { IN_WORKER_BUNDLE } from './cheerio-deferred.js';
 import { type ClientResult, ClientStats } from './client-stats.js';
-import { type PayloadSpec, payloadRows } from './payload.js';
+import { type PayloadSpec, payloadRows, workerRows } from './payload.js';
 import { requestName } from './request-name.js';
 
 /**
@@ -242,7 +242,8 @@ function loadPayload(script: ArtilleryScript, scriptPath: string): unknown {
   if (!specs) return undefined;
   const list = Array.isArray(specs) ? specs : [specs];
   return list.map((spec) => {
-    return { ...spec, data: payloadRows(resolve(dirname(scriptPath), spec.path), spec) };
+    const rows = payloadRows(resolve(dirname(scriptPath), spec.path), spec);
+    return { ...spec, data: spec.workerShare ? workerRows(rows, spec.workerShare) : rows };
   });
 }
 

@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { ArtilleryScript } from './artillery.js';
 import { type ClientResult, mergeClientResults } from './client-stats.js';
 import type { RunnerEvent, RunnerResult } from './handler.js';
+import type { PayloadSpec } from './payload.js';
 import type { WorkerMessage, WorkerRequest } from './worker.js';
 import { dropEarlyWorkers, takeWorker } from './worker-process.js';
 
@@ -58,6 +59,13 @@ export function sliceScript(script: ArtilleryScript, index: number, count: numbe
     if (count > 1) Object.assign(p, { worker: index + 1, totalWorkers: count });
     return p;
   });
+  // Each worker reads its own rows of a payload file, as Artillery's distributed runs deal them: with
+  // every worker reading all of them, `order: sequence` sent each row once per worker.
+  const payload = script.config.payload;
+  if (count > 1 && payload) {
+    const share = (spec: PayloadSpec): PayloadSpec => ({ ...spec, workerShare: [index, count] });
+    slice.config.payload = Array.isArray(payload) ? payload.map(share) : share(payload);
+  }
   return slice;
 }
 

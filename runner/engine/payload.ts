@@ -11,6 +11,8 @@ export interface PayloadSpec {
   delimiter?: string;
   /** csv-parse options over the ones below, as the artillery CLI takes them. */
   options?: Record<string, unknown>;
+  /** Set by the fan-out: this worker's index and the number of workers (see workerRows). */
+  workerShare?: [index: number, count: number];
   [k: string]: unknown;
 }
 
@@ -27,4 +29,15 @@ export function payloadRows(file: string, spec: PayloadSpec): unknown[][] {
     delimiter: spec.delimiter || ',',
     ...(spec.options ?? {}),
   }) as unknown[][];
+}
+
+/**
+ * A worker's rows of a payload shared by `count` workers, dealt as the artillery CLI's distributed
+ * runs deal them (its dist.js): row r goes to the worker r % count; with fewer rows than workers,
+ * each worker past the last row takes one row again.
+ */
+export function workerRows<T>(rows: readonly T[], [index, count]: [number, number]): T[] {
+  if (rows.length === 0) return [];
+  const match = index % rows.length;
+  return rows.filter((_, r) => r % count === match);
 }

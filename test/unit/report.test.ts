@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeSketch, PatternMetrics } from '../../instrument/index.js';
 import { type ClientResult, mergeClientResults } from '../../runner/engine/client-stats.js';
 import { sliceScript } from '../../runner/engine/fanout.js';
+import { type PayloadSpec, workerRows } from '../../runner/engine/payload.js';
 import { buildReport, evaluateEnsure } from '../../runner/report/build.js';
 import { compareReports, renderDeltas } from '../../runner/report/compare.js';
 import { renderConsole, renderJUnit, renderMarkdown } from '../../runner/report/render.js';
@@ -290,6 +291,25 @@ describe('fan-out', () => {
     expect(script.config.phases[0]?.arrivalRate).toBe(9);
   });
 
+  it("deals a payload's rows out to the workers as Artillery's distributed runs do: each row once", () => {
+    const script = {
+      config: { phases: [{ duration: 1, arrivalCount: 6 }], payload: { path: 'u.csv', order: 'sequence' } },
+      scenarios: [],
+    };
+    const rows = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6'];
+    const dealt = [0, 1].map((i) => {
+      const spec = sliceScript(script as never, i, 2).config.payload as PayloadSpec;
+      return workerRows(rows, spec.workerShare ?? [0, 1]);
+    });
+    expect(dealt).toEqual([
+      ['u1', 'u3', 'u5'],
+      ['u2', 'u4', 'u6'],
+    ]);
+    // One worker reads them all; more workers than rows: each past the last takes one again.
+    expect(sliceScript(script as never, 0, 1).config.payload).toEqual(script.config.payload);
+    expect([0, 1, 2].map((i) => workerRows(['a', 'b'], [i, 3]))).toEqual([['a'], ['b'], ['a']]);
+  });
+
   it("ramps as one process does over N workers: Artillery's own phase engine gives each its share of every second", async () => {
     const require = createRequire(import.meta.url);
     const phaser = require('@artilleryio/int-core/lib/phases.js') as (specs: unknown[]) => EventEmitter & {
@@ -314,7 +334,9 @@ describe('fan-out', () => {
     // the last second's last arrival short in either (one process sends 8 or 9).
     const shared = two.reduce((a, b) => a + b, 0);
     expect(one).toBeGreaterThanOrEqual(8);
-    expect(Math.abs(shared - one), `one process ${one}, two workers ${two.join(' + ')}`).toBeLessThanOrEqual(1);
+    expect(Math.abs(shared - one), `one process ${one}, two workers ${two.join(' + ')}`).toBeLessThanOrEqual(
+      1,
+    );
   }, 20_000);
 
   it('merges worker results exactly: counts add, codes add, sketches merge', () => {
