@@ -41,22 +41,30 @@ export function outcomeOf(r: RunnerResult): SliceOutcome {
   };
 }
 
-const RATE_KEYS = ['arrivalRate', 'rampTo', 'maxVusers'] as const;
+const RATE_KEYS = ['arrivalRate', 'rampTo'] as const;
 
 /** Worker `index` of `count` gets 1/count of every phase's rate; whole counts are dealt out. */
 export function sliceScript(script: ArtilleryScript, index: number, count: number): ArtilleryScript {
   const slice = structuredClone(script);
   slice.config.phases = (script.config.phases ?? []).map((phase) => {
     const p: Record<string, unknown> = { ...phase };
-    for (const key of RATE_KEYS) if (typeof p[key] === 'number') p[key] = (p[key] as number) / count;
+    // A cap on virtual users is whole: shared by at most that many workers (each a whole part of it),
+    // the others pause through the phase. A fraction of it let each worker run one: maxVusers 1 over
+    // 2 workers ran 2.
+    const cap = typeof p.maxVusers === 'number' ? Math.max(1, Math.floor(p.maxVusers)) : undefined;
+    const sharing = cap === undefined ? count : Math.min(count, cap);
+    if (index >= sharing)
+      return { ...(p.name !== undefined ? { name: p.name } : {}), pause: p.duration ?? 1 };
+    for (const key of RATE_KEYS) if (typeof p[key] === 'number') p[key] = (p[key] as number) / sharing;
+    if (cap !== undefined) p.maxVusers = Math.floor(cap / sharing) + (index < cap % sharing ? 1 : 0);
     if (typeof p.arrivalCount === 'number') {
       const total = p.arrivalCount as number;
-      p.arrivalCount = Math.floor(total / count) + (index < total % count ? 1 : 0);
+      p.arrivalCount = Math.floor(total / sharing) + (index < total % sharing ? 1 : 0);
     }
     // Artillery's ramp takes each second's whole arrivals and gives the fractions left over to the
     // first workers by these (1-based, as its own distributed runs number them); without them every
     // worker floored its share: 2 workers ramping 1 -> 5 over 3 s sent 4 arrivals of 9.
-    if (count > 1) Object.assign(p, { worker: index + 1, totalWorkers: count });
+    if (sharing > 1) Object.assign(p, { worker: index + 1, totalWorkers: sharing });
     return p;
   });
   // Each worker reads its own rows of a payload file, as Artillery's distributed runs deal them: with

@@ -291,6 +291,19 @@ describe('fan-out', () => {
     expect(script.config.phases[0]?.arrivalRate).toBe(9);
   });
 
+  it('keeps a cap on virtual users whole: at most that many workers share it, the others pause', () => {
+    const script = { config: { phases: [{ duration: 2, arrivalRate: 10, maxVusers: 1 }] }, scenarios: [] };
+    expect([0, 1].map((i) => sliceScript(script as never, i, 2).config.phases?.[0])).toEqual([
+      { duration: 2, arrivalRate: 10, maxVusers: 1 },
+      { pause: 2 },
+    ]);
+    const three = { config: { phases: [{ duration: 2, arrivalRate: 10, maxVusers: 3 }] }, scenarios: [] };
+    expect([0, 1].map((i) => sliceScript(three as never, i, 2).config.phases?.[0])).toEqual([
+      { duration: 2, arrivalRate: 5, maxVusers: 2, worker: 1, totalWorkers: 2 },
+      { duration: 2, arrivalRate: 5, maxVusers: 1, worker: 2, totalWorkers: 2 },
+    ]);
+  });
+
   it("deals a payload's rows out to the workers as Artillery's distributed runs do: each row once", () => {
     const script = {
       config: { phases: [{ duration: 1, arrivalCount: 6 }], payload: { path: 'u.csv', order: 'sequence' } },
