@@ -278,10 +278,12 @@ export async function runHook(
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     throw new HookFailed(
-      `the script's ${hook} flow failed: ${[message, ...errors].filter(Boolean).join('; ')}`,
+      // Artillery throws the error it also emitted: said once.
+      `the script's ${hook} flow failed: ${[...new Set([message, ...errors].filter(Boolean))].join('; ')}`,
     );
   }
-  if (errors.length > 0) throw new HookFailed(`the script's ${hook} flow failed: ${errors.join('; ')}`);
+  if (errors.length > 0)
+    throw new HookFailed(`the script's ${hook} flow failed: ${[...new Set(errors)].join('; ')}`);
   return Object.fromEntries(Object.entries(out).filter(([k]) => !k.startsWith('$') && k !== 'target'));
 }
 
