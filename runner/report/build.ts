@@ -361,6 +361,9 @@ export function buildReport(input: BuildInput): Report {
     ...(forecast ? { forecast } : {}),
     ...(forecastError ? { forecastError } : {}),
     ...(allFailed ? { allFailed } : {}),
+    ...((input.client.counters['vusers.skipped'] ?? 0) > 0
+      ? { vusersSkipped: input.client.counters['vusers.skipped'] }
+      : {}),
     ...(Object.keys(artilleryErrors).length > 0 ? { errors: artilleryErrors } : {}),
     ...(input.timeline ? { timeline: input.timeline } : {}),
   };

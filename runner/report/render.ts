@@ -93,6 +93,10 @@ export function renderConsole(report: Report): string {
   out.push(textTable([COLUMNS.map(([h]) => h), ...report.patterns.map((r) => COLUMNS.map(([, f]) => f(r)))]));
   const errors = topErrors(report);
   if (errors.length > 0) out.push(`errors: ${errors.join('; ')}`);
+  if (report.vusersSkipped)
+    out.push(
+      `skipped: ${report.vusersSkipped} arrival(s) started no virtual user (a phase's maxVusers was reached)`,
+    );
   if (report.notMeasured) out.push(`${UNKNOWN}: ${report.notMeasured}`);
   else if (report.sources?.dynamodb) out.push(`DynamoDB side: ${report.sources.dynamodb}`);
   if (report.tables.length > 0) {

@@ -133,6 +133,8 @@ export interface Report {
   forecast?: Forecast;
   /** Artillery's `errors.*` counters for the run (failed captures or matches, ...), by its names. */
   errors?: Record<string, number>;
+  /** Arrivals that started no virtual user because a phase's maxVusers was reached (absent: none). */
+  vusersSkipped?: number;
   /** Set when every request failed, or none was sent because its virtual users failed, with the main cause: such a run never passes. */
   allFailed?: string;
   /** Why a configured forecast was not made (a mix naming a pattern this run never called, ...). */

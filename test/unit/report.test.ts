@@ -197,6 +197,19 @@ describe('the report', () => {
     expect(renderConsole(r)).toMatch(/^early \(not a pattern\) +0 +– /m);
   });
 
+  it("says how many arrivals a phase's maxVusers skipped", () => {
+    const capped = buildReport({
+      ...input,
+      client: client(input.client.byName, { ...input.client.counters, 'vusers.skipped': 16 }),
+      server: undefined,
+    });
+    expect(capped.vusersSkipped).toBe(16);
+    expect(renderConsole(capped)).toContain(
+      "skipped: 16 arrival(s) started no virtual user (a phase's maxVusers was reached)",
+    );
+    expect(report.vusersSkipped).toBeUndefined();
+  });
+
   it('never passes a run that sent no request, even with nothing failed (arrivalRate 0)', () => {
     const none = (counters: Record<string, number>) =>
       buildReport({ ...input, client: client({}, counters), server: undefined, thresholds: [], ensure: [] });
