@@ -216,11 +216,16 @@ describe('loadtest run', () => {
       'env-plugin',
       productScenario('  environments:\n    staging:\n      plugins: { apdex: {} }'),
     );
-    const run = runCli(['run', path, '-e', 'staging']);
-    expect((await run.exited).code).toBe(2);
-    expect(run.stderr()).toMatch(
-      /^error: --environment staging: config\.plugins\.apdex: plugin "apdex" is not supported by loadtest run/m,
-    );
+    // validate takes -e too, and says the same before any run.
+    for (const command of ['run', 'validate']) {
+      const run = runCli([command, path, '-e', 'staging']);
+      expect((await run.exited).code, command).toBe(2);
+      expect(run.stderr()).toMatch(
+        /^error: --environment staging: config\.plugins\.apdex: plugin "apdex" is not supported by loadtest run/m,
+      );
+    }
+    const plain = runCli(['validate', path]);
+    expect((await plain.exited).code, plain.stderr()).toBe(0);
   });
 
   it('refuses a payload CSV with a short row, as the artillery CLI does, naming the file and the line', async () => {

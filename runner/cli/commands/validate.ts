@@ -3,10 +3,14 @@ import { phasesSeconds } from '../../progress.js';
 import { patternIdsOf } from '../../project/index.js';
 import { loadScenario } from '../../scenario/load.js';
 import { projectFor } from '../project.js';
+import { applyScriptFlags } from './run.js';
 
 interface ValidateArgs {
   scenario: string;
   config?: string;
+  environment?: string;
+  variables?: string;
+  overrides?: string;
 }
 
 export const validateCommand: CommandModule<object, ValidateArgs> = {
@@ -14,13 +18,30 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
   describe:
     'Check a scenario and its project config (YAML, phases, pattern ids, thresholds, capacity, ensure) without running it; exit 2 if invalid',
   builder: (y: Argv) =>
-    y.positional('scenario', {
-      type: 'string',
-      describe: "A name from the project's scenarios or a path",
-    }) as unknown as Argv<ValidateArgs>,
+    y
+      .positional('scenario', {
+        type: 'string',
+        describe: "A name from the project's scenarios or a path",
+      })
+      // The script as `run` would run it with the same flags.
+      .option('environment', {
+        alias: 'e',
+        type: 'string',
+        describe: 'Check it with config.environments.<name>',
+      })
+      .option('variables', {
+        alias: 'v',
+        type: 'string',
+        describe: 'JSON object of variables, as run takes it',
+      })
+      .option('overrides', {
+        type: 'string',
+        describe: 'JSON object merged over the script, as run takes it',
+      }) as unknown as Argv<ValidateArgs>,
   handler: async (args: ArgumentsCamelCase<ValidateArgs>) => {
     const project = await projectFor(args.config, args.scenario);
     const s = loadScenario(args.scenario, project);
+    applyScriptFlags(s, { ...args, defaultThresholds: true });
     const ids = patternIdsOf(project);
     const patterns = s.requestNames.filter((n) => ids.includes(n));
     console.log(`${s.path}: OK (project ${project.name}: ${project.file})`);
