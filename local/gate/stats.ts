@@ -77,6 +77,12 @@ export interface GatePatternSnapshot extends PatternSnapshot {
   readonly errorCodes: Record<string, number>;
   readonly throttleReasons: Record<string, number>;
   readonly items: number;
+  /**
+   * Calls DynamoDB answered: `count` less the attempts the gate throttled. A throttled request
+   * consumes no capacity (Developer Guide, "Read/write capacity mode": throttling prevents the
+   * application from consuming too many capacity units), so units per call divide by these.
+   */
+  readonly answered: number;
 }
 
 export interface GateMetric {
@@ -101,6 +107,7 @@ export function targetKey(table: string, target: string): string {
 class PatternCounters {
   private readonly stats = new PatternStats();
   private items = 0;
+  private answered = 0;
   private readonly operations = new Set<string>();
   private readonly tables = new Set<string>();
   private readonly codes = new Map<string, number>();
@@ -154,6 +161,7 @@ class PatternCounters {
       this.codes.set(code, (this.codes.get(code) ?? 0) + 1);
     }
     if (r.throttleReason) this.reasons.set(r.throttleReason, (this.reasons.get(r.throttleReason) ?? 0) + 1);
+    else this.answered += 1;
     this.items += r.items ?? 0;
   }
 
@@ -166,6 +174,7 @@ class PatternCounters {
       errorCodes: Object.fromEntries(this.codes),
       throttleReasons: Object.fromEntries(this.reasons),
       items: this.items,
+      answered: this.answered,
     };
   }
 }

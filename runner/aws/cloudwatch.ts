@@ -259,6 +259,8 @@ export class CloudWatchMetricsSource implements MetricsSource {
       ) as Record<(typeof EMF_COUNTERS)[EmfCounter], number>;
       patterns[id] = {
         ...counts,
+        // EMF counts operations; one that failed throttled after its retries consumed nothing.
+        answered: Math.max(0, counts.count - counts.throttledRequests),
         // The EMF metrics carry totals per pattern; per table/GSI capacity comes from AWS/DynamoDB.
         capacity: {},
         latencyMs: { p50: m.p50 ?? 0, p95: m.p95 ?? 0, p99: m.p99 ?? 0, max: m.Maximum ?? 0 },

@@ -32,6 +32,12 @@ export type ServerPattern = Omit<PatternSnapshot, 'sketch' | 'latencyMs'> & {
   readonly errorCodes?: Record<string, number>;
   readonly throttleReasons?: Record<string, number>;
   readonly items?: number;
+  /**
+   * Calls DynamoDB answered (not throttled away): what units per call divide by, since a throttled
+   * request consumes no capacity. The gate counts them per attempt; from EMF, the operations that
+   * did not fail throttled. Absent (an older report's gate): `count`.
+   */
+  readonly answered?: number;
 };
 
 export interface ServerSnapshot {

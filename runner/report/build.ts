@@ -65,8 +65,11 @@ function row(id: string, input: BuildInput, pricing: Report['pricing']): Pattern
   // The DynamoDB side: measured for a pattern (a declared one with no call has zeros), else null.
   const ddb = measured && isPattern;
   const calls = ddb ? (s?.count ?? 0) : null;
+  // Units per call divide by the calls DynamoDB answered: a throttled attempt consumes nothing, and
+  // counting it would make a pattern look cheaper the more it was throttled.
+  const answered = ddb ? (s?.answered ?? s?.count ?? 0) : null;
   const perCall = (units: number | undefined) =>
-    calls !== null && calls > 0 && units !== undefined ? round(units / calls) : null;
+    answered !== null && answered > 0 && units !== undefined ? round(units / answered) : null;
   const rcuPerRequest = ddb ? perCall(s?.rcu ?? 0) : null;
   const wcuPerRequest = ddb ? perCall(s?.wcu ?? 0) : null;
   const requests = c?.requests ?? calls ?? 0;
@@ -246,8 +249,11 @@ function loadProfile(
   const patterns: LoadProfile['patterns'] = [];
   for (const r of rows) {
     const s = input.server.patterns[r.id];
-    if (!s || s.count === 0) continue;
-    patterns.push({ id: r.id, calls: s.count, capacity: s.capacity });
+    // Calls DynamoDB answered: a forecast scales what each call costs, and throttled attempts (which
+    // cost nothing) would both dilute that and count retries as traffic.
+    const calls = s?.answered ?? s?.count ?? 0;
+    if (!s || calls === 0) continue;
+    patterns.push({ id: r.id, calls, capacity: s.capacity });
   }
   const requests = Object.values(input.client.byName).reduce((n, c) => n + c.requests, 0);
   return { requests, durationSec, patterns, keys: d.keyLoad, keySpread: d.keySpread, capacity: d.capacity };

@@ -46,7 +46,7 @@ export interface PatternRow {
   serverLatencyMs: Latency | null;
   rcu: number | null;
   wcu: number | null;
-  /** Per DynamoDB call of the pattern. */
+  /** Per DynamoDB call of the pattern that DynamoDB answered (a throttled attempt consumes no capacity). */
   rcuPerRequest: number | null;
   wcuPerRequest: number | null;
   throttleEvents: number | null;

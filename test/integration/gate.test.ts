@@ -148,6 +148,10 @@ describe('the capacity gate', () => {
       writeThrottleEvents: 1,
       throttleReasons: { IndexWriteProvisionedThroughputExceeded: 1 },
     });
+    // 301 calls, the last throttled: 300 answered, what units per call divide by.
+    const patterns = Object.values(gate.snapshot().patterns);
+    expect(patterns.reduce((n, p) => n + p.count, 0)).toBe(301);
+    expect(patterns.reduce((n, p) => n + p.answered, 0)).toBe(300);
     await gate.close();
   });
 

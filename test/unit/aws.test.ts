@@ -590,7 +590,7 @@ describe('CloudWatch read-back (GetMetricData, recorded responses)', () => {
     });
     const view = await new CloudWatchMetricsSource(client(http), options).read(run);
     expect(view.patterns?.patterns).toEqual({
-      getCustomer: expect.objectContaining({ count: 10, rcu: 5, wcu: 0, errors: 0 }),
+      getCustomer: expect.objectContaining({ count: 10, answered: 10, rcu: 5, wcu: 0, errors: 0 }),
     });
     const row = (table: string, index: string | null) =>
       view.dynamodb?.tables.find((t) => t.table === table && t.index === index);

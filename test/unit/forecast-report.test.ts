@@ -246,6 +246,22 @@ describe('a run with a forecast configured', () => {
     expect(report.passed).toBe(false);
   });
 
+  it('divides units per call by the calls DynamoDB answered: throttled attempts cost nothing', () => {
+    // The gate counts every attempt; 4 of 14 here were throttled (no capacity) and retried.
+    const base = server.snapshot();
+    const getT = base.patterns.getT;
+    if (!getT) throw new Error('no getT');
+    const throttled = {
+      ...base,
+      patterns: { getT: { ...getT, count: 14, throttleEvents: 4, retries: 4, answered: 10 } },
+    };
+    const report = buildReport({ ...input, server: throttled, dynamodb: gate, forecast: { rate: 10 } });
+    expect(report.patterns[0]).toMatchObject({ calls: 14, throttleEvents: 4, rcuPerRequest: 0.5 });
+    expect(report.load?.patterns).toEqual([expect.objectContaining({ id: 'getT', calls: 10 })]);
+    // Cheaper with every throttle, before: 5 RCU over 14 attempts.
+    expect(report.forecast?.patterns[0]).toMatchObject({ callsPerSecond: 10 });
+  });
+
   it('a forecast the run cannot make is a note and a failed gate, never a lost report', () => {
     const report = buildReport({ ...input, dynamodb: gate, forecast: { rate: 10, mix: { checkout: 1 } } });
     expect(report.forecast).toBeUndefined();
