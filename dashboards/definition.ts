@@ -541,10 +541,12 @@ function patternRow(
               cw
                 ? {
                     kind: 'expression',
-                    expression: 'c / n',
+                    // Over the operations DynamoDB answered: one that failed throttled consumed nothing.
+                    expression: 'c / (n - t)',
                     using: {
                       c: cw(f === 'rcu' ? 'ConsumedRCU' : 'ConsumedWCU', pattern),
                       n: cw('Requests', pattern),
+                      t: cw('ThrottledRequests', pattern),
                     },
                   }
                 : undefined,

@@ -56,7 +56,9 @@ export function seriesValues(spec: LocalSeries, points: readonly TimelinePoint[]
       if (spec.as === 'perRequest') {
         return points.map((p) => {
           const x = p.patterns[spec.pattern];
-          const n = x?.serverRequests ?? 0;
+          // Over the calls DynamoDB answered: a throttled attempt consumes nothing (a timeline from
+          // before they were counted has only serverRequests).
+          const n = x?.serverAnswered ?? x?.serverRequests ?? 0;
           const v = x?.[spec.field];
           return n > 0 && v !== undefined ? round(v / n) : null;
         });

@@ -35,6 +35,8 @@ export interface TimelinePatternPoint {
   latencyMs?: TimelineQuantiles;
   /** DynamoDB side (the gate's counters for the pattern: calls), in the interval; absent without them. */
   serverRequests?: number;
+  /** Of those, the calls DynamoDB answered (not throttled): what capacity per call divides by. */
+  serverAnswered?: number;
   serverLatencyMs?: TimelineQuantiles;
   rcu?: number;
   wcu?: number;
@@ -97,6 +99,7 @@ interface ClientState {
 }
 interface ServerState {
   count: number;
+  answered: number;
   errors: number;
   rcu: number;
   wcu: number;
@@ -238,6 +241,7 @@ export class TimelineRecorder {
       const d = (now: number, prev: number | undefined) => round(reset ? now : delta(now, prev));
       const p = entry(name);
       p.serverRequests = d(s.count, before?.count);
+      p.serverAnswered = d(s.answered ?? s.count, before?.answered);
       if (!client) {
         // No load generator in view (the dashboard watching `loadtest up`): the app's counts stand in.
         p.requests = p.serverRequests;
@@ -258,6 +262,7 @@ export class TimelineRecorder {
       point.throttleEvents += p.throttleEvents;
       this.serverState.set(name, {
         count: s.count,
+        answered: s.answered ?? s.count,
         errors: s.errors,
         rcu: s.rcu,
         wcu: s.wcu,
@@ -335,6 +340,7 @@ export function mergePoints(a: TimelinePoint, b: TimelinePoint): TimelinePoint {
     if (server) p.serverLatencyMs = server;
     for (const k of [
       'serverRequests',
+      'serverAnswered',
       'rcu',
       'wcu',
       'throttleEvents',

@@ -194,7 +194,9 @@ describe('the local charts', () => {
       getProduct: {
         requests: 10 * i,
         errors: i === 2 ? 2 : 0,
-        serverRequests: 10,
+        // The last interval's 4 throttled attempts consumed nothing: 5 RCU over the 10 answered.
+        serverRequests: i === 3 ? 14 : 10,
+        ...(i === 3 ? { serverAnswered: 10 } : {}),
         rcu: 5,
         throttleEvents: i,
       },
