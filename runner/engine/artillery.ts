@@ -373,9 +373,14 @@ export async function runScript(
         done();
       };
       // After the run is done, Artillery's own late check flushes the same periods again: not counted twice.
-      ee.on('stats', (period: { counters?: Record<string, number> }) => {
-        if (!finished) stats.addCounters(period.counters ?? {});
-      });
+      ee.on(
+        'stats',
+        (period: { counters?: Record<string, number>; histograms?: Record<string, unknown> }) => {
+          if (finished) return;
+          stats.addCounters(period.counters ?? {});
+          stats.addHistograms(period.histograms ?? {});
+        },
+      );
       ee.once('done', finish);
       if (options.signal?.aborted) return finish();
       options.signal?.addEventListener('abort', finish, { once: true });

@@ -24,6 +24,14 @@ export interface NameStats {
 
 export const SAMPLES_PER_CODE = 3;
 
+/** A sketch as both DDSketch libraries (ours and Artillery's fork) build it. */
+const isSketch = (h: unknown): h is DDSketch =>
+  typeof h === 'object' &&
+  h !== null &&
+  'store' in h &&
+  'mapping' in h &&
+  typeof (h as DDSketch).count === 'number';
+
 /** A code of `NameStats.codes` that is a failure: an HTTP status >= 400, or an error code (ETIMEDOUT, ...). */
 export const isFailingCode = (code: string): boolean => !/^[123]\d\d$/.test(code);
 const SAMPLE_CHARS = 200;
@@ -34,6 +42,12 @@ export interface ClientResult {
   readonly byName: Record<string, NameStats>;
   /** Artillery's own counters (vusers.*, http.codes.*, errors.*), summed. */
   readonly counters: Record<string, number>;
+  /**
+   * Artillery's own histograms but `http.response_time` (kept per name above): vusers.session_length,
+   * http.response_time.2xx, a processor's `events.emit('histogram', ...)`. What its `ensure` and
+   * report summarise; absent in a result from before they were kept.
+   */
+  readonly summaries?: Record<string, SerializedSketch>;
   /** When the first request was sent and the last answer (or failure) came in: absent when none was. */
   readonly firstRequestAt?: string;
   readonly lastResponseAt?: string;
@@ -53,6 +67,7 @@ export class ClientStats {
     }
   >();
   readonly counters: Record<string, number> = {};
+  private readonly summaries = new Map<string, SerializedSketch>();
   private firstSent: number | undefined;
   private lastAnswer: number | undefined;
 
@@ -130,6 +145,19 @@ export class ClientStats {
     for (const [k, v] of Object.entries(counters)) this.counters[k] = (this.counters[k] ?? 0) + v;
   }
 
+  /**
+   * A period's histograms, as Artillery's `stats` event carries them (its fork of DDSketch, at the same
+   * 1 % accuracy and with the same stores, so they serialize as ours do).
+   */
+  addHistograms(histograms: Record<string, unknown>): void {
+    for (const [name, h] of Object.entries(histograms)) {
+      if (name === 'http.response_time' || !isSketch(h) || h.count === 0) continue;
+      const had = this.summaries.get(name);
+      const add = encodeSketch(h);
+      this.summaries.set(name, had ? encodeSketch(mergeSketches([had, add])) : add);
+    }
+  }
+
   totals(): { requests: number; errors: number } {
     let requests = 0;
     let errors = 0;
@@ -157,6 +185,7 @@ export class ClientStats {
       endedAt: endedAt.toISOString(),
       byName,
       counters: { ...this.counters },
+      ...(this.summaries.size > 0 ? { summaries: Object.fromEntries(this.summaries) } : {}),
       ...(this.firstSent !== undefined ? { firstRequestAt: new Date(this.firstSent).toISOString() } : {}),
       ...(this.lastAnswer !== undefined ? { lastResponseAt: new Date(this.lastAnswer).toISOString() } : {}),
     };
@@ -194,6 +223,11 @@ export function mergeClientResults(results: readonly ClientResult[]): ClientResu
   const counters: Record<string, number> = {};
   for (const r of results)
     for (const [k, v] of Object.entries(r.counters)) counters[k] = (counters[k] ?? 0) + v;
+  const summaries: Record<string, SerializedSketch> = {};
+  for (const name of new Set(results.flatMap((r) => Object.keys(r.summaries ?? {})))) {
+    const parts = results.flatMap((r) => (r.summaries?.[name] ? [r.summaries[name]] : []));
+    summaries[name] = encodeSketch(mergeSketches(parts));
+  }
   const starts = results.map((r) => r.startedAt).sort();
   const ends = results.map((r) => r.endedAt).sort();
   // ISO strings of one clock sort as the times do.
@@ -204,6 +238,7 @@ export function mergeClientResults(results: readonly ClientResult[]): ClientResu
     endedAt: ends[ends.length - 1] ?? '',
     byName,
     counters,
+    ...(Object.keys(summaries).length > 0 ? { summaries } : {}),
     ...(firsts[0] ? { firstRequestAt: firsts[0] } : {}),
     ...(lasts.length > 0 ? { lastResponseAt: lasts[lasts.length - 1] } : {}),
   };

@@ -1,3 +1,4 @@
+import type { DDSketch } from '@datadog/sketches-js';
 import { compileExpression } from 'filtrex';
 import { decodeSketch, mergeSketches, quantiles } from '../../instrument/index.js';
 import { type ClientResult, isFailingCode } from '../engine/client-stats.js';
@@ -199,29 +200,96 @@ export function evaluateThresholds(
   return results;
 }
 
+/** The figures Artillery's summary of a histogram has, in its order. */
+const SUMMARY_FIGURES = [
+  'min',
+  'max',
+  'count',
+  'mean',
+  'p50',
+  'median',
+  'p75',
+  'p90',
+  'p95',
+  'p99',
+  'p999',
+] as const;
+
+/**
+ * A histogram as Artillery's summaries name its figures (`<name>.p99`, ...), rounded as they are (one
+ * decimal: a check Artillery passes at 100.04 ms as 100.0 passes here too); none when empty.
+ */
+function summary(name: string, h: DDSketch): Record<string, number> {
+  if (h.count === 0) return {};
+  const r = (n: number) => round(n, 1);
+  const q = (x: number) => r(h.getValueAtQuantile(x));
+  const figures: Record<(typeof SUMMARY_FIGURES)[number], number> = {
+    min: r(h.min),
+    max: r(h.max),
+    count: h.count,
+    mean: r(h.sum / h.count),
+    p50: q(0.5),
+    median: q(0.5),
+    p75: q(0.75),
+    p90: q(0.9),
+    p95: q(0.95),
+    p99: q(0.99),
+    p999: q(0.999),
+  };
+  return Object.fromEntries(Object.entries(figures).map(([f, v]) => [`${name}.${f}`, v]));
+}
+
+/** The report's `artillery` section: the counters, and each histogram's figures from the ensure variables. */
+function artilleryAggregate(
+  client: ClientResult,
+  vars: Record<string, number>,
+): NonNullable<Report['artillery']> {
+  const summaries: Record<string, Record<string, number>> = {};
+  for (const name of ['http.response_time', ...Object.keys(client.summaries ?? {})]) {
+    const figures: Record<string, number> = {};
+    for (const f of SUMMARY_FIGURES) {
+      const v = vars[`${name}.${f}`];
+      if (v !== undefined) figures[f] = v;
+    }
+    if (Object.keys(figures).length > 0) summaries[name] = figures;
+  }
+  return { counters: { ...client.counters }, summaries };
+}
+
 /** Artillery's aggregate metrics, flattened the way its `ensure` plugin sees them. */
 export function ensureVariables(client: ClientResult, durationSec: number): Record<string, number> {
   // Artillery counts only what happened: no failed virtual user is vusers.failed 0, not a missing one.
   const vars: Record<string, number> = { 'vusers.created': 0, 'vusers.failed': 0, ...client.counters };
-  const all = Object.values(client.byName);
-  const merged = mergeSketches(all.map((n) => n.latency));
-  if (merged.count > 0) {
-    const q = (x: number) => round(merged.getValueAtQuantile(x), 3);
-    Object.assign(vars, {
-      'http.response_time.min': round(merged.min, 3),
-      'http.response_time.max': round(merged.max, 3),
-      'http.response_time.mean': round(merged.sum / merged.count, 3),
-      'http.response_time.median': q(0.5),
-      'http.response_time.p50': q(0.5),
-      'http.response_time.p75': q(0.75),
-      'http.response_time.p90': q(0.9),
-      'http.response_time.p95': q(0.95),
-      'http.response_time.p99': q(0.99),
-      'http.response_time.p999': q(0.999),
-    });
-  }
+  // Artillery's own histograms first (session length, per status class, a processor's), then the
+  // response time from the per-name sketches: the same clock, and every worker's answers in it.
+  for (const [name, s] of Object.entries(client.summaries ?? {}))
+    Object.assign(vars, summary(name, decodeSketch(s)));
+  Object.assign(
+    vars,
+    summary('http.response_time', mergeSketches(Object.values(client.byName).map((n) => n.latency))),
+  );
   vars['http.request_rate'] = durationSec > 0 ? round((vars['http.requests'] ?? 0) / durationSec, 3) : 0;
   return vars;
+}
+
+/**
+ * filtrex names a missing metric by the identifier it was rewritten to: named back, with the figures
+ * the run has under the same prefix. A metric the run did not record fails the check, as it does in
+ * Artillery's ensure plugin.
+ */
+function ensureError(message: string, vars: Record<string, number>): string {
+  const m = /^Property “(m_[A-Za-z0-9_]+)” does not exist\.$/.exec(message);
+  const name = m ? Object.keys(vars).find((k) => ensureIdentifier(k) === m[1]) : undefined;
+  if (!m || name !== undefined) return message;
+  // The identifier decodes back to the dotted name (ensureIdentifier escapes every other character).
+  const missing = (m[1] as string)
+    .slice(2)
+    .replace(/_([0-9a-f]+)_/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+  const prefix = missing.includes('.') ? missing.slice(0, missing.lastIndexOf('.') + 1) : '';
+  const near = Object.keys(vars)
+    .filter((k) => prefix !== '' && k.startsWith(prefix))
+    .sort();
+  return `the run recorded no metric ${missing}${near.length > 0 ? ` (it has ${near.slice(0, 12).join(', ')}${near.length > 12 ? ', ...' : ''})` : ''}`;
 }
 
 export function evaluateEnsure(checks: readonly EnsureCheck[], vars: Record<string, number>): EnsureResult[] {
@@ -230,7 +298,8 @@ export function evaluateEnsure(checks: readonly EnsureCheck[], vars: Record<stri
   return checks.map((check) => {
     try {
       const result = compileExpression(rewriteEnsureExpression(check.expression))(data) as unknown;
-      if (result instanceof Error) return { ...check, passed: false, error: result.message };
+      if (result instanceof Error)
+        return { ...check, passed: false, error: ensureError(result.message, vars) };
       return { ...check, passed: result === true || result === 1 };
     } catch (err) {
       return { ...check, passed: false, error: (err as Error).message };
@@ -322,7 +391,8 @@ export function buildReport(input: BuildInput): Report {
     input.server !== undefined,
     forecast ?? forecastError,
   );
-  const ensure = evaluateEnsure(input.ensure, ensureVariables(input.client, durationSec));
+  const ensureVars = ensureVariables(input.client, durationSec);
+  const ensure = evaluateEnsure(input.ensure, ensureVars);
   const allFailed = everyRequestFailed(input.client);
   const artilleryErrors = Object.fromEntries(
     Object.entries(input.client.counters)
@@ -371,6 +441,7 @@ export function buildReport(input: BuildInput): Report {
       ? { vusersSkipped: input.client.counters['vusers.skipped'] }
       : {}),
     ...(Object.keys(artilleryErrors).length > 0 ? { errors: artilleryErrors } : {}),
+    artillery: artilleryAggregate(input.client, ensureVars),
     ...(input.timeline ? { timeline: input.timeline } : {}),
   };
 }

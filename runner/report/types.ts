@@ -133,6 +133,13 @@ export interface Report {
   forecast?: Forecast;
   /** Artillery's `errors.*` counters for the run (failed captures or matches, ...), by its names. */
   errors?: Record<string, number>;
+  /**
+   * Artillery's aggregate as its own JSON report has it: every counter (vusers.*, http.codes.*, a
+   * processor's `events.emit('counter', ...)`) and every histogram summarised (vusers.session_length,
+   * http.response_time and its per-status ones, a processor's). What `ensure` judges; absent in older
+   * reports.
+   */
+  artillery?: { counters: Record<string, number>; summaries: Record<string, Record<string, number>> };
   /** Arrivals that started no virtual user because a phase's maxVusers was reached (absent: none). */
   vusersSkipped?: number;
   /** Set when every request failed, or none was sent because its virtual users failed, with the main cause: such a run never passes. */

@@ -133,6 +133,21 @@ describe('loadtest run against the artillery CLI on the same scripts', () => {
     );
   });
 
+  it("Artillery's own histograms and a processor's metrics: judged by ensure and reported as Artillery does", async () => {
+    const ours = JSON.parse(await readFile(join(scratch, 'hooks.yml.loadtest.json'), 'utf8')) as Report;
+    const theirs = JSON.parse(await readFile(join(scratch, 'hooks.yml.artillery.json'), 'utf8')) as {
+      aggregate: { counters: Record<string, number>; summaries: Record<string, Record<string, number>> };
+    };
+    // hooks.yml's ensure checks session length, the 2xx response time and a custom histogram: all pass.
+    expect(ours.ensure.map((e) => e.passed)).toEqual([true, true, true]);
+    expect(ours.artillery?.summaries['hooks.session_mark']).toEqual(
+      theirs.aggregate.summaries['hooks.session_mark'],
+    );
+    expect(ours.artillery?.counters['hooks.ended']).toBe(theirs.aggregate.counters['hooks.ended']);
+    for (const name of ['vusers.session_length', 'http.response_time.2xx'])
+      expect(ours.artillery?.summaries[name]?.count, name).toBe(theirs.aggregate.summaries[name]?.count);
+  });
+
   it('the before flow ran once per run, and its capture reached every virtual user', async () => {
     const report = JSON.parse(
       await readFile(join(scratch, 'before-capture.yml.loadtest.json'), 'utf8'),

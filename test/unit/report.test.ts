@@ -230,6 +230,15 @@ describe('the report', () => {
       })[0],
     ).toMatchObject({ passed: false });
     expect(rewriteEnsureExpression('http.codes.200 > 1')).not.toContain('.');
+    // A metric the run did not record fails, named as written, with what the run has near it.
+    expect(
+      evaluateEnsure([{ expression: 'http.response_time.p9 < 10', strict: true }], {
+        'http.response_time.p95': 2,
+        'http.response_time.p99': 3,
+      })[0]?.error,
+    ).toBe(
+      'the run recorded no metric http.response_time.p9 (it has http.response_time.p95, http.response_time.p99)',
+    );
   });
 
   it('compare flags a rise past the allowed percentage only', () => {
@@ -378,5 +387,12 @@ describe('fan-out', () => {
     expect(merged.byName.getProduct).toMatchObject({ requests: 5, errors: 1, codes: { '200': 4, '503': 1 } });
     expect(merged.byName.getProduct?.latency).toMatchObject({ count: 5, min: 1, max: 100 });
     expect(merged.counters).toEqual({ 'http.requests': 5 });
+    // Artillery's own histograms (session length, a processor's) merge as the latencies do.
+    const withSummary = (values: number[]) => ({
+      ...a,
+      summaries: { 'vusers.session_length': sketch(values) },
+    });
+    const sessions = mergeClientResults([withSummary([10, 20]), b, withSummary([30])]).summaries;
+    expect(sessions?.['vusers.session_length']).toMatchObject({ count: 3, min: 10, max: 30, sum: 60 });
   });
 });
