@@ -247,6 +247,39 @@ function loadPayload(script: ArtilleryScript, scriptPath: string): unknown {
   });
 }
 
+/** The script's processor file does not load (a syntax error, a throw at its top level, missing). */
+export class ProcessorFailed extends Error {
+  override name = 'ProcessorFailed';
+}
+
+/**
+ * Loads the script's `config.processor` as Artillery's own runner does (the same function, so the
+ * module is cached and not run again when the runner loads it), and says which file failed and where:
+ * otherwise the failure surfaces as a worker's stack trace, as if the run had crashed.
+ */
+export async function loadProcessor(script: ArtilleryScript, scriptPath: string): Promise<void> {
+  const processor = script.config.processor;
+  if (typeof processor !== 'string') return;
+  const file = resolve(dirname(resolve(scriptPath)), processor);
+  try {
+    await core.runner.runnerFuncs.loadProcessor(
+      { config: { processor } },
+      { scriptPath: resolve(scriptPath) },
+    );
+  } catch (err) {
+    const e = err instanceof Error ? err : new Error(String(err));
+    // Where in the file: a syntax error's stack starts with `file:line`; a throw has it in a frame.
+    const at = (e.stack ?? '')
+      .split('\n')
+      .map((l) => /(\/[^\s()]+:\d+)/.exec(l)?.[1])
+      .find((l) => l?.startsWith(`${file}:`));
+    throw new ProcessorFailed(
+      `config.processor ${processor}: failed to load${at ? ` (${at})` : ''}: ${e.name}: ${e.message.split('\n')[0]}`,
+      { cause: err },
+    );
+  }
+}
+
 /** A script's `before` or `after` flow failed (a refused login, a capture that found nothing, ...). */
 export class HookFailed extends Error {
   override name = 'HookFailed';

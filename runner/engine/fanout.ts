@@ -21,6 +21,8 @@ export interface SliceOutcome {
   readonly error?: string;
   /** A hook invocation's captured variables. */
   readonly vars?: Record<string, unknown>;
+  /** The script is at fault (its processor does not load), not the run. */
+  readonly badScript?: boolean;
 }
 
 export interface Invoker {
@@ -38,6 +40,7 @@ export function outcomeOf(r: RunnerResult): SliceOutcome {
     result: r.result,
     ...(error ? { error } : {}),
     ...(r.vars ? { vars: r.vars } : {}),
+    ...(r.badScript ? { badScript: true } : {}),
   };
 }
 
@@ -155,6 +158,8 @@ export interface FanOutResult {
   readonly beforeFailed?: string;
   /** The script's `after` flow failed (the load's results stand). */
   readonly afterFailed?: string;
+  /** Why the script itself cannot run (its processor does not load): a bad input, not a failed run. */
+  readonly badScript?: string;
 }
 
 export interface FanOutOptions {
@@ -202,10 +207,12 @@ export async function fanOut(
   if (script.before) {
     const out = await hook('before');
     if (out.status !== 'ok') {
+      const why = (out.error ?? `the script's before flow ${out.status}`).split('\n')[0] ?? '';
       return {
         merged: mergeClientResults([]),
         slices: [],
-        beforeFailed: (out.error ?? `the script's before flow ${out.status}`).split('\n')[0] ?? '',
+        beforeFailed: why,
+        ...(out.badScript ? { badScript: why } : {}),
       };
     }
     vars = out.vars ?? {};
@@ -229,5 +236,12 @@ export async function fanOut(
     if (out.status !== 'ok')
       afterFailed = (out.error ?? `the script's after flow ${out.status}`).split('\n')[0];
   }
-  return { merged: mergeClientResults(results), slices, ...(afterFailed ? { afterFailed } : {}) };
+  // Every worker loads the same processor: the first one's message says it for all.
+  const bad = slices.find((s) => s.badScript)?.error;
+  return {
+    merged: mergeClientResults(results),
+    slices,
+    ...(afterFailed ? { afterFailed } : {}),
+    ...(bad ? { badScript: bad } : {}),
+  };
 }

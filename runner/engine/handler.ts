@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { specificIssue } from '../zod-issue.js';
-import { type ArtilleryScript, HookFailed, runHook, runScript } from './artillery.js';
+import {
+  type ArtilleryScript,
+  HookFailed,
+  loadProcessor,
+  ProcessorFailed,
+  runHook,
+  runScript,
+} from './artillery.js';
 import type { ClientResult } from './client-stats.js';
 import { ensureTypeScript } from './typescript.js';
 
@@ -44,6 +51,8 @@ export interface RunnerResult {
   readonly stoppedEarly?: string;
   /** A hook's captured variables. */
   readonly vars?: Record<string, unknown>;
+  /** The script is at fault, not the run (its processor does not load): the CLI exits 2. */
+  readonly badScript?: boolean;
 }
 
 export interface RunnerContext {
@@ -126,6 +135,7 @@ export async function runSlice(event: RunnerEvent, context: RunnerContext = {}):
     const processor = event.script.config.processor;
     if (typeof processor === 'string')
       await ensureTypeScript(resolve(dirname(resolve(event.scriptPath)), processor));
+    await loadProcessor(event.script, event.scriptPath);
     if (event.hook) {
       const vars = await runHook(event.script, event.scriptPath, event.hook, event.vars);
       return { worker, status: 'ok', vars };
@@ -146,8 +156,14 @@ export async function runSlice(event: RunnerEvent, context: RunnerContext = {}):
       worker,
       status: 'failed',
       ...(latest ? { result: latest } : {}),
-      // A failed hook is the script's doing: its message says all; anything else keeps its stack.
-      error: err instanceof HookFailed ? err.message : err instanceof Error ? stackOf(err) : String(err),
+      // A failed hook or processor is the script's doing: its message says all; anything else keeps its stack.
+      error:
+        err instanceof HookFailed || err instanceof ProcessorFailed
+          ? err.message
+          : err instanceof Error
+            ? stackOf(err)
+            : String(err),
+      ...(err instanceof ProcessorFailed ? { badScript: true } : {}),
     };
   } finally {
     if (deadline) clearTimeout(deadline);

@@ -226,6 +226,18 @@ describe('what went wrong, and runs that must not pass', () => {
     expect(target.served.get('GET /me') ?? 0).toBe(before);
   }, 60_000);
 
+  it('a processor that throws while loading is a bad script: exit 2 naming the file and line, the partial report written', async () => {
+    const output = join(scratch, 'bad-processor.json');
+    const r = await runLoadtest('bad-processor.yml', [], output);
+    expect(r.code, `${r.out}\n${r.err}`).toBe(2);
+    expect(r.err).toMatch(
+      /bad-processor\.yml: config\.processor \.\/bad-processor\.cjs: failed to load \(\/.*bad-processor\.cjs:3:\d+\): Error: LOADTEST_NO_SUCH_SETTING is not set/,
+    );
+    const report = JSON.parse(await readFile(output, 'utf8')) as Report;
+    expect(report).toMatchObject({ partial: true, passed: false });
+    expect(report.error).toMatch(/failed to load/);
+  }, 60_000);
+
   it('refuses, naming it, what it would otherwise skip or send wrong: an unsupported plugin, another engine, an unknown step (exit 2)', async () => {
     const plugin = await run('publish-plugin.yml');
     expect(plugin.code).toBe(2);

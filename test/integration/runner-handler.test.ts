@@ -107,9 +107,9 @@ describe('runner handler', () => {
     s.config.target = target;
     (s.config as { processor?: string }).processor = './broken.cjs';
     const result = await runSlice({ worker: 0, workers: 1, script: s, scriptPath: join(dir, 'broken.yml') });
-    expect(result.status).toBe('failed');
+    expect(result).toMatchObject({ status: 'failed', badScript: true });
     expect(result.error?.split('\n')[0]).toBe(
-      `SyntaxError: Unexpected token '}' (at ${join(dir, 'broken.cjs')}:1)`,
+      `config.processor ./broken.cjs: failed to load (${join(dir, 'broken.cjs')}:1): SyntaxError: Unexpected token '}'`,
     );
   }, 30_000);
 

@@ -450,6 +450,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
 
     let failure: string | undefined;
     let interrupted = false;
+    // The script cannot run (its processor does not load): exit 2 once the partial report is written.
+    let badScript: string | undefined;
     const abort = (reason: string) => {
       if (failure) return;
       failure = reason;
@@ -537,6 +539,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
         timings.mark('firstRequest', Date.parse(result.merged.firstRequestAt));
       if (result.merged.lastResponseAt)
         timings.mark('lastResponse', Date.parse(result.merged.lastResponseAt));
+      badScript = result.badScript;
       if (!failure && result.beforeFailed) failure = `no load sent: ${result.beforeFailed}`;
       if (result.afterFailed) log(`warning: ${result.afterFailed}`);
       const failed = result.slices.filter((s) => s.status !== 'ok');
@@ -608,6 +611,11 @@ export const runCommand: CommandModule<object, RunArgs> = {
       report.ensure.every((e) => e.passed || !e.strict);
     // --allow-partial forgives failed workers, never an interrupted run. An output not written (said
     // above) is a run that could not complete what was asked.
+    if (badScript) {
+      console.error(`error: ${scenario.path}: ${badScript}`);
+      process.exitCode = EXIT.badInput;
+      return;
+    }
     process.exitCode =
       !written || (report.partial && (interrupted || !args.allowPartial))
         ? EXIT.runFailed
