@@ -126,9 +126,14 @@ function checkSupported(raw: Record<string, unknown>, where: (keys: PropertyKey[
  * What the load-time checks find in a script changed after it was loaded (`--overrides`, an
  * environment's config), as `<label>: <field>: <problem>`; undefined when it can run.
  */
-export function scriptProblem(script: Record<string, unknown>, label: string): string | undefined {
+export function scriptProblem(
+  script: Record<string, unknown>,
+  label: string,
+  path: string,
+): string | undefined {
   try {
     checkSupported(script, () => label);
+    checkFiles(script as unknown as ArtilleryScript, path, () => label);
   } catch (err) {
     if (err instanceof ScenarioError) return err.message;
     throw err;
@@ -138,6 +143,36 @@ export function scriptProblem(script: Record<string, unknown>, label: string): s
     return `${label}: scenarios: needs at least one scenario`;
   const phases = phasesProblem((script.config as { phases?: unknown } | undefined)?.phases);
   return phases ? `${label}: ${phases}` : undefined;
+}
+
+/**
+ * The files a script names, resolved and read as the workers will: a missing processor, a missing
+ * payload or a short row is the script's fault, told here with its line, not by a worker once the
+ * stack is up.
+ */
+function checkFiles(script: ArtilleryScript, path: string, where: (keys: PropertyKey[]) => string): void {
+  const processor = script.config.processor;
+  if (typeof processor === 'string') {
+    const file = resolve(dirname(path), processor);
+    if (!existsSync(file))
+      throw new ScenarioError(`${where(['config', 'processor'])}: config.processor: no such file: ${file}`);
+  }
+  const payload = script.config.payload;
+  for (const [i, spec] of (Array.isArray(payload) ? payload : payload ? [payload] : []).entries()) {
+    const at = Array.isArray(payload) ? ['config', 'payload', i] : ['config', 'payload'];
+    if (typeof spec?.path !== 'string')
+      throw new ScenarioError(`${where(at)}: ${at.join('.')}.path: expected the CSV file's path`);
+    const file = resolve(dirname(path), spec.path);
+    if (!existsSync(file))
+      throw new ScenarioError(`${where([...at, 'path'])}: ${at.join('.')}.path: no such file: ${file}`);
+    try {
+      payloadRows(file, spec);
+    } catch (err) {
+      throw new ScenarioError(
+        `${where([...at, 'path'])}: ${at.join('.')}: ${file}: ${(err as Error).message}`,
+      );
+    }
+  }
 }
 
 /** Steps the HTTP engine runs itself; any other is a request named by its first key. */
@@ -215,7 +250,7 @@ const phases = z.array(phase).min(1, 'needs at least one phase');
  * Why phases that reach the script after it was loaded (`--overrides`, `--environment`) cannot run,
  * as `config.phases.0.duration: ...`; undefined when they can.
  */
-export function phasesProblem(value: unknown): string | undefined {
+function phasesProblem(value: unknown): string | undefined {
   const parsed = phases.safeParse(value);
   if (parsed.success) return undefined;
   const issue = specificIssue(parsed.error.issues);
@@ -417,36 +452,8 @@ export function loadScenario(nameOrPath: string, project: Project, cwd = process
       `${where(nodeAt(['scenarios', 0, 'weight']))}: scenarios: every scenario has weight ${weights.length > 1 ? '0 or less' : weights[0]}: no virtual user would run one`,
     );
   }
-  // Resolved as the worker resolves it, and checked here, where the line is known: a worker would
-  // fail on it only once the stack is up.
-  const processor = parsed.data.config.processor;
-  const processorFile = processor === undefined ? undefined : resolve(dirname(path), processor);
-  if (processorFile !== undefined && !existsSync(processorFile)) {
-    throw new ScenarioError(
-      `${where(nodeAt(['config', 'processor']))}: config.processor: no such file: ${processorFile}`,
-    );
-  }
   const script = parsed.data as unknown as ArtilleryScript;
-  // Payload files, read as the workers will read them: a missing file or a short row is the
-  // script's fault, told here with its line, not by a worker once the stack is up.
-  const payload = script.config.payload;
-  for (const [i, spec] of (Array.isArray(payload) ? payload : payload ? [payload] : []).entries()) {
-    const at = Array.isArray(payload) ? ['config', 'payload', i] : ['config', 'payload'];
-    if (typeof spec?.path !== 'string')
-      throw new ScenarioError(`${where(nodeAt(at))}: ${at.join('.')}.path: expected the CSV file's path`);
-    const file = resolve(dirname(path), spec.path);
-    if (!existsSync(file))
-      throw new ScenarioError(
-        `${where(nodeAt([...at, 'path']))}: ${at.join('.')}.path: no such file: ${file}`,
-      );
-    try {
-      payloadRows(file, spec);
-    } catch (err) {
-      throw new ScenarioError(
-        `${where(nodeAt([...at, 'path']))}: ${at.join('.')}: ${file}: ${(err as Error).message}`,
-      );
-    }
-  }
+  checkFiles(script, path, (keys) => where(nodeAt(keys)));
   const loadtest = (parsed.data.config.loadtest ?? {}) as LoadtestConfig;
   const requestNames: string[] = [];
   for (const s of parsed.data.scenarios) collectNames(s.flow, requestNames);

@@ -73,5 +73,18 @@ describe('compare and script flags', () => {
     expect(() => applyScriptFlags(scenario(), { overrides: '{', defaultThresholds: true })).toThrow(
       /--overrides: not JSON/,
     );
+    // The files an override names are checked as the file's are, not found by a worker later.
+    expect(() =>
+      applyScriptFlags(scenario(), {
+        overrides: '{"config": {"payload": {"path": "no-such.csv", "fields": ["u"]}}}',
+        defaultThresholds: true,
+      }),
+    ).toThrow(/--overrides: config\.payload\.path: no such file: .*no-such\.csv/);
+    expect(() =>
+      applyScriptFlags(scenario(), {
+        overrides: '{"config": {"processor": "./gone.cjs"}}',
+        defaultThresholds: true,
+      }),
+    ).toThrow(/--overrides: config\.processor: no such file: .*gone\.cjs/);
   });
 });

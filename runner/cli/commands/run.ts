@@ -186,7 +186,7 @@ export function applyScriptFlags(
     // Artillery exposes the name as {{ $environment }}.
     script._environment = args.environment;
     // Its plugins and engines are checked as the file's are.
-    const problem = scriptProblem(script, `--environment ${args.environment}`);
+    const problem = scriptProblem(script, `--environment ${args.environment}`, scenario.path);
     if (problem) throw new UsageError(problem);
   }
   if (args.variables !== undefined) {
@@ -198,7 +198,7 @@ export function applyScriptFlags(
     Object.assign(script, merged);
     // Checked as the file's are: a negative duration would run until Ctrl-C, a plugin or an unknown
     // step would be dropped or sent wrong.
-    const problem = scriptProblem(script, '--overrides');
+    const problem = scriptProblem(script, '--overrides', scenario.path);
     if (problem) throw new UsageError(problem);
   }
   if (args.defaultThresholds === false && scenario.defaultThresholds) {
