@@ -86,9 +86,15 @@ describe('loadtest run', () => {
         'load',
         'thresholds',
         'ensure',
+        'artillery',
         'timeline',
         'timings',
       ].sort(),
+    );
+    // Artillery's aggregate, as its own report has it: what the virtual users did, in its names.
+    expect(report.artillery.counters['vusers.created']).toBeGreaterThan(0);
+    expect(report.artillery.summaries['vusers.session_length'].count).toBe(
+      report.artillery.counters['vusers.completed'],
     );
     expect(report).toMatchObject({ scenario: 'smoke', passed: true, partial: false });
     // Every start-up phase happened, in an order that can be true: the table before the seed and the
