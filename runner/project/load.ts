@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
-import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import {
   type GateCapacity,
   type KeyAttribute,
@@ -188,7 +188,10 @@ export function locateProject(options: ResolveOptions = {}): { file: string; isD
   return near ? { file: near, isDefault: false } : { file: DEFAULT_PROJECT_FILE, isDefault: true };
 }
 
-async function readConfig(file: string): Promise<{ value: unknown; where: (path: PropertyKey[]) => string }> {
+/** `file:line:col: path`; the line is that of `at` when given (a misspelt key inside `path`). */
+type Where = (path: PropertyKey[], at?: PropertyKey[]) => string;
+
+async function readConfig(file: string): Promise<{ value: unknown; where: Where }> {
   const ext = extname(file);
   const plain = (path: PropertyKey[]) => `${file}${path.length ? `: ${path.join('.')}` : ''}`;
   if (ext === '.json') {
@@ -213,9 +216,18 @@ async function readConfig(file: string): Promise<{ value: unknown; where: (path:
         `${file}${pos ? `:${pos.line}:${pos.col}` : ''}: YAML: ${e?.message.split('\n')[0] ?? 'invalid'}`,
       );
     }
-    const where = (path: PropertyKey[]) => {
-      for (let at = path.length; at >= 0; at -= 1) {
-        const node = doc.getIn(path.slice(0, at) as unknown[], true) as
+    const where: Where = (path, line = path) => {
+      // A misspelt key (`line` goes one deeper than `path`): the key's own position, not its value's.
+      const parent = line.length > path.length ? doc.getIn(line.slice(0, -1) as unknown[], true) : undefined;
+      const key = isMap(parent)
+        ? parent.items.find((i) => isScalar(i.key) && i.key.value === line[line.length - 1])?.key
+        : undefined;
+      if (isScalar(key) && key.range) {
+        const { line: l, col } = lines.linePos(key.range[0]);
+        return `${file}:${l}:${col}${path.length ? `: ${path.join('.')}` : ''}`;
+      }
+      for (let at = line.length; at >= 0; at -= 1) {
+        const node = doc.getIn(line.slice(0, at) as unknown[], true) as
           | { range?: [number, number, number] }
           | undefined;
         if (node && (node.range || isMap(node) || isSeq(node)) && node.range) {
@@ -469,7 +481,7 @@ export async function loadProject(file: string, isDefault = false): Promise<Proj
   const parsed = projectSchema.safeParse(value);
   if (!parsed.success) {
     const issue = specificIssue(parsed.error.issues);
-    throw new ProjectConfigError(`${where(issue.path)}: ${issue.message}`);
+    throw new ProjectConfigError(`${where(issue.path, issue.at)}: ${issue.message}`);
   }
   const config = parsed.data;
   const dir = dirname(file);

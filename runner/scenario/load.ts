@@ -443,7 +443,7 @@ export function loadScenario(nameOrPath: string, project: Project, cwd = process
   if (!parsed.success) {
     const issue = specificIssue(parsed.error.issues);
     const field = issue.path.join('.') || '(top level)';
-    throw new ScenarioError(`${where(nodeAt(issue.path))}: ${field}: ${issue.message}`);
+    throw new ScenarioError(`${where(nodeAt(issue.at))}: ${field}: ${issue.message}`);
   }
   // Artillery picks a scenario by weight (default 1): with none above 0 its workers die picking one.
   const weights = parsed.data.scenarios.map((sc) => (typeof sc.weight === 'number' ? sc.weight : 1));

@@ -201,7 +201,7 @@ data: { command: node seed.mjs }
   });
 
   const bad: [string, string, RegExp][] = [
-    ['unknown-field', 'name: x\ncolour: blue\n', /loadtest\.config\.yml:1:1: .*colour/],
+    ['unknown-field', 'name: x\ncolour: blue\n', /loadtest\.config\.yml:2:1: .*colour/],
     ['bad-app', 'app: { start: { command: node, port: 70000 } }\n', /loadtest\.config\.yml:1:\d+: app/],
     [
       'unknown-table',
@@ -238,6 +238,12 @@ data: { command: node seed.mjs }
       'misspelt-key',
       'tables: [{ name: notes, partitonKey: id }]\n',
       /tables\.0: Unrecognized key: "partitonKey"/,
+    ],
+    [
+      // The line is the misspelt key's, not the first line of the table holding it.
+      'misspelt-key-line',
+      'tables:\n  - name: notes\n    partitionKey: id\n    sortKy: at\n',
+      /loadtest\.config\.yml:4:\d+: tables\.0: Unrecognized key: "sortKy"/,
     ],
     [
       'missing-key',
@@ -434,5 +440,10 @@ data: { command: node seed.mjs }
     );
     const index = await scenario('    capacity: { indexes: { byY: { read: 1, write: 1 } } }');
     expect(() => loadScenario(index, project)).toThrow(/no GSI "byY"; the GSIs: byX/);
+    // A misspelt key is pointed at on its own line (line 5), not at the first line of its object.
+    const misspelt = await scenario('    thresholds: { getOrder: ["p99 < 5"] }\n    forcast: { rate: 10 }');
+    expect(() => loadScenario(misspelt, project)).toThrow(
+      /\.yml:5:\d+: config\.loadtest: Unrecognized key: "forcast"/,
+    );
   });
 });
