@@ -343,6 +343,11 @@ function attachExpectPlugin(script: ArtilleryScript): void {
 
 export interface RunOptions {
   readonly onProgress?: (result: ClientResult) => void;
+  /**
+   * Given a function that reports progress now (off the interval): the run's timeline samples the
+   * client and the DynamoDB side at one moment with it, not with progress up to a second old.
+   */
+  readonly onProgressRequest?: (reportNow: () => void) => void;
   readonly progressIntervalMs?: number;
   /** Stop generating load early (e.g. before a Lambda time limit); resolves with what was seen. */
   readonly signal?: AbortSignal;
@@ -391,12 +396,9 @@ export async function runScript(
   if (flight) flights.set(run, flight);
   const startedAt = new Date();
   const ee = await core.runner.runner(runnable, payload, { scriptPath: absolute, periodicStats: 5 });
-  const timer = options.onProgress
-    ? setInterval(
-        () => options.onProgress?.(stats.result(startedAt, new Date())),
-        options.progressIntervalMs ?? 1000,
-      )
-    : undefined;
+  const report = () => options.onProgress?.(stats.result(startedAt, new Date()));
+  const timer = options.onProgress ? setInterval(report, options.progressIntervalMs ?? 1000) : undefined;
+  options.onProgressRequest?.(report);
   try {
     await new Promise<void>((done) => {
       let finished = false;

@@ -27,6 +27,12 @@ export interface SliceOutcome {
 
 export interface Invoker {
   invoke(event: RunnerEvent, onProgress: (r: ClientResult) => void): Promise<SliceOutcome>;
+  /**
+   * Has every running worker report its progress now (through onProgress), and resolves once they
+   * have: a sample of the run then sees the client side as of now, not up to a second ago. Optional:
+   * a Lambda invocation reports only at its end.
+   */
+  progress?(): Promise<void>;
   /** Stop every worker still running; they resolve with what they saw so far. */
   abort(): void;
 }
@@ -85,6 +91,8 @@ export class LocalProcessInvoker implements Invoker {
   private readonly children = new Set<ChildProcess>();
   /** Started, not yet given work: any invocation takes one (a hook's as well as a slice's). */
   private readonly warm: ChildProcess[] = [];
+  /** Given a slice or a hook to run, and not yet exited: with what progress() waits on each for. */
+  private readonly running = new Map<ChildProcess, (() => void)[]>();
   private aborted = false;
 
   /** @param env what the workers need beyond this process's environment (sent with each run). */
@@ -112,15 +120,23 @@ export class LocalProcessInvoker implements Invoker {
       const child = this.warm.shift() ?? this.spawn();
       let last: ClientResult | undefined;
       let outcome: SliceOutcome | undefined;
+      const waiting: (() => void)[] = [];
+      this.running.set(child, waiting);
+      const answered = () => {
+        for (const done of waiting.splice(0)) done();
+      };
       child.on('message', (m: WorkerMessage) => {
         if (m.type === 'progress') {
           last = m.result;
           onProgress(m.result);
+          answered();
         } else if (m.type === 'done') {
           outcome = outcomeOf(m.outcome);
         }
       });
       child.on('exit', (code, signal) => {
+        this.running.delete(child);
+        answered();
         resolve(
           outcome ?? {
             worker,
@@ -133,6 +149,25 @@ export class LocalProcessInvoker implements Invoker {
       const request: WorkerRequest = { type: 'run', event, env: this.env };
       child.send(request);
     });
+  }
+
+  progress(timeoutMs = 250): Promise<void> {
+    const asked: Promise<void>[] = [];
+    for (const [child, waiting] of this.running) {
+      if (!child.connected) continue;
+      asked.push(new Promise<void>((done) => waiting.push(done)));
+      const request: WorkerRequest = { type: 'progress' };
+      child.send(request, (err) => {
+        if (err) for (const done of waiting.splice(0)) done();
+      });
+    }
+    if (asked.length === 0) return Promise.resolve();
+    // A worker running a hook, or busy, does not hold the sample up for long.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((done) => {
+      timer = setTimeout(done, timeoutMs);
+    });
+    return Promise.race([Promise.all(asked).then(() => {}), late]).finally(() => clearTimeout(timer));
   }
 
   abort(): void {

@@ -61,6 +61,8 @@ export interface RunnerContext {
   readonly onProgress?: (result: ClientResult) => void;
   /** Stop now (Ctrl-C in the CLI): the result is what was seen so far. */
   readonly signal?: AbortSignal;
+  /** Given a function that calls onProgress now (see RunOptions.onProgressRequest). */
+  readonly onProgressRequest?: (reportNow: () => void) => void;
 }
 
 export const DEFAULT_STOP_BEFORE_LIMIT_MS = 10_000;
@@ -147,6 +149,7 @@ export async function runSlice(event: RunnerEvent, context: RunnerContext = {}):
         latest = r;
         context.onProgress?.(r);
       },
+      ...(context.onProgressRequest ? { onProgressRequest: context.onProgressRequest } : {}),
     });
     return stoppedEarly
       ? { worker, status: 'stopped', result, stoppedEarly }

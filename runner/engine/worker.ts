@@ -9,7 +9,10 @@ import type { RunnerEvent, RunnerResult } from './handler.js';
  */
 export type WorkerRequest =
   /** `env`: the invoker's variables, for a worker forked before the CLI knew them (startWorkersEarly). */
-  { type: 'run'; event: RunnerEvent; env?: Record<string, string> } | { type: 'stop' };
+  | { type: 'run'; event: RunnerEvent; env?: Record<string, string> }
+  | { type: 'stop' }
+  /** Report progress now, not at the next interval (the CLI's timeline is sampling). */
+  | { type: 'progress' };
 export type WorkerMessage =
   | { type: 'progress'; result: ClientResult }
   | { type: 'done'; outcome: RunnerResult };
@@ -27,16 +30,22 @@ function send(message: WorkerMessage): Promise<void> {
 // cheerio-deferred first: its stand-in must be in place before Artillery's modules load.
 const handler = import('./cheerio-deferred.js').then(() => import('./handler.js'));
 const stop = new AbortController();
+let reportNow: (() => void) | undefined;
 
 process.on('message', async (message: WorkerRequest) => {
   if (message.type === 'stop') return stop.abort();
+  if (message.type === 'progress') return reportNow?.();
   if (message.type !== 'run') return;
   Object.assign(process.env, message.env);
   const { runSlice } = await handler;
   const outcome = await runSlice(message.event, {
     signal: stop.signal,
     onProgress: (r) => void send({ type: 'progress', result: r }),
+    onProgressRequest: (f) => {
+      reportNow = f;
+    },
   });
+  reportNow = undefined;
   await send({ type: 'done', outcome });
   process.exit(outcome.status === 'failed' ? 1 : 0);
 });

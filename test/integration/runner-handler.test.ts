@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lambdaHandler } from '../../runner/aws/index.js';
 import type { ArtilleryScript } from '../../runner/engine/artillery.js';
+import { LocalProcessInvoker } from '../../runner/engine/fanout.js';
 import { runSlice } from '../../runner/engine/handler.js';
 
 /** The runner handler against a trivial HTTP target on loopback, with the real Artillery engine. */
@@ -98,6 +99,30 @@ describe('runner handler', () => {
     expect(Date.parse(endedAt ?? '') - Date.parse(lastResponseAt ?? '')).toBeLessThan(400);
     expect(Date.parse(firstRequestAt ?? '')).toBeLessThanOrEqual(Date.parse(lastResponseAt ?? ''));
     expect(result.result?.counters['vusers.completed']).toBe(10);
+  }, 30_000);
+
+  it('a worker process reports its progress when asked, between its once-a-second reports', async () => {
+    // The run's timeline samples the client and the DynamoDB side at one moment with this.
+    const invoker = new LocalProcessInvoker();
+    const s = script(5);
+    s.config.target = target;
+    const seen: number[] = [];
+    const done = invoker.invoke({ worker: 0, workers: 1, script: s, scriptPath: 'inline.yml' }, () =>
+      seen.push(Date.now()),
+    );
+    // Running: its first report came (a worker from the sources takes seconds to load Artillery).
+    for (let i = 0; i < 300 && seen.length === 0; i += 1) await new Promise((r) => setTimeout(r, 50));
+    const asked = Date.now();
+    for (let i = 0; i < 3; i += 1) {
+      await invoker.progress();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // Three answers in about 0.2 s: the interval alone sends at most one.
+    expect(seen.filter((t) => t >= asked).length).toBeGreaterThanOrEqual(3);
+    expect(Date.now() - asked).toBeLessThan(900);
+    expect((await done).status).toBe('ok');
+    // Nothing running: nothing to wait for.
+    await expect(invoker.progress()).resolves.toBeUndefined();
   }, 30_000);
 
   it('fails on a processor with a syntax error saying what and where, in its first line', async () => {

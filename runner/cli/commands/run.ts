@@ -503,6 +503,9 @@ export const runCommand: CommandModule<object, RunArgs> = {
             const view = await target.metrics
               .read({ start: new Date(), end: new Date() }, { keys: false })
               .catch(() => ({ patterns: undefined, dynamodb: undefined }));
+            // The client side as of now too: with progress up to a second old, the first interval
+            // showed about half the rate and the last one the rest.
+            await target.invoker.progress?.();
             await timeline.poll(view);
             const m = view.patterns;
             if (m)
