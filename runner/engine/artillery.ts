@@ -7,6 +7,7 @@ import ssmsModule from '@artilleryio/int-core/lib/ssms.js';
 import { IN_WORKER_BUNDLE } from './cheerio-deferred.js';
 import { type ClientResult, ClientStats } from './client-stats.js';
 import { type PayloadSpec, payloadRows, workerRows } from './payload.js';
+import { processorFunctions } from './processor-functions.js';
 import { requestName } from './request-name.js';
 
 /**
@@ -255,17 +256,17 @@ export class ProcessorFailed extends Error {
 /**
  * Loads the script's `config.processor` as Artillery's own runner does (the same function, so the
  * module is cached and not run again when the runner loads it), and says which file failed and where:
- * otherwise the failure surfaces as a worker's stack trace, as if the run had crashed.
+ * otherwise the failure surfaces as a worker's stack trace, as if the run had crashed. A function the
+ * script names and the processor does not export is refused too: Artillery would skip it with a
+ * warning (a hook) or count an "Undefined function" error (a step) on every virtual user.
  */
 export async function loadProcessor(script: ArtilleryScript, scriptPath: string): Promise<void> {
   const processor = script.config.processor;
   if (typeof processor !== 'string') return;
   const file = resolve(dirname(resolve(scriptPath)), processor);
+  const holder: { config: { processor: unknown } } = { config: { processor } };
   try {
-    await core.runner.runnerFuncs.loadProcessor(
-      { config: { processor } },
-      { scriptPath: resolve(scriptPath) },
-    );
+    await core.runner.runnerFuncs.loadProcessor(holder, { scriptPath: resolve(scriptPath) });
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
     // Where in the file: a syntax error's stack starts with `file:line`; a throw has it in a frame.
@@ -276,6 +277,14 @@ export async function loadProcessor(script: ArtilleryScript, scriptPath: string)
     throw new ProcessorFailed(
       `config.processor ${processor}: failed to load${at ? ` (${at})` : ''}: ${e.name}: ${e.message.split('\n')[0]}`,
       { cause: err },
+    );
+  }
+  const exported = (holder.config.processor ?? {}) as Record<string, unknown>;
+  const missing = processorFunctions(script).filter((f) => typeof exported[f.name] !== 'function');
+  if (missing.length > 0) {
+    const functions = Object.keys(exported).filter((k) => typeof exported[k] === 'function');
+    throw new ProcessorFailed(
+      `config.processor ${processor} has no function ${missing.map((f) => `"${f.name}" (${f.at})`).join(', ')}; it exports: ${functions.join(', ') || 'no function'}`,
     );
   }
 }

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { gateCapacitySchema } from '../../local/index.js';
 import type { ArtilleryScript } from '../engine/artillery.js';
 import { payloadRows } from '../engine/payload.js';
+import { processorFunctions } from '../engine/processor-functions.js';
 import { requestName } from '../engine/request-name.js';
 import {
   type ForecastConfig,
@@ -454,6 +455,14 @@ export function loadScenario(nameOrPath: string, project: Project, cwd = process
   }
   const script = parsed.data as unknown as ArtilleryScript;
   checkFiles(script, path, (keys) => where(nodeAt(keys)));
+  // A function named with no processor to hold it: Artillery would fail each virtual user on it.
+  const named = processorFunctions(script)[0];
+  if (named && script.config.processor === undefined) {
+    const keys = named.at.split('.').map((k) => (/^\d+$/.test(k) ? Number(k) : k));
+    throw new ScenarioError(
+      `${where(nodeAt(keys))}: ${named.at}: function "${named.name}" named, but the script has no config.processor to define it`,
+    );
+  }
   const loadtest = (parsed.data.config.loadtest ?? {}) as LoadtestConfig;
   const requestNames: string[] = [];
   for (const s of parsed.data.scenarios) collectNames(s.flow, requestNames);

@@ -138,6 +138,26 @@ describe('runner handler', () => {
     );
   }, 30_000);
 
+  it('refuses a function the script names and its processor does not define, naming where and what it has', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'loadtest-fns-'));
+    await writeFile(
+      join(dir, 'p.cjs'),
+      'module.exports = { setUser(c, e, next) { next(); }, version: 2 };\n',
+    );
+    const s = script(1, [
+      { function: 'setUser' },
+      { loop: [{ function: 'pickOne' }], count: 2 },
+      { get: { url: '/health', name: 'health', afterResponse: ['setUser', 'readIt'] } },
+    ]);
+    s.config.target = target;
+    (s.config as { processor?: string }).processor = './p.cjs';
+    const result = await runSlice({ worker: 0, workers: 1, script: s, scriptPath: join(dir, 's.yml') });
+    expect(result).toMatchObject({ status: 'failed', badScript: true });
+    expect(result.error).toBe(
+      'config.processor ./p.cjs has no function "pickOne" (scenarios.0.flow.1.loop.0.function), "readIt" (scenarios.0.flow.2.get.afterResponse.1); it exports: setUser',
+    );
+  }, 30_000);
+
   it("captures from HTML with a CSS selector (Artillery's cheerio, loaded only when first used)", async () => {
     const s = script(1, [
       { get: { url: '/page', name: 'page', capture: { selector: 'a.next', attr: 'href', as: 'next' } } },

@@ -440,6 +440,14 @@ data: { command: node seed.mjs }
     );
     const index = await scenario('    capacity: { indexes: { byY: { read: 1, write: 1 } } }');
     expect(() => loadScenario(index, project)).toThrow(/no GSI "byY"; the GSIs: byX/);
+    // A function step with no processor to define it.
+    const noProcessor = await file(
+      'scen/fn.yml',
+      'config:\n  phases: [{ duration: 1, arrivalRate: 1 }]\nscenarios:\n  - flow:\n      - get: { url: / }\n      - function: pick\n',
+    );
+    expect(() => loadScenario(noProcessor, project)).toThrow(
+      /fn\.yml:6:\d+: scenarios\.0\.flow\.1\.function: function "pick" named, but the script has no config\.processor/,
+    );
     // A misspelt key is pointed at on its own line (line 5), not at the first line of its object.
     const misspelt = await scenario('    thresholds: { getOrder: ["p99 < 5"] }\n    forcast: { rate: 10 }');
     expect(() => loadScenario(misspelt, project)).toThrow(

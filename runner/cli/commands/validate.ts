@@ -1,7 +1,9 @@
+import { dirname, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { phasesSeconds } from '../../progress.js';
 import { patternIdsOf } from '../../project/index.js';
 import { loadScenario } from '../../scenario/load.js';
+import { UsageError } from '../errors.js';
 import { projectFor } from '../project.js';
 import { applyScriptFlags } from './run.js';
 
@@ -42,6 +44,17 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
     const project = await projectFor(args.config, args.scenario);
     const s = loadScenario(args.scenario, project);
     applyScriptFlags(s, { ...args, defaultThresholds: true });
+    // Its processor loads as a worker loads it, and has every function the script names. Loaded
+    // here only: the engine (Artillery) is too heavy for the CLI's other commands to import.
+    const processor = s.script.config.processor;
+    if (typeof processor === 'string') {
+      const { ensureTypeScript } = await import('../../engine/typescript.js');
+      const { loadProcessor, ProcessorFailed } = await import('../../engine/artillery.js');
+      await ensureTypeScript(resolve(dirname(s.path), processor));
+      await loadProcessor(s.script, s.path).catch((err: unknown) => {
+        throw err instanceof ProcessorFailed ? new UsageError(`${s.path}: ${err.message}`) : err;
+      });
+    }
     const ids = patternIdsOf(project);
     const patterns = s.requestNames.filter((n) => ids.includes(n));
     console.log(`${s.path}: OK (project ${project.name}: ${project.file})`);
