@@ -28,6 +28,7 @@ import {
   type Charge,
   type GateCapacity,
   type HotKey,
+  type Reason,
   type ResolvedCapacity,
   type TargetStats,
   ThrottlePolicy,
@@ -426,7 +427,7 @@ export class CapacityGate {
       if (split.kept > 0 && split.droppedCount > 0) {
         unprocessed = { dropped: split.dropped, extra: split.extra };
         for (const a of accesses.filter((x) => !split.accesses.includes(x))) {
-          this.policy.countThrottle(a, 'KeyRangeThroughputExceeded');
+          this.policy.countThrottle(a, split.tableReasons.get(a.table) ?? 'KeyRangeThroughputExceeded');
         }
         accesses = split.accesses;
       }
@@ -728,10 +729,21 @@ export class CapacityGate {
     dropped: Record<string, Json[]>;
     extra: Record<string, Json>;
     accesses: Access[];
+    /** Tables whose every item is left unprocessed, and why (out of capacity: the table or a GSI). */
+    tableReasons: Map<string, Reason>;
   } {
     const requestItems = (body.RequestItems as Json | undefined) ?? {};
     const kind: Kind = op === 'BatchGetItem' ? 'Read' : 'Write';
+    // A table (or, for writes, one of its GSIs) out of capacity leaves all its items unprocessed,
+    // and the other tables' items are served: DynamoDB fails a batch only when no item can be. (Per
+    // table: an item that writes no attribute of the short GSI is left out with the others.)
+    const tableReasons = new Map<string, Reason>();
+    for (const table of Object.keys(requestItems)) {
+      const refused = this.policy.targetRefusal(call.accesses.filter((a) => a.table === table));
+      if (refused) tableReasons.set(table, refused.reason);
+    }
     const hot = (table: string, item: Item | undefined) => {
+      if (tableReasons.has(table)) return true;
       const schema = this.policy.schema(table);
       const pk = schema ? keyString(item?.[schema.partitionKey]) : undefined;
       return pk !== undefined && !this.policy.partitionAdmits({ table, target: 'table', kind, pk });
@@ -772,7 +784,11 @@ export class CapacityGate {
       droppedCount,
       dropped,
       extra,
-      accesses: call.accesses.filter((a) => a.pk === undefined || !droppedPks.has(`${a.table}\u0000${a.pk}`)),
+      accesses: call.accesses.filter(
+        (a) =>
+          !tableReasons.has(a.table) && (a.pk === undefined || !droppedPks.has(`${a.table}\u0000${a.pk}`)),
+      ),
+      tableReasons,
     };
   }
 

@@ -356,6 +356,16 @@ export class ThrottlePolicy {
     return undefined;
   }
 
+  /** The first access its table or index refuses as a whole (its capacity), whatever its partition. */
+  targetRefusal(accesses: readonly Access[]): { access: Access; reason: Reason } | undefined {
+    const now = this.clock();
+    for (const a of accesses) {
+      const reason = this.target(a)?.refuses(a.kind, now);
+      if (reason) return { access: a, reason };
+    }
+    return undefined;
+  }
+
   /** Counts a throttle event; returns DynamoDB's label for it (e.g. TableWriteKeyRangeThroughputExceeded). */
   countThrottle(a: Access, reason: Reason): string {
     const t = this.target(a);

@@ -1,5 +1,7 @@
+import { CreateTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
+  BatchWriteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -7,7 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { createDynamoClients } from '../../app/index.js';
+import { createDynamoClients, createTableInput } from '../../app/index.js';
 import { itemSize, queryUnits, readUnits, writeUnits } from '../../local/gate/capacity.js';
 import type { GateCapacity } from '../../local/index.js';
 import { gatedTables } from '../helpers/gated-tables.js';
@@ -247,6 +249,42 @@ describe('the capacity gate', () => {
       doc.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: [{ PK: 'HOT', SK: 'x' }] } } })),
     ).rejects.toMatchObject({ name: 'ProvisionedThroughputExceededException' });
     expect(gate.snapshot().hotKeys[0]).toMatchObject({ partitionKey: 'HOT', throttleEvents: 2 });
+    await gate.close();
+  });
+
+  it('serves the other tables of a batch when one table is out of capacity, returning its items unprocessed', async () => {
+    const { gate, doc, tableName } = await gated({ mode: 'provisioned', table: { read: 1, write: 1 } });
+    const other = `${tableName}-other`;
+    await local.direct().send(new CreateTableCommand(createTableInput(other)));
+    // 390 WCU on a 1 WCU table: its 300 s of burst are gone; the other table keeps all of its own.
+    await doc.send(
+      new PutCommand({ TableName: tableName, Item: { PK: 'big', SK: 'x', b: 'x'.repeat(390 * 1024) } }),
+    );
+    const out = await doc.send(
+      new BatchWriteCommand({
+        RequestItems: {
+          [tableName]: [{ PutRequest: { Item: { PK: 'a1', SK: 'x' } } }],
+          [other]: [{ PutRequest: { Item: { PK: 'b1', SK: 'x' } } }],
+        },
+      }),
+    );
+    expect(out.UnprocessedItems).toEqual({ [tableName]: [{ PutRequest: { Item: { PK: 'a1', SK: 'x' } } }] });
+    const written = await local
+      .direct()
+      .send(new GetItemCommand({ TableName: other, Key: { PK: { S: 'b1' }, SK: { S: 'x' } } }));
+    expect(written.Item).toEqual({ PK: { S: 'b1' }, SK: { S: 'x' } });
+    expect(gate.snapshot().tables.find((t) => t.table === tableName)).toMatchObject({
+      writeThrottleEvents: 1,
+      throttleReasons: { TableWriteProvisionedThroughputExceeded: 1 },
+    });
+    // Every table out of capacity: the call fails.
+    await expect(
+      doc.send(
+        new BatchWriteCommand({
+          RequestItems: { [tableName]: [{ PutRequest: { Item: { PK: 'a2', SK: 'x' } } }] },
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'ProvisionedThroughputExceededException' });
     await gate.close();
   });
 
