@@ -142,10 +142,14 @@ class PatternCounters {
       throttleEvents: r.throttleReason ? 1 : 0,
       // The client's last try, as its attempt header says (attempt=N; max=N), or a client that sends
       // no header (no retries): the request failed throttled. botocore's first try says attempt=1
-      // with no max: not knowable there, so not counted; its retries carry max.
+      // with no max: not knowable there, so not counted; its retries carry max. A transaction
+      // cancelled for throttling is never retried by the SDKs (TransactionCanceledException is not
+      // a retryable error): its first try is its last.
       throttled:
         r.throttleReason !== undefined &&
-        (r.attempt === undefined || (r.maxAttempts !== undefined && r.attempt >= r.maxAttempts)),
+        (r.code === 'TransactionCanceledException' ||
+          r.attempt === undefined ||
+          (r.maxAttempts !== undefined && r.attempt >= r.maxAttempts)),
       retries: r.attempt !== undefined && r.attempt > 1 ? 1 : 0,
       capacity: r.charges.map((c) => ({
         target: targetKey(c.table, c.target),

@@ -287,8 +287,13 @@ describe('throttle answers per mode and limit', () => {
     expect(out.message).toBe(
       'Transaction cancelled, please refer cancellation reasons for specific reasons [None, ProvisionedThroughputExceeded]',
     );
+    const before = Object.values(gate.snapshot().patterns).reduce((n, p) => n + p.throttledRequests, 0);
     const py = await pyCalls([{ name: 'tx', op: 'transact_write_items', params: { TransactItems: items } }]);
     expect(py.tx).toMatchObject({ code: 'TransactionCanceledException', retryAttempts: 0 });
+    // Never retried, so each cancellation is a throttled request (botocore's first try says no max).
+    const after = Object.values(gate.snapshot().patterns).reduce((n, p) => n + p.throttledRequests, 0);
+    expect(after - before).toBe(1);
+    expect(before).toBeGreaterThanOrEqual(1);
     // Throttled, so nothing was written and nothing charged for it.
     const kept = await wireCall(ddb.endpoint, 'GetItem', {
       TableName: 'thr-big',
