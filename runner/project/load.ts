@@ -466,11 +466,24 @@ function crossCheck(
           `${where(['aws', 'tables', name])}: no table "${name}"; the project's tables: ${tableList()}`,
         );
     }
-    for (const name of Object.keys(config.capacity?.tables ?? {})) {
+    // A GSI's capacity under a name no table has would be dropped in silence: its index would take
+    // the table's capacity instead.
+    const gsisOf = (names: Iterable<string>) =>
+      [...names].flatMap((n) => (byName.get(n)?.globalSecondaryIndexes ?? []).map((g) => g.name));
+    const checkIndexes = (indexes: object | undefined, known: string[], at: PropertyKey[]) => {
+      for (const name of Object.keys(indexes ?? {}))
+        if (!known.includes(name))
+          throw new ProjectConfigError(
+            `${where([...at, 'indexes', name])}: no GSI "${name}"; the GSIs: ${known.join(', ') || '(none)'}`,
+          );
+    };
+    checkIndexes(config.capacity?.indexes, gsisOf(byName.keys()), ['capacity']);
+    for (const [name, c] of Object.entries(config.capacity?.tables ?? {})) {
       if (!byName.has(name))
         throw new ProjectConfigError(
           `${where(['capacity', 'tables', name])}: no table "${name}"; the project's tables: ${tableList()}`,
         );
+      checkIndexes(c?.indexes, gsisOf([name]), ['capacity', 'tables', name]);
     }
   }
 }

@@ -209,6 +209,16 @@ data: { command: node seed.mjs }
       /patterns\.0\.match\.table: pattern p: no table "order"; the project's tables: orders/,
     ],
     [
+      'capacity-unknown-gsi',
+      'tables: [{ name: orders, partitionKey: id, globalSecondaryIndexes: [{ name: byOwner, partitionKey: owner }] }]\ncapacity:\n  tables:\n    orders:\n      mode: provisioned\n      indexes: { byOwnr: { read: 1, write: 1 } }\n',
+      /loadtest\.config\.yml:6:\d+: capacity\.tables\.orders\.indexes\.byOwnr: no GSI "byOwnr"; the GSIs: byOwner/,
+    ],
+    [
+      'capacity-unknown-gsi-any-table',
+      'tables: [{ name: orders, partitionKey: id }]\ncapacity: { indexes: { byOwner: { read: 1, write: 1 } } }\n',
+      /capacity\.indexes\.byOwner: no GSI "byOwner"; the GSIs: \(none\)/,
+    ],
+    [
       'unknown-index',
       'tables: [{ name: orders, partitionKey: id }]\npatterns: [{ id: p, match: { table: orders, index: byX } }]\n',
       /pattern p: table orders has no index "byX"; its indexes: \(none\)/,
