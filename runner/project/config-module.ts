@@ -23,7 +23,16 @@ export async function importConfigModule(file: string): Promise<Record<string, u
     if (bundled) return bundled;
   }
   await ensureTypeScript(file);
-  return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  try {
+    return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  } catch (err) {
+    // tsx on Node 20 loads a .ts file with `export default` in a folder that is not "type":
+    // "module" (or has no package.json) as CommonJS, and fails on its own require cycle: the
+    // bundle loads it as the ES module it is.
+    if (!isTypeScriptFile(file) || (err as NodeJS.ErrnoException).code !== 'ERR_REQUIRE_CYCLE_MODULE')
+      throw err;
+    return importCachedBundle(file);
+  }
 }
 
 /** This package's public entry points: the folder whose index each `dynamo-loadtest[/x]` names. */

@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as toolkit from '../../runner/index.js';
 import { importBundled, importCachedBundle } from '../../runner/project/config-module.js';
+import { runCli } from '../helpers/cli.js';
 
 /**
  * The compiled CLI loads a TypeScript project config as one esbuild bundle instead of through tsx
@@ -109,6 +110,21 @@ describe('a TypeScript project config, bundled', () => {
       await rm(project, { recursive: true, force: true });
     }
   });
+
+  it('loads a .ts config with export default in a folder with no package.json, from the sources too', async () => {
+    // tsx on Node 20 takes such a file for CommonJS and fails on its own require cycle.
+    const plain = await mkdtemp(join(tmpdir(), 'config-plain-'));
+    await writeFile(
+      join(plain, 'loadtest.config.ts'),
+      "export default { name: 'plain', tables: [{ name: 'notes', partitionKey: 'id' }] };\n",
+    );
+    const run = runCli(['list'], { cwd: plain, env: { ...process.env, LOADTEST_FROM_SOURCE: '1' } });
+    const { code } = await run.exited;
+    expect(run.stderr()).toBe('');
+    expect(code).toBe(0);
+    expect(run.stdout()).toMatch(/project plain: .*loadtest\.config\.ts\ntables: notes/);
+    await rm(plain, { recursive: true, force: true });
+  }, 30_000);
 
   it('fails on a config that does not compile, so the loader can fall back to tsx', async () => {
     const bad = join(dir, 'broken.ts');
