@@ -40,8 +40,13 @@ export async function serveAdmin(gate: CapacityGate, port: number): Promise<{ se
     const path = (req.url ?? '/').split('?')[0];
     const route = `${req.method} ${path}`;
     if (route === 'GET /health') return json(res, 200, { ok: true });
-    if (route === 'GET /snapshot')
-      return json(res, 200, gate.snapshot({ keys: !/[?&]keys=0(&|$)/.test(req.url ?? '') }));
+    // Counters as of every call answered so far: a PartiQL SELECT is counted just after its answer.
+    if (route === 'GET /snapshot') {
+      void gate
+        .settled()
+        .then(() => json(res, 200, gate.snapshot({ keys: !/[?&]keys=0(&|$)/.test(req.url ?? '') })));
+      return;
+    }
     if (route === 'GET /tables')
       return json(res, 200, { tables: gate.tables(), capacity: gate.snapshot().capacity });
     if (route === 'POST /reset') {
@@ -66,8 +71,11 @@ export async function serveAdmin(gate: CapacityGate, port: number): Promise<{ se
             if (capacity && (parsed as { merge?: unknown }).merge === true)
               capacity = mergeCapacity(gate.capacity, capacity);
           }
-          gate.reset(capacity);
-          return json(res, 200, { ok: true, capacity: gate.capacity });
+          // Calls answered before the reset are the old window's, even those still being counted.
+          return gate.settled().then(() => {
+            gate.reset(capacity);
+            json(res, 200, { ok: true, capacity: gate.capacity });
+          });
         },
         (err: Error) => json(res, 413, { error: err.message }),
       );

@@ -209,7 +209,8 @@ export class CapacityGate {
   private readonly learning = new Map<string, Promise<void>>();
   private readonly missing = new Map<string, number>();
   /** Calls being handled, counting included (a PartiQL SELECT is charged after its answer). */
-  private inflight = 0;
+  /** Calls being answered or, after their answer, counted (a PartiQL SELECT is sized afterwards). */
+  private readonly inflight = new Set<Promise<void>>();
 
   constructor(private readonly options: GateOptions) {
     this.clock = options.clock ?? (() => performance.timeOrigin + performance.now());
@@ -244,9 +245,19 @@ export class CapacityGate {
     this.stats.reset();
   }
 
-  /** Resolves once every call so far has been answered and counted. */
-  async settled(): Promise<void> {
-    while (this.inflight > 0) await new Promise((r) => setTimeout(r, 2));
+  /**
+   * Resolves once every call in flight now has been answered and counted (calls that come later are
+   * not waited for: under load there is always one), or after `timeoutMs`.
+   */
+  async settled(timeoutMs = 2000): Promise<void> {
+    if (this.inflight.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all([...this.inflight]),
+      new Promise<void>((r) => {
+        timer = setTimeout(r, timeoutMs);
+      }),
+    ]).finally(() => clearTimeout(timer));
   }
 
   get capacity(): GateCapacity {
@@ -256,12 +267,12 @@ export class CapacityGate {
   /** Serves DynamoDB's protocol on 127.0.0.1; returns its URL. */
   async listen(port = 0): Promise<string> {
     this.server = createServer((req, res) => {
-      this.inflight += 1;
-      this.handle(req, res)
+      const call: Promise<void> = this.handle(req, res)
         .catch((err: unknown) => this.failed(res, err))
         .finally(() => {
-          this.inflight -= 1;
+          this.inflight.delete(call);
         });
+      this.inflight.add(call);
     });
     this.server.keepAliveTimeout = 60_000;
     await new Promise<void>((r) => this.server?.listen(port, '127.0.0.1', r));

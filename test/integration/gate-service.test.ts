@@ -3,6 +3,7 @@ import {
   type ConsumedCapacity,
   CreateTableCommand,
   DynamoDBClient,
+  ExecuteStatementCommand,
   GetItemCommand,
   ListTablesCommand,
   PutItemCommand,
@@ -256,8 +257,15 @@ describe('the capacity gate as a service', () => {
     await gate.learnAll();
     try {
       await c.send(new GetItemCommand({ TableName: customers.name, Key: { customerId: { S: 'A' } } }));
+      // A PartiQL SELECT is sized just after its answer: a snapshot taken at once still has it.
+      await c.send(
+        new ExecuteStatementCommand({
+          Statement: `SELECT * FROM "${customers.name}" WHERE customerId = 'A'`,
+        }),
+      );
       const snap = await admin.snapshot();
       expect(snap.patterns[`GetItem ${customers.name} customerId = ?`]?.count).toBe(1);
+      expect(Object.values(snap.patterns).reduce((n, p) => n + (p?.count ?? 0), 0)).toBe(2);
       expect(snap).toEqual(JSON.parse(JSON.stringify({ ...gate.snapshot(), at: snap.at })));
       const capacity = await admin.reset({
         tables: { [orders.name]: { mode: 'provisioned', table: { read: 3, write: 2 } } },
