@@ -138,13 +138,17 @@ describe('the composite action and the workflow users copy', () => {
   }, 120_000);
 
   it('fails the job with the run exit code when the scenario is bad (2), after writing what it could', async () => {
+    // With a baseline too: the comparison has no report to read and must not turn 2 into 1.
+    const baseline = join(scratch, 'baseline.json');
+    await writeFile(baseline, '{}');
     const bad = await runAction(
-      { ...EXAMPLE, scenario: 'no-such-scenario', 'output-dir': join(scratch, 'bad') },
+      { ...EXAMPLE, scenario: 'no-such-scenario', 'output-dir': join(scratch, 'bad'), baseline },
       'bad',
     );
     expect(bad.failedAt).toBe('verdict');
     expect(bad.code).toBe(2);
     expect(bad.logs).toMatch(/no-such-scenario/);
+    expect(bad.logs).toContain('no report from the run (exit 2): comparison skipped');
   }, 60_000);
 
   it('the workflow runs on push and pull request, uses the action, keeps the reports as an artifact', async () => {
