@@ -59,6 +59,20 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
     .help()
     .version(false)
     .wrap(Math.min(110, process.stdout.columns ?? 110))
+    // A flag of one value given twice reaches a command as a list (`--output a --output b`), which
+    // it would crash on: refused, naming it. The Action adds its own --output/--junit/... after the
+    // user's args, so this is what a clash there says.
+    .middleware((args) => {
+      // getOptions is yargs' own record of the declared types (not in its typings).
+      const declared = (
+        parser as unknown as { getOptions(): { string: string[]; number: string[]; array: string[] } }
+      ).getOptions();
+      for (const key of [...declared.string, ...declared.number]) {
+        const value = args[key];
+        if (declared.array.includes(key) || !Array.isArray(value)) continue;
+        throw new UsageError(`--${key}: given ${value.length} times (${value.join(', ')}); give it once`);
+      }
+    }, true)
     // Throwing here is what stops yargs: a fail handler that returns lets the command still run.
     .fail((msg, err) => {
       throw err ?? new UsageError(`${msg}\n(run loadtest --help for usage)`);

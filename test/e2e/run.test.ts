@@ -365,6 +365,11 @@ scenarios:
       // -o is --output, as in artillery run: a folder there is refused under the flag's name.
       [['run', 'smoke', '-o', dir], /--output .*: that is a folder; name a file/],
       [['run', 'nosuchscenario'], /no scenario "nosuchscenario"/],
+      // A flag of one value given twice (the Action adds its own --junit after the user's args).
+      [
+        ['run', 'smoke', '--junit', 'a.xml', '--junit', 'b.xml'],
+        /--junit: given 2 times \(a\.xml, b\.xml\); give it once/,
+      ],
       [['run', 'smoke', '--target', 'aws'], /--target aws/],
       // An output that cannot be written is told before the load, not after it, by a stack trace.
       [['run', 'smoke', '--output', dir], /--output .*: that is a folder; name a file/],
