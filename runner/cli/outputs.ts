@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access, mkdir, stat, writeFile } from 'node:fs/promises';
+import { access, appendFile, mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { UsageError } from './errors.js';
 
@@ -40,4 +40,17 @@ export async function writeOutput(flag: string, path: string, text: string): Pro
     console.error(`error: ${flag} ${path}: could not be written (${why(err)})`);
     return false;
   }
+}
+
+/**
+ * Appends the Markdown summary to GitHub's $GITHUB_STEP_SUMMARY when it is set. A file that cannot
+ * be written (the variable passed into a container where its path does not exist) is a warning: the
+ * run's verdict and exit code stand.
+ */
+export async function appendStepSummary(markdown: string): Promise<void> {
+  const path = process.env.GITHUB_STEP_SUMMARY;
+  if (!path) return;
+  await appendFile(path, markdown).catch((err: unknown) =>
+    console.error(`warning: $GITHUB_STEP_SUMMARY ${path}: could not be appended to (${why(err)})`),
+  );
 }

@@ -180,6 +180,8 @@ describe('loadtest forecast against the gate it models', () => {
     for (const [flags, message] of [
       [['--rate', 'abc'], /--rate: expected requests a second > 0, got "abc"/],
       [['--rate', '10', '--price-read', '-1'], /--price-read: expected USD per million units >= 0, got -1/],
+      // Its output is checked before any work, as run's and report's are.
+      [['--rate', '10', '--output', tmpdir()], /--output .*: that is a folder; name a file/],
     ] as const) {
       const r = runCli(['forecast', join(scratch, 'sample.json'), ...flags]);
       expect((await r.exited).code, r.stdout()).toBe(2);

@@ -501,31 +501,36 @@ async function waitForRequests(run: ReturnType<typeof runCli>, atLeast: number):
 
 describe('loadtest compare', () => {
   it('passes an identical pair and flags an injected p99 regression', async () => {
+    const row = (id: string, p99: number, rcu: number, wcu: number) => ({
+      id,
+      requests: 10,
+      errors: 0,
+      errorRate: 0,
+      latencyMs: { p50: 2, p95: 4, p99 },
+      serverLatencyMs: null,
+      rcu: rcu * 10,
+      wcu: wcu * 10,
+      rcuPerRequest: rcu,
+      wcuPerRequest: wcu,
+      throttleEvents: 0,
+      retries: 0,
+      costPerMillionUsd: 1,
+    });
     const base = {
       scenario: 's',
-      patterns: [
-        {
-          id: 'getProduct',
-          latencyMs: { p50: 2, p95: 4, p99: 10 },
-          serverLatencyMs: null,
-          rcuPerRequest: 0.5,
-          wcuPerRequest: 0,
-        },
-        {
-          id: 'checkout',
-          latencyMs: { p50: 5, p95: 9, p99: 20 },
-          serverLatencyMs: null,
-          rcuPerRequest: 0,
-          wcuPerRequest: 8,
-        },
-      ],
+      target: 'http://127.0.0.1:1',
+      startedAt: '2026-01-01T00:00:00.000Z',
+      endedAt: '2026-01-01T00:00:10.000Z',
+      durationSec: 10,
+      passed: true,
+      patterns: [row('getProduct', 10, 0.5, 0), row('checkout', 20, 0, 8)],
+      tables: [],
+      hotKeys: [],
+      thresholds: [],
     };
     const worse = structuredClone(base);
-    worse.patterns[0] = {
-      ...worse.patterns[0],
-      latencyMs: { p50: 2, p95: 4, p99: 12 },
-    } as (typeof base.patterns)[0];
-    worse.patterns[1] = { ...worse.patterns[1], wcuPerRequest: 8.4 } as (typeof base.patterns)[0];
+    worse.patterns[0] = row('getProduct', 12, 0.5, 0);
+    worse.patterns[1] = row('checkout', 20, 0, 8.4);
     const a = join(dir, 'base.json');
     const b = join(dir, 'worse.json');
     await writeFile(a, JSON.stringify(base));
@@ -541,6 +546,31 @@ describe('loadtest compare', () => {
     expect((await loose.exited).code).toBe(0);
     const broken = runCli(['compare', a, join(dir, 'missing.json')]);
     expect((await broken.exited).code).toBe(2);
+    // Refused as report and forecast refuse it, not a crash: a file that is not a whole report.
+    const thin = join(dir, 'thin.json');
+    await writeFile(thin, JSON.stringify({ scenario: 's', patterns: [{ id: 'getProduct' }] }));
+    const partial = runCli(['compare', thin, a]);
+    expect((await partial.exited).code).toBe(2);
+    expect(partial.stderr()).toMatch(/thin\.json: not a loadtest report .*: target: /);
+    // An empty tolerance is not 0 %; an empty base (a run that never started) is no baseline.
+    const empty = runCli(['compare', a, b, '--max-regression', '']);
+    expect((await empty.exited).code).toBe(2);
+    expect(empty.stderr()).toMatch(/--max-regression: expected a percentage >= 0, got an empty value/);
+    const dead = join(dir, 'dead.json');
+    await writeFile(
+      dead,
+      JSON.stringify({ ...base, partial: true, error: 'the run did not start: x', patterns: [] }),
+    );
+    const none = runCli(['compare', dead, a]);
+    expect((await none.exited).code).toBe(2);
+    expect(none.stderr()).toMatch(
+      /dead\.json: the base report has no row to compare with \(its run did not complete: the run did not start: x\)/,
+    );
+    const other = join(dir, 'other.json');
+    await writeFile(other, JSON.stringify({ ...base, scenario: 't' }));
+    const mismatch = runCli(['compare', a, other]);
+    expect((await mismatch.exited).code).toBe(0);
+    expect(mismatch.stderr()).toMatch(/warning: the reports are of different scenarios: s \(base\), t/);
   });
 });
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { UsageError } from '../../runner/cli/errors.js';
-import { checkOutputs, writeOutput } from '../../runner/cli/outputs.js';
+import { appendStepSummary, checkOutputs, writeOutput } from '../../runner/cli/outputs.js';
 
 describe("a command's output files", () => {
   it('are checked before any work: a folder, or a path under a file, is bad input naming the flag', async () => {
@@ -35,6 +35,30 @@ describe("a command's output files", () => {
       );
     } finally {
       said.mockRestore();
+    }
+  });
+
+  it('$GITHUB_STEP_SUMMARY is appended to, and one that cannot be is a warning, not a failure', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'loadtest-summary-'));
+    const had = process.env.GITHUB_STEP_SUMMARY;
+    const warn = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      process.env.GITHUB_STEP_SUMMARY = join(dir, 'summary.md');
+      await writeFile(process.env.GITHUB_STEP_SUMMARY, '# before\n');
+      await appendStepSummary('# run\n');
+      expect(await readFile(process.env.GITHUB_STEP_SUMMARY, 'utf8')).toBe('# before\n# run\n');
+      // A path from outside a container, say: no such folder here.
+      process.env.GITHUB_STEP_SUMMARY = join(dir, 'no', 'such', 'summary.md');
+      await expect(appendStepSummary('# run\n')).resolves.toBeUndefined();
+      expect(warn).toHaveBeenCalledWith(
+        expect.stringMatching(
+          /^warning: \$GITHUB_STEP_SUMMARY .*summary\.md: could not be appended to \(ENOENT\)$/,
+        ),
+      );
+    } finally {
+      warn.mockRestore();
+      if (had === undefined) delete process.env.GITHUB_STEP_SUMMARY;
+      else process.env.GITHUB_STEP_SUMMARY = had;
     }
   });
 });

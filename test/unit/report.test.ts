@@ -270,6 +270,11 @@ describe('the report', () => {
     expect(renderDeltas(compareReports(report, gone, 10), 10)).toMatch(
       /getProduct +p99 .*MISSING in new report/,
     );
+    // A row that lost its client side is not measured now: never its DynamoDB p99 against the client's.
+    const renamed = structuredClone(report);
+    for (const r of renamed.patterns) r.latencyMs = null;
+    const p99 = compareReports(report, renamed, 10).find((d) => d.pattern === 'getProduct' && d.metric === 'p99');
+    expect(p99).toMatchObject({ current: null, regression: true });
   });
 
   it('renders request names in Markdown as text: no HTML, no extra table cell', () => {

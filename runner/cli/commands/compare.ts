@@ -1,33 +1,12 @@
-import { readFile } from 'node:fs/promises';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { compareReports, renderDeltas } from '../../report/compare.js';
-import type { Report } from '../../report/types.js';
 import { EXIT, given, UsageError } from '../errors.js';
+import { readReportFile } from './report.js';
 
 interface CompareArgs {
   base: string;
   current: string;
   maxRegression: number;
-}
-
-async function readReport(path: string): Promise<Report> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new UsageError(`${path}: cannot read: ${(err as Error).message}`);
-  }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    throw new UsageError(`${path}: not JSON: ${(err as Error).message}`);
-  }
-  const r = data as Partial<Report>;
-  if (!r || typeof r !== 'object' || !Array.isArray(r.patterns) || typeof r.scenario !== 'string') {
-    throw new UsageError(`${path}: not a loadtest report (no "scenario" and "patterns")`);
-  }
-  return r as Report;
 }
 
 export const compareCommand: CommandModule<object, CompareArgs> = {
@@ -44,11 +23,28 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
       .option('max-regression', { type: 'number', default: 10, describe: 'Allowed rise, in percent' })
       .strict() as unknown as Argv<CompareArgs>,
   handler: async (args: ArgumentsCamelCase<CompareArgs>) => {
-    if (!(args.maxRegression >= 0))
+    // yargs reads an empty value as 0: a tolerance of 0 % nobody asked for (an Action input left empty).
+    const argv = process.argv;
+    const empty = argv.some(
+      (a, i) => a === '--max-regression=' || (a === '--max-regression' && argv[i + 1] === ''),
+    );
+    if (empty || !(args.maxRegression >= 0))
       throw new UsageError(
-        `--max-regression: expected a percentage >= 0, got ${given('--max-regression', args.maxRegression)}`,
+        `--max-regression: expected a percentage >= 0, got ${empty ? 'an empty value' : given('--max-regression', args.maxRegression)}`,
       );
-    const [base, current] = await Promise.all([readReport(args.base), readReport(args.current)]);
+    const [base, current] = await Promise.all([readReportFile(args.base), readReportFile(args.current)]);
+    if (base.patterns.length === 0)
+      throw new UsageError(
+        `${args.base}: the base report has no row to compare with${base.partial ? ` (its run did not complete: ${base.error ?? 'partial'})` : ''}`,
+      );
+    if (base.partial)
+      console.error(
+        `warning: ${args.base}: the base run did not complete (${base.error ?? 'partial'}): its figures may not be a fair baseline`,
+      );
+    if (base.scenario !== current.scenario)
+      console.error(
+        `warning: the reports are of different scenarios: ${base.scenario} (base), ${current.scenario}`,
+      );
     const deltas = compareReports(base, current, args.maxRegression);
     console.log(renderDeltas(deltas, args.maxRegression));
     const regressions = deltas.filter((d) => d.regression);

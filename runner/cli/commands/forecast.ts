@@ -1,5 +1,3 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { z } from 'zod';
 import type { GateCapacity, ResolvedCapacity } from '../../../local/index.js';
@@ -17,6 +15,7 @@ import { parseThreshold, type Threshold, ThresholdSyntaxError } from '../../scen
 import { specificIssue } from '../../zod-issue.js';
 import { CAPACITY_OPTIONS, type CapacityArgs, capacityFromFlags, withUnits } from '../capacity-flags.js';
 import { EXIT, given, UsageError } from '../errors.js';
+import { checkOutputs, writeOutput } from '../outputs.js';
 import { projectFor } from '../project.js';
 import { readReportFile } from './report.js';
 
@@ -185,6 +184,7 @@ export const forecastCommand: CommandModule<object, ForecastArgs> = {
       .strict() as unknown as Argv<ForecastArgs>,
   handler: async (args: ArgumentsCamelCase<ForecastArgs>) => {
     checkNumberFlags(args);
+    await checkOutputs([['--output', args.output]]);
     const report = await readReportFile(args.report);
     if (report.load === undefined)
       throw new UsageError(
@@ -256,10 +256,13 @@ export const forecastCommand: CommandModule<object, ForecastArgs> = {
           `--threshold "${t.source}": no pattern "${t.pattern}" in the run (patterns with DynamoDB calls: ${[...known].join(', ')})`,
         );
     const verdicts = evaluateThresholds([], thresholds, true, result);
-    if (args.output) {
-      await mkdir(dirname(resolve(args.output)), { recursive: true });
-      await writeFile(args.output, `${JSON.stringify({ ...result, thresholds: verdicts }, null, 2)}\n`);
-    }
+    const written =
+      args.output === undefined ||
+      (await writeOutput(
+        '--output',
+        args.output,
+        `${JSON.stringify({ ...result, thresholds: verdicts }, null, 2)}\n`,
+      ));
     if (args.json) console.log(JSON.stringify({ ...result, thresholds: verdicts }, null, 2));
     else {
       console.log(renderForecast(result));
@@ -272,6 +275,10 @@ export const forecastCommand: CommandModule<object, ForecastArgs> = {
             : `FAILED: ${verdicts.filter((t) => !t.passed).length} of ${verdicts.length} check(s)`,
         );
     }
-    process.exitCode = verdicts.every((t) => t.passed) ? EXIT.ok : EXIT.thresholdFailed;
+    process.exitCode = !written
+      ? EXIT.runFailed
+      : verdicts.every((t) => t.passed)
+        ? EXIT.ok
+        : EXIT.thresholdFailed;
   },
 };

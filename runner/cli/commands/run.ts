@@ -1,4 +1,4 @@
-import { appendFile, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
@@ -31,7 +31,7 @@ import {
   withUnits,
 } from '../capacity-flags.js';
 import { checkEndpointFlag, EXIT, given, RunFailed, UsageError } from '../errors.js';
-import { checkOutputs, writeOutput } from '../outputs.js';
+import { appendStepSummary, checkOutputs, writeOutput } from '../outputs.js';
 import { OutputLog, projectFor, stackProjectOf } from '../project.js';
 import { readStackFile } from '../stack-file.js';
 import type { RunTarget } from '../target.js';
@@ -406,7 +406,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       for (const [flag, path] of outputs) {
         if (path !== undefined) written = (await writeOutput(flag, path, render[flag]())) && written;
       }
-      if (process.env.GITHUB_STEP_SUMMARY) await appendFile(process.env.GITHUB_STEP_SUMMARY, markdown);
+      await appendStepSummary(markdown);
       return written;
     };
     const startedAt = new Date().toISOString();
