@@ -11,6 +11,7 @@ import {
 import type { ClientResult } from '../../runner/engine/client-stats.js';
 import type { DynamoView } from '../../runner/metrics/index.js';
 import { renderHtml } from '../../runner/report/html.js';
+import { renderConsole, renderJUnit } from '../../runner/report/render.js';
 import { intervalQuantiles, type TimelinePoint, TimelineRecorder } from '../../runner/report/timeline.js';
 import type { Report } from '../../runner/report/types.js';
 import { emptyReport, UNMEASURED } from '../helpers/report.js';
@@ -335,6 +336,20 @@ describe('the HTML report', () => {
     expect(html).toContain('\\u003c/script\\u003e');
     // Exactly our four scripts: the config, the data, uPlot and the page's own.
     expect(html.match(/<script[\s>]/g)).toHaveLength(4);
+  });
+
+  it('counts checks as the console and JUnit do: a non-strict ensure check is one that warns', () => {
+    const r = emptyReport({
+      ensure: [
+        { expression: 'a < 1', strict: true, passed: false },
+        { expression: 'b < 1', strict: false, passed: false },
+        { expression: 'c < 1', strict: true, passed: true },
+      ],
+    });
+    const html = renderHtml(r);
+    expect(html).toContain('1 of 3 check(s) failed');
+    expect(renderConsole(r)).toContain('FAILED: 1 of 3 check(s)');
+    expect(renderJUnit(r)).toMatch(/tests="3"/);
   });
 
   it('needs no network: no src or href, and a CSP that allows no connection', () => {

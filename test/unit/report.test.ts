@@ -273,7 +273,9 @@ describe('the report', () => {
     // A row that lost its client side is not measured now: never its DynamoDB p99 against the client's.
     const renamed = structuredClone(report);
     for (const r of renamed.patterns) r.latencyMs = null;
-    const p99 = compareReports(report, renamed, 10).find((d) => d.pattern === 'getProduct' && d.metric === 'p99');
+    const p99 = compareReports(report, renamed, 10).find(
+      (d) => d.pattern === 'getProduct' && d.metric === 'p99',
+    );
     expect(p99).toMatchObject({ current: null, regression: true });
   });
 
