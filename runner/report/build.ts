@@ -393,7 +393,10 @@ export function buildReport(input: BuildInput): Report {
   );
   const ensureVars = ensureVariables(input.client, durationSec);
   const ensure = evaluateEnsure(input.ensure, ensureVars);
-  const allFailed = everyRequestFailed(input.client);
+  // A run that did not complete and sent nothing has its own reason (`error`): "no request was
+  // sent" would lead the summaries with the symptom instead.
+  const sent = Object.values(input.client.byName).some((c) => c.requests > 0);
+  const allFailed = input.partial && !sent ? undefined : everyRequestFailed(input.client);
   const artilleryErrors = Object.fromEntries(
     Object.entries(input.client.counters)
       .filter(([k, n]) => k.startsWith('errors.') && n > 0)

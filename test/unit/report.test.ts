@@ -220,6 +220,20 @@ describe('the report', () => {
     expect(none({ 'vusers.created': 2, 'vusers.completed': 2 }).allFailed).toBe(
       'no request was sent: its 2 virtual user(s) made none',
     );
+    // A run that could not start says why (its error), not the symptom that nothing was sent.
+    const unstarted = buildReport({
+      ...input,
+      client: client({}, {}),
+      server: undefined,
+      thresholds: [],
+      ensure: [],
+      partial: true,
+      error: 'the run did not start: the app at http://127.0.0.1:9 does not answer HTTP',
+    });
+    expect(unstarted).toMatchObject({ passed: false, partial: true });
+    expect(unstarted.allFailed).toBeUndefined();
+    expect(renderMarkdown(unstarted)).not.toContain('no request was sent');
+    expect(renderMarkdown(unstarted)).toContain('the run did not start');
   });
 
   it('honours Artillery ensure checks; a failing non-strict one only warns', () => {
