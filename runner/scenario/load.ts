@@ -527,8 +527,11 @@ export function loadScenario(nameOrPath: string, project: Project, cwd = process
     try {
       compileExpression(rewriteEnsureExpression(check.expression));
     } catch (err) {
+      // filtrex quotes the expression as rewritten (m_http_2e_codes...): its last line says what it wanted.
+      const lines = (err as Error).message.split('\n');
+      const wanted = lines.find((l) => l.startsWith('Expecting')) ?? lines[0];
       throw new ScenarioError(
-        `${where(nodeAt(['config', 'ensure']))}: config.ensure: cannot parse "${check.expression}": ${(err as Error).message}`,
+        `${where(nodeAt(['config', 'ensure']))}: config.ensure: cannot parse "${check.expression}": ${wanted}`,
       );
     }
   }

@@ -450,6 +450,14 @@ data: { command: node seed.mjs }
     );
     const index = await scenario('    capacity: { indexes: { byY: { read: 1, write: 1 } } }');
     expect(() => loadScenario(index, project)).toThrow(/no GSI "byY"; the GSIs: byX/);
+    // An ensure expression that does not parse is quoted as written, not as rewritten for filtrex.
+    const ensure = await file(
+      'scen/ensure.yml',
+      'config:\n  phases: [{ duration: 1, arrivalRate: 1 }]\n  ensure:\n    conditions:\n      - expression: "http.codes.200 >"\nscenarios: [{ flow: [{ get: { url: / } }] }]\n',
+    );
+    expect(() => loadScenario(ensure, project)).toThrow(
+      /config\.ensure: cannot parse "http\.codes\.200 >": Expecting .*got 'EndOfExpression'$/,
+    );
     // A function step with no processor to define it.
     const noProcessor = await file(
       'scen/fn.yml',
