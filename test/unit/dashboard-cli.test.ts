@@ -288,5 +288,9 @@ describe('loadtest dashboard --target aws', () => {
     expect(await cli(['dashboard', '--target', 'aws'])).toMatchObject({ code: 2 });
     expect((await cli(['dashboard', '--stack', 'Demo'])).err).toBe('error: --stack is for --target aws only');
     expect((await cli(['dashboard', '--target', 'gcp'])).code).toBe(2);
+    // A port that is not a number is not told as NaN (as typed from the command line; in process here).
+    const port = await cli(['dashboard', '--port', 'abc']);
+    expect(port.code).toBe(2);
+    expect(port.err).toMatch(/^error: --port: expected a port number 0-65535, got (?!NaN)/);
   });
 });

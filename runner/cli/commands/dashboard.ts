@@ -15,7 +15,7 @@ import { gateView } from '../../metrics/index.js';
 import { loadProject } from '../../project/index.js';
 import { LIVE_FILE, type LiveFile, type TimelinePoint, TimelineRecorder } from '../../report/timeline.js';
 import { awsRegion, readDeployment } from '../aws-stack.js';
-import { UsageError } from '../errors.js';
+import { given, UsageError } from '../errors.js';
 import { readStackFile } from '../stack-file.js';
 
 interface DashboardArgs {
@@ -326,7 +326,7 @@ export const dashboardCommand: CommandModule<object, DashboardArgs> = {
     }
     if (args.stack) throw new UsageError('--stack is for --target aws only');
     if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) {
-      throw new UsageError(`--port: expected a port number 0-65535, got ${args.port}`);
+      throw new UsageError(`--port: expected a port number 0-65535, got ${given('--port', args.port)}`);
     }
     const dashboard = await startDashboardServer(args.stateDir, args.port);
     console.log(`dashboard: ${dashboard.url}`);
