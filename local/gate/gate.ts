@@ -208,7 +208,6 @@ export class CapacityGate {
   /** Tables being described now, and tables DescribeTable said do not exist (with when). */
   private readonly learning = new Map<string, Promise<void>>();
   private readonly missing = new Map<string, number>();
-  /** Calls being handled, counting included (a PartiQL SELECT is charged after its answer). */
   /** Calls being answered or, after their answer, counted (a PartiQL SELECT is sized afterwards). */
   private readonly inflight = new Set<Promise<void>>();
 
