@@ -612,13 +612,13 @@ export const runCommand: CommandModule<object, RunArgs> = {
       report.allFailed === undefined &&
       report.thresholds.every((t) => t.passed) &&
       report.ensure.every((e) => e.passed || !e.strict);
-    // --allow-partial forgives failed workers, never an interrupted run. An output not written (said
-    // above) is a run that could not complete what was asked.
     if (badScript) {
       console.error(`error: ${scenario.path}: ${badScript}`);
       process.exitCode = EXIT.badInput;
       return;
     }
+    // --allow-partial forgives failed workers, never an interrupted run. An output not written (said
+    // above) is a run that could not complete what was asked.
     process.exitCode =
       !written || (report.partial && (interrupted || !args.allowPartial))
         ? EXIT.runFailed
