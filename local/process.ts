@@ -16,12 +16,12 @@ export interface ProcessSpec {
   readonly timeoutSec?: number;
 }
 
-/** The app did not start, or did not become ready: exit code 3, with what it printed. */
 /** How a process ended, for a message: "code 7" or "killed by SIGKILL" (never "signal null"). */
 export function howItEnded(code: number | null, signal: NodeJS.Signals | null): string {
   return signal ? `killed by ${signal}` : `code ${code}`;
 }
 
+/** The app did not start, or did not become ready: exit code 3, with what it printed. */
 export class AppFailed extends Error {
   override name = 'AppFailed';
 }

@@ -134,13 +134,6 @@ export async function localDynamoClient(endpoint: string, region = 'us-east-1'):
   });
 }
 
-/**
- * Creates each table that is not there yet; returns which it created and which existed. A table that
- * exists is told by CreateTable's ResourceInUseException rather than by a ListTables first, and the
- * wait for it to be ACTIVE is skipped when CreateTable says it already is (DynamoDB Local always
- * does): on a just-started DynamoDB Local every call is a cold one (~0.1 s), on every run's
- * critical path.
- */
 /** How a table that exists differs from its spec, in its keys and indexes (empty: it does not). */
 export function shapeDifferences(spec: TableSpec, actual: TableSpec): string[] {
   const out: string[] = [];
@@ -160,8 +153,12 @@ export function shapeDifferences(spec: TableSpec, actual: TableSpec): string[] {
 }
 
 /**
- * Creates the tables that do not exist. One that does (data kept with `--persist`, or an endpoint's
- * own) is left as it is: `differs` says how its keys and indexes are not the project's.
+ * Creates each table that is not there yet; returns which it created and which existed. A table that
+ * exists is told by CreateTable's ResourceInUseException rather than by a ListTables first, and the
+ * wait for it to be ACTIVE is skipped when CreateTable says it already is (DynamoDB Local always
+ * does): on a just-started DynamoDB Local every call is a cold one (~0.1 s), on every run's
+ * critical path. One that exists (data kept with `--persist`, or an endpoint's own) is left as it
+ * is: `differs` says how its keys and indexes are not the project's.
  */
 export async function ensureTables(
   client: DynamoDBClient,
