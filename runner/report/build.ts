@@ -9,7 +9,12 @@ import {
   forecast as forecastOf,
 } from '../forecast/index.js';
 import type { DynamoView, ServerPattern, ServerSnapshot } from '../metrics/index.js';
-import { type EnsureCheck, ensureIdentifier, rewriteEnsureExpression } from '../scenario/load.js';
+import {
+  type EnsureCheck,
+  ensureIdentifier,
+  metricOfIdentifier,
+  rewriteEnsureExpression,
+} from '../scenario/load.js';
 import { compare, type Threshold, type ThresholdMetric } from '../scenario/thresholds.js';
 import type { EnsureResult, LoadProfile, PatternRow, Report, ThresholdResult } from './types.js';
 
@@ -281,10 +286,7 @@ function ensureError(message: string, vars: Record<string, number>): string {
   const m = /^Property “(m_[A-Za-z0-9_]+)” does not exist\.$/.exec(message);
   const name = m ? Object.keys(vars).find((k) => ensureIdentifier(k) === m[1]) : undefined;
   if (!m || name !== undefined) return message;
-  // The identifier decodes back to the dotted name (ensureIdentifier escapes every other character).
-  const missing = (m[1] as string)
-    .slice(2)
-    .replace(/_([0-9a-f]+)_/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+  const missing = metricOfIdentifier(m[1] as string);
   const prefix = missing.includes('.') ? missing.slice(0, missing.lastIndexOf('.') + 1) : '';
   const near = Object.keys(vars)
     .filter((k) => prefix !== '' && k.startsWith(prefix))

@@ -147,12 +147,20 @@ export function scriptProblem(
 }
 
 /**
- * The files a script names, resolved and read as the workers will: a missing processor, a missing
- * payload or a short row is the script's fault, told here with its line, not by a worker once the
- * stack is up.
+ * The files a script names, resolved and read as the workers will: a missing processor (or a function
+ * named with none), a missing payload or a short row is the script's fault, told here with its line,
+ * not by a worker once the stack is up.
  */
 function checkFiles(script: ArtilleryScript, path: string, where: (keys: PropertyKey[]) => string): void {
   const processor = script.config.processor;
+  // A function named with no processor to hold it: Artillery would fail each virtual user on it.
+  const named = processorFunctions(script)[0];
+  if (named && processor === undefined) {
+    const keys = named.at.split('.').map((k) => (/^\d+$/.test(k) ? Number(k) : k));
+    throw new ScenarioError(
+      `${where(keys)}: ${named.at}: function "${named.name}" named, but the script has no config.processor to define it`,
+    );
+  }
   if (typeof processor === 'string') {
     const file = resolve(dirname(path), processor);
     if (!existsSync(file))
@@ -378,6 +386,13 @@ export function ensureIdentifier(metric: string): string {
   return `m_${metric.replace(/[^A-Za-z0-9_]/g, (c) => `_${c.charCodeAt(0).toString(16)}_`)}`;
 }
 
+/** The metric an identifier of ensureIdentifier's names (it escapes every other character). */
+export function metricOfIdentifier(identifier: string): string {
+  return identifier
+    .slice(2)
+    .replace(/_([0-9a-f]+)_/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+}
+
 export function ensureChecks(
   ensure: NonNullable<z.infer<typeof scriptSchema>['config']['ensure']>,
 ): EnsureCheck[] {
@@ -455,14 +470,6 @@ export function loadScenario(nameOrPath: string, project: Project, cwd = process
   }
   const script = parsed.data as unknown as ArtilleryScript;
   checkFiles(script, path, (keys) => where(nodeAt(keys)));
-  // A function named with no processor to hold it: Artillery would fail each virtual user on it.
-  const named = processorFunctions(script)[0];
-  if (named && script.config.processor === undefined) {
-    const keys = named.at.split('.').map((k) => (/^\d+$/.test(k) ? Number(k) : k));
-    throw new ScenarioError(
-      `${where(nodeAt(keys))}: ${named.at}: function "${named.name}" named, but the script has no config.processor to define it`,
-    );
-  }
   const loadtest = (parsed.data.config.loadtest ?? {}) as LoadtestConfig;
   const requestNames: string[] = [];
   for (const s of parsed.data.scenarios) collectNames(s.flow, requestNames);
