@@ -5,19 +5,23 @@ import type { ClientResult } from './engine/client-stats.js';
  * (CI logs). Requests per second is over the last interval, not the whole run.
  */
 export class Progress {
-  private last = { at: Date.now(), requests: 0 };
+  private last: { at: number; requests: number };
   private lastPrinted = 0;
   private requests = 0;
   private errors = 0;
   private throttles = 0;
-  private readonly started = Date.now();
+  private readonly started: number;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly totalSec: number,
-    private readonly stream: NodeJS.WriteStream = process.stderr,
+    private readonly stream: Pick<NodeJS.WriteStream, 'write'> = process.stderr,
     private readonly tty = Boolean(process.stderr.isTTY),
-  ) {}
+    private readonly now: () => number = Date.now,
+  ) {
+    this.started = now();
+    this.last = { at: this.started, requests: 0 };
+  }
 
   update(client: ClientResult): void {
     let requests = 0;
@@ -39,14 +43,20 @@ export class Progress {
     this.timer.unref();
   }
 
-  private print(): void {
-    const now = Date.now();
+  /** Writes the line if it is due (every second on a TTY, every 5 s otherwise). */
+  print(): void {
+    const now = this.now();
     if (!this.tty && now - this.lastPrinted < 5000) return;
     const rate = ((this.requests - this.last.requests) * 1000) / Math.max(1, now - this.last.at);
     this.last = { at: now, requests: this.requests };
     this.lastPrinted = now;
     const elapsed = Math.round((now - this.started) / 1000);
-    const line = `[${elapsed}s/${Math.round(this.totalSec)}s] ${this.requests} requests, ${rate.toFixed(1)}/s, ${this.errors} errors, ${this.throttles} throttles`;
+    const total = Math.round(this.totalSec);
+    // Past the phases, requests still in flight (retries, slow responses) are being waited for:
+    // `[11s/4s]` read as a clock gone wrong.
+    const clock =
+      elapsed > total ? `${elapsed}s, phases ended at ${total}s, finishing` : `${elapsed}s/${total}s`;
+    const line = `[${clock}] ${this.requests} requests, ${rate.toFixed(1)}/s, ${this.errors} errors, ${this.throttles} throttles`;
     this.stream.write(this.tty ? `\r\x1b[2K${line}` : `${line}\n`);
   }
 
