@@ -323,9 +323,18 @@ export function dashboardDefinition(options: DefinitionOptions = {}): DashboardD
 
   const header: Row = {
     id: 'header',
+    // No table known (a run nothing measured the DynamoDB side of): "0 table(s)" would read as a
+    // measured nothing.
     title:
-      tables.length === 1 ? `Table ${tables[0]?.name}` : `Tables ${tables.map((t) => t.name).join(', ')}`,
-    subtitle: `requests and errors of every pattern; capacity and throttles of ${tables.length} table(s) and ${indexCount} GSI(s)`,
+      tables.length === 0
+        ? 'All patterns'
+        : tables.length === 1
+          ? `Table ${tables[0]?.name}`
+          : `Tables ${tables.map((t) => t.name).join(', ')}`,
+    subtitle:
+      tables.length === 0
+        ? 'requests and errors of every pattern; no table is known, so capacity and throttles are not charted'
+        : `requests and errors of every pattern; capacity and throttles of ${tables.length} table(s) and ${indexCount} GSI(s)`,
     thresholds: [],
     widgets: [
       {
@@ -356,29 +365,34 @@ export function dashboardDefinition(options: DefinitionOptions = {}): DashboardD
         ],
         annotations: [],
       },
-      {
-        id: 'header-throttles',
-        role: 'tableThrottles',
-        title: 'Throttle events/s (DynamoDB)',
-        unit: 'events/s',
-        width: 8,
-        series: targets.flatMap((t) =>
-          (['Read', 'Write'] as const).map(
-            (kind): Series => ({
-              id: `${t.id}-${kind.toLowerCase()}-throttles`,
-              label: `${t.label} ${kind.toLowerCase()}s`,
-              cloudwatch: perSecond(dynamodb(`${kind}ThrottleEvents`, t.table, t.index)),
-              local: {
-                of: 'target',
-                target: t.id,
-                field: kind === 'Read' ? 'readThrottleEvents' : 'writeThrottleEvents',
-                as: 'rate',
-              },
-            }),
-          ),
-        ),
-        annotations: [],
-      },
+      // Throttles are per table: with no table known there is nothing to chart.
+      ...(targets.length === 0
+        ? []
+        : [
+            {
+              id: 'header-throttles',
+              role: 'tableThrottles',
+              title: 'Throttle events/s (DynamoDB)',
+              unit: 'events/s',
+              width: 8,
+              series: targets.flatMap((t) =>
+                (['Read', 'Write'] as const).map(
+                  (kind): Series => ({
+                    id: `${t.id}-${kind.toLowerCase()}-throttles`,
+                    label: `${t.label} ${kind.toLowerCase()}s`,
+                    cloudwatch: perSecond(dynamodb(`${kind}ThrottleEvents`, t.table, t.index)),
+                    local: {
+                      of: 'target',
+                      target: t.id,
+                      field: kind === 'Read' ? 'readThrottleEvents' : 'writeThrottleEvents',
+                      as: 'rate',
+                    },
+                  }),
+                ),
+              ),
+              annotations: [],
+            } satisfies Widget,
+          ]),
       ...targets.map(
         (t): Widget => ({
           id: `header-capacity-${t.id}`,

@@ -311,6 +311,17 @@ describe('the dashboard of any project (definition options)', () => {
     expect(header?.properties.markdown).toContain('Load test: orders-app on orders, customers');
   });
 
+  it('with no table known, says so in the header and draws no empty throttle chart', () => {
+    const none = dashboardDefinition({ patterns: ['placeOrder'] }).header;
+    expect(none?.title).toBe('All patterns');
+    expect(none?.subtitle).toMatch(/no table is known, so capacity and throttles are not charted/);
+    expect(none?.widgets.map((w) => w.id)).toEqual(['header-requests', 'header-errors']);
+    const one = dashboardDefinition({ patterns: ['placeOrder'], tables: [{ name: 'orders' }] }).header;
+    expect(one?.title).toBe('Table orders');
+    expect(one?.subtitle).toMatch(/capacity and throttles of 1 table\(s\) and 0 GSI\(s\)/);
+    expect(one?.widgets.map((w) => w.id)).toContain('header-throttles');
+  });
+
   it('gives CloudWatch series only to declared patterns: other rows are drawn locally only', () => {
     const def = dashboardDefinition({
       tables: [{ name: 'orders' }],
