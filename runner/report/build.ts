@@ -298,13 +298,20 @@ export function evaluateEnsure(checks: readonly EnsureCheck[], vars: Record<stri
   const data: Record<string, number> = {};
   for (const [k, v] of Object.entries(vars)) data[ensureIdentifier(k)] = v;
   return checks.map((check) => {
+    const rewritten = rewriteEnsureExpression(check.expression);
+    // The figures judged, so a failed check says by how much (Artillery's own says only "fail").
+    const values: Record<string, number> = {};
+    for (const id of new Set(rewritten.match(/\bm_[A-Za-z0-9_]+/g) ?? [])) {
+      const value = data[id];
+      if (value !== undefined) values[metricOfIdentifier(id)] = value;
+    }
     try {
-      const result = compileExpression(rewriteEnsureExpression(check.expression))(data) as unknown;
+      const result = compileExpression(rewritten)(data) as unknown;
       if (result instanceof Error)
-        return { ...check, passed: false, error: ensureError(result.message, vars) };
-      return { ...check, passed: result === true || result === 1 };
+        return { ...check, passed: false, error: ensureError(result.message, vars), values };
+      return { ...check, passed: result === true || result === 1, values };
     } catch (err) {
-      return { ...check, passed: false, error: (err as Error).message };
+      return { ...check, passed: false, error: (err as Error).message, values };
     }
   });
 }

@@ -44,7 +44,7 @@ function ensureRows(report: Report): SafeHtml {
 <thead><tr><th class="text">expression</th><th>strict</th><th>verdict</th></tr></thead>
 <tbody>${report.ensure.map(
     (e) =>
-      html`<tr data-passed="${e.passed}"><td class="text"><code>${e.expression}</code>${e.error ? html` <span class="error">${e.error}</span>` : ''}</td><td>${e.strict ? 'yes' : 'no'}</td><td class="verdict ${e.passed ? 'pass' : 'fail'}">${e.passed ? 'PASS' : e.strict ? 'FAIL' : 'WARN'}</td></tr>
+      html`<tr data-passed="${e.passed}"><td class="text"><code>${e.expression}</code>${Object.entries(e.values ?? {}).map(([m, v]) => html` <span class="figure">${m} = ${fmt(v, 3)}</span>`)}${e.error ? html` <span class="error">${e.error}</span>` : ''}</td><td>${e.strict ? 'yes' : 'no'}</td><td class="verdict ${e.passed ? 'pass' : 'fail'}">${e.passed ? 'PASS' : e.strict ? 'FAIL' : 'WARN'}</td></tr>
 `,
   )}</tbody></table>`;
 }

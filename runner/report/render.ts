@@ -1,5 +1,5 @@
 import { isFailingCode } from '../engine/client-stats.js';
-import type { PatternRow, Report, ThresholdResult } from './types.js';
+import type { EnsureResult, PatternRow, Report, ThresholdResult } from './types.js';
 
 /** Console table, JUnit XML and Markdown views of one report. A figure not measured is shown as –. */
 export const UNKNOWN = '–';
@@ -48,6 +48,18 @@ export function textTable(rows: string[][]): string {
 
 export function describeThreshold(t: ThresholdResult): string {
   return `${t.pattern}: ${t.metric} ${t.op} ${t.value} (actual ${t.actual === null ? (t.note ?? 'no data') : fmt(t.actual, 3)})`;
+}
+
+/** The figures an ensure check judged, and why it could not be judged, if so ('' when neither). */
+function ensureDetail(e: EnsureResult): string {
+  const figures = Object.entries(e.values ?? {}).map(([metric, v]) => `${metric} = ${fmt(v, 3)}`);
+  return [...figures, ...(e.error ? [e.error] : [])].join('; ');
+}
+
+/** An ensure check as written, with its detail (above) in brackets. */
+export function describeEnsure(e: EnsureResult): string {
+  const detail = ensureDetail(e);
+  return `${e.expression}${detail ? ` (${detail})` : ''}`;
 }
 
 /** Per request name, each failing code (and failed expectation) with its count and samples. */
@@ -143,7 +155,7 @@ export function renderConsole(report: Report): string {
   for (const t of report.thresholds.filter((x) => !x.passed))
     out.push(`FAILED threshold ${describeThreshold(t)}`);
   for (const e of report.ensure.filter((x) => !x.passed)) {
-    out.push(`${e.strict ? 'FAILED' : 'warning:'} ensure ${e.expression}${e.error ? ` (${e.error})` : ''}`);
+    out.push(`${e.strict ? 'FAILED' : 'warning:'} ensure ${describeEnsure(e)}`);
   }
   for (const w of report.workers.filter((x) => x.status !== 'ok'))
     out.push(`worker ${w.worker} ${w.status}${w.error ? `: ${w.error.split('\n')[0]}` : ''}`);
@@ -181,13 +193,14 @@ export function renderJUnit(report: Report): string {
     );
   }
   for (const e of report.ensure) {
-    const failedStrict = !e.passed && e.strict;
+    // A failed non-strict check does not fail the run, as in Artillery: a passing case that says so.
+    const verdict = e.passed
+      ? ''
+      : e.strict
+        ? `<failure message="${xml(`ensure ${describeEnsure(e)}`)}" type="ensure"/>`
+        : `<system-out>${xml(`warning: ensure ${describeEnsure(e)} failed (not strict: the run does not fail on it)`)}</system-out>`;
     cases.push(
-      `    <testcase classname="${xml(`loadtest.${report.scenario}.ensure`)}" name="${xml(e.expression)}">` +
-        (failedStrict
-          ? `<failure message="${xml(`ensure ${e.expression}${e.error ? `: ${e.error}` : ''}`)}" type="ensure"/>`
-          : '') +
-        '</testcase>',
+      `    <testcase classname="${xml(`loadtest.${report.scenario}.ensure`)}" name="${xml(e.expression)}">${verdict}</testcase>`,
     );
   }
   if (report.partial) {
@@ -270,7 +283,9 @@ export function renderMarkdown(report: Report): string {
     lines.push('**Failed thresholds**', '', ...failed.map((t) => `- ${mdText(describeThreshold(t))}`), '');
   }
   for (const e of report.ensure.filter((x) => !x.passed))
-    lines.push(`- ensure ${mdCode(e.expression)} ${e.strict ? 'failed' : '(warning)'}`);
+    lines.push(
+      `- ensure ${mdCode(e.expression)} ${e.strict ? 'failed' : '(warning)'}${ensureDetail(e) ? `: ${mdText(ensureDetail(e))}` : ''}`,
+    );
   if (report.partial) lines.push(`**Partial run:** ${mdText(report.error ?? 'did not complete')}`, '');
   return `${lines.join('\n')}\n`;
 }

@@ -100,6 +100,8 @@ export interface EnsureResult {
   strict: boolean;
   passed: boolean;
   error?: string;
+  /** The run's figure for each metric the expression names (absent in older reports). */
+  values?: Record<string, number>;
 }
 
 export interface Report {

@@ -238,6 +238,17 @@ describe('the report', () => {
 
   it('honours Artillery ensure checks; a failing non-strict one only warns', () => {
     expect(report.ensure.map((e) => e.passed)).toEqual([false, true]);
+    // Each result carries the figures it judged, and every view says them.
+    const p99 = report.ensure[0]?.values?.['http.response_time.p99'];
+    expect(p99).toBeGreaterThan(1);
+    expect(report.ensure[1]?.values).toEqual({ 'vusers.completed': 2 });
+    const figure = `http.response_time.p99 = ${Number.isInteger(p99) ? p99 : p99?.toFixed(3)}`;
+    expect(renderConsole(report)).toContain(`warning: ensure http.response_time.p99 < 1 (${figure})`);
+    expect(renderMarkdown(report)).toContain(`(warning): ${figure.replaceAll('_', '\\_')}`);
+    // In JUnit the non-strict failure is a passing case that says it failed, not a silent pass.
+    expect(renderJUnit(report)).toContain(
+      `name="http.response_time.p99 &lt; 1"><system-out>warning: ensure http.response_time.p99 &lt; 1 (${figure}) failed (not strict: the run does not fail on it)</system-out></testcase>`,
+    );
     expect(
       evaluateEnsure([{ expression: 'http.requests > 5 and errors.ETIMEDOUT < 1', strict: true }], {
         'http.requests': 6,

@@ -92,6 +92,7 @@ const reportSchema = z.looseObject({
         strict: z.boolean(),
         passed: z.boolean(),
         error: z.string().optional(),
+        values: z.record(z.string(), z.number()).optional(),
       }),
     )
     .default([]),
