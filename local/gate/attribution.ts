@@ -122,6 +122,53 @@ function shapeMatches(rule: CompiledRule, shape: CallShape): boolean {
   return rule.clauses.every((t) => shape.clauses.some((c) => clauseMatches(t, c)));
 }
 
+/** Operations that name items by the table's primary key: no index, `=` on each key attribute. */
+const ITEM_OPERATIONS = new Set([
+  'GetItem',
+  'PutItem',
+  'UpdateItem',
+  'DeleteItem',
+  'BatchGetItem',
+  'BatchWriteItem',
+  'TransactGetItems',
+  'TransactWriteItems',
+]);
+const PARTIQL_OPERATIONS = new Set(['ExecuteStatement', 'BatchExecuteStatement', 'ExecuteTransaction']);
+
+/**
+ * Why a rule limited to `operations` can match no call, or undefined when some call could match.
+ * The shapes are parseCall's: item operations carry the table's key with `=` and no index, a Scan no
+ * key clause, a PartiQL statement its `=` conditions. Such a rule would be accepted and then never
+ * count a call, which is silent. `tableKey` is the rule's table's key, when known.
+ */
+export function whyNeverMatches(
+  rule: { readonly operations?: readonly string[]; readonly index?: string },
+  clauses: readonly TemplateClause[],
+  tableKey?: { readonly partitionKey: string; readonly sortKey?: string | undefined },
+): string | undefined {
+  if (!rule.operations) return undefined;
+  const why = (op: string): string | undefined => {
+    if (rule.index !== undefined && ITEM_OPERATIONS.has(op))
+      return `${op} reads no index (only Query, Scan and PartiQL statements name one)`;
+    for (const c of clauses) {
+      if (op === 'Scan') return 'a Scan has no key condition to match';
+      const equality = c.op === '=' || c.op === 'begins_with';
+      if (ITEM_OPERATIONS.has(op)) {
+        const keys = tableKey ? [tableKey.partitionKey, ...(tableKey.sortKey ? [tableKey.sortKey] : [])] : [];
+        if (tableKey && !keys.includes(c.attr))
+          return `${op} names its item by the table's key (${keys.join(', ')}), never by ${c.attr}`;
+        if (!equality) return `${op} names its item's key with =, never ${c.op}`;
+      }
+      if (PARTIQL_OPERATIONS.has(op) && !equality)
+        return `a PartiQL statement is matched on its = conditions only, never ${c.op}`;
+    }
+    return undefined;
+  };
+  const reasons = rule.operations.map(why);
+  if (reasons.some((r) => r === undefined)) return undefined;
+  return [...new Set(reasons)].join('; ');
+}
+
 /** A rule matches a call when the operation fits and any of its items (a batch has many) fits. */
 export function ruleMatches(rule: CompiledRule, op: string, shapes: readonly CallShape[]): boolean {
   if (rule.rule.operations && !rule.rule.operations.includes(op)) return false;

@@ -9,6 +9,7 @@ export {
   type PatternRule,
   parseKeyTemplate,
   RuleSyntaxError,
+  whyNeverMatches,
 } from './attribution.js';
 export { TokenBucket } from './bucket.js';
 export * from './capacity.js';

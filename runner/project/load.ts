@@ -10,6 +10,7 @@ import {
   RuleSyntaxError,
   sdkEnvironment,
   type TableSpec,
+  whyNeverMatches,
 } from '../../local/index.js';
 import { type DeclarativeEntity, declarativeMapper } from '../data/mapping.js';
 import { type ForecastConfig, ForecastError, forecastOptions } from '../forecast/index.js';
@@ -384,6 +385,20 @@ function crossCheck(
         `${where([...at, 'index'])}: pattern ${id}: table ${table.name} has no index "${m.index}"; its indexes: ${indexes.map((x) => x.name).join(', ') || '(none)'}`,
       );
     }
+    const operations = m.operation === undefined ? undefined : [m.operation].flat();
+    const neverMatches = (clauses: ReturnType<typeof parseKeyTemplate>, field: string) => {
+      const why = whyNeverMatches(
+        { ...(operations ? { operations } : {}), ...(m.index !== undefined ? { index: m.index } : {}) },
+        clauses,
+        table ? { partitionKey: table.partitionKey.name, sortKey: table.sortKey?.name } : undefined,
+      );
+      if (why)
+        throw new ProjectConfigError(
+          `${where([...at, field])}: pattern ${id}: this rule can match no call: ${why}`,
+        );
+    };
+    // An index on operations that read none is pointed at on its own line, before any key.
+    neverMatches([], 'index');
     if (m.key === undefined) return;
     let clauses: ReturnType<typeof parseKeyTemplate>;
     try {
@@ -393,7 +408,10 @@ function crossCheck(
         throw new ProjectConfigError(`${where([...at, 'key'])}: pattern ${id}: ${err.message}`);
       throw err;
     }
-    if (!table) return;
+    if (!table) {
+      neverMatches(clauses, 'key');
+      return;
+    }
     const keyAttrs = new Set<string>();
     if (index && 'partitionKey' in index) {
       keyAttrs.add(index.partitionKey.name);
@@ -418,6 +436,7 @@ function crossCheck(
         );
       }
     }
+    neverMatches(clauses, 'key');
   };
   (config.patterns ?? []).forEach((p, i) => {
     if (seen.has(p.id))

@@ -10,6 +10,7 @@ import {
   RuleSyntaxError,
   schemaFromDescription,
   type TableSchema,
+  whyNeverMatches,
 } from '../../local/index.js';
 
 const orders: TableSchema = schemaFromDescription({
@@ -206,5 +207,34 @@ describe('naming access patterns', () => {
     const names = Array.from({ length: 5 }, (_, i) => a.attribute('GetItem', [], `tag-${i}`).id);
     expect(names).toEqual(['tag-0', 'tag-1', 'tag-2', OTHER_PATTERN, OTHER_PATTERN]);
     expect(a.attribute('GetItem', [], 'tag-1').id).toBe('tag-1');
+  });
+});
+
+describe('rules that can match no call', () => {
+  const key = { partitionKey: 'PK', sortKey: 'SK' };
+  it('are told apart from rules some listed operation can match, judged on the shapes parseCall gives', () => {
+    // One operation that can match is enough: Query reads the index, GetItem cannot.
+    expect(whyNeverMatches({ operations: ['GetItem', 'Query'], index: 'GSI1' }, [], key)).toBeUndefined();
+    expect(whyNeverMatches({ index: 'GSI1' }, parseKeyTemplate('GSI1PK = {x}'), key)).toBeUndefined();
+    expect(
+      whyNeverMatches({ operations: ['PutItem'] }, parseKeyTemplate('begins_with(SK, ORDER#)'), key),
+    ).toBeUndefined();
+    expect(
+      whyNeverMatches({ operations: ['Query'] }, parseKeyTemplate('SK BETWEEN {a} AND {b}'), key),
+    ).toBeUndefined();
+    expect(whyNeverMatches({ operations: ['GetItem'] }, parseKeyTemplate('GSI1PK = {x}'), key)).toBe(
+      "GetItem names its item by the table's key (PK, SK), never by GSI1PK",
+    );
+    expect(whyNeverMatches({ operations: ['ExecuteStatement'] }, parseKeyTemplate('SK < {x}'), key)).toBe(
+      'a PartiQL statement is matched on its = conditions only, never <',
+    );
+    // The call each verdict stands on: what parseCall makes of a GetItem.
+    const call = parseCall(
+      'GetItem',
+      { TableName: 'orders', Key: { customerId: { S: 'c1' }, orderedAt: { S: '2026' } } },
+      schemas,
+    );
+    expect(call.shapes.map((sh) => sh.index)).toEqual([undefined]);
+    expect(call.shapes[0]?.clauses.map((c) => `${c.attr} ${c.op}`)).toEqual(['customerId =', 'orderedAt =']);
   });
 });

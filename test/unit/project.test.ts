@@ -228,6 +228,27 @@ data: { command: node seed.mjs }
       'tables: [{ name: orders, partitionKey: id }]\npatterns: [{ id: p, match: { table: orders, key: "status = OPEN" } }]\n',
       /pattern p: "status" is not a key attribute of orders \(keys: id\)/,
     ],
+    // Rules that parse but could never match a call the gate sees: refused, not silently idle.
+    [
+      'get-on-index',
+      'tables: [{ name: orders, partitionKey: id, globalSecondaryIndexes: [{ name: byOwner, partitionKey: owner }] }]\npatterns: [{ id: p, match: { table: orders, index: byOwner, operation: [GetItem, PutItem] } }]\n',
+      /loadtest\.config\.yml:2:\d+: patterns\.0\.match\.index: pattern p: this rule can match no call: GetItem reads no index \(only Query, Scan and PartiQL statements name one\); PutItem reads no index/,
+    ],
+    [
+      'get-by-gsi-key',
+      'tables: [{ name: orders, partitionKey: id, globalSecondaryIndexes: [{ name: byOwner, partitionKey: owner }] }]\npatterns: [{ id: p, match: { table: orders, operation: GetItem, key: "owner = {o}" } }]\n',
+      /patterns\.0\.match\.key: pattern p: this rule can match no call: GetItem names its item by the table's key \(id\), never by owner/,
+    ],
+    [
+      'get-by-range',
+      'tables: [{ name: orders, partitionKey: id, sortKey: at }]\npatterns: [{ id: p, match: { table: orders, operation: GetItem, key: "at > 5" } }]\n',
+      /pattern p: this rule can match no call: GetItem names its item's key with =, never >/,
+    ],
+    [
+      'scan-with-key',
+      'patterns: [{ id: p, match: { operation: Scan, key: "id = {x}" } }]\n',
+      /patterns\.0\.match\.key: pattern p: this rule can match no call: a Scan has no key condition to match/,
+    ],
     [
       'bad-template',
       'patterns: [{ id: p, match: { key: "id ~ 3" } }]\n',
