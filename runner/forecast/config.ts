@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { DEFAULT_PRICES, DEFAULT_UTILIZATION, type ForecastOptions, parseGrowth, parseMix } from './model.js';
+import {
+  DEFAULT_PRICES,
+  DEFAULT_UTILIZATION,
+  ForecastError,
+  type ForecastOptions,
+  parseGrowth,
+  parseMix,
+} from './model.js';
 
 /**
  * The expected traffic, as a project (`forecast:`) or a scenario (`config.loadtest.forecast`) states
@@ -28,9 +35,44 @@ export const forecastConfigSchema = z.strictObject({
 });
 export type ForecastConfig = z.infer<typeof forecastConfigSchema>;
 
-/** A config's forecast as the model's options (growth and mix parsed: a bad one is a ForecastError). */
+/** A price, as a config's `prices` names it. */
+export type PriceKey = 'readPerMillion' | 'writePerMillion' | 'rcuHour' | 'wcuHour';
+
+/**
+ * The prices of `keys` that a region other than the built-in prices' own lacks. Filled in from the
+ * built-in list, they would be us-east-1's prices under another region's name: a wrong bill that
+ * looks right.
+ */
+export function missingPrices(
+  region: string,
+  given: Partial<Record<PriceKey, number>>,
+  keys: readonly PriceKey[] = ['readPerMillion', 'writePerMillion', 'rcuHour', 'wcuHour'],
+): PriceKey[] {
+  return region === DEFAULT_PRICES.region ? [] : keys.filter((k) => given[k] === undefined);
+}
+
+/** A region's prices were not all given (see missingPrices). */
+export class MissingPrices extends ForecastError {
+  override name = 'MissingPrices';
+  constructor(
+    readonly region: string,
+    readonly missing: readonly PriceKey[],
+  ) {
+    super(
+      `prices for ${region}: ${missing.join(', ')} not given (the built-in prices are ${DEFAULT_PRICES.region}'s list prices)`,
+    );
+  }
+}
+
+/**
+ * A config's forecast as the model's options (growth and mix parsed: a bad one is a ForecastError;
+ * a region with prices missing is MissingPrices).
+ */
 export function forecastOptions(c: ForecastConfig, region?: string): ForecastOptions {
   const p = c.prices ?? {};
+  const named = p.region ?? region ?? DEFAULT_PRICES.region;
+  const missing = missingPrices(named, p);
+  if (missing.length > 0) throw new MissingPrices(named, missing);
   return {
     rate: c.rate,
     ...(c.mix !== undefined ? { mix: typeof c.mix === 'string' ? parseMix(c.mix) : c.mix } : {}),
@@ -38,7 +80,7 @@ export function forecastOptions(c: ForecastConfig, region?: string): ForecastOpt
     ...(c.previousPeak !== undefined ? { previousPeak: c.previousPeak } : {}),
     utilization: c.utilization ?? DEFAULT_UTILIZATION,
     prices: {
-      region: p.region ?? region ?? DEFAULT_PRICES.region,
+      region: named,
       readPerMillionUsd: p.readPerMillion ?? DEFAULT_PRICES.readPerMillionUsd,
       writePerMillionUsd: p.writePerMillion ?? DEFAULT_PRICES.writePerMillionUsd,
       rcuHourUsd: p.rcuHour ?? DEFAULT_PRICES.rcuHourUsd,

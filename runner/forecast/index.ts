@@ -1,4 +1,11 @@
-export { type ForecastConfig, forecastConfigSchema, forecastOptions } from './config.js';
+export {
+  type ForecastConfig,
+  forecastConfigSchema,
+  forecastOptions,
+  MissingPrices,
+  missingPrices,
+  type PriceKey,
+} from './config.js';
 export {
   ASSUMPTIONS,
   DEFAULT_PRICES,

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { Forecast } from '../../runner/forecast/index.js';
 import type { Report } from '../../runner/report/types.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, runEach } from '../helpers/cli.js';
 import { EXAMPLE_DIR, type UpStack, upExample } from '../helpers/example-project.js';
 
 /**
@@ -177,15 +177,26 @@ describe('loadtest forecast against the gate it models', () => {
     expect((await bad.exited).code).toBe(2);
     expect(bad.stderr()).toMatch(/mix: no pattern "nope" in the run/);
     // Number flags are judged under their own names, as typed: no "$NaN" or negative bill.
-    for (const [flags, message] of [
+    const cases = [
       [['--rate', 'abc'], /--rate: expected requests a second > 0, got "abc"/],
       [['--rate', '10', '--price-read', '-1'], /--price-read: expected USD per million units >= 0, got -1/],
       // Its output is checked before any work, as run's and report's are.
       [['--rate', '10', '--output', tmpdir()], /--output .*: that is a folder; name a file/],
-    ] as const) {
-      const r = runCli(['forecast', join(scratch, 'sample.json'), ...flags]);
-      expect((await r.exited).code, r.stdout()).toBe(2);
-      expect(r.stderr()).toMatch(message);
-    }
+      // Another region's name on the report's (us-east-1) prices: each price to give is named.
+      [
+        ['--rate', '10', '--region', 'eu-west-1', '--price-read', '0.14'],
+        /prices for eu-west-1: writePerMillion, rcuHour, wcuHour not given .*: give --price-write, --price-rcu-hour, --price-wcu-hour$/m,
+      ],
+      // A threshold on a pattern the run lacks is quoted as typed, pattern and all.
+      [
+        ['--threshold', 'nope: forecast.maxRate >= 30'],
+        /--threshold "nope: forecast\.maxRate >= 30": no pattern "nope" in the run/,
+      ],
+    ] as const;
+    const runs = await runEach(cases.map(([flags]) => ['forecast', join(scratch, 'sample.json'), ...flags]));
+    cases.forEach(([, message], i) => {
+      expect(runs[i]?.code, runs[i]?.run.stdout()).toBe(2);
+      expect(runs[i]?.run.stderr()).toMatch(message);
+    });
   });
 });

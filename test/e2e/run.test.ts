@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { patternIds } from '../../app/index.js';
 import type { Report } from '../../runner/report/types.js';
-import { ROOT, runCli } from '../helpers/cli.js';
+import { ROOT, runCli, runEach } from '../helpers/cli.js';
 
 const PROCESSOR = join(ROOT, 'scenarios/lib/shop.cjs');
 let dir: string;
@@ -355,7 +355,7 @@ scenarios:
   }
 
   it('refuses bad flags and unknown scenario names with exit 2', async () => {
-    for (const [args, message] of [
+    const cases = [
       [['run', 'smoke', '--workers', '0'], /--workers/],
       [['run', 'smoke', '--url', 'http://10.0.0.1:8080'], /not this machine/],
       [
@@ -375,7 +375,12 @@ scenarios:
       [['run', 'smoke', '--output', dir], /--output .*: that is a folder; name a file/],
       [
         ['run', 'smoke', '--junit', join(ROOT, 'package.json', 'x.xml')],
-        /--junit .*x\.xml: cannot be written here \((EEXIST|ENOTDIR)\)/,
+        /--junit .*x\.xml: cannot be written here \(.*package\.json is a file, not a folder\)/,
+      ],
+      // Another region's name on us-east-1's list prices would be a wrong bill that looks right.
+      [
+        ['run', 'smoke', '--region', 'eu-west-1', '--price-read', '0.14'],
+        /--region eu-west-1: the built-in prices are us-east-1's; give eu-west-1's --price-write/,
       ],
       // A number flag that is not one is quoted as typed, not as NaN.
       [
@@ -402,11 +407,12 @@ scenarios:
         ['run', 'smoke', '--overrides', '{"scenarios":[]}'],
         /^error: --overrides: scenarios: needs at least one scenario/m,
       ],
-    ] as const) {
-      const run = runCli([...args]);
-      expect((await run.exited).code, args.join(' ')).toBe(2);
-      expect(run.stderr()).toMatch(message);
-    }
+    ] as const;
+    const runs = await runEach(cases.map(([args]) => args));
+    cases.forEach(([args, message], i) => {
+      expect(runs[i]?.code, args.join(' ')).toBe(2);
+      expect(runs[i]?.run.stderr()).toMatch(message);
+    });
   }, 90_000);
 
   it('exits 3 with a partial report on disk when DynamoDB Local dies mid-run', async () => {

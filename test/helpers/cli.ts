@@ -95,3 +95,19 @@ export async function waitUntil(check: () => boolean, timeoutMs = 10_000): Promi
   }
   return check();
 }
+
+/**
+ * Runs each command line (three at a time: each waits mostly on Node's start, not the CPU) and
+ * returns them in order, exited, with their exit codes.
+ */
+export async function runEach(
+  lines: readonly (readonly string[])[],
+  options: Parameters<typeof runCli>[1] = {},
+): Promise<{ run: CliRun; code: number | null }[]> {
+  const out: { run: CliRun; code: number | null }[] = [];
+  for (let i = 0; i < lines.length; i += 3) {
+    const batch = lines.slice(i, i + 3).map((args) => runCli([...args], options));
+    for (const run of batch) out.push({ run, code: (await run.exited).code });
+  }
+  return out;
+}

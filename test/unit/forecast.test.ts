@@ -4,6 +4,8 @@ import {
   ForecastError,
   type ForecastLimit,
   forecast,
+  forecastOptions,
+  MissingPrices,
   parseGrowth,
   parseMix,
 } from '../../runner/forecast/index.js';
@@ -273,6 +275,30 @@ describe('forecast: input', () => {
     expect(() => forecast(p, { rate: 10, prices: { ...price, readPerMillionUsd: Number.NaN } })).toThrow(
       /prices.readPerMillionUsd: .* got NaN/,
     );
+  });
+
+  it("refuses another region's name on us-east-1's list prices: each price not given is named", () => {
+    // us-east-1 (the built-in list's region), named or not, takes the list's prices.
+    expect(forecastOptions({ rate: 10 }).prices?.readPerMillionUsd).toBe(0.125);
+    expect(forecastOptions({ rate: 10, prices: { region: 'us-east-1' } }).prices?.wcuHourUsd).toBe(0.00065);
+    const partial = () =>
+      forecastOptions({ rate: 10, prices: { region: 'eu-west-1', readPerMillion: 0.1415 } });
+    expect(partial).toThrow(MissingPrices);
+    expect(partial).toThrow(
+      "prices for eu-west-1: writePerMillion, rcuHour, wcuHour not given (the built-in prices are us-east-1's list prices)",
+    );
+    // The region may come from the caller (the run's --region) as well as from the config.
+    expect(() => forecastOptions({ rate: 10 }, 'ap-south-1')).toThrow(
+      /prices for ap-south-1: readPerMillion/,
+    );
+    const all = { readPerMillion: 0.1415, writePerMillion: 0.7072, rcuHour: 0.000147, wcuHour: 0.000735 };
+    expect(forecastOptions({ rate: 10, prices: { region: 'eu-west-1', ...all } }).prices).toEqual({
+      region: 'eu-west-1',
+      readPerMillionUsd: 0.1415,
+      writePerMillionUsd: 0.7072,
+      rcuHourUsd: 0.000147,
+      wcuHourUsd: 0.000735,
+    });
   });
 
   it('says how it read a mix whose shares are weights, and which patterns it leaves out', () => {

@@ -13,8 +13,18 @@ describe("a command's output files", () => {
     await expect(checkOutputs([['--html', dir]])).rejects.toThrow(
       new UsageError(`--html ${dir}: that is a folder; name a file (in it)`),
     );
+    // The cause named is the file in the way, not Node's EEXIST.
     await expect(checkOutputs([['--junit', join(file, 'x.xml')]])).rejects.toThrow(
-      /^--junit .*x\.xml: cannot be written here \((EEXIST|ENOTDIR)\)$/,
+      new UsageError(
+        `--junit ${join(file, 'x.xml')}: cannot be written here (${file} is a file, not a folder)`,
+      ),
+    );
+    await expect(checkOutputs([['--junit', join(file, 'deeper', 'x.xml')]])).rejects.toThrow(
+      `(${file} is a file, not a folder)`,
+    );
+    // A folder no process may create in: refused at once (Node's recursive mkdir loops for ever here).
+    await expect(checkOutputs([['--junit', '/proc/loadtest-nope/deeper/x.xml']])).rejects.toThrow(
+      /^--junit \/proc\/loadtest-nope\/deeper\/x\.xml: cannot be written here \(ENOENT\)$/,
     );
     // A folder that does not exist yet is made; a flag not given is skipped.
     await checkOutputs([

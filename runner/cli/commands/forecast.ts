@@ -6,6 +6,8 @@ import {
   ForecastError,
   forecast,
   forecastOptions,
+  MissingPrices,
+  type PriceKey,
   renderForecast,
 } from '../../forecast/index.js';
 import { evaluateThresholds } from '../../report/build.js';
@@ -119,6 +121,18 @@ function checkNumberFlags(args: ForecastArgs): void {
       throw new UsageError(`${flag}: expected ${want}, got ${given(flag, value)}`);
 }
 
+const PRICE_FLAGS: Record<PriceKey, string> = {
+  readPerMillion: '--price-read',
+  writePerMillion: '--price-write',
+  rcuHour: '--price-rcu-hour',
+  wcuHour: '--price-wcu-hour',
+};
+
+/** The object without its undefined values (exactOptionalPropertyTypes). */
+function defined<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as never;
+}
+
 /** "checkout: forecast.maxRate >= 5000" or "forecast.maxRate >= 5000" (every pattern). */
 function parseForecastThreshold(text: string): Threshold {
   const m = /^\s*([^:\s]+)\s*:\s*(.+)$/.exec(text);
@@ -213,35 +227,46 @@ export const forecastCommand: CommandModule<object, ForecastArgs> = {
       throw new UsageError(
         '--rate: how many requests a second to forecast? (or set forecast.rate in the project config)',
       );
+    // The report's on-demand prices hold for its own region only; another region's are given.
+    const region = args.region ?? expected?.prices?.region ?? report.pricing.region;
+    const ofReport = region === report.pricing.region;
     let options: ReturnType<typeof forecastOptions>;
     try {
-      options = forecastOptions(
-        {
-          ...(expected ?? {}),
-          rate,
-          ...(args.mix !== undefined ? { mix: args.mix } : {}),
-          ...(args.growth !== undefined ? { growth: args.growth } : {}),
-          ...(args.previousPeak !== undefined ? { previousPeak: args.previousPeak } : {}),
-          ...(args.utilization !== undefined ? { utilization: args.utilization } : {}),
-          prices: {
-            ...(expected?.prices ?? {}),
-            readPerMillion:
-              args.priceRead ?? expected?.prices?.readPerMillion ?? report.pricing.readPerMillionUsd,
-            writePerMillion:
-              args.priceWrite ?? expected?.prices?.writePerMillion ?? report.pricing.writePerMillionUsd,
-            ...(args.priceRcuHour !== undefined ? { rcuHour: args.priceRcuHour } : {}),
-            ...(args.priceWcuHour !== undefined ? { wcuHour: args.priceWcuHour } : {}),
-            ...(args.region !== undefined ? { region: args.region } : {}),
-          },
-        },
-        report.pricing.region,
-      );
+      options = forecastOptions({
+        ...(expected ?? {}),
+        rate,
+        ...(args.mix !== undefined ? { mix: args.mix } : {}),
+        ...(args.growth !== undefined ? { growth: args.growth } : {}),
+        ...(args.previousPeak !== undefined ? { previousPeak: args.previousPeak } : {}),
+        ...(args.utilization !== undefined ? { utilization: args.utilization } : {}),
+        prices: defined({
+          ...(expected?.prices ?? {}),
+          region,
+          readPerMillion:
+            args.priceRead ??
+            expected?.prices?.readPerMillion ??
+            (ofReport ? report.pricing.readPerMillionUsd : undefined),
+          writePerMillion:
+            args.priceWrite ??
+            expected?.prices?.writePerMillion ??
+            (ofReport ? report.pricing.writePerMillionUsd : undefined),
+          rcuHour: args.priceRcuHour ?? expected?.prices?.rcuHour,
+          wcuHour: args.priceWcuHour ?? expected?.prices?.wcuHour,
+        }),
+      });
     } catch (err) {
+      if (err instanceof MissingPrices)
+        throw new UsageError(
+          `${err.message}: give ${err.missing.map((k) => PRICE_FLAGS[k]).join(', ')}${args.region !== undefined ? '' : ` (the region is ${expected?.prices?.region !== undefined ? "the project's forecast.prices.region" : "the report's"})`}`,
+        );
       if (err instanceof ForecastError) throw new UsageError(err.message);
       throw err;
     }
     const flags = withUnits(capacityFromFlags(args), args);
-    const thresholds = (args.threshold ?? []).map(parseForecastThreshold);
+    const thresholds = (args.threshold ?? []).map((text) => ({
+      text,
+      threshold: parseForecastThreshold(text),
+    }));
     let result: ReturnType<typeof forecast>;
     try {
       result = forecast(load, { ...options, capacity: overrideCapacity(load.capacity, flags) });
@@ -250,12 +275,17 @@ export const forecastCommand: CommandModule<object, ForecastArgs> = {
       throw err;
     }
     const known = new Set(result.patterns.map((p) => p.id));
-    for (const t of thresholds)
+    for (const { text, threshold: t } of thresholds)
       if (t.pattern !== '*' && !known.has(t.pattern))
         throw new UsageError(
-          `--threshold "${t.source}": no pattern "${t.pattern}" in the run (patterns with DynamoDB calls: ${[...known].join(', ')})`,
+          `--threshold "${text}": no pattern "${t.pattern}" in the run (patterns with DynamoDB calls: ${[...known].join(', ')})`,
         );
-    const verdicts = evaluateThresholds([], thresholds, true, result);
+    const verdicts = evaluateThresholds(
+      [],
+      thresholds.map((t) => t.threshold),
+      true,
+      result,
+    );
     const written =
       args.output === undefined ||
       (await writeOutput(

@@ -12,7 +12,7 @@ import {
   startEmbeddedStack,
 } from '../../../local/index.js';
 import { fanOut, LocalProcessInvoker } from '../../engine/fanout.js';
-import { forecastOptions } from '../../forecast/index.js';
+import { forecastOptions, MissingPrices, missingPrices } from '../../forecast/index.js';
 import { GateMetricsSource, NoDynamoSource } from '../../metrics/index.js';
 import { Progress, phasesSeconds } from '../../progress.js';
 import { type Project, patternIdsOf } from '../../project/index.js';
@@ -369,27 +369,30 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const log = (line: string) => {
       if (!args.quiet) console.error(line);
     };
-    const pricing = {
-      region: args.region ?? scenario.loadtest.pricing?.region ?? DEFAULT_PRICING.region,
-      readPerMillionUsd:
-        args.priceRead ?? scenario.loadtest.pricing?.readPerMillion ?? DEFAULT_PRICING.readPerMillionUsd,
-      writePerMillionUsd:
-        args.priceWrite ?? scenario.loadtest.pricing?.writePerMillion ?? DEFAULT_PRICING.writePerMillionUsd,
-    };
+    const pricing = runPricing(args, scenario.loadtest.pricing);
     // The run's on-demand prices are the forecast's unless its own config names others.
-    const expected = scenario.forecast
-      ? forecastOptions(
-          {
-            ...scenario.forecast,
-            prices: {
-              readPerMillion: pricing.readPerMillionUsd,
-              writePerMillion: pricing.writePerMillionUsd,
-              ...scenario.forecast.prices,
+    let expected: ReturnType<typeof forecastOptions> | undefined;
+    try {
+      expected = scenario.forecast
+        ? forecastOptions(
+            {
+              ...scenario.forecast,
+              prices: {
+                readPerMillion: pricing.readPerMillionUsd,
+                writePerMillion: pricing.writePerMillionUsd,
+                ...scenario.forecast.prices,
+              },
             },
-          },
-          pricing.region,
-        )
-      : undefined;
+            pricing.region,
+          )
+        : undefined;
+    } catch (err) {
+      if (err instanceof MissingPrices)
+        throw new UsageError(
+          `${err.message}: the forecast's provisioned prices are set in config.loadtest.forecast.prices (or the project's forecast.prices), as ${err.missing.join(' and ')}`,
+        );
+      throw err;
+    }
     /** Writes every file asked for; false when one could not be written (said on stderr). */
     const writeOutputs = async (report: Report): Promise<boolean> => {
       // Everything but the files' own writing: the report cannot hold the moment it was written.
@@ -758,5 +761,40 @@ async function prepareLocalRun(
       await output?.close();
       await rm(scratch, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * The run's on-demand prices: flags over `config.loadtest.pricing` over the built-in us-east-1 list
+ * prices. A region other than us-east-1 must come with its own prices: filled in from the list, they
+ * would be us-east-1's under its name.
+ */
+function runPricing(
+  args: { region?: string | undefined; priceRead?: number | undefined; priceWrite?: number | undefined },
+  config: {
+    region?: string | undefined;
+    readPerMillion?: number | undefined;
+    writePerMillion?: number | undefined;
+  } = {},
+): { region: string; readPerMillionUsd: number; writePerMillionUsd: number } {
+  const region = args.region ?? config.region ?? DEFAULT_PRICING.region;
+  const read = args.priceRead ?? config.readPerMillion;
+  const write = args.priceWrite ?? config.writePerMillion;
+  const missing = missingPrices(region, { readPerMillion: read, writePerMillion: write }, [
+    'readPerMillion',
+    'writePerMillion',
+  ]);
+  if (missing.length > 0) {
+    const named =
+      args.region !== undefined ? `--region ${region}` : `config.loadtest.pricing.region ${region}`;
+    const how = missing.map((k) => (k === 'readPerMillion' ? '--price-read' : '--price-write')).join(' and ');
+    throw new UsageError(
+      `${named}: the built-in prices are ${DEFAULT_PRICING.region}'s; give ${region}'s ${how} (USD per million request units), or config.loadtest.pricing.${missing.join(' and ')}`,
+    );
+  }
+  return {
+    region,
+    readPerMillionUsd: read ?? DEFAULT_PRICING.readPerMillionUsd,
+    writePerMillionUsd: write ?? DEFAULT_PRICING.writePerMillionUsd,
   };
 }
