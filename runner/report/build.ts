@@ -438,10 +438,14 @@ export function buildReport(input: BuildInput): Report {
         }
       : {}),
     patterns: rows,
-    tables: input.dynamodb?.tables ?? [],
-    hotKeys: (input.dynamodb?.hotKeys ?? []).filter(
-      (k) => (k.rcu ?? 0) + (k.wcu ?? 0) + (k.accesses ?? 0) + k.throttleEvents > 0,
-    ),
+    // Unmeasured is null, as a figure is: an empty list would read as "no table was touched".
+    // From the table view (the gate's, or CloudWatch's even when the app published no pattern metrics).
+    tables: input.dynamodb ? input.dynamodb.tables : null,
+    hotKeys: input.dynamodb
+      ? input.dynamodb.hotKeys.filter(
+          (k) => (k.rcu ?? 0) + (k.wcu ?? 0) + (k.accesses ?? 0) + k.throttleEvents > 0,
+        )
+      : null,
     ...(input.dynamodb?.hotKeysNotMeasured ? { hotKeysNotMeasured: input.dynamodb.hotKeysNotMeasured } : {}),
     thresholds: thresholdResults,
     ensure,

@@ -90,7 +90,7 @@ ${report.notMeasured ? html`<p class="not-measured" id="not-measured">${UNKNOWN}
 }
 
 function capacityTable(report: Report): SafeHtml {
-  if (report.tables.length === 0)
+  if (!report.tables || report.tables.length === 0)
     return html`<p class="muted">No table metrics: ${report.notMeasured ?? 'none were measured'}.</p>`;
   return html`<table id="tables">
 <thead><tr><th>table</th><th>index</th><th>consumed RCU</th><th>consumed WCU</th><th>read throttles</th><th>write throttles</th><th class="text">throttle reasons</th></tr></thead>
@@ -109,14 +109,15 @@ function hotKeyTable(report: Report): SafeHtml {
   const note = report.hotKeysNotMeasured
     ? html`<p class="not-measured" id="hot-keys-not-measured">${UNKNOWN} ${report.hotKeysNotMeasured}</p>`
     : html``;
-  if (report.hotKeys.length === 0) {
+  if (!report.hotKeys || report.hotKeys.length === 0) {
     return html`<p class="muted" id="hot-keys">No partition-key counts (they come from the capacity gate, or Contributor Insights on AWS).</p>${note}`;
   }
   // Contributor Insights counts requests per key, the gate capacity: a column only when some row has it.
-  const accesses = report.hotKeys.some((k) => k.accesses !== undefined);
+  const hotKeys = report.hotKeys;
+  const accesses = hotKeys.some((k) => k.accesses !== undefined);
   return html`<table id="hot-keys">
 <thead><tr><th class="text">partition key</th><th>table</th><th>index</th><th>RCU</th><th>WCU</th>${accesses ? html`<th>accesses</th>` : ''}<th>throttle events</th></tr></thead>
-<tbody>${report.hotKeys.map(
+<tbody>${hotKeys.map(
     (k) =>
       html`<tr><td class="text"><code>${k.partitionKey}</code></td><td><code>${k.table}</code></td><td>${k.index ?? '(table)'}</td><td>${fmt(k.rcu, 1)}</td><td>${fmt(k.wcu, 1)}</td>${accesses ? html`<td>${fmt(k.accesses, 0)}</td>` : ''}<td>${k.throttleEvents}</td></tr>
 `,
@@ -220,7 +221,7 @@ function thresholdLines(report: Report): ThresholdLine[] {
 export function renderHtml(report: Report): string {
   const verdict = verdictOf(report);
   const tables = new Map<string, string[]>();
-  for (const t of report.tables) {
+  for (const t of report.tables ?? []) {
     const list = tables.get(t.table) ?? [];
     if (t.index) list.push(t.index);
     tables.set(t.table, list);

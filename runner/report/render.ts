@@ -111,16 +111,17 @@ export function renderConsole(report: Report): string {
     );
   if (report.notMeasured) out.push(`${UNKNOWN}: ${report.notMeasured}`);
   else if (report.sources?.dynamodb) out.push(`DynamoDB side: ${report.sources.dynamodb}`);
-  if (report.tables.length > 0) {
+  const tables = report.tables ?? [];
+  if (tables.length > 0) {
     out.push('');
     out.push(
-      `consumed capacity: ${report.tables
+      `consumed capacity: ${tables
         .filter((t) => t.index === null || t.consumedRcu + t.consumedWcu > 0)
         .map((t) => `${targetName(t)} ${fmt(t.consumedRcu, 1)} RCU / ${fmt(t.consumedWcu, 1)} WCU`)
         .join(', ')}`,
     );
   }
-  for (const t of report.tables) {
+  for (const t of tables) {
     const events = (t.readThrottleEvents ?? 0) + (t.writeThrottleEvents ?? 0);
     if (events > 0) {
       const reasons = Object.entries(t.throttleReasons)
@@ -131,7 +132,7 @@ export function renderConsole(report: Report): string {
       );
     }
   }
-  const hot = report.hotKeys.slice(0, 3);
+  const hot = (report.hotKeys ?? []).slice(0, 3);
   if (hot.length > 0) {
     out.push(
       `hot keys: ${hot

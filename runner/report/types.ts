@@ -123,8 +123,10 @@ export interface Report {
   /** One line saying which figures were not measured and why; absent when all were. */
   notMeasured?: string;
   patterns: PatternRow[];
-  tables: TableRow[];
-  hotKeys: HotKey[];
+  /** Per table and GSI; null when nothing measured the DynamoDB side (not "no table"). */
+  tables: TableRow[] | null;
+  /** The hottest partition keys; null when nothing measured the DynamoDB side. */
+  hotKeys: HotKey[] | null;
   /** Why the hot keys are not (or not all) measured: Contributor Insights off on AWS, say. */
   hotKeysNotMeasured?: string;
   thresholds: ThresholdResult[];

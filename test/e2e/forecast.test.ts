@@ -133,9 +133,9 @@ describe('loadtest forecast against the gate it models', () => {
     expect(throttles(above.report, 'listOrders'), above.out).toBeGreaterThan(0);
     // The other table stays under its own maximum (0.25 RCU per request against 0.5).
     expect(throttles(above.report, 'getCustomer')).toBe(0);
-    const orders = above.report.tables.find((t) => t.table === 'orders' && t.index === null);
+    const orders = above.report.tables?.find((t) => t.table === 'orders' && t.index === null);
     expect(Object.keys(orders?.throttleReasons ?? {})).toEqual([first?.reason]);
-    const hot = above.report.hotKeys.filter((k) => k.throttleEvents > 0);
+    const hot = (above.report.hotKeys ?? []).filter((k) => k.throttleEvents > 0);
     expect(hot.map((k) => `${k.table}/${k.partitionKey}`)).toEqual([`orders/${hotCustomer}`]);
     console.info(
       `forecast: listOrders throttles at ${rate} requests/s; at ${arrivals(0.9)} visits/s 0 throttles (peak interval ${peakOrdersRcu(below.report).toFixed(1)} RCU/s), at ${arrivals(1.1)} visits/s ${throttles(above.report, 'listOrders')} (peak interval ${peakOrdersRcu(above.report).toFixed(1)} RCU/s)`,

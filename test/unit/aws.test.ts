@@ -910,7 +910,7 @@ describe('CloudWatch read-back (GetMetricData, recorded responses)', () => {
       );
 
       const r = build(view);
-      expect(r.hotKeys.map((k) => k.partitionKey)).toEqual(['PRODUCT#0001', 'USER#0042', 'CUSTOMER#7']);
+      expect(r.hotKeys?.map((k) => k.partitionKey)).toEqual(['PRODUCT#0001', 'USER#0042', 'CUSTOMER#7']);
       const text = renderConsole(r);
       expect(text).toContain('hot keys: PRODUCT#0001 on shop-table (1800 accesses, 40 throttles)');
       expect(text).toContain(`Contributor Insights is off on shop-table/${gsi2}`);

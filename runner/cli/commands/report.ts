@@ -53,28 +53,33 @@ const reportSchema = z.looseObject({
       costPerMillionUsd: num.nullable(),
     }),
   ),
-  tables: z.array(
-    z.looseObject({
-      table: z.string(),
-      index: z.string().nullable(),
-      consumedRcu: num,
-      consumedWcu: num,
-      readThrottleEvents: num.nullable(),
-      writeThrottleEvents: num.nullable(),
-      throttleReasons: z.record(z.string(), num),
-    }),
-  ),
-  hotKeys: z.array(
-    z.looseObject({
-      table: z.string(),
-      index: z.string().nullable(),
-      partitionKey: z.string(),
-      rcu: num.nullable(),
-      wcu: num.nullable(),
-      accesses: num.optional(),
-      throttleEvents: num,
-    }),
-  ),
+  tables: z
+    .array(
+      z.looseObject({
+        table: z.string(),
+        index: z.string().nullable(),
+        consumedRcu: num,
+        consumedWcu: num,
+        readThrottleEvents: num.nullable(),
+        writeThrottleEvents: num.nullable(),
+        throttleReasons: z.record(z.string(), num),
+      }),
+    )
+    // null: the DynamoDB side was not measured (older reports had []).
+    .nullable(),
+  hotKeys: z
+    .array(
+      z.looseObject({
+        table: z.string(),
+        index: z.string().nullable(),
+        partitionKey: z.string(),
+        rcu: num.nullable(),
+        wcu: num.nullable(),
+        accesses: num.optional(),
+        throttleEvents: num,
+      }),
+    )
+    .nullable(),
   thresholds: z.array(
     z.looseObject({
       pattern: z.string(),
