@@ -72,6 +72,13 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
         if (declared.array.includes(key) || !Array.isArray(value)) continue;
         throw new UsageError(`--${key}: given ${value.length} times (${value.join(', ')}); give it once`);
       }
+      // yargs reads an empty value as 0 for a number flag (`--rate ""`, an Action input left empty):
+      // a 0 nobody asked for, or a range error quoting a 0 that was never typed.
+      for (const key of declared.number) {
+        const flag = `--${key}`;
+        if (argv.some((a, i) => a === `${flag}=` || (a === flag && argv[i + 1] === '')))
+          throw new UsageError(`${flag}: expected a number, got an empty value`);
+      }
     }, true)
     // Throwing here is what stops yargs: a fail handler that returns lets the command still run.
     .fail((msg, err) => {

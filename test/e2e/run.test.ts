@@ -387,6 +387,8 @@ scenarios:
         ['run', 'smoke', '--duration', 'abc'],
         /--duration: expected whole seconds, 0 < d <= 86400, got "abc"/,
       ],
+      // An empty number (an Action input left empty) is not read as 0.
+      [['run', 'smoke', '--duration='], /^error: --duration: expected a number, got an empty value$/m],
       // Artillery's phases take whole seconds: 1.5 would stop the worker mid-run.
       [['run', 'smoke', '--duration', '1.5'], /--duration: expected whole seconds, 0 < d <= 86400, got 1\.5/],
       // Phases that come with a flag are checked as the file's: this one would run until Ctrl-C.
@@ -561,7 +563,7 @@ describe('loadtest compare', () => {
     // An empty tolerance is not 0 %; an empty base (a run that never started) is no baseline.
     const empty = runCli(['compare', a, b, '--max-regression', '']);
     expect((await empty.exited).code).toBe(2);
-    expect(empty.stderr()).toMatch(/--max-regression: expected a percentage >= 0, got an empty value/);
+    expect(empty.stderr()).toMatch(/--max-regression: expected a number, got an empty value/);
     const dead = join(dir, 'dead.json');
     await writeFile(
       dead,
