@@ -50,6 +50,11 @@ export interface KeySpread {
   readonly keys: number;
   /** Units that named a partition key (a Scan's do not). */
   readonly keyedUnits: number;
+  /**
+   * Times a call named a partition key: a transaction or batch names several per call, so "a new key
+   * every time" is keys >= touches, not keys >= calls. Absent in reports written before it.
+   */
+  readonly touches?: number;
   readonly truncated: boolean;
 }
 
@@ -66,6 +71,7 @@ interface KeyCounter {
   readonly kind: 'read' | 'write';
   readonly units: Map<string, number>;
   overflow: number;
+  touches: number;
 }
 
 /** One pattern, DynamoDB side: the instrument's snapshot shape (so the report and timeline read both) and more. */
@@ -122,9 +128,10 @@ class PatternCounters {
     const id = `${c.table}\u0000${c.partitions.payer}\u0000${kind}`;
     let k = this.keys.get(id);
     if (!k) {
-      k = { table: c.table, payer: c.partitions.payer, kind, units: new Map(), overflow: 0 };
+      k = { table: c.table, payer: c.partitions.payer, kind, units: new Map(), overflow: 0, touches: 0 };
       this.keys.set(id, k);
     }
+    k.touches += c.partitions.keys.length;
     for (const { pk, units } of c.partitions.keys) {
       const had = k.units.get(pk);
       if (had !== undefined) k.units.set(pk, had + units);
@@ -278,6 +285,7 @@ export class GateStats {
           kind: k.kind,
           keys: k.units.size,
           keyedUnits: round(keyed),
+          touches: k.touches,
           truncated: k.overflow > 0,
         });
       }

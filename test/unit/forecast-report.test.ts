@@ -48,9 +48,52 @@ describe("the gate's partition-key load", () => {
       units: { a: 30, b: 4 },
     });
     expect(spread).toEqual([
-      { pattern: 'a', table: 't', index: null, kind: 'read', keys: 21, keyedUnits: 40, truncated: false },
-      { pattern: 'b', table: 't', index: null, kind: 'read', keys: 2, keyedUnits: 12, truncated: false },
+      {
+        pattern: 'a',
+        table: 't',
+        index: null,
+        kind: 'read',
+        keys: 21,
+        keyedUnits: 40,
+        touches: 50,
+        truncated: false,
+      },
+      {
+        pattern: 'b',
+        table: 't',
+        index: null,
+        kind: 'read',
+        keys: 2,
+        keyedUnits: 12,
+        touches: 2,
+        truncated: false,
+      },
     ]);
+  });
+
+  it('counts every key a call names: a transaction of two items touches two keys a call', () => {
+    const stats = new GateStats(() => 0);
+    for (let i = 0; i < 3; i += 1)
+      stats.record({
+        ...call('transfer', 'x', 0, 'Write'),
+        charges: [
+          {
+            table: 't',
+            target: 'table',
+            kind: 'Write' as const,
+            units: 4,
+            partitions: {
+              payer: 'table',
+              keys: [
+                { pk: `acc-${i}`, units: 2 },
+                { pk: 'acc-hot', units: 2 },
+              ],
+            },
+          },
+        ],
+      });
+    // 3 calls, 4 keys: more keys than calls, yet acc-hot was named every time.
+    expect(stats.keyLoad().spread[0]).toMatchObject({ keys: 4, touches: 6 });
   });
 
   it(`names at most ${KEYS_PER_TARGET} keys per pattern and target; the rest count together and the spread says so`, () => {

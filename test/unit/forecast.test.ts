@@ -322,6 +322,33 @@ describe('forecast: input', () => {
       'the mix gives no calls to b',
     ]);
     expect(forecast(two, { rate: 10, mix: { a: 0.25, b: 0.75 } }).notes).toEqual([fresh]);
+    // A transaction names two keys a call: 16 calls over 17 keys is 32 touches, keys reused, one of
+    // them hot. Its keys are forecast, not dismissed as new on every call.
+    const transfer = profile({
+      patterns: [{ id: 'transfer', calls: 16, capacity: { t: { rcu: 0, wcu: 320 } } }],
+      keys: [{ table: 't', index: null, kind: 'write', partitionKey: 'acc-010', units: { transfer: 40 } }],
+      keySpread: [
+        {
+          pattern: 'transfer',
+          table: 't',
+          index: null,
+          kind: 'write',
+          keys: 17,
+          keyedUnits: 320,
+          touches: 32,
+          truncated: false,
+        },
+      ],
+      capacity: { t: onDemand() },
+    });
+    const f = forecast(transfer, { rate: 10 });
+    expect(f.notes.join()).not.toMatch(/new partition key/);
+    expect(f.limits.some((l) => l.scope === 'partition' && l.partitionKey === 'acc-010')).toBe(true);
+    // The same spread from a report before touches were counted is judged against calls, as it was.
+    const { touches: _, ...old } = transfer.keySpread[0] as (typeof transfer.keySpread)[number];
+    expect(forecast({ ...transfer, keySpread: [old] }, { rate: 10 }).notes.join()).toMatch(
+      /transfer touched a new partition key on every call/,
+    );
     const bUnkeyed = { ...two, keySpread: two.keySpread.filter((k) => k.pattern === 'a') };
     expect(forecast(bUnkeyed, { rate: 10 }).notes.join()).toMatch(/no partition key seen for b /);
     expect(forecast(bUnkeyed, { rate: 10, mix: { a: 1 } }).notes.join()).not.toMatch(/no partition key/);

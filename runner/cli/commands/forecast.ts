@@ -69,6 +69,8 @@ const loadSchema = z.looseObject({
       kind: z.enum(['read', 'write']),
       keys: num,
       keyedUnits: num,
+      // Absent in reports before it: keys are then weighed against calls.
+      touches: num.optional(),
       truncated: z.boolean(),
     }),
   ),
