@@ -404,6 +404,7 @@ export class CapacityGate {
       typeof tag === 'string' ? tag : undefined,
     );
     const { attempt, max } = attemptOf(req.headers['amz-sdk-request']);
+    const invocation = req.headers['amz-sdk-invocation-id'];
     const record = (
       r: Pick<CallRecord, 'status' | 'code' | 'throttleReason' | 'charges' | 'items'>,
       latencyMs = this.clock() - started,
@@ -416,6 +417,7 @@ export class CapacityGate {
         latencyMs,
         attempt,
         maxAttempts: max,
+        invocation: typeof invocation === 'string' ? invocation : undefined,
         status: r.status,
         code: r.code,
         throttleReason: r.throttleReason,

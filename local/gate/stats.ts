@@ -20,6 +20,8 @@ export interface CallRecord {
   /** The SDK's `amz-sdk-request: attempt=N; max=M`, when it sent one. */
   readonly attempt?: number;
   readonly maxAttempts?: number;
+  /** The SDK's `amz-sdk-invocation-id`: the same on every attempt of one request. */
+  readonly invocation?: string;
   /** DynamoDB's throttling reason, when the gate throttled the call. */
   readonly throttleReason?: string;
   readonly charges: readonly Charge[];
@@ -106,6 +108,10 @@ export function targetKey(table: string, target: string): string {
   return target === 'table' ? table : `${table}/${target}`;
 }
 
+/** Throttled requests held open for a retry at most this many per pattern, and this long. */
+const PENDING_MAX = 10_000;
+const PENDING_SETTLE_MS = 60_000;
+
 /**
  * A pattern at the gate: the instrument's counters (calls, errors, throttles, retries, capacity per
  * target, latency sketch), fed one sample per call, and what only the gate sees on the wire.
@@ -114,6 +120,15 @@ class PatternCounters {
   private readonly stats = new PatternStats();
   private items = 0;
   private answered = 0;
+  /**
+   * Requests (by invocation id) whose latest attempt was throttled, by when: each failed throttled
+   * unless another attempt of it comes. Its attempt header cannot say so: botocore's first try says
+   * `attempt=1` with no max, and an SDK whose retry quota ran out under throttling stops before its
+   * max. Past PENDING_MAX, or PENDING_SETTLE_MS old (longer than any SDK's backoff), one is counted
+   * for good and forgotten, so memory stays flat.
+   */
+  private readonly pending = new Map<string, number>();
+  private settledThrottled = 0;
   private readonly operations = new Set<string>();
   private readonly tables = new Set<string>();
   private readonly codes = new Map<string, number>();
@@ -140,19 +155,25 @@ class PatternCounters {
     }
   }
 
-  add(r: CallRecord): void {
+  add(r: CallRecord, now: number): void {
     const ok = r.status >= 200 && r.status < 300;
+    const tracked = r.invocation !== undefined;
+    if (tracked) {
+      this.pending.delete(r.invocation as string);
+      if (r.throttleReason !== undefined) this.pending.set(r.invocation as string, now);
+      this.settle(now);
+    }
     this.stats.add({
       pattern: r.pattern,
       latencyMs: r.latencyMs,
       ok,
       throttleEvents: r.throttleReason ? 1 : 0,
-      // The client's last try, as its attempt header says (attempt=N; max=N), or a client that sends
-      // no header (no retries): the request failed throttled. botocore's first try says attempt=1
-      // with no max: not knowable there, so not counted; its retries carry max. A transaction
-      // cancelled for throttling is never retried by the SDKs (TransactionCanceledException is not
-      // a retryable error): its first try is its last.
+      // With an invocation id, `pending` above counts it. Without one: the client's last try, as its
+      // attempt header says (attempt=N; max=N), or a client that sends no header (no retries): the
+      // request failed throttled. A transaction cancelled for throttling is never retried by the
+      // SDKs (TransactionCanceledException is not a retryable error): its first try is its last.
       throttled:
+        !tracked &&
         r.throttleReason !== undefined &&
         (r.code === 'TransactionCanceledException' ||
           r.attempt === undefined ||
@@ -176,9 +197,21 @@ class PatternCounters {
     this.items += r.items ?? 0;
   }
 
+  private settle(now: number): void {
+    for (const [id, at] of this.pending) {
+      if (this.pending.size <= PENDING_MAX && now - at < PENDING_SETTLE_MS) break;
+      this.pending.delete(id);
+      this.settledThrottled += 1;
+    }
+  }
+
   snapshot(): GatePatternSnapshot {
+    const base = this.stats.snapshot();
     return {
-      ...this.stats.snapshot(),
+      ...base,
+      // A request still pending at a snapshot taken after the load (the report's) failed throttled;
+      // during the load, one of them may yet be retried and succeed.
+      throttledRequests: base.throttledRequests + this.settledThrottled + this.pending.size,
       source: this.source,
       operations: [...this.operations].sort(),
       tables: [...this.tables].sort(),
@@ -220,7 +253,7 @@ export class GateStats {
       p = new PatternCounters(r.source);
       this.patterns.set(r.pattern, p);
     }
-    p.add(r);
+    p.add(r, this.clock());
     for (const table of r.tables) {
       const key = `${table}\u0000${r.op}`;
       let o = this.operations.get(key);

@@ -84,7 +84,7 @@ describe('a Python (boto3) client of the capacity gate', () => {
       getCustomer: { source: 'rule', steps: ['get-customer'] },
       listOrders: { source: 'rule', steps: ['list-orders', 'read-bulk'] },
       ordersByStatus: { source: 'rule', steps: ['orders-by-status'] },
-      placeOrder: { source: 'rule', steps: ['bulk-put'] },
+      placeOrder: { source: 'rule', steps: ['bulk-put', 'put-once'] },
       'Scan customers': { source: 'auto', steps: ['scan-customers'] },
       'Query orders.byProduct productId = ?': { source: 'auto', steps: ['orders-of-product'] },
     };
@@ -111,14 +111,18 @@ describe('a Python (boto3) client of the capacity gate', () => {
         retries: total('retries'),
         throttleEvents: total('throttled'),
       });
-      // Exactly the calls that failed throttled on their last attempt: botocore's retries say
-      // `attempt=N; max=M` (its first try says only `attempt=1`, which is not counted as a last one).
+      // Exactly the calls that failed throttled on their last attempt, paired by invocation id:
+      // botocore's retries say `attempt=N; max=M`, but a client that never retries says only
+      // `attempt=1` on the try that was its last (put-once).
       expect(got?.throttledRequests ?? 0, id).toBe(total('failedThrottled'));
     }
 
     // It was throttled, on writes and on reads, and botocore retried.
     const bulkPut = out.steps['bulk-put'] as Step;
     const readBulk = out.steps['read-bulk'] as Step;
+    // The client with one attempt was throttled too, with no retry to say so.
+    const putOnce = out.steps['put-once'] as Step;
+    expect(putOnce).toMatchObject({ retries: 0, failedThrottled: 3, throttled: 3 });
     for (const step of [bulkPut, readBulk]) {
       expect(step.failedThrottled).toBeGreaterThan(0);
       expect(step.retries).toBeGreaterThan(0);
@@ -140,12 +144,14 @@ describe('a Python (boto3) client of the capacity gate', () => {
 
     // The one customer it hammered is the hot key; the tables are at the capacity `up` was given.
     expect(snapshot.hotKeys[0]).toMatchObject({ table: 'orders', index: null, partitionKey: BULK_CUSTOMER });
-    expect(snapshot.hotKeys[0]?.throttleEvents).toBe(bulkPut.throttled + readBulk.throttled);
+    expect(snapshot.hotKeys[0]?.throttleEvents).toBe(
+      bulkPut.throttled + readBulk.throttled + putOnce.throttled,
+    );
     const orders = snapshot.tables.find((t) => t.table === 'orders' && t.index === null);
     expect(orders).toMatchObject({
       provisioned: { read: 1, write: 1 },
       readThrottleEvents: readBulk.throttled,
-      writeThrottleEvents: bulkPut.throttled,
+      writeThrottleEvents: bulkPut.throttled + putOnce.throttled,
     });
   }, 120_000);
 

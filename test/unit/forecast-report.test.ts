@@ -109,6 +109,48 @@ describe("the gate's partition-key load", () => {
   });
 });
 
+describe("the gate's count of requests that failed throttled", () => {
+  const attempt = (invocation: string, n: number, throttled: boolean, max?: number) => ({
+    ...call('p', 'k', throttled ? 0 : 1, 'Write'),
+    status: throttled ? 400 : 200,
+    ...(throttled
+      ? {
+          code: 'ProvisionedThroughputExceededException',
+          throttleReason: 'TableWriteProvisionedThroughputExceeded',
+        }
+      : {}),
+    attempt: n,
+    ...(max !== undefined ? { maxAttempts: max } : {}),
+    invocation,
+  });
+
+  it('pairs the attempts of one request by its invocation id, whatever its attempt header says', () => {
+    let now = 0;
+    const stats = new GateStats(() => now);
+    // Retried and then served: not a throttled request.
+    stats.record(attempt('a', 1, true));
+    stats.record(attempt('a', 2, false, 3));
+    // botocore with no retries: `attempt=1`, no max, and no second attempt.
+    stats.record(attempt('b', 1, true));
+    // An SDK whose retry quota ran out stops before its max.
+    stats.record(attempt('c', 1, true));
+    stats.record(attempt('c', 2, true, 3));
+    // The last attempt its header names.
+    stats.record(attempt('d', 3, true, 3));
+    const p = stats.patternSnapshots().p;
+    expect(p).toMatchObject({ count: 6, throttleEvents: 5, throttledRequests: 3, retries: 3 });
+    // Held open 60 s at most (longer than any SDK's backoff), then counted for good: still 3.
+    now += 61_000;
+    stats.record(attempt('e', 1, false));
+    expect(stats.patternSnapshots().p?.throttledRequests).toBe(3);
+    // A client that sends no invocation id is judged by its attempt header alone, as before.
+    const bare = new GateStats(() => 0);
+    const { invocation: _, ...first } = attempt('x', 1, true);
+    bare.record(first);
+    expect(bare.patternSnapshots().p?.throttledRequests).toBe(0);
+  });
+});
+
 const profile: LoadProfile = {
   requests: 100,
   durationSec: 10,
