@@ -312,8 +312,11 @@ export function forecast(profile: LoadProfile, options: ForecastOptions): Foreca
     const perRequest = totalCalls / requests;
     for (const p of patterns) callsPerRequest.set(p.id, ((options.mix[p.id] ?? 0) / sum) * perRequest);
   }
-  // A pattern's run totals times this weight are its units per client request.
-  const weight = new Map(patterns.map((p) => [p.id, (callsPerRequest.get(p.id) ?? 0) / p.calls]));
+  // A pattern's run totals times this weight are its units per client request: its totals were
+  // spent by the calls DynamoDB answered, so per call they divide by those.
+  const weight = new Map(
+    patterns.map((p) => [p.id, (callsPerRequest.get(p.id) ?? 0) / (p.answered ?? p.calls)]),
+  );
   const allCalls = [...callsPerRequest.values()].reduce((a, b) => a + b, 0);
 
   // Units per request on each table/GSI and kind, by pattern.

@@ -327,11 +327,13 @@ function loadProfile(
   const patterns: LoadProfile['patterns'] = [];
   for (const r of rows) {
     const s = input.server.patterns[r.id];
-    // Calls DynamoDB answered: a forecast scales what each call costs, and throttled attempts (which
-    // cost nothing) would both dilute that and count retries as traffic.
-    const calls = s?.answered ?? s?.count ?? 0;
-    if (!s || calls === 0) continue;
-    patterns.push({ id: r.id, calls, capacity: s.capacity });
+    // Two counts: the demand (each request once, throttled or not: SDK retries are not traffic) sets
+    // the mix, and the calls DynamoDB answered set what a call costs (a throttled attempt costs
+    // nothing). Answered calls alone understated a throttled pattern's share of the traffic.
+    const answered = s?.answered ?? s?.count ?? 0;
+    if (!s || answered === 0) continue;
+    const calls = Math.max(answered, s.count - (s.retries ?? 0));
+    patterns.push({ id: r.id, calls, answered, capacity: s.capacity });
   }
   const requests = Object.values(input.client.byName).reduce((n, c) => n + c.requests, 0);
   return { requests, durationSec, patterns, keys: d.keyLoad, keySpread: d.keySpread, capacity: d.capacity };

@@ -74,7 +74,13 @@ export interface LoadProfile {
   durationSec: number;
   patterns: {
     id: string;
+    /** The pattern's DynamoDB requests (attempts less SDK retries, throttled ones included): its demand. */
     calls: number;
+    /**
+     * Of its attempts, those DynamoDB answered: what `capacity` was spent on (a throttled attempt
+     * costs nothing). Absent in reports before it, whose `calls` were these.
+     */
+    answered?: number;
     /** Units by target: `table` or `table/index` (an LSI's units are its table's partitions'). */
     capacity: Record<string, { rcu: number; wcu: number }>;
   }[];

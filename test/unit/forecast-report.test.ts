@@ -345,6 +345,19 @@ describe('a run with a forecast configured', () => {
     expect(report.load?.patterns).toEqual([expect.objectContaining({ id: 'getT', calls: 10 })]);
     // Cheaper with every throttle, before: 5 RCU over 14 attempts.
     expect(report.forecast?.patterns[0]).toMatchObject({ callsPerSecond: 10 });
+    const rcuPerSecond = report.forecast?.patterns[0]?.targets[0]?.rcu ?? 0;
+
+    // Two of the 10 requests failed throttled (6 throttled attempts, 4 retries): the demand is still
+    // 10 requests, the mix's, and the 5 RCU were spent by the 8 calls answered.
+    const failing = {
+      ...base,
+      patterns: { getT: { ...getT, count: 14, throttleEvents: 6, retries: 4, answered: 8 } },
+    };
+    const demand = buildReport({ ...input, server: failing, dynamodb: gate, forecast: { rate: 10 } });
+    expect(demand.load?.patterns).toEqual([expect.objectContaining({ id: 'getT', calls: 10, answered: 8 })]);
+    expect(demand.forecast?.patterns[0]).toMatchObject({ callsPerSecond: 10 });
+    // A call costs 5 / 8 RCU, not 5 / 10: 10 calls a second take 10 / 8 of the units above.
+    expect(demand.forecast?.patterns[0]?.targets[0]?.rcu).toBeCloseTo((rcuPerSecond * 10) / 8, 6);
   });
 
   it('a forecast the run cannot make is a note and a failed gate, never a lost report', () => {

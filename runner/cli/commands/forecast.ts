@@ -49,6 +49,7 @@ const loadSchema = z.looseObject({
     z.looseObject({
       id: z.string(),
       calls: num,
+      answered: num.optional(),
       capacity: z.record(z.string(), z.looseObject({ rcu: num, wcu: num })),
     }),
   ),
