@@ -68,6 +68,8 @@ const { SSMS } = ssmsModule as { SSMS: { prototype: Ssms } };
  * metrics are flushed as Artillery's own check does (aggregate(true): the last period's counters) and
  * the run is done. Artillery's check still fires later, into a run nobody listens to any more.
  */
+/** How long after a final ramp phase ends its last second's arrivals may still come (see below). */
+const RAMP_GRACE_MS = 200;
 interface Flight {
   pending: number;
   metrics: Ssms | undefined;
@@ -429,15 +431,25 @@ export async function runScript(
       if (options.signal?.aborted) return finish();
       options.signal?.addEventListener('abort', finish, { once: true });
       if (flight) {
-        const phases = (runnable.config.phases ?? []).length;
+        const list = runnable.config.phases ?? [];
         let completed = 0;
+        // A ramp's last second fires its last arrival at ~1000 ms, racing the ramp's own 1 s sleep
+        // that ends the phase: ended at once, a run ending on a ramp lost that arrival (6 or 7 of
+        // Artillery's 8 for 1 -> 3 over 4 s). Its arrivals are given RAMP_GRACE_MS to come.
+        let settled = typeof list.at(-1)?.rampTo !== 'number';
         flight.onIdle = () => {
-          if (completed < phases || flight.pending > 0 || !flight.metrics || finished) return;
+          if (completed < list.length || !settled || flight.pending > 0 || !flight.metrics || finished)
+            return;
           flight.metrics.aggregate(true);
           finish();
         };
         ee.on('phaseCompleted', () => {
           completed += 1;
+          if (completed === list.length && !settled)
+            setTimeout(() => {
+              settled = true;
+              flight.onIdle?.();
+            }, RAMP_GRACE_MS);
           flight.onIdle?.();
         });
       }

@@ -72,8 +72,10 @@ export function sliceScript(script: ArtilleryScript, index: number, count: numbe
     }
     // Artillery's ramp takes each second's whole arrivals and gives the fractions left over to the
     // first workers by these (1-based, as its own distributed runs number them); without them every
-    // worker floored its share: 2 workers ramping 1 -> 5 over 3 s sent 4 arrivals of 9.
-    if (sharing > 1) Object.assign(p, { worker: index + 1, totalWorkers: sharing });
+    // worker floored its share: 2 workers ramping 1 -> 5 over 3 s sent 4 arrivals of 9. The artillery
+    // CLI sets them for one worker too (1 of 1: a second's fraction of .5 or more is an arrival):
+    // without them one worker ramping 1 -> 3 over 4 s sent 7, not Artillery's 8.
+    Object.assign(p, { worker: index + 1, totalWorkers: sharing });
     return p;
   });
   // Each worker reads its own rows of a payload file, as Artillery's distributed runs deal them: with

@@ -22,6 +22,7 @@ const SCRIPTS: { file: string; args?: string[] }[] = [
   { file: 'payload.yml' },
   { file: 'variables-match.yml' },
   { file: 'phases.yml' },
+  { file: 'ramp.yml' },
   { file: 'hooks.yml' },
   { file: 'environments.yml', args: ['--environment', 'staging'] },
   { file: 'errors.yml' },

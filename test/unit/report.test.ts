@@ -349,7 +349,7 @@ describe('fan-out', () => {
   it('keeps a cap on virtual users whole: at most that many workers share it, the others pause', () => {
     const script = { config: { phases: [{ duration: 2, arrivalRate: 10, maxVusers: 1 }] }, scenarios: [] };
     expect([0, 1].map((i) => sliceScript(script as never, i, 2).config.phases?.[0])).toEqual([
-      { duration: 2, arrivalRate: 10, maxVusers: 1 },
+      { duration: 2, arrivalRate: 10, maxVusers: 1, worker: 1, totalWorkers: 1 },
       { pause: 2 },
     ]);
     const three = { config: { phases: [{ duration: 2, arrivalRate: 10, maxVusers: 3 }] }, scenarios: [] };
@@ -394,6 +394,9 @@ describe('fan-out', () => {
         ee.run();
       });
     const script = { config: { phases: [{ duration: 3, arrivalRate: 1, rampTo: 5 }] }, scenarios: [] };
+    // One worker is worker 1 of 1, as the artillery CLI numbers it: its ramp then rounds each
+    // second's fraction as Artillery's does, not floors it.
+    expect(sliceScript(script, 0, 1).config.phases?.[0]).toMatchObject({ worker: 1, totalWorkers: 1 });
     const [one, ...two] = await Promise.all([
       arrivals(script.config.phases),
       ...[0, 1].map((i) => arrivals(sliceScript(script, i, 2).config.phases ?? [])),
