@@ -7,3 +7,6 @@ declare module '@artilleryio/int-core/lib/ssms.js' {
   const ssms: unknown;
   export default ssms;
 }
+declare module 'artillery-plugin-metrics-by-endpoint' {
+  export const Plugin: new (script: unknown, events: unknown) => unknown;
+}

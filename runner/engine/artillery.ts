@@ -341,15 +341,41 @@ export async function runHook(
 function attachExpectPlugin(script: ArtilleryScript): void {
   const plugins = (script.config.plugins ?? {}) as Record<string, unknown>;
   if (plugins.expect === undefined) return;
-  const g = globalThis as { artillery?: { log?: (...args: unknown[]) => void } };
-  g.artillery ??= {};
-  g.artillery.log ??= () => {};
-  process.env.LOCAL_WORKER_ID ??= String(process.env.LOADTEST_WORKER ?? '0');
+  asArtilleryWorker();
   script.config.processor ??= {};
   const { Plugin } = require('artillery-plugin-expect') as {
     Plugin: new (script: unknown, events: unknown) => unknown;
   };
   new Plugin(script, new EventEmitter());
+}
+
+/**
+ * Artillery's metrics-by-endpoint plugin (`config.plugins.metrics-by-endpoint`), the published
+ * package the artillery CLI bundles: its hooks emit each endpoint's counters and histograms
+ * (`plugins.metrics-by-endpoint.<name>.codes.200`, `...response_time.<name>`, or under its
+ * `metricsNamespace`), which `ensure` and the report's `artillery` section then see as Artillery's.
+ * Without it, an ensure check on them failed as "no metric".
+ */
+async function attachMetricsByEndpoint(script: ArtilleryScript): Promise<void> {
+  const plugins = (script.config.plugins ?? {}) as Record<string, unknown>;
+  if (plugins['metrics-by-endpoint'] === undefined) return;
+  asArtilleryWorker();
+  script.config.processor ??= {};
+  const { Plugin } = await import('artillery-plugin-metrics-by-endpoint');
+  new Plugin(script, new EventEmitter());
+}
+
+/**
+ * What Artillery's plugins look for to know they run in one of its workers (which this process is):
+ * its global with a `log` (the CLI's printer: silent here, the report says what failed) and a
+ * version, and LOCAL_WORKER_ID.
+ */
+function asArtilleryWorker(): void {
+  const g = globalThis as { artillery?: { log?: (...args: unknown[]) => void; version?: string } };
+  g.artillery ??= {};
+  g.artillery.log ??= () => {};
+  g.artillery.version ??= '2.0.0';
+  process.env.LOCAL_WORKER_ID ??= String(process.env.LOADTEST_WORKER ?? '0');
 }
 
 export interface RunOptions {
@@ -381,6 +407,7 @@ export async function runScript(
   const payload = loadPayload(runnable, absolute);
   await core.runner.runnerFuncs.loadProcessor(runnable, { scriptPath: absolute });
   attachExpectPlugin(runnable);
+  await attachMetricsByEndpoint(runnable);
   // A copy: the user's processor module (cached by require) stays as it was.
   runnable.config.processor = {
     ...((runnable.config.processor ?? {}) as object),
