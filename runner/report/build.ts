@@ -105,9 +105,8 @@ function row(id: string, input: BuildInput, pricing: Report['pricing']): Pattern
     throttleEvents: ddb ? (s?.throttleEvents ?? 0) : null,
     throttledRequests: ddb ? (s?.throttledRequests ?? 0) : null,
     retries: ddb ? (s?.retries ?? 0) : null,
-    ...(s?.throttleReasons && Object.keys(s.throttleReasons).length > 0
-      ? { throttleReasons: s.throttleReasons }
-      : {}),
+    // {} when measured and none; null when nothing measured them (no gate, or a source without them).
+    throttleReasons: !ddb ? null : s ? (s.throttleReasons ?? null) : {},
     costPerMillionUsd:
       rcuPerRequest !== null && wcuPerRequest !== null
         ? round(rcuPerRequest * pricing.readPerMillionUsd + wcuPerRequest * pricing.writePerMillionUsd, 4)

@@ -7,7 +7,7 @@ import {
   type ThresholdLine,
 } from '../../dashboards/index.js';
 import type { ThresholdMetric, ThresholdOp } from '../scenario/thresholds.js';
-import { errorRows, targetName, UNKNOWN } from './render.js';
+import { errorRows, targetName, targetOf, UNKNOWN } from './render.js';
 import type { PatternRow, Report, ThresholdResult } from './types.js';
 
 /**
@@ -242,7 +242,7 @@ export function renderHtml(report: Report): string {
 <h1>Load test <code>${report.scenario}</code> <span class="badge ${verdict}" id="verdict" data-verdict="${verdict}">${verdict.toUpperCase()}</span></h1>
 <p class="muted">${verdict === 'passed' ? `${checks} check(s) passed` : verdict === 'failed' ? `${failed} of ${checks} check(s) failed` : 'the run did not finish'}</p>
 <dl class="meta">
-<dt>target</dt><dd><code>${report.target}</code></dd>
+<dt>target</dt><dd><code>${targetOf(report)}</code></dd>
 <dt>started</dt><dd>${report.startedAt}</dd>
 <dt>ended</dt><dd>${report.endedAt}</dd>
 <dt>duration</dt><dd>${report.durationSec.toFixed(1)} s</dd>

@@ -46,6 +46,9 @@ export function textTable(rows: string[][]): string {
     .join('\n');
 }
 
+/** What the run was against: a run that never started has no target. */
+export const targetOf = (report: Report) => report.target || '(no target: the run did not start)';
+
 export function describeThreshold(t: ThresholdResult): string {
   return `${t.pattern}: ${t.metric} ${t.op} ${t.value} (actual ${t.actual === null ? (t.note ?? 'no data') : fmt(t.actual, 3)})`;
 }
@@ -97,7 +100,7 @@ export function topErrors(report: Report, limit = 5): string[] {
 export function renderConsole(report: Report): string {
   const out: string[] = [];
   out.push(
-    `scenario ${report.scenario}${report.project ? ` (project ${report.project.name})` : ''} against ${report.target}: ${report.durationSec.toFixed(1)} s`,
+    `scenario ${report.scenario}${report.project ? ` (project ${report.project.name})` : ''} against ${targetOf(report)}: ${report.durationSec.toFixed(1)} s`,
   );
   out.push(
     'latency in ms (p50..p99: client, time to first byte; ddb p99: DynamoDB side); capacity per DynamoDB call; $ per million calls',
@@ -262,7 +265,7 @@ export function renderMarkdown(report: Report): string {
   const lines = [
     `### Load test ${mdCode(report.scenario)}: ${report.passed ? 'passed' : report.partial ? 'incomplete' : 'FAILED'}`,
     '',
-    `${report.durationSec.toFixed(1)} s against ${mdText(report.target)}, on-demand prices ${mdText(report.pricing.region)}.`,
+    `${report.durationSec.toFixed(1)} s against ${mdText(targetOf(report))}, on-demand prices ${mdText(report.pricing.region)}.`,
     '',
     `| ${head.join(' | ')} |`,
     `|${head.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`,

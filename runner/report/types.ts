@@ -52,7 +52,8 @@ export interface PatternRow {
   throttleEvents: number | null;
   throttledRequests: number | null;
   retries: number | null;
-  throttleReasons?: Record<string, number>;
+  /** Throttle events by DynamoDB's reason: {} when none; null when not measured (absent in older reports). */
+  throttleReasons?: Record<string, number> | null;
   /** DynamoDB cost of a million calls of the pattern, on-demand prices. */
   costPerMillionUsd: number | null;
 }

@@ -93,6 +93,18 @@ describe('the report', () => {
 
   it("joins the client side by request name and the DynamoDB side by pattern, in the project's order", () => {
     expect(report.patterns.map((p) => p.id)).toEqual(['getUserByEmail', 'getProduct', 'GET /health']);
+    // Throttle reasons: this source (the app's own metrics) has none: not measured, null. A source
+    // that counts them (the gate) and saw none: {}.
+    expect(report.patterns.map((p) => p.throttleReasons)).toEqual([null, null, null]);
+    const snap = server.snapshot();
+    const counted = buildReport({
+      ...input,
+      server: {
+        ...snap,
+        patterns: { ...snap.patterns, getProduct: { ...snap.patterns.getProduct, throttleReasons: {} } },
+      } as never,
+    });
+    expect(counted.patterns.map((p) => p.throttleReasons)).toEqual([null, {}, null]);
     const get = report.patterns[1];
     expect(get).toMatchObject({
       pattern: true,
@@ -235,6 +247,10 @@ describe('the report', () => {
     expect(unstarted.allFailed).toBeUndefined();
     expect(renderMarkdown(unstarted)).not.toContain('no request was sent');
     expect(renderMarkdown(unstarted)).toContain('the run did not start');
+    // With no target yet (the data command failed first), the header says so, not "against :".
+    const targetless = { ...unstarted, target: '' };
+    expect(renderConsole(targetless)).toContain('against (no target: the run did not start): ');
+    expect(renderMarkdown(targetless)).toContain('against (no target: the run did not start),');
   });
 
   it('honours Artillery ensure checks; a failing non-strict one only warns', () => {
