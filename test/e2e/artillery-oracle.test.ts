@@ -261,7 +261,11 @@ describe('what went wrong, and runs that must not pass', () => {
     );
     const report = JSON.parse(await readFile(output, 'utf8')) as Report;
     expect(report).toMatchObject({ partial: true, passed: false });
-    expect(report.error).toMatch(/failed to load/);
+    expect(report.error).toMatch(/^the script cannot run: config\.processor .*failed to load/);
+    // Said once, as bad input: no empty table, no per-worker failure, no INCOMPLETE (exit 3's word).
+    expect(r.err.match(/failed to load/g)).toHaveLength(1);
+    expect(`${r.out}\n${r.err}`).not.toMatch(/INCOMPLETE|worker 0 failed|PARTIAL/);
+    expect(r.out).toMatch(/^report \(partial, no load sent\): .*bad-processor\.json$/m);
   }, 60_000);
 
   it('refuses, naming it, what it would otherwise skip or send wrong: an unsupported plugin, another engine, an unknown step (exit 2)', async () => {

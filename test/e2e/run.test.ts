@@ -371,6 +371,11 @@ scenarios:
         /--junit: given 2 times \(a\.xml, b\.xml\); give it once/,
       ],
       [['run', 'smoke', '--target', 'aws'], /--target aws/],
+      // artillery run's --target is a URL: the message points an Artillery user at --url.
+      [
+        ['run', 'smoke', '--target', 'http://127.0.0.1:9'],
+        /--target: expected local or aws, got "http:\/\/127\.0\.0\.1:9"; to run against an app already up, use --url http:\/\/127\.0\.0\.1:9/,
+      ],
       // An output that cannot be written is told before the load, not after it, by a stack trace.
       [['run', 'smoke', '--output', dir], /--output .*: that is a folder; name a file/],
       [

@@ -70,7 +70,12 @@ interface RunArgs extends CapacityArgs {
 
 function checkArgs(args: RunArgs): void {
   if (args.target !== 'local' && args.target !== 'aws') {
-    throw new UsageError(`--target: expected local or aws, got "${args.target}"`);
+    throw new UsageError(
+      `--target: expected local or aws, got "${args.target}"${
+        // artillery run's --target is the app's URL: here that is --url.
+        /^https?:\/\//.test(args.target) ? `; to run against an app already up, use --url ${args.target}` : ''
+      }`,
+    );
   }
   if (args.target === 'aws' && !args.stack) {
     throw new UsageError('--target aws needs --stack <name> (the stackName the CDK app was deployed with)');
@@ -546,6 +551,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
       if (result.merged.lastResponseAt)
         timings.mark('lastResponse', Date.parse(result.merged.lastResponseAt));
       badScript = result.badScript;
+      // One cause, said once: not "worker 0 failed" as well (every worker fails the same way).
+      if (!failure && badScript) failure = `the script cannot run: ${badScript}`;
       if (!failure && result.beforeFailed) failure = `no load sent: ${result.beforeFailed}`;
       if (result.afterFailed) log(`warning: ${result.afterFailed}`);
       const failed = result.slices.filter((s) => s.status !== 'ok');
@@ -604,6 +611,13 @@ export const runCommand: CommandModule<object, RunArgs> = {
     }
 
     const written = await writeOutputs(report);
+    if (badScript) {
+      // Bad input (exit 2), not a run that failed: no empty table and no INCOMPLETE verdict (exit 3's).
+      console.error(`error: ${scenario.path}: ${badScript}`);
+      console.log(`report (partial, no load sent): ${outputPath}`);
+      process.exitCode = EXIT.badInput;
+      return;
+    }
     const text = renderConsole(report);
     console.log(args.quiet ? (text.split('\n').pop() ?? '') : text);
     console.log(`report: ${outputPath}`);
@@ -615,11 +629,6 @@ export const runCommand: CommandModule<object, RunArgs> = {
       report.allFailed === undefined &&
       report.thresholds.every((t) => t.passed) &&
       report.ensure.every((e) => e.passed || !e.strict);
-    if (badScript) {
-      console.error(`error: ${scenario.path}: ${badScript}`);
-      process.exitCode = EXIT.badInput;
-      return;
-    }
     // --allow-partial forgives failed workers, never an interrupted run. An output not written (said
     // above) is a run that could not complete what was asked.
     process.exitCode =
