@@ -263,7 +263,13 @@ function artilleryAggregate(
 /** Artillery's aggregate metrics, flattened the way its `ensure` plugin sees them. */
 export function ensureVariables(client: ClientResult, durationSec: number): Record<string, number> {
   // Artillery counts only what happened: no failed virtual user is vusers.failed 0, not a missing one.
-  const vars: Record<string, number> = { 'vusers.created': 0, 'vusers.failed': 0, ...client.counters };
+  // So is none completed: maxErrorRate's check then reads 100 %, not "no metric vusers.completed".
+  const vars: Record<string, number> = {
+    'vusers.created': 0,
+    'vusers.failed': 0,
+    'vusers.completed': 0,
+    ...client.counters,
+  };
   // Artillery's own histograms first (session length, per status class, a processor's), then the
   // response time from the per-name sketches: the same clock, and every worker's answers in it.
   for (const [name, s] of Object.entries(client.summaries ?? {}))

@@ -6,7 +6,7 @@ import { encodeSketch, PatternMetrics } from '../../instrument/index.js';
 import { type ClientResult, mergeClientResults } from '../../runner/engine/client-stats.js';
 import { sliceScript } from '../../runner/engine/fanout.js';
 import { type PayloadSpec, workerRows } from '../../runner/engine/payload.js';
-import { buildReport, evaluateEnsure } from '../../runner/report/build.js';
+import { buildReport, ensureVariables, evaluateEnsure } from '../../runner/report/build.js';
 import { compareReports, renderDeltas } from '../../runner/report/compare.js';
 import { renderConsole, renderJUnit, renderMarkdown } from '../../runner/report/render.js';
 import { rewriteEnsureExpression } from '../../runner/scenario/load.js';
@@ -259,6 +259,14 @@ describe('the report', () => {
     const p99 = report.ensure[0]?.values?.['http.response_time.p99'];
     expect(p99).toBeGreaterThan(1);
     expect(report.ensure[1]?.values).toEqual({ 'vusers.completed': 2 });
+    // No virtual user completed: Artillery's maxErrorRate check reads 100 %, judged on a 0 it shows.
+    const maxErrorRate = '((vusers.created - vusers.completed) / vusers.created * 100) <= 1';
+    expect(
+      evaluateEnsure(
+        [{ expression: maxErrorRate, strict: true }],
+        ensureVariables(client({}, { 'vusers.created': 3, 'vusers.failed': 3 }), 1),
+      )[0],
+    ).toMatchObject({ passed: false, values: { 'vusers.created': 3, 'vusers.completed': 0 } });
     const figure = `http.response_time.p99 = ${Number.isInteger(p99) ? p99 : p99?.toFixed(3)}`;
     expect(renderConsole(report)).toContain(`warning: ensure http.response_time.p99 < 1 (${figure})`);
     expect(renderMarkdown(report)).toContain(`(warning): ${figure.replaceAll('_', '\\_')}`);
