@@ -147,11 +147,14 @@ describe('loadtest run', () => {
         'throttleEvents',
         'throttledRequests',
         'retries',
+        'throttleReasons',
         'costPerMillionUsd',
       ].sort(),
     );
     expect(get).toMatchObject({
       requests: 8,
+      // Measured by the gate, and none: {}, not absent.
+      throttleReasons: {},
       requestName: true,
       pattern: true,
       source: 'tag',
