@@ -218,6 +218,37 @@ export type LoadtestConfig = z.infer<typeof loadtestSchema>;
  * An Artillery phase, with its keys only: a misspelt one (`arivalRate`) would leave a phase Artillery
  * cannot run (its engine throws a TypeError mid-run), so it is refused here, where the line is known.
  */
+const ENV_TEMPLATE = /^\s*\{\{\s*\$(?:env|processEnvironment)\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}\s*$/;
+
+/**
+ * A phase value as the artillery CLI takes it: a number, a number as text ("2"), or the environment's
+ * (`{{ $env.RATE }}` or `{{ $processEnvironment.RATE }}`), which it renders once at start. Another
+ * template is not rendered here (README: the one difference left), so it is refused by name.
+ */
+function phaseValue(value: unknown, ctx: z.RefinementCtx): unknown {
+  if (typeof value !== 'string') return value;
+  let text = value;
+  const env = ENV_TEMPLATE.exec(value);
+  if (env) {
+    const name = env[1] as string;
+    const set = process.env[name];
+    if (set === undefined) {
+      ctx.addIssue({ code: 'custom', message: `"${value}": the environment variable ${name} is not set` });
+      return z.NEVER;
+    }
+    text = set;
+  } else if (value.includes('{{')) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${value}": a phase renders only {{ $env.NAME }} (or $processEnvironment): give a number, or set it with --overrides or --rate`,
+    });
+    return z.NEVER;
+  }
+  return /^\s*\d+(\.\d+)?\s*$/.test(text) ? Number(text) : text;
+}
+
+const phaseNumber = <T extends z.ZodType>(schema: T) => z.preprocess(phaseValue, schema);
+
 const seconds = z
   .union([z.number(), z.string()])
   .refine(
@@ -232,12 +263,12 @@ const phase = z
   .strictObject({
     // Artillery takes whole seconds as a number, or a time with its unit ("1.5s", "500ms"): 1.5
     // alone stops its worker mid-run ("Invalid duration for phase").
-    duration: seconds.optional(),
-    arrivalRate: z.number().nonnegative().optional(),
-    arrivalCount: z.number().int().nonnegative().optional(),
-    rampTo: z.number().nonnegative().optional(),
-    pause: seconds.optional(),
-    maxVusers: z.number().int().positive().optional(),
+    duration: phaseNumber(seconds).optional(),
+    arrivalRate: phaseNumber(z.number().nonnegative()).optional(),
+    arrivalCount: phaseNumber(z.number().int().nonnegative()).optional(),
+    rampTo: phaseNumber(z.number().nonnegative()).optional(),
+    pause: phaseNumber(seconds).optional(),
+    maxVusers: phaseNumber(z.number().int().positive()).optional(),
     name: z.string().optional(),
   })
   .superRefine((p, ctx) => {
@@ -264,6 +295,15 @@ function phasesProblem(value: unknown): string | undefined {
   if (parsed.success) return undefined;
   const issue = specificIssue(parsed.error.issues);
   return `${['config', 'phases', ...issue.path].join('.')}: ${issue.message}`;
+}
+
+/**
+ * Phases as the workers take them: numbers (a "2" or an environment template rendered), as the
+ * file's are once loaded. For phases that came later (`--overrides`, `-e`), once they are checked.
+ */
+export function renderedPhases(value: unknown): Record<string, unknown>[] | undefined {
+  const parsed = phases.safeParse(value);
+  return parsed.success ? (parsed.data as Record<string, unknown>[]) : undefined;
 }
 
 const scriptSchema = z

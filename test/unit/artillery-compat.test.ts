@@ -61,6 +61,13 @@ describe('compare and script flags', () => {
       variables: { a: [1], b: [2], c: [3] },
       phases: [{ duration: 2, arrivalRate: 1 }],
     });
+    // Phases an override brings are numbers once checked, as the file's are ("3" as Artillery reads it).
+    const textual = scenario();
+    applyScriptFlags(textual, {
+      overrides: '{"config": {"phases": [{"duration": "2", "arrivalRate": "3"}]}}',
+      defaultThresholds: true,
+    });
+    expect(textual.script.config.phases).toEqual([{ duration: 2, arrivalRate: 3 }]);
     // --no-default-thresholds drops the whole default gate: the ensure check on virtual users too.
     expect(s.thresholds).toEqual([]);
     expect(s.ensure).toEqual([]);

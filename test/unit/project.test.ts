@@ -471,6 +471,34 @@ data: { command: node seed.mjs }
     );
     const index = await scenario('    capacity: { indexes: { byY: { read: 1, write: 1 } } }');
     expect(() => loadScenario(index, project)).toThrow(/no GSI "byY"; the GSIs: byX/);
+    // Phase numbers as the artillery CLI takes them: "2", or the environment's, rendered once.
+    const templated = await file(
+      'scen/env.yml',
+      'config:\n  phases:\n    - { duration: "{{ $env.LT_DUR }}", arrivalRate: "{{ $processEnvironment.LT_RATE }}" }\n    - { duration: 1, arrivalCount: "2" }\nscenarios: [{ flow: [{ get: { url: / } }] }]\n',
+    );
+    process.env.LT_DUR = '3';
+    process.env.LT_RATE = '2';
+    try {
+      expect(loadScenario(templated, project).script.config.phases).toEqual([
+        { duration: 3, arrivalRate: 2 },
+        { duration: 1, arrivalCount: 2 },
+      ]);
+      delete process.env.LT_DUR;
+      expect(() => loadScenario(templated, project)).toThrow(
+        /env\.yml:3:\d+: config\.phases\.0\.duration: "\{\{ \$env\.LT_DUR \}\}": the environment variable LT_DUR is not set/,
+      );
+    } finally {
+      delete process.env.LT_DUR;
+      delete process.env.LT_RATE;
+    }
+    // Other templates are not rendered here: refused by name, not read as 0 or sent as text.
+    const random = await file(
+      'scen/random.yml',
+      'config:\n  phases: [{ duration: 1, arrivalRate: "{{ $randomNumber(1, 3) }}" }]\nscenarios: [{ flow: [{ get: { url: / } }] }]\n',
+    );
+    expect(() => loadScenario(random, project)).toThrow(
+      /config\.phases\.0\.arrivalRate: "\{\{ \$randomNumber\(1, 3\) \}\}": a phase renders only \{\{ \$env\.NAME \}\}/,
+    );
     // An ensure expression that does not parse is quoted as written, not as rewritten for filtrex.
     const ensure = await file(
       'scen/ensure.yml',

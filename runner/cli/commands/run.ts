@@ -21,7 +21,13 @@ import { renderHtml } from '../../report/html.js';
 import { renderConsole, renderJUnit, renderMarkdown } from '../../report/render.js';
 import { LIVE_FILE, RunTimeline } from '../../report/timeline.js';
 import type { Report } from '../../report/types.js';
-import { DEFAULT_THRESHOLDS, loadScenario, type Scenario, scriptProblem } from '../../scenario/load.js';
+import {
+  DEFAULT_THRESHOLDS,
+  loadScenario,
+  renderedPhases,
+  type Scenario,
+  scriptProblem,
+} from '../../scenario/load.js';
 import { renderTimings, StartupTimings } from '../../timings.js';
 import {
   CAPACITY_OPTIONS,
@@ -206,6 +212,8 @@ export function applyScriptFlags(
     const problem = scriptProblem(script, '--overrides', scenario.path);
     if (problem) throw new UsageError(problem);
   }
+  // Phases that came with a flag as the file's are once loaded: numbers ("2" or {{ $env.RATE }} rendered).
+  script.config.phases = renderedPhases(script.config.phases) ?? script.config.phases;
   if (args.defaultThresholds === false && scenario.defaultThresholds) {
     scenario.thresholds.length = 0;
     scenario.ensure.length = 0;
