@@ -34,8 +34,9 @@ const server = createServer((req, res) => {
     return;
   }
   // Not load: the health check, the bench's own paths, and `loadtest run --url`'s one reachability
-  // check (GET / with Node's fetch, whose user-agent is "node").
-  if (url !== '/health' && !url.startsWith('/__') && req.headers['user-agent'] !== 'node') {
+  // check (GET / with the CLI's check user-agent, CHECK_USER_AGENT in local/process.ts). It was
+  // fetch's "node" once; since the check uses node:http, it was counted as load (10,001 of 10,000).
+  if (url !== '/health' && !url.startsWith('/__') && req.headers['user-agent'] !== 'dynamo-loadtest-check') {
     const now = performance.now();
     first ??= now;
     const at = Math.floor((now - first) / BUCKET_MS);

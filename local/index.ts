@@ -16,6 +16,7 @@ export * from './gate/index.js';
 export { type LocalLambda, type LocalLambdaOptions, startLocalLambda } from './lambda-endpoint.js';
 export {
   AppFailed,
+  CHECK_USER_AGENT,
   DataCommandFailed,
   describeCommand,
   httpStatus,

@@ -216,6 +216,9 @@ export interface WaitOptions {
   readonly refused?: string;
 }
 
+/** The user-agent of the CLI's own checks (ready, reachable): an app's log, or a bench, tells them from load. */
+export const CHECK_USER_AGENT = 'dynamo-loadtest-check';
+
 /**
  * GET `url` and its status once the answer is read. Node's http client, not fetch: fetch refuses the
  * ports browsers block (6000, 6665-6669, 10080...: "bad port"), which an app may well listen on, and
@@ -225,11 +228,15 @@ export async function httpStatus(url: string, timeoutMs: number): Promise<number
   // node:https (and TLS with it) is loaded only for an https URL: not on every start of the CLI.
   const send = url.startsWith('https:') ? (await import('node:https')).request : httpRequest;
   return new Promise((resolve, reject) => {
-    const req = send(url, { method: 'GET', timeout: timeoutMs }, (res) => {
-      res.resume();
-      res.once('end', () => resolve(res.statusCode ?? 0));
-      res.once('error', reject);
-    });
+    const req = send(
+      url,
+      { method: 'GET', timeout: timeoutMs, headers: { 'user-agent': CHECK_USER_AGENT } },
+      (res) => {
+        res.resume();
+        res.once('end', () => resolve(res.statusCode ?? 0));
+        res.once('error', reject);
+      },
+    );
     req.once('timeout', () => req.destroy(new Error(`no answer in ${timeoutMs} ms`)));
     req.once('error', reject);
     req.end();

@@ -1,13 +1,15 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppFailed, freePort, httpStatus, waitReady } from '../../local/index.js';
+import { AppFailed, CHECK_USER_AGENT, freePort, httpStatus, waitReady } from '../../local/index.js';
 
 // An app that is up but not ready: it answers 503 until told otherwise.
 let server: Server;
 let url: string;
 let readyNow = false;
+let userAgent: string | undefined;
 beforeAll(async () => {
-  server = createServer((_req, res) => {
+  server = createServer((req, res) => {
+    userAgent = req.headers['user-agent'];
     res.statusCode = readyNow ? 200 : 503;
     res.end();
   });
@@ -18,6 +20,13 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 describe('waiting for an app watched from its launch', () => {
+  it("checks it with the CLI's own user-agent, so an app's log (or a bench) tells the check from load", async () => {
+    readyNow = true;
+    expect(await httpStatus(`${url}/`, 2000)).toBe(200);
+    expect(userAgent).toBe(CHECK_USER_AGENT);
+    expect(CHECK_USER_AGENT).toBe('dynamo-loadtest-check');
+  });
+
   it('counts its timeout from when the tables exist, not from the call', async () => {
     readyNow = false;
     let tablesExist = () => {};
