@@ -131,11 +131,6 @@ const PRICE_FLAGS: Record<PriceKey, string> = {
   wcuHour: '--price-wcu-hour',
 };
 
-/** The object without its undefined values (exactOptionalPropertyTypes). */
-function defined<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as never;
-}
-
 /** "checkout: forecast.maxRate >= 5000" or "forecast.maxRate >= 5000" (every pattern). */
 function parseForecastThreshold(text: string): Threshold {
   const m = /^\s*([^:\s]+)\s*:\s*(.+)$/.exec(text);
@@ -242,7 +237,8 @@ export const forecastCommand: CommandModule<object, ForecastArgs> = {
         ...(args.growth !== undefined ? { growth: args.growth } : {}),
         ...(args.previousPeak !== undefined ? { previousPeak: args.previousPeak } : {}),
         ...(args.utilization !== undefined ? { utilization: args.utilization } : {}),
-        prices: defined({
+        // A price left undefined is one not given: MissingPrices names it for another region.
+        prices: {
           ...(expected?.prices ?? {}),
           region,
           readPerMillion:
@@ -255,7 +251,7 @@ export const forecastCommand: CommandModule<object, ForecastArgs> = {
             (ofReport ? report.pricing.writePerMillionUsd : undefined),
           rcuHour: args.priceRcuHour ?? expected?.prices?.rcuHour,
           wcuHour: args.priceWcuHour ?? expected?.prices?.wcuHour,
-        }),
+        },
       });
     } catch (err) {
       if (err instanceof MissingPrices)
