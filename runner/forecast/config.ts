@@ -51,6 +51,14 @@ export function missingPrices(
   return region === DEFAULT_PRICES.region ? [] : keys.filter((k) => given[k] === undefined);
 }
 
+/** The flag that gives each price, on `run` (on-demand ones) and `forecast` (all four). */
+export const PRICE_FLAGS: Record<PriceKey, string> = {
+  readPerMillion: '--price-read',
+  writePerMillion: '--price-write',
+  rcuHour: '--price-rcu-hour',
+  wcuHour: '--price-wcu-hour',
+};
+
 /** A region's prices were not all given (see missingPrices). */
 export class MissingPrices extends ForecastError {
   override name = 'MissingPrices';

@@ -4,6 +4,7 @@ export {
   forecastOptions,
   MissingPrices,
   missingPrices,
+  PRICE_FLAGS,
   type PriceKey,
 } from './config.js';
 export {

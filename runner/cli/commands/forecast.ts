@@ -7,7 +7,7 @@ import {
   forecast,
   forecastOptions,
   MissingPrices,
-  type PriceKey,
+  PRICE_FLAGS,
   renderForecast,
 } from '../../forecast/index.js';
 import { evaluateThresholds } from '../../report/build.js';
@@ -123,13 +123,6 @@ function checkNumberFlags(args: ForecastArgs): void {
     if (value !== undefined && !(Number.isFinite(value) && ok(value)))
       throw new UsageError(`${flag}: expected ${want}, got ${given(flag, value)}`);
 }
-
-const PRICE_FLAGS: Record<PriceKey, string> = {
-  readPerMillion: '--price-read',
-  writePerMillion: '--price-write',
-  rcuHour: '--price-rcu-hour',
-  wcuHour: '--price-wcu-hour',
-};
 
 /** "checkout: forecast.maxRate >= 5000" or "forecast.maxRate >= 5000" (every pattern). */
 function parseForecastThreshold(text: string): Threshold {

@@ -12,7 +12,7 @@ import {
   startEmbeddedStack,
 } from '../../../local/index.js';
 import { fanOut, LocalProcessInvoker } from '../../engine/fanout.js';
-import { forecastOptions, MissingPrices, missingPrices } from '../../forecast/index.js';
+import { forecastOptions, MissingPrices, missingPrices, PRICE_FLAGS } from '../../forecast/index.js';
 import { GateMetricsSource, NoDynamoSource } from '../../metrics/index.js';
 import { Progress, phasesSeconds } from '../../progress.js';
 import { type Project, patternIdsOf } from '../../project/index.js';
@@ -804,7 +804,7 @@ function runPricing(
   if (missing.length > 0) {
     const named =
       args.region !== undefined ? `--region ${region}` : `config.loadtest.pricing.region ${region}`;
-    const how = missing.map((k) => (k === 'readPerMillion' ? '--price-read' : '--price-write')).join(' and ');
+    const how = missing.map((k) => PRICE_FLAGS[k]).join(' and ');
     throw new UsageError(
       `${named}: the built-in prices are ${DEFAULT_PRICING.region}'s; give ${region}'s ${how} (USD per million request units), or config.loadtest.pricing.${missing.join(' and ')}`,
     );
