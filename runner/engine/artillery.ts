@@ -25,6 +25,7 @@ interface HttpEngineProto {
 }
 interface IntCore {
   runner: {
+    contextFuncs: Record<string, (...args: unknown[]) => unknown>;
     runner(
       script: unknown,
       payload: unknown,
@@ -289,6 +290,24 @@ export async function loadProcessor(script: ArtilleryScript, scriptPath: string)
       `config.processor ${processor} has no function ${missing.map((f) => `"${f.name}" (${f.at})`).join(', ')}; it exports: ${functions.join(', ') || 'no function'}`,
     );
   }
+}
+
+/**
+ * A script's `config` with its templates rendered once, as the artillery CLI renders it before any
+ * worker starts (its resolveConfigTemplates): with Artillery's own template function and its context
+ * functions (`$randomString`, `$randomNumber`), so `config.variables: { id: "{{ $randomString(5) }}" }`
+ * is one value for the whole run and `-v` variables reach the phases. What a template names and the
+ * run does not know renders as Artillery renders it (a whole-value template to nothing).
+ */
+export function renderConfigTemplates(
+  config: Record<string, unknown>,
+  vars: Record<string, unknown>,
+): Record<string, unknown> {
+  // int-core's import put Artillery's template function (int-commons' engine_util) on its global.
+  const g = globalThis as unknown as {
+    artillery: { util: { template(o: unknown, context: unknown): Record<string, unknown> } };
+  };
+  return g.artillery.util.template(config, { vars, funcs: core.runner.contextFuncs });
 }
 
 /** A script's `before` or `after` flow failed (a refused login, a capture that found nothing, ...). */

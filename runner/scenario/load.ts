@@ -221,9 +221,10 @@ export type LoadtestConfig = z.infer<typeof loadtestSchema>;
 const ENV_TEMPLATE = /^\s*\{\{\s*\$(?:env|processEnvironment)\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}\s*$/;
 
 /**
- * A phase value as the artillery CLI takes it: a number, a number as text ("2"), or the environment's
- * (`{{ $env.RATE }}` or `{{ $processEnvironment.RATE }}`), which it renders once at start. Another
- * template is not rendered here (README: the one difference left), so it is refused by name.
+ * A phase value as the artillery CLI takes it: a number, a number as text ("2"), or a template it
+ * renders once at start. The environment's (`{{ $env.RATE }}` or `{{ $processEnvironment.RATE }}`)
+ * is rendered here, where the file's line is known; another (`{{ rate }}` from `-v`) waits for the
+ * run's variables and is checked once rendered (run's renderScriptTemplates).
  */
 function phaseValue(value: unknown, ctx: z.RefinementCtx): unknown {
   if (typeof value !== 'string') return value;
@@ -237,17 +238,21 @@ function phaseValue(value: unknown, ctx: z.RefinementCtx): unknown {
       return z.NEVER;
     }
     text = set;
-  } else if (value.includes('{{')) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `"${value}": a phase renders only {{ $env.NAME }} (or $processEnvironment): give a number, or set it with --overrides or --rate`,
-    });
-    return z.NEVER;
+  } else if (isTemplate(value)) {
+    return value;
   }
   return /^\s*\d+(\.\d+)?\s*$/.test(text) ? Number(text) : text;
 }
 
-const phaseNumber = <T extends z.ZodType>(schema: T) => z.preprocess(phaseValue, schema);
+export const isTemplate = (value: unknown): value is string =>
+  typeof value === 'string' && value.includes('{{');
+
+/** A template not rendered yet: the run renders it, then checks what it became. */
+const template = z
+  .string()
+  .refine(isTemplate, 'expected a number, a number as text ("2") or a {{ template }}');
+
+const phaseNumber = <T extends z.ZodType>(schema: T) => z.preprocess(phaseValue, schema.or(template));
 
 const seconds = z
   .union([z.number(), z.string()])
@@ -290,7 +295,7 @@ const phases = z.array(phase).min(1, 'needs at least one phase');
  * Why phases that reach the script after it was loaded (`--overrides`, `--environment`) cannot run,
  * as `config.phases.0.duration: ...`; undefined when they can.
  */
-function phasesProblem(value: unknown): string | undefined {
+export function phasesProblem(value: unknown): string | undefined {
   const parsed = phases.safeParse(value);
   if (parsed.success) return undefined;
   const issue = specificIssue(parsed.error.issues);

@@ -28,6 +28,7 @@ const SCRIPTS: { file: string; args?: string[] }[] = [
   { file: 'errors.yml' },
   { file: 'expect.yml' },
   { file: 'html-capture.yml' },
+  { file: 'config-templates.yml', args: ['--variables', '{"users": 4}'] },
 ];
 
 let target: AuthTarget;
@@ -183,6 +184,13 @@ describe('loadtest run against the artillery CLI on the same scripts', () => {
     expect(report.patterns.map((p) => p.id)).toEqual(['me']);
     // Each of the two runs (artillery's and ours) logged in once and cleaned up once.
     expect(target.served.get('POST /login')).toBe(2);
+  });
+
+  it('config templates rendered once: one key for the whole run, the phase from --variables', async () => {
+    const report = JSON.parse(
+      await readFile(join(scratch, 'config-templates.yml.loadtest.json'), 'utf8'),
+    ) as Report;
+    expect(report.patterns.find((p) => p.id === 'once')?.codes).toEqual({ 201: 1, 409: 3 });
   });
 
   it("a selector capture followed every time: the load worker's deferred cheerio parses as the real one", async () => {

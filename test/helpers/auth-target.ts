@@ -3,8 +3,9 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * A small HTTP target for scripts written for Artillery: POST /login hands out a token, GET /me
- * wants it (401 without), GET /fail answers 500, GET /soft answers 200 {"success": false}. It
- * counts what it served, so a test can tell which requests reached it. Loopback only.
+ * wants it (401 without), GET /fail answers 500, GET /soft answers 200 {"success": false}, POST
+ * /once/<key> answers 201 the first time it sees a key and 409 after (so a run shows how many keys it
+ * sent). It counts what it served, so a test can tell which requests reached it. Loopback only.
  */
 export interface AuthTarget {
   readonly url: string;
@@ -15,6 +16,7 @@ export interface AuthTarget {
 export async function startAuthTarget(): Promise<AuthTarget> {
   const served = new Map<string, number>();
   const tokens = new Set<string>();
+  const keys = new Set<string>();
   let next = 0;
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
@@ -37,6 +39,11 @@ export async function startAuthTarget(): Promise<AuthTarget> {
         return token && tokens.has(token)
           ? send(200, { user: 'u1', token })
           : send(401, { error: 'no token' });
+      }
+      if (req.method === 'POST' && path.startsWith('/once/')) {
+        const known = keys.has(path);
+        keys.add(path);
+        return send(known ? 409 : 201, {});
       }
       if (route === 'GET /fail') return send(500, { error: 'boom' });
       if (route === 'GET /soft') return send(200, { success: false });

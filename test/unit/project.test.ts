@@ -1,9 +1,10 @@
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { patternIds } from '../../app/index.js';
 import { createTableInput } from '../../local/index.js';
+import { renderScriptTemplates } from '../../runner/cli/commands/run.js';
 import {
   DEFAULT_PROJECT_FILE,
   loadProject,
@@ -491,13 +492,34 @@ data: { command: node seed.mjs }
       delete process.env.LT_DUR;
       delete process.env.LT_RATE;
     }
-    // Other templates are not rendered here: refused by name, not read as 0 or sent as text.
+    // Other templates wait for the run's variables, rendered once at start as the artillery CLI does;
+    // one that names nothing the run knows is refused naming the variable, not read as 0.
     const random = await file(
       'scen/random.yml',
-      'config:\n  phases: [{ duration: 1, arrivalRate: "{{ $randomNumber(1, 3) }}" }]\nscenarios: [{ flow: [{ get: { url: / } }] }]\n',
+      'config:\n  phases: [{ duration: "{{ secs }}", arrivalRate: "{{ $randomNumber(1, 3) }}" }]\n  variables: { key: "{{ $randomString(9) }}", dir: "{{ $dirname }}" }\nscenarios: [{ flow: [{ get: { url: / } }] }]\n',
     );
-    expect(() => loadScenario(random, project)).toThrow(
-      /config\.phases\.0\.arrivalRate: "\{\{ \$randomNumber\(1, 3\) \}\}": a phase renders only \{\{ \$env\.NAME \}\}/,
+    const deferred = loadScenario(random, project);
+    expect(deferred.script.config.phases).toEqual([
+      { duration: '{{ secs }}', arrivalRate: '{{ $randomNumber(1, 3) }}' },
+    ]);
+    await expect(renderScriptTemplates(loadScenario(random, project), {})).rejects.toThrow(
+      /random\.yml: config\.phases\.0\.duration: "\{\{ secs \}\}" rendered to nothing: give secs with -v '\{"secs": \.\.\.\}'/,
+    );
+    await renderScriptTemplates(deferred, { variables: '{"secs": "2"}' });
+    const [phase] = deferred.script.config.phases ?? [];
+    expect(phase?.duration).toBe(2);
+    expect([1, 2, 3]).toContain(phase?.arrivalRate);
+    expect(deferred.script.config.variables).toEqual({
+      key: expect.stringMatching(/^\w{9}$/),
+      dir: dirname(random),
+    });
+    // A value no template could become is still refused at load, where its line is known.
+    const text = await file(
+      'scen/text.yml',
+      'config:\n  phases: [{ duration: 1, arrivalRate: "fast" }]\nscenarios: [{ flow: [{ get: { url: / } }] }]\n',
+    );
+    expect(() => loadScenario(text, project)).toThrow(
+      /text\.yml:2:\d+: config\.phases\.0\.arrivalRate: expected a number, a number as text \("2"\) or a \{\{ template \}\}/,
     );
     // An ensure expression that does not parse is quoted as written, not as rewritten for filtrex.
     const ensure = await file(

@@ -1,6 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import {
   discardEarlyDynamoDBLocal,
@@ -23,7 +24,9 @@ import { LIVE_FILE, RunTimeline } from '../../report/timeline.js';
 import type { Report } from '../../report/types.js';
 import {
   DEFAULT_THRESHOLDS,
+  isTemplate,
   loadScenario,
+  phasesProblem,
   renderedPhases,
   type Scenario,
   scriptProblem,
@@ -220,8 +223,50 @@ export function applyScriptFlags(
   }
 }
 
-function applyOverrides(scenario: Scenario, args: RunArgs): void {
+/**
+ * The script's `config` as the artillery CLI runs it: its templates rendered once at start, with the
+ * variables Artillery gives them (`-v`'s, `$env`, `$processEnvironment`, `$environment`, `$dirname`,
+ * `$scenarioFile`, `$testId`) and its functions, so every worker gets the same values; then its
+ * phases checked, now that they are values. Artillery's engine loads into the CLI only for a config
+ * with a template (~0.3 s).
+ */
+export async function renderScriptTemplates(
+  scenario: Scenario,
+  args: Pick<RunArgs, 'environment' | 'variables'>,
+): Promise<void> {
+  const script = scenario.script;
+  if (JSON.stringify(script.config).includes('{{')) {
+    const written = structuredClone(script.config.phases ?? []);
+    const { renderConfigTemplates } = await import('../../engine/artillery.js');
+    script.config = renderConfigTemplates(script.config, {
+      $scenarioFile: scenario.path,
+      $dirname: dirname(scenario.path),
+      $testId: `t${randomBytes(6).toString('hex')}`,
+      $processEnvironment: process.env,
+      $env: process.env,
+      $environment: args.environment,
+      ...(args.variables === undefined ? {} : jsonObject('--variables', args.variables)),
+    }) as typeof script.config;
+    // A phase template that named nothing the run knows: Artillery's engine would stop on the phase.
+    for (const [i, phase] of written.entries()) {
+      for (const [key, value] of Object.entries(phase)) {
+        const now = script.config.phases?.[i]?.[key];
+        if (!isTemplate(value) || (now !== undefined && now !== '' && !isTemplate(now))) continue;
+        const name = /\{\{\s*([A-Za-z_][\w.]*)\s*\}\}/.exec(value)?.[1];
+        throw new UsageError(
+          `${scenario.path}: config.phases.${i}.${key}: "${value}" rendered to ${now === undefined || now === '' ? 'nothing' : JSON.stringify(now)}${name ? `: give ${name} with -v '{"${name}": ...}' (or the phase with --overrides, --rate)` : ''}`,
+        );
+      }
+    }
+  }
+  const problem = phasesProblem(script.config.phases);
+  if (problem) throw new UsageError(`${scenario.path}: ${problem}`);
+  script.config.phases = renderedPhases(script.config.phases) ?? script.config.phases;
+}
+
+async function applyOverrides(scenario: Scenario, args: RunArgs): Promise<void> {
   applyScriptFlags(scenario, args);
+  await renderScriptTemplates(scenario, args);
   if (args.duration === undefined && args.rate === undefined) return;
   const phases = scenario.script.config.phases ?? [];
   const firstRate = phases.map((p) => p.arrivalRate).find((r): r is number => typeof r === 'number') ?? 1;
@@ -367,7 +412,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const project = await projectFor(args.config, args.scenario);
     const scenario = loadScenario(args.scenario, project);
     const capacity = capacityFor(project, scenario, args);
-    applyOverrides(scenario, args);
+    await applyOverrides(scenario, args);
     // An AWS run keeps its own default file: report.json stays the last local run, whose cost per
     // request the next AWS plan prices DynamoDB with.
     const outputPath =

@@ -5,7 +5,7 @@ import { patternIdsOf } from '../../project/index.js';
 import { loadScenario } from '../../scenario/load.js';
 import { UsageError } from '../errors.js';
 import { projectFor } from '../project.js';
-import { applyScriptFlags } from './run.js';
+import { applyScriptFlags, renderScriptTemplates } from './run.js';
 
 interface ValidateArgs {
   scenario: string;
@@ -44,6 +44,7 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
     const project = await projectFor(args.config, args.scenario);
     const s = loadScenario(args.scenario, project);
     applyScriptFlags(s, { ...args, defaultThresholds: true });
+    await renderScriptTemplates(s, args);
     // Its processor loads as a worker loads it, and has every function the script names. Loaded
     // here only: the engine (Artillery) is too heavy for the CLI's other commands to import.
     const processor = s.script.config.processor;
