@@ -275,20 +275,28 @@ function updated(before: Item | undefined, spec: Json): Item | undefined {
 /**
  * TransactWriteItems: every item twice ("Capacity management for transactions": a prepare and a
  * commit), Put/Update/Delete at the larger of their images with their index writes, a ConditionCheck
- * at the size of the item it checks. A cancelled transaction consumes the same ("This capacity is
- * consumed even when a transaction does not succeed").
+ * at the size of the item it checks. A cancelled transaction consumes its table's part the same
+ * ("This capacity is consumed even when a transaction does not succeed"), but no index write: it
+ * changed no item, so no index entry changed, as for a single write whose condition failed.
  */
 function meterTransactWrite(input: MeterInput): Metered {
   const c = new Consumption();
+  const cancelled = input.code === 'TransactionCanceledException';
   for (const a of transactActions(input.body)) {
     const schema = input.schemas(a.table);
     if (!schema) continue;
     const key = a.action === 'Put' ? keyOf(a.spec.Item as Item, schema) : (a.spec.Key as Item | undefined);
     const before = key ? input.before.get(refKey(a.table, key, schema)) : undefined;
-    if (a.action === 'Put') c.writeItem(schema, before, a.spec.Item as Item, true);
-    else if (a.action === 'Update') c.writeItem(schema, before, updated(before, a.spec), true);
-    else if (a.action === 'Delete') c.writeItem(schema, before, undefined, true);
-    else c.failedWrite(a.table, before, before, true);
+    const after =
+      a.action === 'Put'
+        ? (a.spec.Item as Item)
+        : a.action === 'Update'
+          ? updated(before, a.spec)
+          : a.action === 'Delete'
+            ? undefined
+            : before;
+    if (cancelled || a.action === 'ConditionCheck') c.failedWrite(a.table, before, after, true);
+    else c.writeItem(schema, before, after, true);
   }
   return { consumed: c.all({ kinds: ['Write'] }), corrected: true };
 }
@@ -329,7 +337,8 @@ function meterPartiql(input: MeterInput): Metered | undefined {
     const statementCode = op === 'BatchExecuteStatement' ? responses[n]?.Error?.Code : code;
     // A statement DynamoDB refused for its input consumed nothing; a failed condition did.
     if (op === 'BatchExecuteStatement' && statementCode && !isFailedWrite(statementCode)) continue;
-    const failed = !transaction && isFailedWrite(statementCode);
+    // A cancelled transaction changed no item: its writes are the table's only, as a failed condition's.
+    const failed = cancelled || (!transaction && isFailedWrite(statementCode));
     switch (st.action) {
       case 'select': {
         if (ref) {
@@ -345,17 +354,17 @@ function meterPartiql(input: MeterInput): Metered | undefined {
         c.failedWrite(st.table, before, before, true);
         break;
       case 'insert':
-        if (failed) c.failedWrite(st.table, before, st.item);
+        if (failed) c.failedWrite(st.table, before, st.item, transaction);
         else c.writeItem(schema, before, st.item, transaction);
         break;
       case 'update': {
         const after = st.update && key ? safeApply(before, key, st.update) : before;
-        if (failed) c.failedWrite(st.table, before, after);
+        if (failed) c.failedWrite(st.table, before, after, transaction);
         else c.writeItem(schema, before, after, transaction);
         break;
       }
       case 'delete':
-        if (failed) c.failedWrite(st.table, before, undefined);
+        if (failed) c.failedWrite(st.table, before, undefined, transaction);
         else c.writeItem(schema, before, undefined, transaction);
         break;
     }

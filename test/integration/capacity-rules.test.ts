@@ -355,6 +355,44 @@ const CASES: Case[] = [
     fails: 'TransactionCanceledException',
   },
   {
+    name: 'TransactWriteItems cancelled: a Put that would add a 1,500 B item to an ALL GSI',
+    doc: `${TX} for the table (2 x 2 KB); a cancelled transaction changed no item, so no index entry (as ${WRITES}: a failed condition charges the table)`,
+    setup: [put(item('x8', 's', 1500))],
+    call: [
+      'TransactWriteItems',
+      {
+        TransactItems: [
+          {
+            Put: {
+              TableName: T,
+              Item: item('x8', 's', 1500, { g: 'G1' }),
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+        ],
+      },
+    ],
+    write: { table: 4 },
+    fails: 'TransactionCanceledException',
+  },
+  {
+    name: 'PartiQL transaction cancelled: an INSERT of a 1,500 B item into an ALL GSI over an existing key',
+    doc: `${PARTIQL} and ${TX}: the table's two writes (2 x 2 KB), no index entry`,
+    setup: [put(item('x9', 's', 1500))],
+    call: [
+      'ExecuteTransaction',
+      {
+        TransactStatements: [
+          {
+            Statement: `INSERT INTO "${T}" VALUE {'pk': 'x9', 'sk': 's', 'g': 'G1', 'd': '${'x'.repeat(1400)}'}`,
+          },
+        ],
+      },
+    ],
+    write: { table: 4 },
+    fails: 'TransactionCanceledException',
+  },
+  {
     name: 'PutItem of a new 1,500 B item into an ALL GSI',
     doc: `${GSI_W}: "one write operation is required to put the item into the index"`,
     call: put(item('g1', 's', 1500, { g: 'G1' })),
