@@ -559,7 +559,7 @@ export class CapacityGate {
     const charge = (m: Metered | undefined): Charge[] => {
       const charges: Charge[] = [];
       for (const c of m?.consumed ?? [])
-        charges.push(...this.policy.charge(accesses, c, call.kind ?? 'Read'));
+        charges.push(...this.policy.charge(accesses, c, call.kind ?? 'Read', m?.shares));
       return charges;
     };
     const result = {

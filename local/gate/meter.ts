@@ -2,6 +2,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { Item, ReadConsistency } from './capacity.js';
 import { type ConsumedStyle, Consumption, minimumRead } from './metering.js';
 import type { PartiqlStatement } from './partiql.js';
+import type { ItemShares } from './policy.js';
 import { type Json, type Kind, PARTIQL_OPS, type Schemas, statementKey } from './protocol.js';
 import type { TableSchema } from './schema.js';
 import { applyUpdate } from './update-expression.js';
@@ -45,13 +46,15 @@ interface TransactAction {
   readonly action: string;
   readonly table: string;
   readonly spec: Json;
+  /** Its place in TransactItems (the `item` of its accesses). */
+  readonly n: number;
 }
 
 function transactActions(body: Json): TransactAction[] {
-  return ((body.TransactItems as Json[] | undefined) ?? []).flatMap((t) => {
+  return ((body.TransactItems as Json[] | undefined) ?? []).flatMap((t, n) => {
     const [action, spec] = Object.entries(t)[0] ?? [];
     const sp = spec as Json | undefined;
-    return action && typeof sp?.TableName === 'string' ? [{ action, table: sp.TableName, spec: sp }] : [];
+    return action && typeof sp?.TableName === 'string' ? [{ action, table: sp.TableName, spec: sp, n }] : [];
   });
 }
 
@@ -161,6 +164,8 @@ export interface Metered {
   readonly consumed: Json[];
   /** True when it is the gate's figure, not DynamoDB Local's as it came. */
   readonly corrected: boolean;
+  /** A transaction's: what each of its items consumed (the policy charges each item's key its own). */
+  readonly shares?: ItemShares;
 }
 
 const list = (c: unknown): Json[] => (Array.isArray(c) ? (c as Json[]) : c ? [c as Json] : []);
@@ -295,10 +300,11 @@ function meterTransactWrite(input: MeterInput): Metered {
           : a.action === 'Delete'
             ? undefined
             : before;
+    c.forItem(a.n);
     if (cancelled || a.action === 'ConditionCheck') c.failedWrite(a.table, before, after, true);
     else c.writeItem(schema, before, after, true);
   }
-  return { consumed: c.all({ kinds: ['Write'] }), corrected: true };
+  return { consumed: c.all({ kinds: ['Write'] }), corrected: true, shares: c.shares };
 }
 
 /**
@@ -339,6 +345,7 @@ function meterPartiql(input: MeterInput): Metered | undefined {
     if (op === 'BatchExecuteStatement' && statementCode && !isFailedWrite(statementCode)) continue;
     // A cancelled transaction changed no item: its writes are the table's only, as a failed condition's.
     const failed = cancelled || (!transaction && isFailedWrite(statementCode));
+    c.forItem(transaction ? n : undefined);
     switch (st.action) {
       case 'select': {
         if (ref) {
@@ -371,7 +378,7 @@ function meterPartiql(input: MeterInput): Metered | undefined {
   }
   const kinds: Kind[] = statements.every((s) => !s || s.action === 'select') ? ['Read'] : ['Write'];
   const style: ConsumedStyle = transaction ? { kinds, kindsInTable: kinds[0] === 'Write' } : {};
-  return { consumed: c.all(style), corrected: true };
+  return { consumed: c.all(style), corrected: true, ...(transaction ? { shares: c.shares } : {}) };
 }
 
 function isFailedWrite(code: string | undefined): boolean {

@@ -7,7 +7,7 @@ import {
   readUnits,
   writeUnits,
 } from './capacity.js';
-import type { ConsumedJson } from './policy.js';
+import { type ConsumedJson, type ItemShares, itemShareKey } from './policy.js';
 import type { Json, Kind } from './protocol.js';
 import type { TableSchema } from './schema.js';
 
@@ -32,6 +32,19 @@ const zero = (): Units => ({ read: 0, write: 0 });
 
 export class Consumption {
   readonly tables = new Map<string, TableUnits>();
+  private readonly byItem = new Map<string, Map<number, number>>();
+  private item: number | undefined;
+
+  /** What follows is the transaction's item `n` (its place in TransactItems or TransactStatements). */
+  forItem(n: number | undefined): this {
+    this.item = n;
+    return this;
+  }
+
+  /** The units of each item, where they were told with forItem. */
+  get shares(): ItemShares {
+    return this.byItem;
+  }
 
   private of(table: string): TableUnits {
     let t = this.tables.get(table);
@@ -52,6 +65,12 @@ export class Consumption {
     }
     if (kind === 'Read') u.read += units;
     else u.write += units;
+    if (this.item !== undefined && units > 0) {
+      const key = itemShareKey(table, where.index ?? 'table', kind);
+      const items = this.byItem.get(key) ?? new Map<number, number>();
+      items.set(this.item, (items.get(this.item) ?? 0) + units);
+      this.byItem.set(key, items);
+    }
   }
 
   /**

@@ -266,6 +266,35 @@ export interface HotKey {
 
 const round = (n: number) => Math.round(n * 1e6) / 1e6;
 
+/**
+ * A transaction's units by item, for each table or index and kind (`itemShareKey`): what each item
+ * consumed there, so the partition keys of one transaction pay what their own items cost.
+ */
+export type ItemShares = ReadonlyMap<string, ReadonlyMap<number, number>>;
+
+export const itemShareKey = (table: string, target: string, kind: Kind) =>
+  `${table}\u0000${target}\u0000${kind}`;
+
+/**
+ * Each keyed access's part of its target's units, from what its item consumed there (summing to 1),
+ * or undefined to split evenly: when the items' own figures are not known for every access.
+ */
+function itemWeights(
+  keyed: readonly Access[],
+  items: ReadonlyMap<number, number> | undefined,
+): number[] | undefined {
+  if (!items) return undefined;
+  const own = keyed.map((a) => (a.item === undefined ? undefined : (items.get(a.item) ?? 0)));
+  if (own.some((u) => u === undefined)) return undefined;
+  // The same item reached twice (its table and a GSI key of one target cannot both be here, but a
+  // repeated key can) shares its figure.
+  const counts = new Map<number, number>();
+  for (const a of keyed) counts.set(a.item as number, (counts.get(a.item as number) ?? 0) + 1);
+  const parts = keyed.map((a, i) => (own[i] as number) / (counts.get(a.item as number) as number));
+  const total = parts.reduce((s, x) => s + x, 0);
+  return total > 0 ? parts.map((x) => x / total) : undefined;
+}
+
 export class ThrottlePolicy {
   private tables = new Map<string, TableState>();
   private partitions = new Map<string, Partition>();
@@ -380,9 +409,11 @@ export class ThrottlePolicy {
 
   /**
    * Charges what DynamoDB says a request consumed to its table and indexes, and splits each
-   * target's units evenly over the partition keys the request touched there.
+   * target's units over the partition keys the request touched there: in proportion to what each
+   * item consumed when that is known (a transaction's `shares`: a 1 KB slot and a 5 KB booking of
+   * one transaction do not cost their keys the same), else evenly.
    */
-  charge(accesses: readonly Access[], consumed: ConsumedJson, kind: Kind): Charge[] {
+  charge(accesses: readonly Access[], consumed: ConsumedJson, kind: Kind, shares?: ItemShares): Charge[] {
     const table = consumed.TableName;
     if (!table) return [];
     const now = this.clock();
@@ -414,8 +445,9 @@ export class ThrottlePolicy {
           (a) => a.table === table && a.target === payer && a.pk !== undefined && a.kind === k,
         );
         const keys: KeyShare[] = [];
-        for (const a of keyed) {
-          const share = u / keyed.length;
+        const weights = itemWeights(keyed, shares?.get(itemShareKey(table, target, k)));
+        for (const [i, a] of keyed.entries()) {
+          const share = weights ? u * (weights[i] as number) : u / keyed.length;
           const p = this.partition(table, payer, a.pk as string);
           (k === 'Read' ? p.read : p.write).take(share, now);
           if (k === 'Read') p.rcu += share;

@@ -6,6 +6,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
@@ -330,6 +331,22 @@ describe('the capacity gate', () => {
     );
     // TOTAL asked, TOTAL given: the per-index split the gate asked for is not passed on.
     expect(q.ConsumedCapacity).not.toHaveProperty('Table');
+    await gate.close();
+  });
+
+  it('charges each partition key of a transaction what its own item cost, not an even split', async () => {
+    const { gate, doc, tableName } = await gated({ mode: 'on-demand' });
+    // A ~4.5 KB item (5 WCU) and a small one (1 WCU), twice each in a transaction: 10 and 2.
+    await doc.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          { Put: { TableName: tableName, Item: { PK: 'ROOM#r1', SK: 'slot' } } },
+          { Put: { TableName: tableName, Item: { PK: 'USER#u1', SK: 'booking', d: 'x'.repeat(4500) } } },
+        ],
+      }),
+    );
+    const keys = Object.fromEntries(gate.snapshot().hotKeys.map((k) => [k.partitionKey, k.wcu]));
+    expect(keys).toEqual({ 'USER#u1': 10, 'ROOM#r1': 2 });
     await gate.close();
   });
 });
