@@ -442,6 +442,29 @@ export function forecast(profile: LoadProfile, options: ForecastOptions): Foreca
     notes.push(
       `no partition key seen for ${unkeyed.join(', ')} (scans, or calls without a key): per-key limits not forecast for them`,
     );
+  // A GSI's units with no key the gate saw: an UpdateItem or DeleteItem moves an index entry whose
+  // key is in the stored item, not in the request (the gate reads items only around transactions).
+  // Those units weigh on some GSI partition the per-key limits cannot name: said, not left silent.
+  for (const p of patterns) {
+    if ((weight.get(p.id) ?? 0) <= 0 || unkeyed.includes(p.id)) continue;
+    for (const [key, units] of Object.entries(p.capacity)) {
+      const { table, index } = splitTarget(key, capacity);
+      if (index === null) continue;
+      for (const [kind, total] of [
+        ['read', units.rcu],
+        ['write', units.wcu],
+      ] as const) {
+        const spread = profile.keySpread.find(
+          (s) => s.pattern === p.id && s.table === table && s.index === index && s.kind === kind,
+        );
+        const missing = total - (spread?.keyedUnits ?? 0);
+        if (total <= 0 || missing <= total * 0.001) continue;
+        notes.push(
+          `${p.id}: ${round(missing, 2)} of its ${round(total, 2)} ${kind === 'read' ? 'RCU' : 'WCU'} on ${table}/${index} named no partition key the gate saw (an UpdateItem or DeleteItem changes an index entry whose key is in the stored item): not in that index's per-key limits`,
+        );
+      }
+    }
+  }
 
   const rows: ForecastPattern[] = patterns.map((p) => {
     const mine = limits.findIndex((l) => (l.shares[p.id] ?? 0) > 0);

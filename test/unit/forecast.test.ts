@@ -354,6 +354,53 @@ describe('forecast: input', () => {
     expect(forecast(bUnkeyed, { rate: 10, mix: { a: 1 } }).notes.join()).not.toMatch(/no partition key/);
   });
 
+  it("says when a GSI's units named no key it could forecast (an UpdateItem moving an index entry)", () => {
+    const confirm = (gsiKeyed: number) =>
+      profile({
+        patterns: [
+          {
+            id: 'confirm',
+            calls: 12,
+            capacity: { orders: { rcu: 0, wcu: 12 }, 'orders/byStatus': { rcu: 0, wcu: 12 } },
+          },
+        ],
+        keySpread: [
+          {
+            pattern: 'confirm',
+            table: 'orders',
+            index: null,
+            kind: 'write',
+            keys: 3,
+            keyedUnits: 12,
+            truncated: false,
+          },
+          ...(gsiKeyed > 0
+            ? [
+                {
+                  pattern: 'confirm',
+                  table: 'orders',
+                  index: 'byStatus',
+                  kind: 'write' as const,
+                  keys: 1,
+                  keyedUnits: gsiKeyed,
+                  truncated: false,
+                },
+              ]
+            : []),
+        ],
+        capacity: { orders: onDemand({}, { byStatus: { read: 5, write: 5 } }) },
+      });
+    const note = (f: ReturnType<typeof forecast>) =>
+      f.notes.filter((n) => n.includes('named no partition key'));
+    expect(note(forecast(confirm(0), { rate: 10 }))).toEqual([
+      "confirm: 12 of its 12 WCU on orders/byStatus named no partition key the gate saw (an UpdateItem or DeleteItem changes an index entry whose key is in the stored item): not in that index's per-key limits",
+    ]);
+    expect(note(forecast(confirm(4), { rate: 10 }))[0]).toMatch(
+      /^confirm: 8 of its 12 WCU on orders\/byStatus/,
+    );
+    expect(note(forecast(confirm(12), { rate: 10 }))).toEqual([]);
+  });
+
   it('parses growth and mix', () => {
     expect(parseGrowth('2x/30min')).toEqual({ kind: 'rate', factor: 2, seconds: 1800 });
     expect(parseGrowth('3x/1h')).toEqual({ kind: 'rate', factor: 3, seconds: 3600 });
