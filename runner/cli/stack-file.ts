@@ -1,5 +1,5 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 /**
  * What `loadtest up` records about the running stack in <state-dir>/stack.json, so `run --url`,
@@ -27,6 +27,25 @@ export interface StackFile {
 }
 
 export const STACK_FILE = 'stack.json';
+
+/**
+ * Why the capacity gate of `loadtest up` names this run's calls with other access patterns than the
+ * run's project has: it runs another config, or the config changed after it started (the gate took
+ * its rules then). Undefined when they are the same. `modifiedMs`: the project file's mtime.
+ */
+export function stackPatternsDiffer(
+  stack: StackFile,
+  projectFile: string,
+  modifiedMs: number,
+): string | undefined {
+  const how = `the capacity gate of loadtest up (pid ${stack.pid}) names DynamoDB calls with the access patterns`;
+  if (resolve(stack.project) !== resolve(projectFile))
+    return `${how} of ${stack.project}, not of ${projectFile}: the rows follow those; restart loadtest up with --config ${projectFile} to measure with these`;
+  const started = Date.parse(stack.startedAt);
+  if (Number.isFinite(started) && modifiedMs > started)
+    return `${how} of ${projectFile} as it was when loadtest up started (${stack.startedAt}); the file changed since: restart loadtest up to measure with its patterns as they are now`;
+  return undefined;
+}
 
 export async function readStackFile(stateDir: string): Promise<StackFile | undefined> {
   try {

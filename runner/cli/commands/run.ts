@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -42,7 +43,7 @@ import {
 import { checkEndpointFlag, EXIT, given, RunFailed, UsageError } from '../errors.js';
 import { appendStepSummary, checkOutputs, writeOutput } from '../outputs.js';
 import { OutputLog, projectFor, stackProjectOf } from '../project.js';
-import { readStackFile } from '../stack-file.js';
+import { readStackFile, stackPatternsDiffer } from '../stack-file.js';
 import type { RunTarget } from '../target.js';
 
 interface RunArgs extends CapacityArgs {
@@ -747,7 +748,17 @@ async function prepareLocalRun(
         notMeasured = running
           ? 'DynamoDB side not measured: --no-capacity-gate'
           : `DynamoDB side not measured: no capacity gate in front of the app at ${appUrl} (start \`loadtest up\` and point the app's AWS_ENDPOINT_URL_DYNAMODB at its gate)`;
-      } else log(`capacity gate: ${gateAdminUrl} (loadtest up, pid ${running?.pid})`);
+      } else {
+        log(`capacity gate: ${gateAdminUrl} (loadtest up, pid ${running?.pid})`);
+        const differ =
+          running &&
+          stackPatternsDiffer(
+            running,
+            project.file,
+            statSync(project.file, { throwIfNoEntry: false })?.mtimeMs ?? 0,
+          );
+        if (differ) log(`warning: ${differ}`);
+      }
     } else {
       if (!project.app?.start) {
         throw new UsageError(
