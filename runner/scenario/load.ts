@@ -468,6 +468,133 @@ export function rewriteEnsureExpression(expression: string): string {
   );
 }
 
+type EnsureConfig = NonNullable<z.infer<typeof scriptSchema>['config']['ensure']>;
+
+/**
+ * What a scenario passes or fails on: its `config.loadtest` thresholds and its `config.ensure`
+ * checks, each checked (pattern names, syntax), or the default gate when it has neither. `where` says
+ * where a key is (the file's line, or the flag that brought it).
+ */
+function scenarioGate(
+  loadtest: LoadtestConfig,
+  ensureConfig: EnsureConfig | undefined,
+  project: Project,
+  requestNames: readonly string[],
+  where: (keys: PropertyKey[]) => string,
+): {
+  thresholds: Threshold[];
+  ensure: EnsureCheck[];
+  defaultThresholds: boolean;
+  expected: ForecastConfig | undefined;
+} {
+  const ids = patternIdsOf(project);
+  const thresholds: Threshold[] = [];
+  for (const [pattern, list] of Object.entries(loadtest.thresholds ?? {})) {
+    const at = where(['config', 'loadtest', 'thresholds', pattern]);
+    if (pattern !== '*' && !ids.includes(pattern) && !requestNames.includes(pattern)) {
+      const others = requestNames.filter((n) => !ids.includes(n));
+      throw new ScenarioError(
+        `${at}: config.loadtest.thresholds: unknown access pattern "${pattern}"; the patterns of project ${project.name} (${project.file}): * ${ids.join(' ') || '(none declared)'}` +
+          (others.length ? `; or a request name of this scenario: ${others.join(', ')}` : ''),
+      );
+    }
+    // Unnamed, a request with a template in its URL is counted under each URL it resolves to.
+    if (pattern.includes('{{') && !ids.includes(pattern))
+      throw new ScenarioError(
+        `${at}: config.loadtest.thresholds: "${pattern}" has a template in its URL: it is counted under each URL it resolves to, one row per URL, so no row has this name; give the request a name: and judge that`,
+      );
+    for (const text of Array.isArray(list) ? list : [list]) {
+      try {
+        thresholds.push(parseThreshold(pattern, text));
+      } catch (err) {
+        if (err instanceof ThresholdSyntaxError) {
+          throw new ScenarioError(`${at}: config.loadtest.thresholds.${pattern}: ${err.message}`);
+        }
+        throw err;
+      }
+    }
+  }
+  const expected = loadtest.forecast ?? project.forecast;
+  if (loadtest.forecast) {
+    try {
+      forecastOptions(loadtest.forecast);
+    } catch (err) {
+      if (err instanceof ForecastError)
+        throw new ScenarioError(
+          `${where(['config', 'loadtest', 'forecast'])}: config.loadtest.forecast: ${err.message}`,
+        );
+      throw err;
+    }
+  }
+  const forecastGate = thresholds.find((t) => t.metric.startsWith('forecast.'));
+  if (forecastGate && !expected) {
+    throw new ScenarioError(
+      `${where(['config', 'loadtest', 'thresholds', forecastGate.pattern])}: config.loadtest.thresholds.${forecastGate.pattern}: "${forecastGate.source}" needs the traffic to forecast: set config.loadtest.forecast.rate (or forecast.rate in project ${project.name})`,
+    );
+  }
+  const ensure = ensureConfig ? ensureChecks(ensureConfig) : [];
+  // A scenario with no gate of its own must not pass on errors: the default (documented) gate.
+  const defaultThresholds = thresholds.length === 0 && ensure.length === 0;
+  if (defaultThresholds) {
+    thresholds.push(...DEFAULT_THRESHOLDS.map((t) => parseThreshold('*', t)));
+    ensure.push(...DEFAULT_ENSURE);
+  }
+  for (const check of ensure) {
+    try {
+      compileExpression(rewriteEnsureExpression(check.expression));
+    } catch (err) {
+      // filtrex quotes the expression as rewritten (m_http_2e_codes...): its last line says what it wanted.
+      const lines = (err as Error).message.split('\n');
+      const wanted = lines.find((l) => l.startsWith('Expecting')) ?? lines[0];
+      throw new ScenarioError(
+        `${where(['config', 'ensure'])}: config.ensure: cannot parse "${check.expression}": ${wanted}`,
+      );
+    }
+  }
+  return { thresholds, ensure, defaultThresholds, expected };
+}
+
+/**
+ * The scenario's gate again, after `--environment` or `--overrides` brought `config.loadtest` or
+ * `config.ensure` of their own (merged over the file's, as Artillery merges them): judged as the
+ * file's are, not dropped in silence. `label` names the flag in a message.
+ */
+export function regate(scenario: Scenario, project: Project, label: string): void {
+  const config = scenario.script.config as Record<string, unknown>;
+  const brought = config.loadtest;
+  delete config.loadtest;
+  const parsedLoadtest = loadtestSchema.safeParse(mergeObjects(scenario.loadtest, brought ?? {}));
+  const parsedEnsure = scriptSchema.shape.config.shape.ensure.safeParse(config.ensure);
+  for (const [key, parsed] of [
+    ['loadtest', parsedLoadtest],
+    ['ensure', parsedEnsure],
+  ] as const) {
+    if (parsed.success) continue;
+    const issue = specificIssue(parsed.error.issues);
+    throw new ScenarioError(`${label}: ${['config', key, ...issue.path].join('.')}: ${issue.message}`);
+  }
+  const loadtest = parsedLoadtest.data as LoadtestConfig;
+  const gate = scenarioGate(loadtest, parsedEnsure.data, project, scenario.requestNames, () => label);
+  checkCapacity(loadtest.capacity, project, () => label);
+  const mutable = scenario as { -readonly [K in keyof Scenario]: Scenario[K] };
+  mutable.loadtest = loadtest;
+  mutable.thresholds = gate.thresholds;
+  mutable.ensure = gate.ensure;
+  mutable.defaultThresholds = gate.defaultThresholds;
+  if (gate.expected) mutable.forecast = gate.expected;
+}
+
+/** Objects merge key by key; anything else (arrays too) is replaced. */
+function mergeObjects(base: unknown, over: unknown): unknown {
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(base) || !isObject(over)) return structuredClone(over);
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over))
+    out[k] = k in base ? mergeObjects(base[k], v) : structuredClone(v);
+  return out;
+}
+
 /** Loads and checks a scenario against its project (pattern ids, tables, indexes). */
 export function loadScenario(nameOrPath: string, project: Project, cwd = process.cwd()): Scenario {
   const path = resolveScenario(nameOrPath, project.scenariosDir, cwd);
@@ -520,73 +647,16 @@ export function loadScenario(nameOrPath: string, project: Project, cwd = process
   for (const s of parsed.data.scenarios) collectNames(s.flow, requestNames);
 
   checkSupported(raw as Record<string, unknown>, (keys) => where(nodeAt(keys)));
-  const ids = patternIdsOf(project);
-  const thresholds: Threshold[] = [];
-  for (const [pattern, list] of Object.entries(loadtest.thresholds ?? {})) {
-    const at = where(nodeAt(['config', 'loadtest', 'thresholds', pattern]));
-    if (pattern !== '*' && !ids.includes(pattern) && !requestNames.includes(pattern)) {
-      const others = requestNames.filter((n) => !ids.includes(n));
-      throw new ScenarioError(
-        `${at}: config.loadtest.thresholds: unknown access pattern "${pattern}"; the patterns of project ${project.name} (${project.file}): * ${ids.join(' ') || '(none declared)'}` +
-          (others.length ? `; or a request name of this scenario: ${others.join(', ')}` : ''),
-      );
-    }
-    // Unnamed, a request with a template in its URL is counted under each URL it resolves to.
-    if (pattern.includes('{{') && !ids.includes(pattern))
-      throw new ScenarioError(
-        `${at}: config.loadtest.thresholds: "${pattern}" has a template in its URL: it is counted under each URL it resolves to, one row per URL, so no row has this name; give the request a name: and judge that`,
-      );
-    for (const text of Array.isArray(list) ? list : [list]) {
-      try {
-        thresholds.push(parseThreshold(pattern, text));
-      } catch (err) {
-        if (err instanceof ThresholdSyntaxError) {
-          throw new ScenarioError(`${at}: config.loadtest.thresholds.${pattern}: ${err.message}`);
-        }
-        throw err;
-      }
-    }
-  }
-  const expected = loadtest.forecast ?? project.forecast;
-  if (loadtest.forecast) {
-    try {
-      forecastOptions(loadtest.forecast);
-    } catch (err) {
-      if (err instanceof ForecastError)
-        throw new ScenarioError(
-          `${where(nodeAt(['config', 'loadtest', 'forecast']))}: config.loadtest.forecast: ${err.message}`,
-        );
-      throw err;
-    }
-  }
-  const forecastGate = thresholds.find((t) => t.metric.startsWith('forecast.'));
-  if (forecastGate && !expected) {
-    throw new ScenarioError(
-      `${where(nodeAt(['config', 'loadtest', 'thresholds', forecastGate.pattern]))}: config.loadtest.thresholds.${forecastGate.pattern}: "${forecastGate.source}" needs the traffic to forecast: set config.loadtest.forecast.rate (or forecast.rate in project ${project.name})`,
-    );
-  }
+  const { thresholds, ensure, defaultThresholds, expected } = scenarioGate(
+    loadtest,
+    parsed.data.config.ensure,
+    project,
+    requestNames,
+    (keys) => where(nodeAt(keys)),
+  );
   checkCapacity(loadtest.capacity, project, (keys) =>
     where(nodeAt(['config', 'loadtest', 'capacity', ...keys])),
   );
-  const ensure = parsed.data.config.ensure ? ensureChecks(parsed.data.config.ensure) : [];
-  // A scenario with no gate of its own must not pass on errors: the default (documented) gate.
-  const defaultThresholds = thresholds.length === 0 && ensure.length === 0;
-  if (defaultThresholds) {
-    thresholds.push(...DEFAULT_THRESHOLDS.map((t) => parseThreshold('*', t)));
-    ensure.push(...DEFAULT_ENSURE);
-  }
-  for (const check of ensure) {
-    try {
-      compileExpression(rewriteEnsureExpression(check.expression));
-    } catch (err) {
-      // filtrex quotes the expression as rewritten (m_http_2e_codes...): its last line says what it wanted.
-      const lines = (err as Error).message.split('\n');
-      const wanted = lines.find((l) => l.startsWith('Expecting')) ?? lines[0];
-      throw new ScenarioError(
-        `${where(nodeAt(['config', 'ensure']))}: config.ensure: cannot parse "${check.expression}": ${wanted}`,
-      );
-    }
-  }
   delete (script.config as Record<string, unknown>).loadtest;
   return {
     name: basename(path).replace(/\.ya?ml$/, ''),

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { patternIds } from '../../app/index.js';
 import { createTableInput } from '../../local/index.js';
-import { renderScriptTemplates } from '../../runner/cli/commands/run.js';
+import { applyScriptFlags, renderScriptTemplates } from '../../runner/cli/commands/run.js';
 import {
   DEFAULT_PROJECT_FILE,
   loadProject,
@@ -542,5 +542,74 @@ data: { command: node seed.mjs }
     expect(() => loadScenario(misspelt, project)).toThrow(
       /\.yml:5:\d+: config\.loadtest: Unrecognized key: "forcast"/,
     );
+  });
+
+  it("judges a run by the thresholds and ensure checks an environment or --overrides brings, checked as the file's", async () => {
+    const project = await loadProject(
+      await file(
+        'gate/loadtest.config.yml',
+        'tables: [{ name: orders, partitionKey: id }]\npatterns: [{ id: getOrder }]\n',
+      ),
+    );
+    const path = await file(
+      'gate/s.yml',
+      [
+        'config:',
+        '  phases: [{ duration: 1, arrivalRate: 1 }]',
+        '  ensure: { p99: 5000 }',
+        '  loadtest: { thresholds: { getOrder: ["p99 < 900"] } }',
+        '  environments:',
+        '    strict:',
+        '      ensure: { p99: 1 }',
+        '      loadtest: { thresholds: { getOrder: ["p95 < 2"] } }',
+        '    typo:',
+        '      loadtest: { thresholds: { getOrdr: ["p95 < 2"] } }',
+        'scenarios: [{ flow: [{ get: { url: /, name: getOrder } }] }]',
+        '',
+      ].join('\n'),
+    );
+    const strict = loadScenario(path, project);
+    applyScriptFlags(strict, { environment: 'strict', defaultThresholds: true }, project);
+    expect(strict.ensure.map((e) => e.expression)).toEqual(['http.response_time.p99 < 1']);
+    // Thresholds merge per pattern as Artillery merges an environment: the environment's list wins.
+    expect(strict.thresholds.map((t) => `${t.pattern} ${t.source}`)).toEqual(['getOrder p95 < 2']);
+    const over = loadScenario(path, project);
+    applyScriptFlags(
+      over,
+      {
+        overrides: '{"config": {"loadtest": {"thresholds": {"*": ["errorRate < 0.5"]}}}}',
+        defaultThresholds: true,
+      },
+      project,
+    );
+    expect(over.thresholds.map((t) => `${t.pattern} ${t.source}`)).toEqual([
+      'getOrder p99 < 900',
+      '* errorRate < 0.5',
+    ]);
+    expect(over.ensure.map((e) => e.expression)).toEqual(['http.response_time.p99 < 5000']);
+    expect(() =>
+      applyScriptFlags(
+        loadScenario(path, project),
+        { environment: 'typo', defaultThresholds: true },
+        project,
+      ),
+    ).toThrow(/^--environment typo: config\.loadtest\.thresholds: unknown access pattern "getOrdr"/);
+    expect(() =>
+      applyScriptFlags(
+        loadScenario(path, project),
+        {
+          overrides: '{"config": {"loadtest": {"thresholds": {"getOrder": ["p99 < 5ms"]}}}}',
+          defaultThresholds: true,
+        },
+        project,
+      ),
+    ).toThrow(/^--overrides: config\.loadtest\.thresholds\.getOrder: /);
+    expect(() =>
+      applyScriptFlags(
+        loadScenario(path, project),
+        { overrides: '{"config": {"loadtest": {"thresholdz": {}}}}', defaultThresholds: true },
+        project,
+      ),
+    ).toThrow(/^--overrides: config\.loadtest: Unrecognized key: "thresholdz"/);
   });
 });

@@ -28,8 +28,10 @@ import {
   isTemplate,
   loadScenario,
   phasesProblem,
+  regate,
   renderedPhases,
   type Scenario,
+  ScenarioError,
   scriptProblem,
 } from '../../scenario/load.js';
 import { renderTimings, StartupTimings } from '../../timings.js';
@@ -161,7 +163,6 @@ export function capacityFor(
   return { full, overrides };
 }
 
-/** --duration / --rate replace the scenario's phases with one steady phase. */
 /** Objects merge key by key; anything else (arrays too) is replaced: Artillery's --overrides rule. */
 function deepMerge(base: unknown, over: unknown): unknown {
   const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -184,12 +185,29 @@ function jsonObject(flag: string, text: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-/** What the artillery CLI applies to a script before it runs: environment, variables, overrides. */
+/**
+ * What the artillery CLI applies to a script before it runs: environment, variables, overrides. An
+ * environment or override that brings `config.ensure` or `config.loadtest` gets the scenario judged
+ * by the merged gate (checked against `project`'s patterns), as the file's would be.
+ */
 export function applyScriptFlags(
   scenario: Scenario,
   args: Pick<RunArgs, 'environment' | 'variables' | 'overrides' | 'defaultThresholds'>,
+  project?: Project,
 ): void {
   const script = scenario.script;
+  const gateOf = () =>
+    JSON.stringify([script.config.ensure, (script.config as { loadtest?: unknown }).loadtest]);
+  const regateIfBrought = (label: string, before: string) => {
+    if (gateOf() === before) return;
+    if (!project)
+      throw new Error(`${label} brought thresholds or ensure checks, and no project to judge them by`);
+    try {
+      regate(scenario, project, label);
+    } catch (err) {
+      throw err instanceof ScenarioError ? new UsageError(err.message) : err;
+    }
+  };
   if (args.environment !== undefined) {
     const envs = (script.config.environments ?? {}) as Record<string, unknown>;
     const env = envs[args.environment];
@@ -197,7 +215,9 @@ export function applyScriptFlags(
       throw new UsageError(
         `--environment: no environment "${args.environment}" in ${scenario.path} (config.environments: ${Object.keys(envs).join(', ') || 'none'})`,
       );
+    const before = gateOf();
     script.config = deepMerge(script.config, env) as typeof script.config;
+    regateIfBrought(`--environment ${args.environment}`, before);
     // Artillery exposes the name as {{ $environment }}.
     script._environment = args.environment;
     // Its plugins and engines are checked as the file's are.
@@ -209,8 +229,10 @@ export function applyScriptFlags(
     script.config.variables = { ...((script.config.variables ?? {}) as object), ...vars };
   }
   if (args.overrides !== undefined) {
+    const before = gateOf();
     const merged = deepMerge(script, jsonObject('--overrides', args.overrides)) as typeof script;
     Object.assign(script, merged);
+    regateIfBrought('--overrides', before);
     // Checked as the file's are: a negative duration would run until Ctrl-C, a plugin or an unknown
     // step would be dropped or sent wrong.
     const problem = scriptProblem(script, '--overrides', scenario.path);
@@ -265,8 +287,9 @@ export async function renderScriptTemplates(
   script.config.phases = renderedPhases(script.config.phases) ?? script.config.phases;
 }
 
-async function applyOverrides(scenario: Scenario, args: RunArgs): Promise<void> {
-  applyScriptFlags(scenario, args);
+/** The script's flags, then --duration / --rate: one steady phase in place of the scenario's. */
+async function applyOverrides(scenario: Scenario, args: RunArgs, project: Project): Promise<void> {
+  applyScriptFlags(scenario, args, project);
   await renderScriptTemplates(scenario, args);
   if (args.duration === undefined && args.rate === undefined) return;
   const phases = scenario.script.config.phases ?? [];
@@ -412,8 +435,9 @@ export const runCommand: CommandModule<object, RunArgs> = {
     checkArgs(args);
     const project = await projectFor(args.config, args.scenario);
     const scenario = loadScenario(args.scenario, project);
+    await applyOverrides(scenario, args, project);
+    // After the flags: an environment or override may bring config.loadtest.capacity.
     const capacity = capacityFor(project, scenario, args);
-    await applyOverrides(scenario, args);
     // An AWS run keeps its own default file: report.json stays the last local run, whose cost per
     // request the next AWS plan prices DynamoDB with.
     const outputPath =

@@ -43,7 +43,7 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
   handler: async (args: ArgumentsCamelCase<ValidateArgs>) => {
     const project = await projectFor(args.config, args.scenario);
     const s = loadScenario(args.scenario, project);
-    applyScriptFlags(s, { ...args, defaultThresholds: true });
+    applyScriptFlags(s, { ...args, defaultThresholds: true }, project);
     await renderScriptTemplates(s, args);
     // Its processor loads as a worker loads it, and has every function the script names. Loaded
     // here only: the engine (Artillery) is too heavy for the CLI's other commands to import.
