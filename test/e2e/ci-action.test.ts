@@ -89,15 +89,19 @@ async function runAction(given: Record<string, string>, name: string) {
     const r = await bash(step.run ?? '', cwd, env);
     logs.push(`--- ${step.name}\n${r.out}`);
     if (r.code !== 0)
-      return { failedAt: step.name, code: r.code, logs: logs.join('\n'), outputs: {}, summary };
+      return { failedAt: step.name, code: r.code, logs: logs.join('\n'), outputs: await outputs(), summary };
   }
-  const outputs = Object.fromEntries(
-    (await readFile(outputFile, 'utf8'))
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-  );
-  return { failedAt: undefined, code: 0, logs: logs.join('\n'), outputs, summary };
+  return { failedAt: undefined, code: 0, logs: logs.join('\n'), outputs: await outputs(), summary };
+
+  // What the steps wrote to GITHUB_OUTPUT (the action's outputs read them), a failed job's too.
+  async function outputs(): Promise<Record<string, string>> {
+    return Object.fromEntries(
+      (await readFile(outputFile, 'utf8'))
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
+  }
 }
 
 const EXAMPLE = {
@@ -135,7 +139,29 @@ describe('the composite action and the workflow users copy', () => {
     );
     expect(second.failedAt, second.logs).toBeUndefined();
     expect(await readFile(second.summary, 'utf8')).toContain('### Against the baseline');
-  }, 120_000);
+
+    // A baseline the run cannot match (every p99 a thousandth of a millisecond): the regression
+    // fails the job, and the `passed` output says so. A quoted flag value in `args` arrives whole.
+    const report = JSON.parse(await readFile(`${out}/report.json`, 'utf8')) as {
+      patterns: { latencyMs: { p99: number } | null }[];
+    };
+    for (const p of report.patterns) if (p.latencyMs) p.latencyMs.p99 = 0.001;
+    const fast = join(scratch, 'fast-baseline.json');
+    await writeFile(fast, JSON.stringify(report));
+    const third = await runAction(
+      {
+        ...EXAMPLE,
+        args: `${EXAMPLE.args} --variables '{"note": "two words"}'`,
+        'output-dir': join(scratch, 'third'),
+        baseline: fast,
+      },
+      'third',
+    );
+    expect(third.failedAt, third.logs).toBe('verdict');
+    expect(third.code).toBe(1);
+    expect(third.logs).toMatch(/REGRESSION/);
+    expect(third.outputs).toEqual({ report: `${join(scratch, 'third')}/report.json`, passed: 'false' });
+  }, 180_000);
 
   it('fails the job with the run exit code when the scenario is bad (2), after writing what it could', async () => {
     // With a baseline too: the comparison has no report to read and must not turn 2 into 1.
@@ -147,6 +173,8 @@ describe('the composite action and the workflow users copy', () => {
     );
     expect(bad.failedAt).toBe('verdict');
     expect(bad.code).toBe(2);
+    // No report to point at: no `report` output.
+    expect(bad.outputs).toEqual({ passed: 'false' });
     expect(bad.logs).toMatch(/no-such-scenario/);
     expect(bad.logs).toContain('no report from the run (exit 2): comparison skipped');
   }, 60_000);
