@@ -12,6 +12,8 @@ export interface Delta {
   regression: boolean;
   /** The pattern is not in the new report at all. */
   missing?: true;
+  /** A p99 past the percentage by less than the floor in milliseconds: noise, not a regression. */
+  withinFloor?: true;
 }
 
 /**
@@ -25,7 +27,17 @@ function p99s(b: PatternRow, c: PatternRow | undefined): [number | null, number 
   return [null, c?.latencyMs?.p99 ?? c?.serverLatencyMs?.p99 ?? null];
 }
 
-export function compareReports(base: Report, current: Report, maxRegressionPct: number): Delta[] {
+/**
+ * `minP99Ms`: a p99 regresses only when it also rose by more than this many milliseconds. A p99 of a
+ * short CI run is one of its slowest few requests: on a busy runner two runs of the same code differ
+ * by a few milliseconds, which on a 3 ms p99 is +90 %; capacity per call is exact, with no floor.
+ */
+export function compareReports(
+  base: Report,
+  current: Report,
+  maxRegressionPct: number,
+  minP99Ms = 0,
+): Delta[] {
   const deltas: Delta[] = [];
   const now = new Map(current.patterns.map((r) => [r.id, r]));
   for (const b of base.patterns) {
@@ -37,9 +49,14 @@ export function compareReports(base: Report, current: Report, maxRegressionPct: 
       // Measured before and not now (the pattern gone, the DynamoDB side not measured): the gate can
       // no longer say it did not rise, so it does not pass.
       let regression = bv !== null && cv === null;
+      let withinFloor = false;
       if (bv !== null && cv !== null) {
         if (bv > 0) changePct = ((cv - bv) / bv) * 100;
         regression = bv > 0 ? cv > bv * (1 + maxRegressionPct / 100) : cv > 0 && metric !== 'p99';
+        if (regression && metric === 'p99' && cv - bv <= minP99Ms) {
+          regression = false;
+          withinFloor = true;
+        }
       }
       deltas.push({
         pattern: b.id,
@@ -49,6 +66,7 @@ export function compareReports(base: Report, current: Report, maxRegressionPct: 
         changePct,
         regression,
         ...(c ? {} : { missing: true }),
+        ...(withinFloor ? { withinFloor: true } : {}),
       });
     }
   }
@@ -73,7 +91,7 @@ export function compareReports(base: Report, current: Report, maxRegressionPct: 
   return deltas;
 }
 
-export function renderDeltas(deltas: readonly Delta[], maxRegressionPct: number): string {
+export function renderDeltas(deltas: readonly Delta[], maxRegressionPct: number, minP99Ms = 0): string {
   const fmt = (n: number | null) => (n === null ? '-' : Number.isInteger(n) ? String(n) : n.toFixed(3));
   const rows = deltas.map((d) => [
     d.pattern,
@@ -89,7 +107,9 @@ export function renderDeltas(deltas: readonly Delta[], maxRegressionPct: number)
           ? d.metric.startsWith('error ')
             ? 'NEW ERROR'
             : `REGRESSION (> ${maxRegressionPct}%)`
-          : '',
+          : d.withinFloor
+            ? `within ${minP99Ms} ms (--min-p99-ms)`
+            : '',
   ]);
   const head = ['pattern', 'metric', 'base', 'new', 'change', ''];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

@@ -554,11 +554,26 @@ describe('loadtest compare', () => {
     const same = runCli(['compare', a, a]);
     expect((await same.exited).code).toBe(0);
     expect(same.stdout()).toMatch(/no regression past 10%/);
-    const bad = runCli(['compare', a, b]);
+    // +2 ms is +20 %, but within the default 5 ms floor of a p99: noise, said so, not a failure.
+    const noisy = runCli(['compare', a, b]);
+    expect((await noisy.exited).code).toBe(0);
+    expect(noisy.stdout()).toMatch(/getProduct\s+p99\s+10\s+12\s+\+20\.0%\s+within 5 ms \(--min-p99-ms\)/);
+    const bad = runCli(['compare', a, b, '--min-p99-ms', '1']);
     expect((await bad.exited).code).toBe(1);
     expect(bad.stdout()).toMatch(/getProduct\s+p99\s+10\s+12\s+\+20\.0%\s+REGRESSION/);
     expect(bad.stdout()).toMatch(/1 regression\(s\): getProduct p99/);
-    const loose = runCli(['compare', a, b, '--max-regression', '25']);
+    const floorless = runCli(['compare', a, b, '--min-p99-ms', '-1']);
+    expect((await floorless.exited).code).toBe(2);
+    expect(floorless.stderr()).toMatch(/--min-p99-ms: expected milliseconds >= 0, got -1/);
+    // A new report from a run that did not complete is compared, with a warning.
+    const cut = join(dir, 'cut.json');
+    await writeFile(cut, JSON.stringify({ ...base, partial: true, error: 'interrupted (SIGINT)' }));
+    const partialNew = runCli(['compare', a, cut]);
+    expect((await partialNew.exited).code).toBe(0);
+    expect(partialNew.stderr()).toMatch(
+      /warning: .*cut\.json: the new run did not complete \(interrupted \(SIGINT\)\)/,
+    );
+    const loose = runCli(['compare', a, b, '--max-regression', '25', '--min-p99-ms', '1']);
     expect((await loose.exited).code).toBe(0);
     const broken = runCli(['compare', a, join(dir, 'missing.json')]);
     expect((await broken.exited).code).toBe(2);

@@ -368,7 +368,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('junit', { type: 'string', describe: 'Write thresholds as JUnit XML here' })
       .option('markdown', {
         type: 'string',
-        describe: 'Write a Markdown summary here (also appended to $GITHUB_STEP_SUMMARY when set)',
+        describe:
+          'Write a Markdown summary here ($GITHUB_STEP_SUMMARY, when set, gets it with or without this flag)',
       })
       .option('html', {
         type: 'string',
