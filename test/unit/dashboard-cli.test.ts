@@ -80,6 +80,14 @@ describe('loadtest report', () => {
     );
     const text = await cli(['report', file]);
     expect(text.out).toMatch(/PASSED/);
+    // The JUnit and Markdown views too, as run writes them: a CI job can rebuild them from the JSON.
+    const junit = join(dir, 'old.xml');
+    const md = join(dir, 'old.md');
+    const both = await cli(['report', file, '--junit', junit, '--markdown', md]);
+    expect(both.code).toBe(0);
+    expect(both.out).toMatch(/^junit: .*old\.xml \(\d+ KB\)\nmarkdown: .*old\.md \(\d+ KB\)$/);
+    expect(await readFile(junit, 'utf8')).toMatch(/^<\?xml .*\n<testsuites/);
+    expect(await readFile(md, 'utf8')).toMatch(/^### Load test `/);
   });
 });
 

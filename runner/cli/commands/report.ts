@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { z } from 'zod';
 import { renderHtml } from '../../report/html.js';
-import { renderConsole } from '../../report/render.js';
+import { renderConsole, renderJUnit, renderMarkdown } from '../../report/render.js';
 import type { Report } from '../../report/types.js';
 import { specificIssue } from '../../zod-issue.js';
 import { EXIT, UsageError } from '../errors.js';
@@ -11,6 +11,8 @@ import { checkOutputs, writeOutput } from '../outputs.js';
 interface ReportArgs {
   file: string;
   html?: string;
+  junit?: string;
+  markdown?: string;
 }
 
 const num = z.number();
@@ -155,7 +157,8 @@ export async function readReportFile(path: string): Promise<Report> {
 
 export const reportCommand: CommandModule<object, ReportArgs> = {
   command: 'report <file>',
-  describe: 'Render a JSON report again: the console table, or a self-contained HTML report with --html',
+  describe:
+    'Render a JSON report again: the console table, or the HTML report (--html), JUnit XML (--junit) and Markdown (--markdown) as run writes them',
   builder: (y: Argv) =>
     y
       .positional('file', {
@@ -166,19 +169,31 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
         type: 'string',
         describe: 'Write the HTML report here (charts over time, thresholds, hot keys)',
       })
+      .option('junit', { type: 'string', describe: 'Write the JUnit XML here (one test case per check)' })
+      .option('markdown', { type: 'string', describe: 'Write the Markdown summary here' })
       .strict() as unknown as Argv<ReportArgs>,
   handler: async (args: ArgumentsCamelCase<ReportArgs>) => {
     const report = await readReportFile(args.file);
-    if (args.html) {
-      await checkOutputs([['--html', args.html]]);
-      const page = renderHtml(report);
-      if (!(await writeOutput('--html', args.html, page))) {
-        process.exitCode = EXIT.runFailed;
-        return;
-      }
-      console.log(`html: ${args.html} (${(Buffer.byteLength(page) / 1024).toFixed(0)} KB)`);
+    const wanted: [string, string | undefined, () => string][] = [
+      ['--html', args.html, () => renderHtml(report)],
+      ['--junit', args.junit, () => renderJUnit(report)],
+      ['--markdown', args.markdown, () => renderMarkdown(report)],
+    ];
+    const outputs = wanted.flatMap(([flag, path, render]) =>
+      path === undefined ? [] : [[flag, path, render] as const],
+    );
+    if (outputs.length === 0) {
+      console.log(renderConsole(report));
       return;
     }
-    console.log(renderConsole(report));
+    await checkOutputs(outputs.map(([flag, path]) => [flag, path]));
+    for (const [flag, path, render] of outputs) {
+      const text = render();
+      if (!(await writeOutput(flag, path, text))) {
+        process.exitCode = EXIT.runFailed;
+        continue;
+      }
+      console.log(`${flag.slice(2)}: ${path} (${(Buffer.byteLength(text) / 1024).toFixed(0)} KB)`);
+    }
   },
 };
