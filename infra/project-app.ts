@@ -132,6 +132,15 @@ export function projectDeployment(project: Project, node: Pick<Node, 'tryGetCont
     );
   }
 
+  // A loopback address on AWS is each runner's own Lambda: the load would go nowhere near the app.
+  const host = new URL(appUrl).hostname.replace(/^\[|\]$/g, '');
+  if (host === 'localhost' || /^127\./.test(host) || host === '::1' || host === '0.0.0.0') {
+    const from = ctx.appUrl ? '-c appUrl' : `${where}: aws.appUrl`;
+    throw new ConfigError(
+      `bad ${ctx.appUrl ? 'CDK context' : 'project config'}: ${from}: ${appUrl} is a loopback address: the runners run in AWS Lambda and cannot reach it; give the app's address on AWS (its load balancer or API URL)`,
+    );
+  }
+
   // The tables the CDK app can know: DescribeTable needs AWS, and synth runs offline.
   const known = new Set(project.tables.map((t) => t.name));
   const described =

@@ -164,6 +164,10 @@ describe('a project deployment: bad input', () => {
       /loadtest\.config\.yml: aws\.appUrl: the app's URL on AWS is needed .* -c appUrl=/,
     );
     expect(() => deployment({ appUrl: 'ftp://x' })).toThrow(/-c appUrl: an http\(s\) URL/);
+    for (const loopback of ['http://127.0.0.1:18123', 'http://localhost:8080/', 'http://[::1]:80'])
+      expect(() => deployment({ appUrl: loopback })).toThrow(
+        /^bad CDK context: -c appUrl: http:\/\/\S+ is a loopback address: the runners run in AWS Lambda and cannot reach it/,
+      );
     expect(() => deployment({ appUrl: APP_URL, tableNames: '{"order":"orders-prod"}' })).toThrow(
       /-c tableNames\.order: no table "order" in .*; its tables: customers, orders/,
     );
