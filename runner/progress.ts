@@ -21,6 +21,8 @@ export class Progress {
   ) {
     this.started = now();
     this.last = { at: this.started, requests: 0 };
+    // A log's first line comes 5 s in, as every later one: at 1 s no worker has reported yet.
+    this.lastPrinted = this.started;
   }
 
   update(client: ClientResult): void {

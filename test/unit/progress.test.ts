@@ -16,12 +16,12 @@ function captured(totalSec: number, tty: boolean) {
 
 describe('the progress line', () => {
   it('shows elapsed over the phases, with the rate over the last interval', () => {
-    const { progress, lines, advance } = captured(4, false);
+    const { progress, lines, advance } = captured(8, false);
     progress.update({ byName: { a: { requests: 10, errors: 1 } } } as never);
     progress.setThrottles(2);
-    advance(2000);
+    advance(5000);
     progress.print();
-    expect(lines).toEqual(['[2s/4s] 10 requests, 5.0/s, 1 errors, 2 throttles\n']);
+    expect(lines).toEqual(['[5s/8s] 10 requests, 2.0/s, 1 errors, 2 throttles\n']);
   });
 
   it('says the phases have ended once the run outlasts them, not a clock past its total', () => {
@@ -33,7 +33,11 @@ describe('the progress line', () => {
 
   it('prints at most every 5 s to a log, rewriting one line on a terminal', () => {
     const log = captured(60, false);
-    log.advance(5000);
+    // Not at 1 s, when no worker has reported yet ("0 requests"): the first line comes at 5 s.
+    log.advance(1000);
+    log.progress.print();
+    expect(log.lines).toEqual([]);
+    log.advance(4000);
     log.progress.print();
     log.advance(1000);
     log.progress.print();
