@@ -166,6 +166,9 @@ export function declarativeMapper(
     names.map((n) => {
       const fields = new Set<string>();
       for (const f of requiredFields(entities[n] as DeclarativeEntity)) fields.add(f[0] as string);
+      // A field a skip rule reads has its place: it decides the row, even when no attribute keeps it.
+      for (const f of Object.keys((entities[n] as DeclarativeEntity).skip ?? {}))
+        fields.add(f.split('.')[0] as string);
       for (const item of (entities[n] as DeclarativeEntity).items)
         for (const spec of Object.values(item))
           if (typeof spec === 'object') fields.add(spec.from.replace(TEMPLATE, '$1').split('.')[0] as string);
