@@ -177,6 +177,12 @@ export function evaluateThresholds(
     passed: actual !== null && compare(actual, t.op, t.value),
     ...(actual === null && note ? { note } : {}),
   });
+  // Calls the gate named by their shape: where a pattern's calls go when its rule matches none.
+  const auto = rows.filter((r) => r.source === 'auto' && (r.calls ?? 0) > 0).map((r) => r.id);
+  const noCalls =
+    auto.length === 0
+      ? 'no data'
+      : `no data: no DynamoDB call matched its rule; the gate named ${auto.length} shape(s) of call itself: ${auto.slice(0, 3).join('; ')}${auto.length > 3 ? '; ...' : ''}`;
   for (const t of thresholds) {
     if (t.metric.startsWith('forecast.')) {
       results.push(...forecastThreshold(t, forecast));
@@ -197,7 +203,12 @@ export function evaluateThresholds(
     }
     for (const r of targets) {
       const actual = metricOf(r, t.metric);
-      const note = ddbMetric && !r.pattern ? 'not measured (not an access pattern)' : 'no data';
+      const note =
+        ddbMetric && !r.pattern
+          ? 'not measured (not an access pattern)'
+          : r.pattern && r.source !== 'auto' && r.calls === 0
+            ? noCalls
+            : 'no data';
       results.push(result(t, r.id, actual, note));
     }
   }

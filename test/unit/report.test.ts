@@ -6,11 +6,18 @@ import { encodeSketch, PatternMetrics } from '../../instrument/index.js';
 import { type ClientResult, mergeClientResults } from '../../runner/engine/client-stats.js';
 import { sliceScript } from '../../runner/engine/fanout.js';
 import { type PayloadSpec, workerRows } from '../../runner/engine/payload.js';
-import { buildReport, ensureVariables, evaluateEnsure } from '../../runner/report/build.js';
+import {
+  buildReport,
+  ensureVariables,
+  evaluateEnsure,
+  evaluateThresholds,
+} from '../../runner/report/build.js';
 import { compareReports, renderDeltas } from '../../runner/report/compare.js';
 import { renderConsole, renderJUnit, renderMarkdown } from '../../runner/report/render.js';
+import type { PatternRow } from '../../runner/report/types.js';
 import { rewriteEnsureExpression } from '../../runner/scenario/load.js';
 import { parseThreshold } from '../../runner/scenario/thresholds.js';
+import { UNMEASURED } from '../helpers/report.js';
 
 function sketch(values: number[]) {
   const s = new DDSketch({ relativeAccuracy: 0.01 });
@@ -208,6 +215,33 @@ describe('the report', () => {
     expect(r.patterns[0]).toMatchObject({ id: 'early', requests: 0, errors: 1, errorRate: null });
     expect(r.thresholds[0]).toMatchObject({ actual: null, passed: false, note: 'no data' });
     expect(renderConsole(r)).toMatch(/^early \(not a pattern\) +0 +– /m);
+  });
+
+  it('a threshold on a pattern no call matched points at the calls the gate named by their shape', () => {
+    const row = (id: string, source: PatternRow['source'], calls: number) =>
+      ({
+        ...UNMEASURED,
+        id,
+        pattern: true,
+        source,
+        requestName: false,
+        requests: calls,
+        errors: 0,
+        errorRate: calls > 0 ? 0 : null,
+        latencyMs: null,
+        calls,
+        wcuPerRequest: calls > 0 ? 1 : null,
+      }) as PatternRow;
+    const rows = [row('createUser', 'rule', 0), row('PutItem users PK = USER#?', 'auto', 4)];
+    const [r] = evaluateThresholds(rows, [parseThreshold('createUser', 'wcuPerRequest < 2')]);
+    expect(r).toMatchObject({ actual: null, passed: false });
+    expect(r?.note).toBe(
+      'no data: no DynamoDB call matched its rule; the gate named 1 shape(s) of call itself: PutItem users PK = USER#?',
+    );
+    // With no call named by its shape, there is nothing to point at.
+    expect(
+      evaluateThresholds(rows.slice(0, 1), [parseThreshold('createUser', 'wcuPerRequest < 2')])[0]?.note,
+    ).toBe('no data');
   });
 
   it("says how many arrivals a phase's maxVusers skipped", () => {
