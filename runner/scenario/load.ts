@@ -584,8 +584,8 @@ export function regate(scenario: Scenario, project: Project, label: string): voi
   if (gate.expected) mutable.forecast = gate.expected;
 }
 
-/** Objects merge key by key; anything else (arrays too) is replaced. */
-function mergeObjects(base: unknown, over: unknown): unknown {
+/** Objects merge key by key; anything else (arrays too) is replaced: Artillery's --overrides rule. */
+export function mergeObjects(base: unknown, over: unknown): unknown {
   const isObject = (v: unknown): v is Record<string, unknown> =>
     typeof v === 'object' && v !== null && !Array.isArray(v);
   if (!isObject(base) || !isObject(over)) return structuredClone(over);

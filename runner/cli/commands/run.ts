@@ -27,6 +27,7 @@ import {
   DEFAULT_THRESHOLDS,
   isTemplate,
   loadScenario,
+  mergeObjects,
   phasesProblem,
   regate,
   renderedPhases,
@@ -163,16 +164,6 @@ export function capacityFor(
   return { full, overrides };
 }
 
-/** Objects merge key by key; anything else (arrays too) is replaced: Artillery's --overrides rule. */
-function deepMerge(base: unknown, over: unknown): unknown {
-  const isObject = (v: unknown): v is Record<string, unknown> =>
-    typeof v === 'object' && v !== null && !Array.isArray(v);
-  if (!isObject(base) || !isObject(over)) return structuredClone(over);
-  const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(over)) out[k] = k in base ? deepMerge(base[k], v) : structuredClone(v);
-  return out;
-}
-
 function jsonObject(flag: string, text: string): Record<string, unknown> {
   let value: unknown;
   try {
@@ -216,7 +207,7 @@ export function applyScriptFlags(
         `--environment: no environment "${args.environment}" in ${scenario.path} (config.environments: ${Object.keys(envs).join(', ') || 'none'})`,
       );
     const before = gateOf();
-    script.config = deepMerge(script.config, env) as typeof script.config;
+    script.config = mergeObjects(script.config, env) as typeof script.config;
     regateIfBrought(`--environment ${args.environment}`, before);
     // Artillery exposes the name as {{ $environment }}.
     script._environment = args.environment;
@@ -230,7 +221,7 @@ export function applyScriptFlags(
   }
   if (args.overrides !== undefined) {
     const before = gateOf();
-    const merged = deepMerge(script, jsonObject('--overrides', args.overrides)) as typeof script;
+    const merged = mergeObjects(script, jsonObject('--overrides', args.overrides)) as typeof script;
     Object.assign(script, merged);
     regateIfBrought('--overrides', before);
     // Checked as the file's are: a negative duration would run until Ctrl-C, a plugin or an unknown
