@@ -79,6 +79,8 @@ export interface ImportProgress {
 
 export interface Reject {
   readonly line: number;
+  /** In a JSON array: the element (several may start on one line). */
+  readonly element?: number;
   /** The source field at fault, when the mapping names one. */
   readonly field?: string;
   readonly error: string;
@@ -101,6 +103,11 @@ export interface ImportSummary {
   readonly firstRejects: Reject[];
   /** Set when at least one row was rejected. */
   readonly rejectsPath: string | undefined;
+}
+
+/** A row's place as a message says it: `line 4`, or `line 1, element 3` in a JSON array. */
+export function rowPlace(r: { readonly line: number; readonly element?: number }): string {
+  return `line ${r.line}${r.element !== undefined ? `, element ${r.element}` : ''}`;
 }
 
 /** The file cannot be imported at all (a CSV header without a needed column): bad input. */
@@ -287,7 +294,7 @@ export async function importRows(
   const keep = options.keepRejects ?? 20;
   const interval = options.progressIntervalMs ?? 1000;
   const firstRejects: Reject[] = [];
-  const seen = new Map<string, number>();
+  const seen = new Map<string, string>();
   const byType: Record<string, number> = {};
   const ignoredFields: Record<string, number> = {};
   const shard = options.shard;
@@ -300,6 +307,11 @@ export async function importRows(
   let skipped = 0;
   let lastProgress = started;
 
+  // Where a row is: its line, and in a JSON array its element (a one-line array's all start on line 1).
+  const at = (row: SourceRow) => ({
+    line: row.line,
+    ...(row.element !== undefined ? { element: row.element } : {}),
+  });
   const reject = async (r: Reject) => {
     if (firstRejects.length < keep) firstRejects.push(r);
     await rejects.write(r);
@@ -319,14 +331,14 @@ export async function importRows(
       });
     }
     if (!row.value) {
-      if (mine(rows)) await reject({ line: row.line, error: row.error ?? 'unreadable row', raw: row.raw });
+      if (mine(rows)) await reject({ ...at(row), error: row.error ?? 'unreadable row', raw: row.raw });
       continue;
     }
     const mapped = mapOne(options, row, row.value, context);
     if (!mapped.ok) {
       if (mine(rows)) {
         const field = mapped.field ?? /^([\w$.[\]-]+): /.exec(mapped.error)?.[1];
-        await reject({ line: row.line, ...(field ? { field } : {}), error: mapped.error, raw: row.raw });
+        await reject({ ...at(row), ...(field ? { field } : {}), error: mapped.error, raw: row.raw });
       }
       continue;
     }
@@ -339,7 +351,7 @@ export async function importRows(
     if (shard && shardOf(key, shard.count) !== shard.index) continue;
     const first = seen.get(key);
     if (first !== undefined) {
-      await reject({ line: row.line, error: `duplicate: line ${first} already has ${key}`, raw: row.raw });
+      await reject({ ...at(row), error: `duplicate: ${first} already has ${key}`, raw: row.raw });
       continue;
     }
     const out = mapped.items.map((item) => marshalled(options, row.line, item));
@@ -347,10 +359,10 @@ export async function importRows(
       .map((m, i) => itemProblem(m, options.limits, `${typeOf(mapped.items[i])} item`))
       .find((p) => p !== undefined);
     if (problem) {
-      await reject({ line: row.line, error: problem, raw: row.raw });
+      await reject({ ...at(row), error: problem, raw: row.raw });
       continue;
     }
-    seen.set(key, row.line);
+    seen.set(key, rowPlace(at(row)));
     for (const f of new Set(mapped.ignored)) ignoredFields[f] = (ignoredFields[f] ?? 0) + 1;
     for (let i = 0; i < out.length; i += 1) {
       const type = typeOf(mapped.items[i]);

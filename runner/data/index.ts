@@ -29,6 +29,7 @@ export {
   type RejectsOut,
   type RowMapper,
   type RowsImportOptions,
+  rowPlace,
   type Shard,
   type TableItem,
 } from './import.js';

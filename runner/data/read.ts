@@ -20,6 +20,8 @@ export type Format = (typeof FORMATS)[number];
 export interface SourceRow {
   /** 1-based line of the file the row starts on. */
   readonly line: number;
+  /** In a JSON array: which element (1-based), since several may start on one line. */
+  readonly element?: number;
   readonly raw: string;
   readonly value?: Record<string, unknown>;
   /** Why the row could not be read (then there is no value). */
@@ -207,6 +209,7 @@ async function* jsonArrayRows(first: Line, rest: AsyncIterable<Line>): AsyncGene
   let escaped = false;
   let buf = '';
   let start = 0;
+  let element = 0;
   let trailing: Line | undefined;
   async function* all() {
     yield first;
@@ -231,6 +234,7 @@ async function* jsonArrayRows(first: Line, rest: AsyncIterable<Line>): AsyncGene
         }
         state = 'element';
         start = n;
+        element += 1;
         buf = '';
       }
       // state === 'element'
@@ -242,7 +246,7 @@ async function* jsonArrayRows(first: Line, rest: AsyncIterable<Line>): AsyncGene
         continue;
       }
       if (depth === 0 && (c === ',' || c === ']')) {
-        yield jsonRow(start, buf.trim());
+        yield { ...jsonRow(start, buf.trim()), element };
         state = c === ']' ? 'after' : 'between';
         continue;
       }
@@ -260,6 +264,7 @@ async function* jsonArrayRows(first: Line, rest: AsyncIterable<Line>): AsyncGene
       if (buf.length > MAX_ROW_CHARS) {
         yield {
           line: start,
+          element,
           raw: buf.slice(0, 4096),
           error: `element longer than ${MAX_ROW_CHARS} characters (an unclosed string or bracket?); the rest of the file was not read`,
         };
@@ -270,6 +275,7 @@ async function* jsonArrayRows(first: Line, rest: AsyncIterable<Line>): AsyncGene
   if (state === 'element') {
     yield {
       line: start,
+      element,
       raw: buf.trim(),
       error: 'the JSON array ends in the middle of this element (file cut short?)',
     };

@@ -17,6 +17,7 @@ import {
   marshallItem,
   parseCsvRecord,
   readRows,
+  rowPlace,
   S3ExportSink,
   type SourceRow,
 } from '../../runner/data/index.js';
@@ -318,9 +319,16 @@ describe('reading files', () => {
       [6, { d: 1 }],
     ]);
     const cut = await file('cut.json', '[{"a":1},\n{"b":');
-    expect((await rows(cut, 'jsonl')).map((r) => [r.line, r.error ?? 'ok'])).toEqual([
-      [1, 'ok'],
-      [2, expect.stringMatching(/ends in the middle of this element/)],
+    expect((await rows(cut, 'jsonl')).map((r) => [r.line, r.element, r.error ?? 'ok'])).toEqual([
+      [1, 1, 'ok'],
+      [2, 2, expect.stringMatching(/ends in the middle of this element/)],
+    ]);
+    // An array on one line: its elements all start on line 1, and are told apart by their number.
+    const one = await file('one.json', '[{"a":1}, {"a":2},{"a":3}]');
+    expect((await rows(one, 'jsonl')).map((r) => [r.line, r.element, r.value])).toEqual([
+      [1, 1, { a: 1 }],
+      [1, 2, { a: 2 }],
+      [1, 3, { a: 3 }],
     ]);
   });
 
@@ -416,6 +424,21 @@ describe('importing a file', () => {
       }
     }
     expect(items.map((i) => i.email)).toEqual(['a@example.com', 'c@example.com']);
+
+    // The same rows as a JSON array on one line: each reject says which element, not only line 1.
+    const array = await file('users-array.json', `[${lines.filter((l) => l.startsWith('{"')).join(',')}]`);
+    const inArray = await importFile({
+      ...shop,
+      file: array,
+      entity: 'user',
+      format: 'jsonl',
+      sink: await S3ExportSink.create(join(dir, 's3-array'), {}),
+      rejectsPath: `${array}.rejects.jsonl`,
+    });
+    expect(inArray.firstRejects.map((r) => [rowPlace(r), r.error])).toEqual([
+      ['line 1, element 2', 'name: is missing'],
+      ['line 1, element 3', 'duplicate: line 1, element 1 already has USER#a@example.com'],
+    ]);
   });
 
   it('names S3 files per entity, so the entities share a folder, and replaces only its own earlier files', async () => {

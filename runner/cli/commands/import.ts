@@ -23,6 +23,7 @@ import {
   ImportWriteFailed,
   importFile,
   type RowMapper,
+  rowPlace,
   S3ExportSink,
 } from '../../data/index.js';
 import { checkEndpointFlag, EXIT, given, RunFailed, UsageError } from '../errors.js';
@@ -70,7 +71,7 @@ function printSummary(s: ImportSummary, target: string): void {
   const types = Object.entries(s.byType)
     .map(([t, n]) => `${t} ${n}`)
     .join(', ');
-  for (const r of s.firstRejects.slice(0, SHOWN_REJECTS)) console.error(`line ${r.line}: ${r.error}`);
+  for (const r of s.firstRejects.slice(0, SHOWN_REJECTS)) console.error(`${rowPlace(r)}: ${r.error}`);
   if (s.rejected > SHOWN_REJECTS) console.error(`... and ${s.rejected - SHOWN_REJECTS} more rejected rows`);
   const ignored = Object.entries(s.ignoredFields);
   if (ignored.length > 0) {
