@@ -512,7 +512,7 @@ export async function loadProject(file: string, isDefault = false): Promise<Proj
   const { value, where } = await readConfig(file);
   const parsed = projectSchema.safeParse(value);
   if (!parsed.success) {
-    const issue = specificIssue(parsed.error.issues);
+    const issue = specificIssue(parsed.error.issues, projectSchema);
     throw new ProjectConfigError(`${where(issue.path, issue.at)}: ${issue.message}`);
   }
   const config = parsed.data;

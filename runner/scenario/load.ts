@@ -298,7 +298,7 @@ const phases = z.array(phase).min(1, 'needs at least one phase');
 export function phasesProblem(value: unknown): string | undefined {
   const parsed = phases.safeParse(value);
   if (parsed.success) return undefined;
-  const issue = specificIssue(parsed.error.issues);
+  const issue = specificIssue(parsed.error.issues, phases);
   return `${['config', 'phases', ...issue.path].join('.')}: ${issue.message}`;
 }
 
@@ -564,13 +564,14 @@ export function regate(scenario: Scenario, project: Project, label: string): voi
   const brought = config.loadtest;
   delete config.loadtest;
   const parsedLoadtest = loadtestSchema.safeParse(mergeObjects(scenario.loadtest, brought ?? {}));
-  const parsedEnsure = scriptSchema.shape.config.shape.ensure.safeParse(config.ensure);
+  const ensureSchema = scriptSchema.shape.config.shape.ensure;
+  const parsedEnsure = ensureSchema.safeParse(config.ensure);
   for (const [key, parsed] of [
     ['loadtest', parsedLoadtest],
     ['ensure', parsedEnsure],
   ] as const) {
     if (parsed.success) continue;
-    const issue = specificIssue(parsed.error.issues);
+    const issue = specificIssue(parsed.error.issues, key === 'loadtest' ? loadtestSchema : ensureSchema);
     throw new ScenarioError(`${label}: ${['config', key, ...issue.path].join('.')}: ${issue.message}`);
   }
   const loadtest = parsedLoadtest.data as LoadtestConfig;
@@ -629,7 +630,7 @@ export function loadScenario(nameOrPath: string, project: Project, cwd = process
   const raw = doc.toJS() as unknown;
   const parsed = scriptSchema.safeParse(raw);
   if (!parsed.success) {
-    const issue = specificIssue(parsed.error.issues);
+    const issue = specificIssue(parsed.error.issues, scriptSchema);
     const field = issue.path.join('.') || '(top level)';
     throw new ScenarioError(`${where(nodeAt(issue.at))}: ${field}: ${issue.message}`);
   }

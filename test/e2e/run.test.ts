@@ -318,7 +318,7 @@ scenarios:
     [
       'misspelt-phase-key',
       productScenario('', '[{ duration: 2, arivalRate: 2 }]'),
-      /misspelt-phase-key\.yml:3:\d+: config\.phases\.0: Unrecognized key: "arivalRate"/,
+      /misspelt-phase-key\.yml:3:\d+: config\.phases\.0: Unrecognized key: "arivalRate" \(did you mean "arrivalRate"\?\)/,
     ],
     [
       'phase-without-duration',

@@ -269,13 +269,25 @@ data: { command: node seed.mjs }
     [
       'misspelt-key',
       'tables: [{ name: notes, partitonKey: id }]\n',
-      /tables\.0: Unrecognized key: "partitonKey"/,
+      /tables\.0: Unrecognized key: "partitonKey" \(did you mean "partitionKey"\?\)/,
     ],
     [
       // The line is the misspelt key's, not the first line of the table holding it.
       'misspelt-key-line',
       'tables:\n  - name: notes\n    partitionKey: id\n    sortKy: at\n',
-      /loadtest\.config\.yml:4:\d+: tables\.0: Unrecognized key: "sortKy"/,
+      /loadtest\.config\.yml:4:\d+: tables\.0: Unrecognized key: "sortKy" \(did you mean "sortKey"\?\)/,
+    ],
+    [
+      // Inside a list in a table: the keys that list's objects take.
+      'misspelt-index-key',
+      'tables: [{ name: notes, partitionKey: id, globalSecondaryIndex: [] }]\n',
+      /tables\.0: Unrecognized key: "globalSecondaryIndex" \(did you mean "globalSecondaryIndexes"\?\)/,
+    ],
+    [
+      // Nothing close: no guess.
+      'unknown-key',
+      'tables: [{ name: notes, partitionKey: id, color: blue }]\n',
+      /tables\.0: Unrecognized key: "color"$/,
     ],
     [
       'missing-key',
@@ -540,7 +552,7 @@ data: { command: node seed.mjs }
     // A misspelt key is pointed at on its own line (line 5), not at the first line of its object.
     const misspelt = await scenario('    thresholds: { getOrder: ["p99 < 5"] }\n    forcast: { rate: 10 }');
     expect(() => loadScenario(misspelt, project)).toThrow(
-      /\.yml:5:\d+: config\.loadtest: Unrecognized key: "forcast"/,
+      /\.yml:5:\d+: config\.loadtest: Unrecognized key: "forcast" \(did you mean "forecast"\?\)/,
     );
   });
 
@@ -610,6 +622,8 @@ data: { command: node seed.mjs }
         { overrides: '{"config": {"loadtest": {"thresholdz": {}}}}', defaultThresholds: true },
         project,
       ),
-    ).toThrow(/^--overrides: config\.loadtest: Unrecognized key: "thresholdz"/);
+    ).toThrow(
+      /^--overrides: config\.loadtest: Unrecognized key: "thresholdz" \(did you mean "thresholds"\?\)/,
+    );
   });
 });
