@@ -276,8 +276,10 @@ export const itemShareKey = (table: string, target: string, kind: Kind) =>
   `${table}\u0000${target}\u0000${kind}`;
 
 /**
- * Each keyed access's part of its target's units, from what its item consumed there (summing to 1),
- * or undefined to split evenly: when the items' own figures are not known for every access.
+ * Each keyed access's part of its target's units: what its item consumed there over what every item
+ * did, or undefined to split evenly when the items' own figures are not known for every access. An
+ * item whose key the request does not name (an Update moving a GSI entry) keeps its part off every
+ * key, rather than handing it to the keys that are named.
  */
 function itemWeights(
   keyed: readonly Access[],
@@ -286,13 +288,12 @@ function itemWeights(
   if (!items) return undefined;
   const own = keyed.map((a) => (a.item === undefined ? undefined : (items.get(a.item) ?? 0)));
   if (own.some((u) => u === undefined)) return undefined;
-  // The same item reached twice (its table and a GSI key of one target cannot both be here, but a
-  // repeated key can) shares its figure.
+  const total = [...items.values()].reduce((s, x) => s + x, 0);
+  if (total <= 0) return undefined;
+  // An item reached more than once on this target shares its figure between its accesses.
   const counts = new Map<number, number>();
   for (const a of keyed) counts.set(a.item as number, (counts.get(a.item as number) ?? 0) + 1);
-  const parts = keyed.map((a, i) => (own[i] as number) / (counts.get(a.item as number) as number));
-  const total = parts.reduce((s, x) => s + x, 0);
-  return total > 0 ? parts.map((x) => x / total) : undefined;
+  return keyed.map((a, i) => (own[i] as number) / (counts.get(a.item as number) as number) / total);
 }
 
 export class ThrottlePolicy {

@@ -556,14 +556,19 @@ function scenarioGate(
 
 /**
  * The scenario's gate again, after `--environment` or `--overrides` brought `config.loadtest` or
- * `config.ensure` of their own (merged over the file's, as Artillery merges them): judged as the
+ * `config.ensure` of their own (merged over the file's with `merge`, the flag's own): judged as the
  * file's are, not dropped in silence. `label` names the flag in a message.
  */
-export function regate(scenario: Scenario, project: Project, label: string): void {
+export function regate(
+  scenario: Scenario,
+  project: Project,
+  label: string,
+  merge: (base: unknown, over: unknown) => unknown = mergeObjects,
+): void {
   const config = scenario.script.config as Record<string, unknown>;
   const brought = config.loadtest;
   delete config.loadtest;
-  const parsedLoadtest = loadtestSchema.safeParse(mergeObjects(scenario.loadtest, brought ?? {}));
+  const parsedLoadtest = loadtestSchema.safeParse(merge(scenario.loadtest, brought ?? {}));
   const ensureSchema = scriptSchema.shape.config.shape.ensure;
   const parsedEnsure = ensureSchema.safeParse(config.ensure);
   for (const [key, parsed] of [

@@ -193,6 +193,13 @@ describe('loadtest run against the artillery CLI on the same scripts', () => {
     expect(report.patterns.find((p) => p.id === 'once')?.codes).toEqual({ 201: 1, 409: 3 });
   });
 
+  it("an environment merges as Artillery's does: its one phase into the first of the file's two", async () => {
+    const report = JSON.parse(
+      await readFile(join(scratch, 'environments.yml.loadtest.json'), 'utf8'),
+    ) as Report;
+    expect(report.patterns.find((p) => p.id === 'routed')?.codes).toEqual({ 200: 10 });
+  });
+
   it("a selector capture followed every time: the load worker's deferred cheerio parses as the real one", async () => {
     const report = JSON.parse(
       await readFile(join(scratch, 'html-capture.yml.loadtest.json'), 'utf8'),

@@ -347,6 +347,38 @@ describe('the capacity gate', () => {
     );
     const keys = Object.fromEntries(gate.snapshot().hotKeys.map((k) => [k.partitionKey, k.wcu]));
     expect(keys).toEqual({ 'USER#u1': 10, 'ROOM#r1': 2 });
+
+    // On a GSI: a Put names its entry's key, an Update moving an entry does not (its key is in the
+    // stored item). The Put's key takes its own units only; the Update's stay with no key.
+    await doc.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: { PK: 'SLOT#1', SK: 's', GSI1PK: 'FREE', GSI1SK: 'a', d: 'x'.repeat(1500) },
+      }),
+    );
+    gate.reset();
+    await doc.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          { Put: { TableName: tableName, Item: { PK: 'BOOK#1', SK: 'b', GSI1PK: 'DAY#1', GSI1SK: 'b' } } },
+          {
+            Update: {
+              TableName: tableName,
+              Key: { PK: 'SLOT#1', SK: 's' },
+              UpdateExpression: 'SET GSI1PK = :t',
+              ExpressionAttributeValues: { ':t': 'TAKEN' },
+            },
+          },
+        ],
+      }),
+    );
+    const snap = gate.snapshot();
+    const gsi1 = snap.tables.find((t) => t.index === 'GSI1');
+    const onGsi = snap.hotKeys.filter((k) => k.index === 'GSI1');
+    // The Put's entry: 1 unit, twice in a transaction. The Update's move (a delete and a put of a
+    // ~1.5 KB entry, twice) is the rest of the index's units.
+    expect(onGsi).toEqual([expect.objectContaining({ partitionKey: 'DAY#1', wcu: 2 })]);
+    expect(gsi1?.consumedWcu).toBe(10);
     await gate.close();
   });
 });

@@ -525,6 +525,22 @@ data: { command: node seed.mjs }
       key: expect.stringMatching(/^\w{9}$/),
       dir: dirname(random),
     });
+    // A phase's name is text: a template there that renders to nothing is Artillery's business.
+    const named = await file(
+      'scen/named.yml',
+      'config:\n  phases: [{ duration: 1, arrivalRate: 1, name: "{{ $environment }}" }]\nscenarios: [{ flow: [{ get: { url: / } }] }]\n',
+    );
+    await renderScriptTemplates(loadScenario(named, project), {});
+    // --duration and --rate together replace the phases: their templates need no value.
+    await renderScriptTemplates(loadScenario(random, project), { duration: 2, rate: 1 });
+    // A function template Artillery cannot parse is the script's fault, said as such.
+    const broken = await file(
+      'scen/broken.yml',
+      'config:\n  phases: [{ duration: 1, arrivalRate: 1 }]\n  variables: { k: "{{ $randomString(a b) }}" }\nscenarios: [{ flow: [{ get: { url: / } }] }]\n',
+    );
+    await expect(renderScriptTemplates(loadScenario(broken, project), {})).rejects.toThrow(
+      /broken\.yml: config: a template Artillery cannot render: /,
+    );
     // A value no template could become is still refused at load, where its line is known.
     const text = await file(
       'scen/text.yml',

@@ -3,6 +3,7 @@ import { statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import merge from 'lodash/merge.js';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import {
   discardEarlyDynamoDBLocal,
@@ -176,6 +177,11 @@ function jsonObject(flag: string, text: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+/** An environment over the config as the artillery CLI merges it (lodash's merge, on a copy). */
+function mergeEnvironment(base: unknown, over: unknown): unknown {
+  return merge(structuredClone(base), over);
+}
+
 /**
  * What the artillery CLI applies to a script before it runs: environment, variables, overrides. An
  * environment or override that brings `config.ensure` or `config.loadtest` gets the scenario judged
@@ -189,12 +195,16 @@ export function applyScriptFlags(
   const script = scenario.script;
   const gateOf = () =>
     JSON.stringify([script.config.ensure, (script.config as { loadtest?: unknown }).loadtest]);
-  const regateIfBrought = (label: string, before: string) => {
+  const regateIfBrought = (
+    label: string,
+    before: string,
+    merge: (base: unknown, over: unknown) => unknown,
+  ) => {
     if (gateOf() === before) return;
     if (!project)
       throw new Error(`${label} brought thresholds or ensure checks, and no project to judge them by`);
     try {
-      regate(scenario, project, label);
+      regate(scenario, project, label, merge);
     } catch (err) {
       throw err instanceof ScenarioError ? new UsageError(err.message) : err;
     }
@@ -207,27 +217,31 @@ export function applyScriptFlags(
         `--environment: no environment "${args.environment}" in ${scenario.path} (config.environments: ${Object.keys(envs).join(', ') || 'none'})`,
       );
     const before = gateOf();
-    script.config = mergeObjects(script.config, env) as typeof script.config;
-    regateIfBrought(`--environment ${args.environment}`, before);
+    // As the artillery CLI merges an environment: lodash's merge, lists item by item (an environment
+    // with one phase over a file's two changes the first and keeps the second).
+    script.config = mergeEnvironment(script.config, env) as typeof script.config;
+    regateIfBrought(`--environment ${args.environment}`, before, mergeEnvironment);
     // Artillery exposes the name as {{ $environment }}.
     script._environment = args.environment;
     // Its plugins and engines are checked as the file's are.
     const problem = scriptProblem(script, `--environment ${args.environment}`, scenario.path);
     if (problem) throw new UsageError(problem);
   }
-  if (args.variables !== undefined) {
-    const vars = jsonObject('--variables', args.variables);
-    script.config.variables = { ...((script.config.variables ?? {}) as object), ...vars };
-  }
+  // Overrides before variables, as the artillery CLI applies them: -v wins over an override of the
+  // same variable.
   if (args.overrides !== undefined) {
     const before = gateOf();
     const merged = mergeObjects(script, jsonObject('--overrides', args.overrides)) as typeof script;
     Object.assign(script, merged);
-    regateIfBrought('--overrides', before);
+    regateIfBrought('--overrides', before, mergeObjects);
     // Checked as the file's are: a negative duration would run until Ctrl-C, a plugin or an unknown
     // step would be dropped or sent wrong.
     const problem = scriptProblem(script, '--overrides', scenario.path);
     if (problem) throw new UsageError(problem);
+  }
+  if (args.variables !== undefined) {
+    const vars = jsonObject('--variables', args.variables);
+    script.config.variables = { ...((script.config.variables ?? {}) as object), ...vars };
   }
   // Phases that came with a flag as the file's are once loaded: numbers ("2" or {{ $env.RATE }} rendered).
   script.config.phases = renderedPhases(script.config.phases) ?? script.config.phases;
@@ -246,33 +260,44 @@ export function applyScriptFlags(
  */
 export async function renderScriptTemplates(
   scenario: Scenario,
-  args: Pick<RunArgs, 'environment' | 'variables'>,
+  args: Pick<RunArgs, 'environment' | 'variables'> & { duration?: number; rate?: number },
 ): Promise<void> {
   const script = scenario.script;
+  // --duration and --rate together replace the phases: theirs are not checked (applyOverrides).
+  const replaced = args.duration !== undefined && args.rate !== undefined;
   if (JSON.stringify(script.config).includes('{{')) {
     const written = structuredClone(script.config.phases ?? []);
     const { renderConfigTemplates } = await import('../../engine/artillery.js');
-    script.config = renderConfigTemplates(script.config, {
-      $scenarioFile: scenario.path,
-      $dirname: dirname(scenario.path),
-      $testId: `t${randomBytes(6).toString('hex')}`,
-      $processEnvironment: process.env,
-      $env: process.env,
-      $environment: args.environment,
-      ...(args.variables === undefined ? {} : jsonObject('--variables', args.variables)),
-    }) as typeof script.config;
-    // A phase template that named nothing the run knows: Artillery's engine would stop on the phase.
-    for (const [i, phase] of written.entries()) {
+    try {
+      script.config = renderConfigTemplates(script.config, {
+        $scenarioFile: scenario.path,
+        $dirname: dirname(scenario.path),
+        $testId: `t${randomBytes(6).toString('hex')}`,
+        $processEnvironment: process.env,
+        $env: process.env,
+        $environment: args.environment,
+        ...(args.variables === undefined ? {} : jsonObject('--variables', args.variables)),
+      }) as typeof script.config;
+    } catch (err) {
+      // A function template Artillery cannot parse (`{{ $randomString(a b) }}`): the script's fault.
+      throw new UsageError(
+        `${scenario.path}: config: a template Artillery cannot render: ${(err as Error).message}`,
+      );
+    }
+    // A phase number whose template named nothing the run knows: Artillery's engine would stop on it.
+    for (const [i, phase] of replaced ? [] : written.entries()) {
       for (const [key, value] of Object.entries(phase)) {
         const now = script.config.phases?.[i]?.[key];
-        if (!isTemplate(value) || (now !== undefined && now !== '' && !isTemplate(now))) continue;
+        if (key === 'name' || !isTemplate(value)) continue;
+        if (now !== undefined && now !== '' && !isTemplate(now)) continue;
         const name = /\{\{\s*([A-Za-z_][\w.]*)\s*\}\}/.exec(value)?.[1];
         throw new UsageError(
-          `${scenario.path}: config.phases.${i}.${key}: "${value}" rendered to ${now === undefined || now === '' ? 'nothing' : JSON.stringify(now)}${name ? `: give ${name} with -v '{"${name}": ...}' (or the phase with --overrides, --rate)` : ''}`,
+          `${scenario.path}: config.phases.${i}.${key}: "${value}" rendered to ${now === undefined || now === '' ? 'nothing' : JSON.stringify(now)}${name ? `: give ${name} with -v '{"${name}": ...}' (or the phases with --overrides, or --duration and --rate)` : ''}`,
         );
       }
     }
   }
+  if (replaced) return;
   const problem = phasesProblem(script.config.phases);
   if (problem) throw new UsageError(`${scenario.path}: ${problem}`);
   script.config.phases = renderedPhases(script.config.phases) ?? script.config.phases;
