@@ -310,6 +310,18 @@ export function renderConfigTemplates(
   return g.artillery.util.template(config, { vars, funcs: core.runner.contextFuncs });
 }
 
+/**
+ * The run's id as Artillery's flows see it (`{{ $testId }}`: its engine reads the global the artillery
+ * CLI sets in each worker): the one the CLI gave the script (`_testId`), so a flow's and the config's
+ * are the same in every worker.
+ */
+function asTestRun(script: ArtilleryScript): void {
+  if (typeof script._testId !== 'string') return;
+  const g = globalThis as { artillery?: { testRunId?: string } };
+  g.artillery ??= {};
+  g.artillery.testRunId = script._testId;
+}
+
 /** A script's `before` or `after` flow failed (a refused login, a capture that found nothing, ...). */
 export class HookFailed extends Error {
   override name = 'HookFailed';
@@ -328,6 +340,7 @@ export async function runHook(
   vars: Record<string, unknown> = {},
 ): Promise<Record<string, unknown>> {
   if (!script[hook]) return {};
+  asTestRun(script);
   const absolute = resolve(scriptPath);
   const runnable = structuredClone(script);
   const prepared = core.runner.runnerFuncs.prepareScript(runnable, loadPayload(runnable, absolute));
@@ -418,6 +431,7 @@ export async function runScript(
   options: RunOptions = {},
 ): Promise<ClientResult> {
   interceptHttpEngine();
+  asTestRun(script);
   const absolute = resolve(scriptPath);
   const runnable = structuredClone(script);
   // The before/after flows run once for the whole run (runHook), never per worker.

@@ -186,11 +186,14 @@ describe('loadtest run against the artillery CLI on the same scripts', () => {
     expect(target.served.get('POST /login')).toBe(2);
   });
 
-  it('config templates rendered once: one key for the whole run, the phase from --variables', async () => {
+  it('config templates rendered once: one key for the whole run, the phase from --variables, one run id', async () => {
     const report = JSON.parse(
       await readFile(join(scratch, 'config-templates.yml.loadtest.json'), 'utf8'),
     ) as Report;
     expect(report.patterns.find((p) => p.id === 'once')?.codes).toEqual({ 201: 1, 409: 3 });
+    // {{ $testId }} in a flow is the config's: the key `tid` posted first.
+    expect(report.patterns.find((p) => p.id === 'tid')?.codes).toEqual({ 201: 1, 409: 3 });
+    expect(report.patterns.find((p) => p.id === 'again')?.codes).toEqual({ 409: 4 });
   });
 
   it("an environment merges as Artillery's does: its one phase into the first of the file's two", async () => {

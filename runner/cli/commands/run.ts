@@ -263,6 +263,8 @@ export async function renderScriptTemplates(
   args: Pick<RunArgs, 'environment' | 'variables'> & { duration?: number; rate?: number },
 ): Promise<void> {
   const script = scenario.script;
+  // The run's id, `{{ $testId }}` in the config here and in the flows in every worker (runScript).
+  script._testId ??= `t${randomBytes(6).toString('hex')}`;
   // --duration and --rate together replace the phases: theirs are not checked (applyOverrides).
   const replaced = args.duration !== undefined && args.rate !== undefined;
   if (JSON.stringify(script.config).includes('{{')) {
@@ -272,7 +274,7 @@ export async function renderScriptTemplates(
       script.config = renderConfigTemplates(script.config, {
         $scenarioFile: scenario.path,
         $dirname: dirname(scenario.path),
-        $testId: `t${randomBytes(6).toString('hex')}`,
+        $testId: script._testId,
         $processEnvironment: process.env,
         $env: process.env,
         $environment: args.environment,
