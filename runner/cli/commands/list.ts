@@ -4,7 +4,7 @@ import { parseAllDocuments } from 'yaml';
 import type { ArgumentsCamelCase, CommandModule } from 'yargs';
 import { phasesSeconds } from '../../progress.js';
 import { patternIdsOf } from '../../project/index.js';
-import { loadScenario, ScenarioError } from '../../scenario/load.js';
+import { isTemplate, loadScenario, ScenarioError } from '../../scenario/load.js';
 import { projectFor } from '../project.js';
 
 function mayBeScenario(file: string): boolean {
@@ -58,8 +58,13 @@ export const listCommand: CommandModule<object, { config?: string }> = {
         const s = loadScenario(join(project.scenariosDir, f), project);
         const patterns = s.requestNames.filter((n) => ids.includes(n));
         const others = s.requestNames.filter((n) => !ids.includes(n));
+        const phases = s.script.config.phases ?? [];
+        // A duration from a template (`{{ secs }}`, given with -v) is known only when a run renders it.
+        const seconds = phases.some((p) => isTemplate(p.duration) || isTemplate(p.pause))
+          ? '?'
+          : String(phasesSeconds(phases));
         console.log(
-          `  ${s.name.padEnd(12)} ${String(phasesSeconds(s.script.config.phases ?? [])).padStart(4)} s  ${patterns.join(', ') || '(no request named after a pattern)'}`,
+          `  ${s.name.padEnd(12)} ${seconds.padStart(4)} s  ${patterns.join(', ') || '(no request named after a pattern)'}`,
         );
         if (others.length > 0) console.log(`  ${''.padEnd(20)}other requests: ${others.join(', ')}`);
       } catch (err) {
