@@ -418,10 +418,16 @@ data: { command: node seed.mjs }
       'config:\n  phases: [{ duration: 1, arrivalRate: 1 }]\nscenarios:\n  - flow: [{ get: { url: /health } }]\n',
     );
     await file('mixed/broken.yml', 'config: [\n');
+    await file(
+      'mixed/templated.yml',
+      'config:\n  phases: [{ duration: "{{ secs }}", arrivalRate: 1 }]\nscenarios:\n  - flow: [{ get: { url: /health } }]\n',
+    );
     const cli = runCli(['list', '--config', config], { cwd: dir });
     expect((await cli.exited).code, cli.stderr()).toBe(0);
     const out = cli.stdout();
     expect(out).toMatch(/^ {2}smoke +1 s/m);
+    // A duration given with -v at run: not known here, and not 0.
+    expect(out).toMatch(/^ {2}templated +\? s/m);
     // A broken file may be a broken scenario: it is still shown, saying where.
     expect(out).toMatch(/^ {2}broken\.yml +INVALID: .*broken\.yml:2:1: YAML/m);
     expect(out).toContain('(other YAML, not scenarios: docker-compose.yml, k8s.yaml)');
