@@ -288,6 +288,17 @@ function commandOf(spec: CommandSpec, dir: string): ResolvedCommand {
   };
 }
 
+/**
+ * The first script file an argv command names that is not there (`[node, seed.mjs]` with no
+ * seed.mjs), relative to its folder; a shell line is the shell's to read.
+ */
+function missingScript(cmd: ResolvedCommand | undefined): string | undefined {
+  if (!cmd || typeof cmd.command === 'string') return undefined;
+  return cmd.command
+    .slice(1)
+    .find((arg) => /^[^-].*\.(m?[jt]s|c[jt]s|py|rb|sh|jar)$/.test(arg) && !existsSync(resolve(cmd.cwd, arg)));
+}
+
 function appOf(app: NonNullable<ProjectConfigParsed['app']>, dir: string): ProjectApp {
   if (typeof app === 'string') return { url: app.replace(/\/$/, ''), ready: { path: '/', timeoutSec: 60 } };
   const ready = {
@@ -554,6 +565,17 @@ export async function loadProject(file: string, isDefault = false): Promise<Proj
   const app = config.app ? appOf(config.app, dir) : undefined;
   if (app?.start && !existsSync(app.start.cwd))
     throw new ProjectConfigError(`${where(['app', 'start', 'cwd'])}: no such folder: ${app.start.cwd}`);
+  const dataCommand = config.data?.command ? commandOf(config.data.command, dir) : undefined;
+  for (const [key, cmd] of [
+    [['app', 'start'], app?.start],
+    [['data', 'command'], dataCommand],
+  ] as const) {
+    const missing = missingScript(cmd);
+    if (missing)
+      throw new ProjectConfigError(
+        `${where([...key])}: ${missing}: no such file (in ${cmd?.cwd}); the command would fail once the stack is up`,
+      );
+  }
   const fixtures = config.data?.fixtures ? resolve(dir, config.data.fixtures) : undefined;
   if (fixtures && !existsSync(fixtures))
     throw new ProjectConfigError(`${where(['data', 'fixtures'])}: no such file: ${fixtures}`);
@@ -602,7 +624,7 @@ export async function loadProject(file: string, isDefault = false): Promise<Proj
     ...(config.data
       ? {
           data: {
-            ...(config.data.command ? { command: commandOf(config.data.command, dir) } : {}),
+            ...(dataCommand ? { command: dataCommand } : {}),
             ...(fixtures ? { fixtures } : {}),
             ...(imports.length > 0 ? { imports } : {}),
           },

@@ -149,6 +149,7 @@ describe('tables from CloudFormation', () => {
 describe('project configs', () => {
   it('loads a YAML config: tables from a template, rules, capacity, app, data and scenarios, paths from its folder', async () => {
     await file('yaml/template.json', JSON.stringify(template));
+    await file('yaml/server.mjs', '');
     await file(
       'yaml/scenarios/a.yml',
       'config: { phases: [{ duration: 1, arrivalRate: 1 }] }\nscenarios: [{ flow: [{ get: { url: / } }] }]\n',
@@ -282,6 +283,12 @@ data: { command: node seed.mjs }
       'misspelt-index-key',
       'tables: [{ name: notes, partitionKey: id, globalSecondaryIndex: [] }]\n',
       /tables\.0: Unrecognized key: "globalSecondaryIndex" \(did you mean "globalSecondaryIndexes"\?\)/,
+    ],
+    [
+      // A script the data command names that is not there: said now, not once the stack is up.
+      'missing-data-script',
+      'data: { command: [node, seeds/seed.mjs, --fast] }\n',
+      /loadtest\.config\.yml:1:\d+: data\.command: seeds\/seed\.mjs: no such file \(in .*\); the command would fail once the stack is up/,
     ],
     [
       // Nothing close: no guess.
