@@ -1,4 +1,4 @@
-import { closest, distance } from 'fastest-levenshtein';
+import { createRequire } from 'node:module';
 import type { z } from 'zod';
 
 /**
@@ -24,6 +24,11 @@ export function specificIssue(issues: readonly z.core.$ZodIssue[], schema?: z.Zo
   const typo = found.at.length > found.path.length ? found.at.at(-1) : undefined;
   if (!schema || typeof typo !== 'string' || !found.message.startsWith('Unrecognized key')) return found;
   const known = keysAt(schema, found.path).filter((k) => k !== typo);
+  // Loaded for a misspelt key only, not on every start.
+  const { closest, distance } = createRequire(import.meta.url)('fastest-levenshtein') as {
+    closest(word: string, candidates: readonly string[]): string;
+    distance(a: string, b: string): number;
+  };
   const near = known.length > 0 ? closest(typo, known) : undefined;
   // Close enough to be a slip: a third of the key's letters at most (two for a short key).
   if (near === undefined || distance(typo, near) > Math.max(2, Math.floor(typo.length / 3))) return found;
