@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { STAMP, sourceState } from './compiled.js';
+import { keepOwnPlace } from './places.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 let tsc;
@@ -67,9 +68,8 @@ function keepPlaces(b, out) {
   b.onLoad({ filter: /\.js$/ }, async (args) => {
     if (inNodeModules(args.path)) return undefined;
     const contents = await readFile(args.path, 'utf8');
-    const place = JSON.stringify(relative(out, args.path).split(sep).join('/'));
     return {
-      contents: contents.replaceAll('import.meta.url', `new URL(${place}, import.meta.url).href`),
+      contents: await keepOwnPlace(contents, relative(out, args.path).split(sep).join('/')),
       loader: 'js',
     };
   });

@@ -1,6 +1,7 @@
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   compiledIsCurrent,
@@ -12,6 +13,7 @@ import {
   stampMatches,
   startsDynamoDBLocal,
 } from '../../bin/compiled.js';
+import { keepOwnPlace } from '../../bin/places.js';
 import {
   dynamoDBLocalJvmFlags,
   isSourceUrl,
@@ -95,6 +97,37 @@ describe('compiled JavaScript or the sources through tsx', () => {
       expect(isTypeScriptFile(f)).toBe(true);
     for (const f of ['a.js', 'a.cjs', 'a.mjs', 'a.json', 'a.yml', 'ts', 'a.ts.bak'])
       expect(isTypeScriptFile(f)).toBe(false);
+  });
+});
+
+describe("the build keeps each bundled module's own place", () => {
+  it('rewrites import.meta.url where it is code, never the same words in a string', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'loadtest-places-'));
+    dirs.push(root);
+    // Like runner/project/config-module.ts: the words are a key of esbuild's define there. A text
+    // replace made that key an expression, and every compiled start fell back to tsx.
+    const source = [
+      "export const own = new URL('./data.json', import.meta.url).href;",
+      "export const define = { 'import.meta.url': 1, note: 'see import.meta.url' };",
+      'export const meta = String(import.meta.url.length > 0);',
+      '',
+    ].join('\n');
+    const kept = await keepOwnPlace(source, '../dist/lib/mod.js');
+    await mkdir(join(root, 'bundle'));
+    const file = join(root, 'bundle', 'out.mjs');
+    await writeFile(file, kept);
+    const mod = (await import(pathToFileURL(file).href)) as {
+      own: string;
+      define: Record<string, unknown>;
+      meta: string;
+    };
+    // Relative to the bundle's folder, as the module's file in dist/ would be.
+    expect(mod.own).toBe(pathToFileURL(join(root, 'dist', 'lib', 'data.json')).href);
+    expect(mod.define).toEqual({ 'import.meta.url': 1, note: 'see import.meta.url' });
+    expect(mod.meta).toBe('true');
+    // A module that never names its place is left exactly as it was.
+    const plain = "export const x = 'import.meta';\n";
+    expect(await keepOwnPlace(plain, '../x.js')).toBe(plain);
   });
 });
 

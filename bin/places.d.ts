@@ -1,0 +1,1 @@
+export declare function keepOwnPlace(contents: string, place: string): Promise<string>;
