@@ -61,7 +61,7 @@ export class StartupTimings {
 }
 
 /** The table `--timings` prints: each phase's moment and what it added since the phase before. */
-export function renderTimings(timings: readonly StartupTiming[]): string {
+export function renderTimings(timings: readonly StartupTiming[], notes: readonly string[] = []): string {
   // In the order they happened (the app may be ready before the seed is done), then what did not happen.
   const happened = timings
     .filter((t): t is StartupTiming & { atMs: number } => t.atMs !== null)
@@ -81,5 +81,6 @@ export function renderTimings(timings: readonly StartupTiming[]): string {
     ...rows.map(([label, at, added]) =>
       `  ${(label as string).padEnd(width)}  ${(at as string).padStart(atWidth)}  ${added}`.trimEnd(),
     ),
+    ...notes.map((n) => `  note: ${n}`),
   ].join('\n');
 }

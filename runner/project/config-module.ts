@@ -19,7 +19,10 @@ import { ensureTypeScript, FROM_SOURCE, isTypeScriptFile } from '../engine/types
  */
 export async function importConfigModule(file: string): Promise<Record<string, unknown>> {
   if (!FROM_SOURCE && isTypeScriptFile(file)) {
-    const bundled = await importCachedBundle(file).catch(() => undefined);
+    const bundled = await importCachedBundle(file).catch((err: unknown) => {
+      bundleFallbacks.push({ file, reason: firstLines(err) });
+      return undefined;
+    });
     if (bundled) return bundled;
   }
   await ensureTypeScript(file);
@@ -33,6 +36,32 @@ export async function importConfigModule(file: string): Promise<Record<string, u
       throw err;
     return importCachedBundle(file);
   }
+}
+
+/** A config the compiled CLI loaded through tsx because its bundle failed, and why. */
+export interface BundleFallback {
+  readonly file: string;
+  readonly reason: string;
+}
+
+const bundleFallbacks: BundleFallback[] = [];
+
+/**
+ * The configs this process loaded through tsx after their bundle failed. The fallback keeps such a
+ * config working, at ~0.6 s more per start: `--timings` names it, so a slow start is never silent
+ * (a build fault once made every compiled start take this path unseen).
+ */
+export const configBundleFallbacks = (): readonly BundleFallback[] => bundleFallbacks;
+
+/**
+ * An error's message as one line: its first, or with esbuild's "Transform failed with 1 error:" the
+ * lines after it up to the first that says what (a plugin's error nests one such line in another).
+ */
+export function firstLines(err: unknown): string {
+  const lines = ((err as Error).message ?? String(err)).split('\n').filter((l) => l.trim() !== '');
+  let text = lines[0] ?? '';
+  for (let i = 1; text.endsWith(':') && i < lines.length; i += 1) text += ` ${lines[i]?.trim()}`;
+  return text;
 }
 
 /** This package's public entry points: the folder whose index each `dynamo-loadtest[/x]` names. */

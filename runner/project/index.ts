@@ -1,3 +1,4 @@
+export { type BundleFallback, configBundleFallbacks } from './config-module.js';
 export {
   CONFIG_NAMES,
   configInFolder,

@@ -15,7 +15,7 @@ import {
 import { type DeclarativeEntity, declarativeMapper } from '../data/mapping.js';
 import { type ForecastConfig, ForecastError, forecastOptions } from '../forecast/index.js';
 import { specificIssue } from '../zod-issue.js';
-import { importConfigModule, syntaxErrorAt } from './config-module.js';
+import { firstLines, importConfigModule, syntaxErrorAt } from './config-module.js';
 import { type CommandSpec, type ProjectConfigParsed, projectSchema } from './schema.js';
 
 type MatchInput = Exclude<
@@ -269,13 +269,6 @@ async function readConfig(file: string): Promise<{ value: unknown; where: Where 
   if (value === undefined)
     throw new ProjectConfigError(`${file}: exports no config (export default defineProject({...}))`);
   return { value, where: plain };
-}
-
-/** An error's message as one line: its first, or with esbuild's "Transform failed with 1 error:" the error after it. */
-function firstLines(err: unknown): string {
-  const lines = ((err as Error).message ?? String(err)).split('\n').filter((l) => l.trim() !== '');
-  const first = lines[0] ?? '';
-  return first.endsWith(':') && lines[1] ? `${first} ${lines[1].trim()}` : first;
 }
 
 function commandOf(spec: CommandSpec, dir: string): ResolvedCommand {

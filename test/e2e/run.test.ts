@@ -59,6 +59,10 @@ describe('loadtest run', () => {
     );
     const { code } = await run.exited;
     expect(code, run.stderr()).toBe(0);
+    // Compiled (as after npm install), the shop's TypeScript config loads from its bundle: a build
+    // fault once made it fall back to tsx on every start, unseen but for ~0.6 s.
+    expect(run.stderr()).toContain('start-up timings');
+    expect(run.stderr()).not.toContain('was loaded through tsx');
     const md = await readFile(markdown, 'utf8');
     expect(md).toMatch(/^### Load test `smoke`: passed/);
     expect(md).toMatch(/\| `getProduct` \| 8 \| 0 \|/);

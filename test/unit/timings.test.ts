@@ -48,6 +48,14 @@ describe('start-up timings', () => {
       ['last response received', '–', '(did not happen)'],
     ]);
   });
+
+  it('ends with what made a start slower than it should be', () => {
+    const text = renderTimings(
+      [{ phase: 'cli', atMs: 900 }],
+      ['app/loadtest.config.ts was loaded through tsx'],
+    );
+    expect(text.split('\n').slice(-1)).toEqual(['  note: app/loadtest.config.ts was loaded through tsx']);
+  });
 });
 
 describe('the first request and the last response of several workers', () => {
