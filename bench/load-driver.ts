@@ -7,6 +7,7 @@ import './env.js';
 import { performance } from 'node:perf_hooks';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import autocannon from 'autocannon';
+import { Client } from 'undici';
 import { createDynamoClients } from '../app/index.js';
 import type {
   DriverMessage,
@@ -113,11 +114,12 @@ async function runSdk(job: SdkJob): Promise<LoadResult> {
   return { ...window.summary(), errors, non2xx: 0, statusCodes: {}, ...(firstError ? { firstError } : {}) };
 }
 
-async function runSdkSequence(job: SdkSequenceJob): Promise<LoadResult> {
+/** One call of a sequence: resolves true when the answer holds what the job expects. */
+type Send = (i: number) => Promise<boolean>;
+
+function sdkSender(job: SdkSequenceJob): Send {
   const { doc } = clientFor(job.endpoint);
   const inputs = job.inputs;
-  if (inputs.length === 0) throw new Error('sdk-sequence job without inputs');
-  if (!(job.calls > 0)) throw new Error('sdk-sequence job without calls');
   const build =
     job.command === 'Get'
       ? (i: number) => new GetCommand(inputs[i] as never)
@@ -126,6 +128,59 @@ async function runSdkSequence(job: SdkSequenceJob): Promise<LoadResult> {
     job.expect === 'item'
       ? (out: { Item?: unknown }) => out.Item !== undefined
       : (out: { Items?: unknown[] }) => (out.Items?.length ?? 0) > 0;
+  return async (i) => correct((await doc.send(build(i) as GetCommand)) as { Item?: unknown });
+}
+
+/** A DocumentClient value on the wire: the bench's inputs hold only strings and numbers. */
+function wireValue(v: unknown): Record<string, string> {
+  if (typeof v === 'string') return { S: v };
+  if (typeof v === 'number') return { N: String(v) };
+  throw new Error(`raw sequence: cannot send ${JSON.stringify(v)} (strings and numbers only)`);
+}
+
+const wireMap = (m: unknown) =>
+  m && typeof m === 'object'
+    ? Object.fromEntries(Object.entries(m).map(([k, v]) => [k, wireValue(v)]))
+    : undefined;
+
+const rawClients = new Map<string, Client>();
+
+function rawSender(job: SdkSequenceJob): Send {
+  let client = rawClients.get(job.endpoint);
+  if (!client) {
+    client = new Client(job.endpoint);
+    rawClients.set(job.endpoint, client);
+  }
+  const http = client;
+  const headers = {
+    'content-type': 'application/x-amz-json-1.0',
+    'x-amz-target': `DynamoDB_20120810.${job.command === 'Get' ? 'GetItem' : 'Query'}`,
+    'x-amz-date': '20260101T000000Z',
+    authorization:
+      'AWS4-HMAC-SHA256 Credential=bench/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=0',
+  };
+  const bodies = job.inputs.map((input) => {
+    const { Key, ExpressionAttributeValues, ...rest } = input;
+    return JSON.stringify({
+      ...rest,
+      ...(Key ? { Key: wireMap(Key) } : {}),
+      ...(ExpressionAttributeValues ? { ExpressionAttributeValues: wireMap(ExpressionAttributeValues) } : {}),
+    });
+  });
+  const holds = job.expect === 'item' ? '"Item":' : '"Items":[{';
+  return async (i) => {
+    const res = await http.request({ method: 'POST', path: '/', headers, body: bodies[i] });
+    const text = await res.body.text();
+    if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
+    return text.includes(holds);
+  };
+}
+
+async function runSdkSequence(job: SdkSequenceJob): Promise<LoadResult> {
+  const inputs = job.inputs;
+  if (inputs.length === 0) throw new Error('sdk-sequence job without inputs');
+  if (!(job.calls > 0)) throw new Error('sdk-sequence job without calls');
+  const send = job.client === 'raw' ? rawSender(job) : sdkSender(job);
   const cpu = process.cpuUsage();
   const latencies: number[] = [];
   let errors = 0;
@@ -137,8 +192,7 @@ async function runSdkSequence(job: SdkSequenceJob): Promise<LoadResult> {
     const i = n % inputs.length;
     const started = performance.now();
     try {
-      const out = (await doc.send(build(i) as GetCommand)) as { Item?: unknown; Items?: unknown[] };
-      if (!correct(out)) {
+      if (!(await send(i))) {
         errors += 1;
         firstError ??= `input ${i}: answer has no ${job.expect}`;
       }
@@ -235,6 +289,7 @@ process.on('message', ({ id, job }: DriverRequest) => {
 });
 const bye = () => {
   for (const c of clients.values()) c.raw.destroy();
+  for (const c of rawClients.values()) void c.destroy();
   process.exit(0);
 };
 process.on('SIGTERM', bye);

@@ -48,6 +48,13 @@ export interface SdkSequenceJob {
   readonly expect: 'item' | 'items';
   readonly warmupCalls: number;
   readonly calls: number;
+  /**
+   * 'sdk' (the default): the app's DocumentClient. 'raw': the same requests as prepared HTTP POSTs
+   * of DynamoDB's JSON protocol on one undici connection (a fixed Authorization header, which
+   * DynamoDB Local does not verify): almost no client work per call, so what a hop adds is not
+   * mixed with the SDK's own CPU on a small machine.
+   */
+  readonly client?: 'sdk' | 'raw';
   /** Wall time the job may take; past it (plus the grace period) the driver is killed. */
   readonly timeoutMs: number;
 }
