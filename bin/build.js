@@ -36,6 +36,26 @@ await bundleCli();
 await bundleWorker();
 writeFileSync(join(root, STAMP), `${JSON.stringify({ ...state, builtAt: new Date().toISOString() })}\n`);
 console.error(`loadtest build: dist/ (${state.files} sources) in ${Date.now() - started} ms`);
+await prepareEmulator();
+
+/**
+ * DynamoDB Local's loopback launcher compiled and its class-data archive trained now, once per
+ * checkout, emulator, Java version and JVM flags (~10 s the first time, nothing after): otherwise the
+ * first `loadtest run` does it on its way (local/dynamodb-local.ts, prepareDynamoDBLocal). Without
+ * Java, or if it fails, the build goes on and says so: the first run then does it as before.
+ */
+async function prepareEmulator() {
+  const began = Date.now();
+  const { prepareDynamoDBLocal } = await import(
+    new URL('../dist/local/dynamodb-local.js', import.meta.url).href
+  );
+  const { archive, problem } = await prepareDynamoDBLocal();
+  console.error(
+    archive
+      ? `loadtest build: DynamoDB Local's launcher and class-data archive ready (${Date.now() - began} ms)`
+      : `loadtest build: DynamoDB Local not prepared ahead (${problem}); the first run prepares it`,
+  );
+}
 
 function inNodeModules(path) {
   return path.includes(`${'/'}node_modules${'/'}`);

@@ -298,7 +298,8 @@ function classDataArchive(
   launcherDir: string,
   emulator: string,
   flags: readonly string[],
-): { file: string; classPath: string; trained: boolean } | undefined {
+  wait = false,
+): { file: string; classPath: string; trained: boolean; training?: Promise<void> } | undefined {
   const own = ['launcher.jar', 'DynamoDBLocal.jar'].map((f) => join(launcherDir, f));
   if (!own.every((f) => existsSync(f))) return undefined;
   const lib = join(emulator, 'DynamoDBLocal_lib');
@@ -317,45 +318,56 @@ function classDataArchive(
     `classes-${createHash('sha256').update(flags.join(' ')).digest('hex').slice(0, 12)}.jsa`,
   );
   if (existsSync(file)) return { file, classPath, trained: true };
-  trainInBackground(
+  const training = trainInBackground(
     java,
     [...flags, ...emulatorProperties(emulator, launcherDir), '-cp', classPath],
     emulator,
     file,
+    wait,
   );
-  return { file, classPath, trained: false };
+  return { file, classPath, trained: false, training };
 }
 
-let training = false;
+/** The archives this process has set off training (one training per archive and process). */
+const training = new Set<string>();
 
 /**
  * Trains the archive in a detached process that outlives this one if need be (training takes ~7 s, a
  * short run less): a Node one-liner runs the training JVM and renames its archive into place once
  * it exited cleanly, so no start ever sees half an archive. One at a time per archive (a lock file;
- * a stale one, from a machine that went down mid-training, is taken over after 2 minutes).
+ * a stale one, from a machine that went down mid-training, is taken over after 2 minutes). Resolves
+ * when that process has exited (at once when none was started); with `wait` it also keeps this
+ * process alive until then.
  */
-function trainInBackground(java: string, jvmArgs: readonly string[], cwd: string, file: string): void {
-  if (training) return;
-  training = true;
+function trainInBackground(
+  java: string,
+  jvmArgs: readonly string[],
+  cwd: string,
+  file: string,
+  wait: boolean,
+): Promise<void> {
+  const none = Promise.resolve();
+  if (training.has(file)) return none;
+  training.add(file);
   // A training that failed (an old JVM, a broken emulator) is not retried at every start: once a day.
   try {
-    if (Date.now() - statSync(`${file}.failed`).mtimeMs < 86_400_000) return;
+    if (Date.now() - statSync(`${file}.failed`).mtimeMs < 86_400_000) return none;
   } catch {}
   const lock = `${file}.lock`;
   try {
     closeSync(openSync(lock, 'wx'));
   } catch {
     try {
-      if (Date.now() - statSync(lock).mtimeMs < 120_000) return;
+      if (Date.now() - statSync(lock).mtimeMs < 120_000) return none;
       // Stale: taken over, and marked fresh so no other start takes it over too.
       const now = new Date();
       utimesSync(lock, now, now);
     } catch {
-      return;
+      return none;
     }
   }
   const scratch = `${file}.${process.pid}.tmp`;
-  void freePort().then((port) => {
+  return freePort().then((port) => {
     const script = [
       "const { spawnSync } = require('node:child_process');",
       "const fs = require('node:fs');",
@@ -372,12 +384,46 @@ function trainInBackground(java: string, jvmArgs: readonly string[], cwd: string
       '--train',
       String(port),
     ];
-    spawn(process.execPath, ['-e', script, java, JSON.stringify(args), scratch, file, lock], {
+    const trainer = spawn(process.execPath, ['-e', script, java, JSON.stringify(args), scratch, file, lock], {
       cwd,
       detached: true,
       stdio: 'ignore',
-    }).unref();
+    });
+    // A run does not wait for it (it may outlive the run); prepareDynamoDBLocal does.
+    if (!wait) trainer.unref();
+    return new Promise<void>((resolve) => {
+      trainer.once('exit', () => resolve());
+      trainer.once('error', () => resolve());
+    });
   });
+}
+
+/**
+ * Does ahead what a first start would otherwise do on its way (npm install's build calls it): compiles
+ * the loopback launcher and trains DynamoDB Local's class-data archive, waiting for both. On a fresh
+ * checkout, a first `loadtest run` sent its first request ~8 s later without this: the compile (~3 s)
+ * was on its critical path and the training JVM (~7 s of CPU) shared the 2 cores with the run. Never
+ * throws: it says what it could not do, and a first start then does it as before.
+ */
+export async function prepareDynamoDBLocal(java = 'java'): Promise<{ archive?: string; problem?: string }> {
+  try {
+    await javaVersionOnce(java);
+    const emulator = emulatorDir();
+    const jar = join(emulator, 'DynamoDBLocal.jar');
+    if (!existsSync(jar)) return { problem: `no DynamoDB Local jar at ${jar}` };
+    const launcher = await loopbackLauncher(java, jar);
+    if (!launcher.dir) return { problem: `the loopback launcher did not compile: ${launcher.problem}` };
+    const cds = classDataArchive(java, launcher.dir, emulator, dynamoDBLocalJvmFlags(process.env), true);
+    if (!cds) return { problem: `the launcher folder ${launcher.dir} is incomplete` };
+    await cds.training;
+    return existsSync(cds.file)
+      ? { archive: cds.file }
+      : {
+          problem: `no class-data archive was made at ${cds.file} (being made by another process, or failed)`,
+        };
+  } catch (err) {
+    return { problem: err instanceof Error ? err.message : String(err) };
+  }
 }
 
 /**

@@ -8,6 +8,7 @@ export {
   javaVersion,
   javaVersionKept,
   portTaken,
+  prepareDynamoDBLocal,
   startDynamoDBLocal,
   startDynamoDBLocalEarly,
 } from './dynamodb-local.js';
