@@ -9,6 +9,7 @@ import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import autocannon from 'autocannon';
 import { Client } from 'undici';
 import { createDynamoClients } from '../app/index.js';
+import { marshallItem, type TableItem } from '../runner/data/index.js';
 import type {
   DriverMessage,
   DriverRequest,
@@ -131,18 +132,6 @@ function sdkSender(job: SdkSequenceJob): Send {
   return async (i) => correct((await doc.send(build(i) as GetCommand)) as { Item?: unknown });
 }
 
-/** A DocumentClient value on the wire: the bench's inputs hold only strings and numbers. */
-function wireValue(v: unknown): Record<string, string> {
-  if (typeof v === 'string') return { S: v };
-  if (typeof v === 'number') return { N: String(v) };
-  throw new Error(`raw sequence: cannot send ${JSON.stringify(v)} (strings and numbers only)`);
-}
-
-const wireMap = (m: unknown) =>
-  m && typeof m === 'object'
-    ? Object.fromEntries(Object.entries(m).map(([k, v]) => [k, wireValue(v)]))
-    : undefined;
-
 const rawClients = new Map<string, Client>();
 
 function rawSender(job: SdkSequenceJob): Send {
@@ -163,8 +152,11 @@ function rawSender(job: SdkSequenceJob): Send {
     const { Key, ExpressionAttributeValues, ...rest } = input;
     return JSON.stringify({
       ...rest,
-      ...(Key ? { Key: wireMap(Key) } : {}),
-      ...(ExpressionAttributeValues ? { ExpressionAttributeValues: wireMap(ExpressionAttributeValues) } : {}),
+      // With the options the app's DocumentClient marshals with.
+      ...(Key ? { Key: marshallItem(Key as TableItem) } : {}),
+      ...(ExpressionAttributeValues
+        ? { ExpressionAttributeValues: marshallItem(ExpressionAttributeValues as TableItem) }
+        : {}),
     });
   });
   const holds = job.expect === 'item' ? '"Item":' : '"Items":[{';

@@ -40,7 +40,7 @@ await prepareEmulator();
 
 /**
  * DynamoDB Local's loopback launcher compiled and its class-data archive trained now, once per
- * checkout, emulator, Java version and JVM flags (~10 s the first time, nothing after): otherwise the
+ * checkout, emulator, Java version and JVM flags (~12 s the first time, nothing after): otherwise the
  * first `loadtest run` does it on its way (local/dynamodb-local.ts, prepareDynamoDBLocal). Without
  * Java, or if it fails, the build goes on and says so: the first run then does it as before.
  */

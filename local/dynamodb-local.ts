@@ -298,7 +298,7 @@ function classDataArchive(
   launcherDir: string,
   emulator: string,
   flags: readonly string[],
-  wait = false,
+  wait: boolean,
 ): { file: string; classPath: string; trained: boolean; training?: Promise<void> } | undefined {
   const own = ['launcher.jar', 'DynamoDBLocal.jar'].map((f) => join(launcherDir, f));
   if (!own.every((f) => existsSync(f))) return undefined;
@@ -407,13 +407,8 @@ function trainInBackground(
  */
 export async function prepareDynamoDBLocal(java = 'java'): Promise<{ archive?: string; problem?: string }> {
   try {
-    await javaVersionOnce(java);
-    const emulator = emulatorDir();
-    const jar = join(emulator, 'DynamoDBLocal.jar');
-    if (!existsSync(jar)) return { problem: `no DynamoDB Local jar at ${jar}` };
-    const launcher = await loopbackLauncher(java, jar);
+    const { launcher, cds } = await startParts(java, true);
     if (!launcher.dir) return { problem: `the loopback launcher did not compile: ${launcher.problem}` };
-    const cds = classDataArchive(java, launcher.dir, emulator, dynamoDBLocalJvmFlags(process.env), true);
     if (!cds) return { problem: `the launcher folder ${launcher.dir} is incomplete` };
     await cds.training;
     return existsSync(cds.file)
@@ -519,20 +514,30 @@ async function launch(options: DynamoDBLocalOptions): Promise<DynamoDBLocal> {
   }
 }
 
-async function launchOnce(options: DynamoDBLocalOptions): Promise<DynamoDBLocal> {
-  const java = options.java ?? 'java';
+/**
+ * What every start needs before its JVM, and prepareDynamoDBLocal makes ahead: Java checked, the
+ * emulator's jar, the loopback launcher (compiled once) and the class-data archive (trained, or now
+ * training; `wait` keeps this process alive until that training is done).
+ */
+async function startParts(java: string, wait: boolean) {
   await javaVersionOnce(java);
-  const dir = emulatorDir();
-  const jar = join(dir, 'DynamoDBLocal.jar');
+  const emulator = emulatorDir();
+  const jar = join(emulator, 'DynamoDBLocal.jar');
   if (!existsSync(jar)) {
     throw new DynamoDBLocalFailed(`DynamoDB Local jar not found at ${jar}: run npm install`, '');
   }
+  const launcher = await loopbackLauncher(java, jar);
+  const flags = dynamoDBLocalJvmFlags(process.env);
+  const cds = launcher.dir ? classDataArchive(java, launcher.dir, emulator, flags, wait) : undefined;
+  return { emulator, jar, launcher, flags, cds };
+}
+
+async function launchOnce(options: DynamoDBLocalOptions): Promise<DynamoDBLocal> {
+  const java = options.java ?? 'java';
+  const { emulator: dir, jar, launcher, flags, cds } = await startParts(java, false);
   const port = options.port ?? (await freePort());
   const storage = options.dbPath ? ['-dbPath', options.dbPath] : ['-inMemory'];
   const shared = options.sharedDb === false ? [] : ['-sharedDb'];
-  const launcher = await loopbackLauncher(java, jar);
-  const flags = dynamoDBLocalJvmFlags(process.env);
-  const cds = launcher.dir ? classDataArchive(java, launcher.dir, dir, flags) : undefined;
   const archive = cds?.trained ? cds : undefined;
   const main = archive
     ? [`-XX:SharedArchiveFile=${archive.file}`, '-cp', archive.classPath, 'LoopbackDynamoDBLocal']
